@@ -1,0 +1,7 @@
+// SPDX-License-Identifier: MIT
+/// @file The one include of ohq: every part, in dependency order.
+#pragma once
+
+#include <ohq/config.hpp>
+#include <ohq/core.hpp>
+#include <ohq/nn.hpp>
