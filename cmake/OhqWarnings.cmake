@@ -5,3 +5,11 @@ target_compile_options(ohq_warnings INTERFACE -Wall -Wextra -Wpedantic)
 if(OHQ_WARNINGS_AS_ERRORS)
   target_compile_options(ohq_warnings INTERFACE -Werror)
 endif()
+
+# OHQ_MARCH (e.g. "native") sets -march for what the project itself builds (examples, tools,
+# benchmarks, tests). The library never needs it: SIMD kernels are selected at run time. The
+# fp32 engine goes through Eigen, whose speed follows the ISA the including code is built for.
+set(OHQ_MARCH "" CACHE STRING "-march value for the project's own programs (empty: compiler default)")
+if(OHQ_MARCH)
+  target_compile_options(ohq_warnings INTERFACE -march=${OHQ_MARCH})
+endif()

@@ -26,7 +26,10 @@ struct shape {
   /// "(16, 28, 28)".
   static std::string str() {
     std::string out = "(";
-    for (std::size_t i = 0; i < rank; ++i) out += (i ? ", " : "") + std::to_string(dims[i]);
+    for (std::size_t i = 0; i < rank; ++i) {
+      if (i) out += ", ";
+      out += std::to_string(dims[i]);
+    }
     return out + ")";
   }
 

@@ -62,7 +62,10 @@ class tensor_view {
   /// "[2, 16, 28, 28]".
   [[nodiscard]] std::string shape_string() const {
     std::string out = "[";
-    for (std::size_t i = 0; i < rank_; ++i) out += (i ? ", " : "") + std::to_string(dims_[i]);
+    for (std::size_t i = 0; i < rank_; ++i) {
+      if (i) out += ", ";
+      out += std::to_string(dims_[i]);
+    }
     return out + "]";
   }
 

@@ -22,7 +22,11 @@ struct layer_path {
   /// "3.1"
   static std::string str() {
     std::string out;
-    ((out += (out.empty() ? "" : ".") + std::to_string(Indices)), ...);
+    auto add = [&out](std::size_t index) {
+      if (!out.empty()) out += '.';
+      out += std::to_string(index);
+    };
+    (add(Indices), ...);
     return out;
   }
 };

@@ -142,6 +142,14 @@ class dense_simplex {
     return v;
   }
   bool is_basic(std::size_t j) const { return pos_[j] >= 0; }
+  /// The shadow price of row i (d objective / d row bound, original units) at the current basis.
+  double row_dual(std::size_t i) {
+    if (!costs_valid_) {
+      compute_reduced_costs(cost_);
+      costs_valid_ = true;
+    }
+    return d_[n_ + i] * rs_[i] / obj_scale_;
+  }
 
   basis_snapshot save_basis() const {
     basis_snapshot b;

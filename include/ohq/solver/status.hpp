@@ -15,6 +15,7 @@ enum class status {
   node_limit,       ///< the branch-and-bound node limit was reached
   time_limit,       ///< the wall-clock limit was reached
   numerical_issue,  ///< floating point trouble the solver could not repair
+  invalid_input,    ///< the problem is malformed (sizes disagree, a value is NaN or infinite)
 };
 
 /// A stable name for a status.
@@ -27,6 +28,7 @@ constexpr std::string_view to_string(status s) noexcept {
     case status::node_limit: return "node_limit";
     case status::time_limit: return "time_limit";
     case status::numerical_issue: return "numerical_issue";
+    case status::invalid_input: return "invalid_input";
   }
   return "unknown";
 }

@@ -228,14 +228,26 @@ inline const attribute* find_attribute(const node& n, std::string_view name) noe
 
 namespace detail {
 
+/// A name from the file, made safe to print: at most 80 bytes, non-printables as '?'.
+inline std::string printable(std::string_view s) {
+  constexpr std::size_t max_len = 80;
+  std::string out;
+  for (std::size_t k = 0; k < s.size() && k < max_len; ++k) {
+    const auto c = static_cast<unsigned char>(s[k]);
+    out += (c >= 0x20 && c < 0x7F) ? static_cast<char>(c) : '?';
+  }
+  if (s.size() > max_len) out += "...";
+  return out;
+}
+
 inline status attribute_type_error(const node& n, const attribute& a, attribute_type wanted) {
-  return make_status(errc::invalid_model, "onnx: node '", n.name, "' (", n.op_type, "): attribute '",
-                     a.name, "' is ", to_string(a.type), ", expected ", to_string(wanted));
+  return make_status(errc::invalid_model, "onnx: node '", printable(n.name), "' (", printable(n.op_type),
+                     "): attribute '", printable(a.name), "' is ", to_string(a.type), ", expected ", to_string(wanted));
 }
 
 inline status attribute_missing_error(const node& n, std::string_view name) {
-  return make_status(errc::invalid_model, "onnx: node '", n.name, "' (", n.op_type,
-                     "): required attribute '", name, "' is missing");
+  return make_status(errc::invalid_model, "onnx: node '", printable(n.name), "' (", printable(n.op_type),
+                     "): required attribute '", printable(name), "' is missing");
 }
 
 /// Shared body of the typed lookups: `Get` extracts the value of an attribute of type `Wanted`.

@@ -63,24 +63,12 @@ inline constexpr std::size_t no_index = static_cast<std::size_t>(-1);
 /// One step of the field path of the message being decoded; lives on the stack of the decoder.
 struct path {
   const path* parent = nullptr;
-  std::string_view field;           ///< "graph", "node", ...; empty for the model itself
+  std::string_view step;            ///< "graph", "node", ...; empty for the model itself
   std::size_t index = no_index;     ///< position in a repeated field
   std::string_view kind;            ///< label word: "node", "attribute", "tensor", "value"
   const std::string* label = nullptr;   ///< the object's name, read as decoding goes
   const std::string* label2 = nullptr;  ///< a node's op_type
 };
-
-/// A name from the file, made safe to print: at most 80 bytes, non-printables as '?'.
-inline std::string printable(std::string_view s) {
-  constexpr std::size_t max_len = 80;
-  std::string out;
-  for (std::size_t k = 0; k < s.size() && k < max_len; ++k) {
-    const auto c = static_cast<unsigned char>(s[k]);
-    out += (c >= 0x20 && c < 0x7F) ? static_cast<char>(c) : '?';
-  }
-  if (s.size() > max_len) out += "...";
-  return out;
-}
 
 /// "graph.node[12].attribute[3] [node 'conv1' (Conv), attribute 'pads']".
 inline std::string format_path(const path* p) {
@@ -90,9 +78,9 @@ inline std::string format_path(const path* p) {
   std::string labels;
   for (auto it = chain.rbegin(); it != chain.rend(); ++it) {
     const path& s = **it;
-    if (s.field.empty()) continue;
+    if (s.step.empty()) continue;
     if (!where.empty()) where += '.';
-    where += s.field;
+    where += s.step;
     if (s.index != no_index) where += '[' + std::to_string(s.index) + ']';
     if (s.label != nullptr && !s.label->empty()) {
       if (!labels.empty()) labels += ", ";
@@ -407,7 +395,8 @@ inline status decode_tensor(decoder& d, reader r, tensor& t, const path& p) {
                     has_raw ? "raw_data" : "typed data", ") but dims ", format_dims(t.dims), " give ", count);
   }
   if (has_raw) {
-    OHQ_TRY_STATUS(d.charge(p, raw_offset, static_cast<std::size_t>(count) * sizeof(std::int64_t)));
+    const std::size_t decoded_size = t.type == data_type::float32 ? sizeof(float) : sizeof(std::int64_t);
+    OHQ_TRY_STATUS(d.charge(p, raw_offset, static_cast<std::size_t>(count) * decoded_size));
     decode_raw(t, raw);
   } else if (t.type == data_type::int64) {
     t.ints = std::move(int64_data);
@@ -417,7 +406,7 @@ inline status decode_tensor(decoder& d, reader r, tensor& t, const path& p) {
   return {};
 }
 
-inline status decode_attribute(decoder& d, const reader& parent, reader r, attribute& a, const path& p) {
+inline status decode_attribute(decoder& d, reader r, attribute& a, const path& p) {
   std::int32_t type = 0;
   std::uint32_t seen = 0;  // bit k set when value field k was present (k < 32)
   field f;
@@ -431,13 +420,11 @@ inline status decode_attribute(decoder& d, const reader& parent, reader r, attri
       case 4: OHQ_TRY_STATUS(d.read_string(f, p, "s", a.s)); break;
       case 5: {
         reader sub;
-        const path tp{&p, "t", no_index, "tensor", nullptr, nullptr};
         OHQ_TRY_STATUS(decoder::enter(f, p, "t", r, sub));
         OHQ_TRY_STATUS(d.charge(p, f.offset, sizeof(tensor)));
         a.t.emplace();
-        const path tp2{&p, "t", no_index, "tensor", &a.t->name, nullptr};
-        (void)tp;
-        OHQ_TRY_STATUS(decode_tensor(d, sub, *a.t, tp2));
+        const path tp{&p, "t", no_index, "tensor", &a.t->name, nullptr};
+        OHQ_TRY_STATUS(decode_tensor(d, sub, *a.t, tp));
         break;
       }
       case 6:
@@ -457,7 +444,6 @@ inline status decode_attribute(decoder& d, const reader& parent, reader r, attri
       default: break;  // doc_string and unknown fields
     }
   }
-  (void)parent;
   if (a.name.empty()) return error_at(errc::invalid_model, p, r.offset(), "attribute has no name");
   if (type == 0) {
     // Files older than IR 2 carry no type: infer it from the one value field present.
@@ -519,7 +505,7 @@ inline status decode_node(decoder& d, reader r, node& n, const path& p) {
         OHQ_TRY_STATUS(d.charge(p, f.offset, sizeof(attribute)));
         attribute& a = n.attributes.emplace_back();
         const path ap{&p, "attribute", n.attributes.size() - 1, "attribute", &a.name, nullptr};
-        OHQ_TRY_STATUS(decode_attribute(d, r, sub, a, ap));
+        OHQ_TRY_STATUS(decode_attribute(d, sub, a, ap));
         break;
       }
       case 7: OHQ_TRY_STATUS(d.read_string(f, p, "domain", n.domain)); break;
@@ -711,9 +697,9 @@ inline status validate(const model& m) {
   for (std::size_t k = 0; k < m.opsets.size(); ++k) {
     const opset& o = m.opsets[k];
     const path op{&root, "opset_import", k, {}, nullptr, nullptr};
+    const auto key = [](const opset& x) { return detail::is_default_domain(x.domain) ? std::string_view{} : std::string_view{x.domain}; };
     for (std::size_t j = 0; j < k; ++j) {
-      if (detail::is_default_domain(m.opsets[j].domain) == detail::is_default_domain(o.domain) &&
-          (detail::is_default_domain(o.domain) || m.opsets[j].domain == o.domain)) {
+      if (key(m.opsets[j]) == key(o)) {
         return error_at(errc::invalid_model, op, no_index, "domain '", printable(o.domain), "' is imported twice");
       }
     }

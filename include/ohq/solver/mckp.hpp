@@ -1,0 +1,887 @@
+// SPDX-License-Identifier: MIT
+/// @file Defines `solve_mckp`, the exact multiple-choice knapsack search used for bit allocation.
+///
+/// Pick one choice per group (layer) minimising total cost under a few resource budgets. The
+/// search is a depth-first branch-and-bound over groups:
+///   * dominated choices are dropped (no worse in every budgeted resource and in cost);
+///   * Lagrange multipliers for the budgets come from the LP relaxation, solved by column
+///     generation over whole assignments (a master LP of 1 + R rows);
+///   * those multipliers fold the budgets into one surrogate knapsack whose LP relaxation is
+///     solved exactly by the lower convex hull of each group's (weight, cost) points, merged in
+///     slope order; every suffix of the group order has its hull precomputed, so a node's bound
+///     is one binary search;
+///   * choices whose Lagrangian reduced cost exceeds the gap are fixed out, and identical groups
+///     are explored in non-decreasing choice order (symmetry);
+///   * a candidate incumbent that is not clearly inside every budget in floating point is
+///     re-checked in exact rational arithmetic, so no tolerance can admit an infeasible plan.
+#pragma once
+
+#include <ohq/solver/exact.hpp>
+#include <ohq/solver/problem.hpp>
+#include <ohq/solver/simplex.hpp>
+#include <ohq/solver/status.hpp>
+#include <ohq/solver/verify.hpp>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstddef>
+#include <cstdint>
+#include <limits>
+#include <numeric>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace ohq::solver {
+
+/// Checks shapes and values of an MCKP; returns an empty string when it is well formed, else a
+/// sentence naming the first problem.
+inline std::string validate(const mckp_problem& p) {
+  const std::size_t r = p.resources();
+  for (std::size_t k = 0; k < r; ++k) {
+    const auto& b = p.budgets[k];
+    if (std::isnan(b.lo) || std::isnan(b.hi) || b.lo == infinity || b.hi == -infinity)
+      return "budget " + std::to_string(k) + " (" + b.name + ") has an invalid bound";
+  }
+  for (std::size_t g = 0; g < p.groups.size(); ++g) {
+    const auto& grp = p.groups[g];
+    const std::string where = "group " + std::to_string(g) + " (" + grp.name + ")";
+    if (grp.costs.empty()) return where + " has no choices";
+    if (grp.uses.size() != grp.costs.size()) return where + ": uses and costs differ in length";
+    for (std::size_t c = 0; c < grp.costs.size(); ++c) {
+      if (!std::isfinite(grp.costs[c])) return where + " choice " + std::to_string(c) + ": cost is not finite";
+      if (grp.uses[c].size() != r)
+        return where + " choice " + std::to_string(c) + ": has " + std::to_string(grp.uses[c].size()) +
+               " uses for " + std::to_string(r) + " resources";
+      for (double u : grp.uses[c])
+        if (!std::isfinite(u)) return where + " choice " + std::to_string(c) + ": a use is not finite";
+    }
+  }
+  return {};
+}
+
+namespace detail {
+
+/// The MCKP search; keeps exact values and LP columns between solves (Pareto sweeps reuse them).
+class mckp_engine {
+ public:
+  explicit mckp_engine(const mckp_problem& p) : p_(p), r_(p.resources()) {}
+
+  mckp_result solve(const std::vector<mckp_budget>& budgets, const mckp_options& opt,
+                    const std::vector<std::size_t>* warm = nullptr) {
+    t0_ = std::chrono::steady_clock::now();
+    opt_ = opt;
+    budgets_ = &budgets;
+    mckp_result res;
+    res.nodes = 0;
+    const std::size_t ng = p_.groups.size();
+    lo_.assign(r_, -infinity);
+    hi_.assign(r_, infinity);
+    for (std::size_t k = 0; k < r_; ++k) {
+      lo_[k] = budgets[k].lo;
+      hi_[k] = budgets[k].hi;
+    }
+    if (ng == 0) {
+      res.status = feasible_exact_empty() ? status::optimal : status::infeasible;
+      res.use.assign(r_, 0.0);
+      return res;
+    }
+    // Floating-point margins: a comparison is only trusted when it clears the rounding error of
+    // a sum of this magnitude by a wide factor; anything closer goes to the exact check.
+    margin_.assign(r_, 0.0);
+    for (std::size_t k = 0; k < r_; ++k) {
+      double s = 0;
+      for (const auto& g : p_.groups) {
+        double m = 0;
+        for (const auto& u : g.uses) m = std::max(m, std::fabs(u[k]));
+        s += m;
+      }
+      if (std::isfinite(lo_[k])) s += std::fabs(lo_[k]);
+      if (std::isfinite(hi_[k])) s += std::fabs(hi_[k]);
+      margin_[k] = 1e-11 * s + 1e-300;
+    }
+    cost_scale_ = 0;
+    for (const auto& g : p_.groups) {
+      double m = 0;
+      for (double c : g.costs) m = std::max(m, std::fabs(c));
+      cost_scale_ += m;
+    }
+
+    build_candidates();
+    // Quick infeasibility: the cheapest-in-resource choices already overrun a budget.
+    for (std::size_t k = 0; k < r_; ++k) {
+      double mn = 0, mx = 0;
+      for (std::size_t g = 0; g < ng; ++g) {
+        double a = infinity, b = -infinity;
+        for (auto c : cand_[g]) {
+          a = std::min(a, use(g, c, k));
+          b = std::max(b, use(g, c, k));
+        }
+        mn += a;
+        mx += b;
+      }
+      if (mn > hi_[k] + margin_[k] || mx < lo_[k] - margin_[k]) {
+        res.status = status::infeasible;
+        return res;
+      }
+    }
+
+    compute_multipliers();
+    // Incumbent: the warm start, then rounding of the surrogate LP, then 1-opt improvement.
+    incumbent_ = infinity;
+    best_.clear();
+    if (warm && warm->size() == ng) try_incumbent(*warm);
+    rounding_heuristic();
+
+    search(res);
+    if (res.status == status::infeasible || res.status == status::invalid_input) return res;
+    if (best_.empty()) {
+      res.status = res.status == status::optimal ? status::infeasible : res.status;
+      return res;
+    }
+    const verification v = verify_mckp_with(best_);
+    res.exactly_verified = v.feasible;
+    res.choice = best_;
+    res.objective = v.feasible ? v.objective : incumbent_;
+    res.use.assign(r_, 0.0);
+    for (std::size_t g = 0; g < ng; ++g)
+      for (std::size_t k = 0; k < r_; ++k) res.use[k] += use(g, best_[g], k);
+    if (res.status == status::optimal) {
+      res.bound = res.objective;
+      res.gap = 0;
+    } else {
+      res.bound = std::min(res.bound, res.objective);
+      res.gap = std::fabs(res.objective - res.bound) / std::max(1.0, std::fabs(res.objective));
+    }
+    return res;
+  }
+
+  /// Total use of resource k by a choice vector (floating point, for reporting).
+  double total_use(const std::vector<std::size_t>& choice, std::size_t k) const {
+    double s = 0;
+    for (std::size_t g = 0; g < choice.size(); ++g) s += use(g, choice[g], k);
+    return s;
+  }
+
+ private:
+  double use(std::size_t g, std::size_t c, std::size_t k) const { return p_.groups[g].uses[c][k]; }
+  double cost(std::size_t g, std::size_t c) const { return p_.groups[g].costs[c]; }
+
+  const exact_number& exact_use(std::size_t g, std::size_t c, std::size_t k) {
+    if (exact_use_.empty()) {
+      exact_off_.assign(p_.groups.size() + 1, 0);
+      for (std::size_t gi = 0; gi < p_.groups.size(); ++gi)
+        exact_off_[gi + 1] = exact_off_[gi] + p_.groups[gi].costs.size() * r_;
+      exact_use_.assign(exact_off_.back(), std::nullopt);
+    }
+    auto& slot = exact_use_[exact_off_[g] + c * r_ + k];
+    if (!slot) {
+      const auto& grp = p_.groups[g];
+      const bool has = c < grp.exact_uses.size() && k < grp.exact_uses[c].size();
+      slot = has ? grp.exact_uses[c][k] : exact_number::from_double(grp.uses[c][k]);
+    }
+    return *slot;
+  }
+
+  exact_number exact_budget(std::size_t k, bool upper) const {
+    const auto& b = (*budgets_)[k];
+    if (upper) return b.exact_hi ? *b.exact_hi : exact_number::from_double(b.hi);
+    return b.exact_lo ? *b.exact_lo : exact_number::from_double(b.lo);
+  }
+
+  bool feasible_exact_empty() const {
+    for (std::size_t k = 0; k < r_; ++k) {
+      if (std::isfinite(hi_[k]) && exact_budget(k, true).sign() < 0) return false;
+      if (std::isfinite(lo_[k]) && exact_budget(k, false).sign() > 0) return false;
+    }
+    return true;
+  }
+
+  verification verify_mckp_with(const std::vector<std::size_t>& choice) {
+    verification v;
+    exact_number c;
+    for (std::size_t g = 0; g < choice.size(); ++g) {
+      const auto& grp = p_.groups[g];
+      c += choice[g] < grp.exact_costs.size() ? grp.exact_costs[choice[g]]
+                                              : exact_number::from_double(grp.costs[choice[g]]);
+    }
+    if (!exactly_feasible(choice)) return v;
+    v.feasible = true;
+    v.objective = c.to_double();
+    return v;
+  }
+
+  bool exactly_feasible(const std::vector<std::size_t>& choice) {
+    for (std::size_t k = 0; k < r_; ++k) {
+      if (!std::isfinite(hi_[k]) && !std::isfinite(lo_[k])) continue;
+      exact_number s;
+      for (std::size_t g = 0; g < choice.size(); ++g) s += exact_use(g, choice[g], k);
+      if (std::isfinite(hi_[k]) && s > exact_budget(k, true)) return false;
+      if (std::isfinite(lo_[k]) && s < exact_budget(k, false)) return false;
+    }
+    return true;
+  }
+
+  // 1 = clearly feasible, -1 = clearly infeasible, 0 = too close to call in floating point.
+  int float_feasibility(const double* used) const {
+    int verdict = 1;
+    for (std::size_t k = 0; k < r_; ++k) {
+      if (used[k] > hi_[k] + margin_[k] || used[k] < lo_[k] - margin_[k]) return -1;
+      if (used[k] > hi_[k] - margin_[k] || used[k] < lo_[k] + margin_[k]) verdict = 0;
+    }
+    return verdict;
+  }
+
+  // Accepts a full assignment as incumbent if it is feasible (exactly) and better.
+  bool try_incumbent(const std::vector<std::size_t>& choice) {
+    std::vector<double> used(r_, 0.0);
+    double c = 0;
+    for (std::size_t g = 0; g < choice.size(); ++g) {
+      if (choice[g] >= p_.groups[g].costs.size()) return false;
+      c += cost(g, choice[g]);
+      for (std::size_t k = 0; k < r_; ++k) used[k] += use(g, choice[g], k);
+    }
+    if (!(c < incumbent_)) return false;
+    const int f = float_feasibility(used.data());
+    if (f < 0) return false;
+    if (f == 0 && !exactly_feasible(choice)) return false;
+    incumbent_ = c;
+    best_ = choice;
+    return true;
+  }
+
+  // Dominance: b dominates a when it costs no more and uses no more of every resource that has
+  // an upper budget (no less where a lower budget exists, equal where both do).
+  void build_candidates() {
+    const std::size_t ng = p_.groups.size();
+    cand_.assign(ng, {});
+    for (std::size_t g = 0; g < ng; ++g) {
+      const std::size_t nc = p_.groups[g].costs.size();
+      for (std::size_t a = 0; a < nc; ++a) {
+        bool dominated = false;
+        for (std::size_t b = 0; b < nc && !dominated; ++b) {
+          if (a == b) continue;
+          bool no_worse = cost(g, b) <= cost(g, a);
+          bool strictly = cost(g, b) < cost(g, a);
+          for (std::size_t k = 0; k < r_ && no_worse; ++k) {
+            const bool up = std::isfinite(hi_[k]), dn = std::isfinite(lo_[k]);
+            const double ub = use(g, b, k), ua = use(g, a, k);
+            if (up && ub > ua) no_worse = false;
+            if (dn && ub < ua) no_worse = false;
+            if ((up && ub < ua) || (dn && ub > ua)) strictly = true;
+          }
+          // Identical choices: keep the lowest index.
+          if (no_worse && (strictly || b < a)) dominated = true;
+        }
+        if (!dominated) cand_[g].push_back(a);
+      }
+    }
+  }
+
+  // ---------------------------------------------------------------- multipliers
+  // Column generation on the LP relaxation: master over whole assignments (convexity row plus
+  // one row per budget, with penalised slacks so it is always feasible).
+  void compute_multipliers() {
+    sigma_.assign(r_, 0.0);
+    std::vector<std::size_t> active;
+    for (std::size_t k = 0; k < r_; ++k)
+      if (std::isfinite(lo_[k]) || std::isfinite(hi_[k])) active.push_back(k);
+    if (active.empty()) return;
+    const std::size_t ng = p_.groups.size();
+    std::vector<double> rscale(r_, 1.0);
+    for (std::size_t k : active) rscale[k] = std::max(margin_[k] / 1e-11, 1e-300);
+    double spread = 1;
+    for (std::size_t g = 0; g < ng; ++g) {
+      double a = infinity, b = -infinity;
+      for (auto c : cand_[g]) {
+        a = std::min(a, cost(g, c));
+        b = std::max(b, cost(g, c));
+      }
+      spread += b - a;
+    }
+    const double penalty = 100 * spread;
+    double best_lag = -infinity;
+    std::vector<double> best_sigma(r_, 0.0);
+    // Seed columns: cheapest assignment and the least-use assignment per resource.
+    auto add_column = [&](const std::vector<std::size_t>& ch) {
+      column col;
+      col.cost = 0;
+      col.use.assign(r_, 0.0);
+      for (std::size_t g = 0; g < ng; ++g) {
+        col.cost += cost(g, ch[g]);
+        for (std::size_t k = 0; k < r_; ++k) col.use[k] += use(g, ch[g], k);
+      }
+      columns_.push_back(std::move(col));
+    };
+    if (columns_.size() > 400) columns_.erase(columns_.begin(), columns_.end() - 200);
+    std::vector<std::size_t> ch(ng);
+    {
+      std::vector<double> zero(r_, 0.0);
+      price(zero, ch);
+      add_column(ch);
+      for (std::size_t k : active) {
+        for (int s = -1; s <= 1; s += 2) {
+          for (std::size_t g = 0; g < ng; ++g) {
+            std::size_t best = cand_[g][0];
+            for (auto c : cand_[g])
+              if (s * use(g, c, k) < s * use(g, best, k) ||
+                  (use(g, c, k) == use(g, best, k) && cost(g, c) < cost(g, best)))
+                best = c;
+            ch[g] = best;
+          }
+          add_column(ch);
+        }
+      }
+    }
+    const std::size_t m = 1 + active.size();
+    for (int iter = 0; iter < 200; ++iter) {
+      const std::size_t nk = columns_.size();
+      lp_data lp;
+      lp.rows = m;
+      lp.cols = nk + 2 * active.size();
+      lp.a.assign(lp.rows * lp.cols, 0.0);
+      lp.col_lo.assign(lp.cols, 0.0);
+      lp.col_up.assign(lp.cols, infinity);
+      lp.cost.assign(lp.cols, 0.0);
+      lp.row_lo.assign(m, 1.0);
+      lp.row_up.assign(m, 1.0);
+      for (std::size_t q = 0; q < nk; ++q) {
+        lp.a[q] = 1.0;
+        lp.cost[q] = columns_[q].cost;
+        for (std::size_t t = 0; t < active.size(); ++t)
+          lp.a[(1 + t) * lp.cols + q] = columns_[q].use[active[t]] / rscale[active[t]];
+      }
+      for (std::size_t t = 0; t < active.size(); ++t) {
+        const std::size_t k = active[t];
+        lp.row_lo[1 + t] = std::isfinite(lo_[k]) ? lo_[k] / rscale[k] : -infinity;
+        lp.row_up[1 + t] = std::isfinite(hi_[k]) ? hi_[k] / rscale[k] : infinity;
+        lp.a[(1 + t) * lp.cols + nk + 2 * t] = 1.0;
+        lp.a[(1 + t) * lp.cols + nk + 2 * t + 1] = -1.0;
+        lp.cost[nk + 2 * t] = lp.cost[nk + 2 * t + 1] = penalty;
+      }
+      dense_simplex sx;
+      sx.load(lp);
+      if (sx.solve_primal(100000) != status::optimal) break;
+      const double y0 = sx.row_dual(0);
+      std::vector<double> sig(r_, 0.0);
+      for (std::size_t t = 0; t < active.size(); ++t) {
+        const std::size_t k = active[t];
+        sig[k] = -sx.row_dual(1 + t) / rscale[k];
+        if (sig[k] > 0 && !std::isfinite(hi_[k])) sig[k] = 0;
+        if (sig[k] < 0 && !std::isfinite(lo_[k])) sig[k] = 0;
+      }
+      const double val = price(sig, ch) - y0;
+      // Lagrangian bound of these multipliers: keep the best; stop once it meets the master.
+      const double lag = val + y0 - surrogate_capacity_of(sig);
+      if (lag > best_lag) {
+        best_lag = lag;
+        best_sigma = sig;
+      }
+      const double z = sx.objective();
+      if (getenv("CGDBG")) fprintf(stderr, "cg it %d obj %.12g lag %.12g cols %zu\n", iter, z, best_lag, columns_.size());
+      if (val >= -1e-9 * std::max(1.0, std::fabs(z)) || z - best_lag <= 1e-7 * (std::fabs(z) + spread)) break;
+      add_column(ch);
+    }
+    sigma_ = best_sigma;
+  }
+
+  // Best assignment for multipliers sig; returns sum of min (cost + sig.use).
+  double price(const std::vector<double>& sig, std::vector<std::size_t>& ch) const {
+    double total = 0;
+    for (std::size_t g = 0; g < p_.groups.size(); ++g) {
+      double best = infinity;
+      for (auto c : cand_[g]) {
+        double v = cost(g, c);
+        for (std::size_t k = 0; k < r_; ++k) v += sig[k] * use(g, c, k);
+        if (v < best) {
+          best = v;
+          ch[g] = c;
+        }
+      }
+      total += best;
+    }
+    return total;
+  }
+
+  double weight(std::size_t g, std::size_t c) const {
+    double w = 0;
+    for (std::size_t k = 0; k < r_; ++k)
+      if (sigma_[k] != 0.0) w += sigma_[k] * use(g, c, k);
+    return w;
+  }
+
+  double surrogate_capacity() const { return surrogate_capacity_of(sigma_); }
+  double surrogate_capacity_of(const std::vector<double>& sig) const {
+    double s = 0;
+    for (std::size_t k = 0; k < r_; ++k) {
+      if (sig[k] > 0) s += sig[k] * hi_[k];
+      if (sig[k] < 0) s += sig[k] * lo_[k];
+    }
+    return s;
+  }
+
+  // ---------------------------------------------------------------- heuristics
+  void rounding_heuristic() {
+    const std::size_t ng = p_.groups.size();
+    // Greedy on the surrogate knapsack (the LP solution, rounded down): every group starts at
+    // its lightest hull point and hull segments are bought in slope order while they fit.
+    std::vector<std::size_t> ch(ng);
+    struct seg_ref {
+      double slope, dw;
+      std::size_t g, to;
+    };
+    std::vector<seg_ref> segs;
+    double cap = surrogate_capacity();
+    for (std::size_t g = 0; g < ng; ++g) {
+      std::vector<std::size_t> pts = cand_[g];
+      std::sort(pts.begin(), pts.end(), [&](std::size_t a, std::size_t b) {
+        return weight(g, a) < weight(g, b) || (weight(g, a) == weight(g, b) && cost(g, a) < cost(g, b));
+      });
+      std::vector<std::size_t> h;
+      for (const std::size_t q : pts) {
+        if (!h.empty() && cost(g, q) >= cost(g, h.back())) continue;
+        while (h.size() >= 2) {
+          const std::size_t o = h[h.size() - 2], a = h.back();
+          const double cross = (weight(g, a) - weight(g, o)) * (cost(g, q) - cost(g, o)) -
+                               (cost(g, a) - cost(g, o)) * (weight(g, q) - weight(g, o));
+          if (cross <= 0) h.pop_back();
+          else break;
+        }
+        h.push_back(q);
+      }
+      ch[g] = h.front();
+      cap -= weight(g, h.front());
+      for (std::size_t t = 1; t < h.size(); ++t) {
+        const double dw = weight(g, h[t]) - weight(g, h[t - 1]);
+        const double dc = cost(g, h[t]) - cost(g, h[t - 1]);
+        segs.push_back({dw > 0 ? dc / dw : -infinity, dw, g, h[t]});
+      }
+    }
+    std::stable_sort(segs.begin(), segs.end(), [](const seg_ref& a, const seg_ref& b) { return a.slope < b.slope; });
+    std::vector<bool> stopped(ng, false);
+    for (const auto& sg : segs) {
+      if (stopped[sg.g]) continue;
+      if (sg.dw <= cap) {
+        cap -= sg.dw;
+        ch[sg.g] = sg.to;
+      } else {
+        stopped[sg.g] = true;
+      }
+    }
+    repair_and_improve(ch);
+  }
+
+  // Moves towards feasibility at the least cost per unit of violation removed, then takes any
+  // single-group change that lowers the cost and stays clearly feasible.
+  void repair_and_improve(std::vector<std::size_t> ch) {
+    const std::size_t ng = p_.groups.size();
+    std::vector<double> used(r_, 0.0);
+    for (std::size_t g = 0; g < ng; ++g)
+      for (std::size_t k = 0; k < r_; ++k) used[k] += use(g, ch[g], k);
+    auto violation = [&](const std::vector<double>& u) {
+      double v = 0;
+      for (std::size_t k = 0; k < r_; ++k) {
+        const double sc = margin_[k] / 1e-11;
+        if (u[k] > hi_[k] - margin_[k]) v += (u[k] - hi_[k] + margin_[k]) / sc;
+        if (u[k] < lo_[k] + margin_[k]) v += (lo_[k] + margin_[k] - u[k]) / sc;
+      }
+      return v;
+    };
+    std::vector<double> nu(r_);
+    for (std::size_t step = 0; step < 4 * r_ + 16; ++step) {
+      const double v0 = violation(used);
+      if (v0 <= 0) break;
+      double best = infinity;
+      std::size_t bg = ng, bc = 0;
+      for (std::size_t g = 0; g < ng; ++g)
+        for (auto c : cand_[g]) {
+          if (c == ch[g]) continue;
+          for (std::size_t k = 0; k < r_; ++k) nu[k] = used[k] - use(g, ch[g], k) + use(g, c, k);
+          const double dv = violation(nu) - v0;
+          if (dv >= 0) continue;
+          const double score = (cost(g, c) - cost(g, ch[g])) / -dv;
+          if (score < best) {
+            best = score;
+            bg = g;
+            bc = c;
+          }
+        }
+      if (bg == ng) return;
+      for (std::size_t k = 0; k < r_; ++k) used[k] += use(bg, bc, k) - use(bg, ch[bg], k);
+      ch[bg] = bc;
+    }
+    if (violation(used) > 0) return;
+    bool improved = true;
+    for (int pass = 0; pass < 20 && improved; ++pass) {
+      improved = false;
+      for (std::size_t g = 0; g < ng; ++g)
+        for (auto c : cand_[g]) {
+          if (cost(g, c) >= cost(g, ch[g])) continue;
+          for (std::size_t k = 0; k < r_; ++k) nu[k] = used[k] - use(g, ch[g], k) + use(g, c, k);
+          if (violation(nu) > 0) continue;
+          used = nu;
+          ch[g] = c;
+          improved = true;
+        }
+    }
+    try_incumbent(ch);
+  }
+
+  // ---------------------------------------------------------------- search
+  double cutoff() const {
+    if (incumbent_ == infinity) return infinity;
+    return incumbent_ - opt_.relative_gap * std::max(1.0, std::fabs(incumbent_));
+  }
+
+  void search(mckp_result& res) {
+    const std::size_t ng = p_.groups.size();
+    // Lagrangian reduced costs for the multipliers.
+    std::vector<double> lag_min(ng, infinity);
+    for (std::size_t g = 0; g < ng; ++g)
+      for (auto c : cand_[g]) lag_min[g] = std::min(lag_min[g], cost(g, c) + weight(g, c));
+    double lag_bound = -surrogate_capacity();
+    for (std::size_t g = 0; g < ng; ++g) lag_bound += lag_min[g];
+    auto rc = [&](std::size_t g, std::size_t c) { return cost(g, c) + weight(g, c) - lag_min[g]; };
+    const double lag_slack = 1e-12 * (cost_scale_ + std::fabs(lag_bound)) + 1e-300;
+
+    // Reduced-cost fixing, candidate order by reduced cost; single-candidate groups become constants.
+    std::vector<std::vector<std::size_t>> cands(ng);
+    for (std::size_t g = 0; g < ng; ++g) {
+      for (auto c : cand_[g])
+        if (lag_bound + rc(g, c) - lag_slack < cutoff()) cands[g].push_back(c);
+      std::stable_sort(cands[g].begin(), cands[g].end(),
+                       [&](std::size_t a, std::size_t b) { return rc(g, a) < rc(g, b); });
+      if (cands[g].empty()) {  // nothing beats the incumbent through this group
+        finish_search(res, status::optimal, lag_bound);
+        return;
+      }
+    }
+    std::vector<std::size_t> fixed_choice(ng, 0);
+    std::vector<std::size_t> order;
+    double base_cost = 0;
+    std::vector<double> base_use(r_, 0.0);
+    double base_w = 0, base_rc = 0;
+    for (std::size_t g = 0; g < ng; ++g) {
+      if (cands[g].size() == 1) {
+        const std::size_t c = cands[g][0];
+        fixed_choice[g] = c;
+        base_cost += cost(g, c);
+        base_w += weight(g, c);
+        base_rc += rc(g, c);
+        for (std::size_t k = 0; k < r_; ++k) base_use[k] += use(g, c, k);
+      } else {
+        order.push_back(g);
+      }
+    }
+    // Symmetry classes: groups whose candidate lists are identical in cost and every use.
+    std::vector<std::size_t> cls(ng);
+    std::iota(cls.begin(), cls.end(), 0);
+    if (opt_.symmetry_breaking) {
+      std::vector<std::size_t> sorted = order;
+      auto key_less = [&](std::size_t a, std::size_t b) {
+        if (cands[a].size() != cands[b].size()) return cands[a].size() < cands[b].size();
+        for (std::size_t t = 0; t < cands[a].size(); ++t) {
+          const std::size_t ca = cands[a][t], cb = cands[b][t];
+          if (cost(a, ca) != cost(b, cb)) return cost(a, ca) < cost(b, cb);
+          for (std::size_t k = 0; k < r_; ++k)
+            if (use(a, ca, k) != use(b, cb, k)) return use(a, ca, k) < use(b, cb, k);
+        }
+        return false;
+      };
+      std::stable_sort(sorted.begin(), sorted.end(), key_less);
+      for (std::size_t t = 1; t < sorted.size(); ++t)
+        if (!key_less(sorted[t - 1], sorted[t]) && same_exact(sorted[t - 1], sorted[t], cands))
+          cls[sorted[t]] = cls[sorted[t - 1]];
+    }
+    // Group order: largest surrogate-weight range first (decisions that move the budget most),
+    // identical groups adjacent.
+    std::vector<double> impact(ng, 0.0);
+    for (std::size_t g : order) {
+      double wmin = infinity, wmax = -infinity, cmin = infinity, cmax = -infinity;
+      for (auto c : cands[g]) {
+        wmin = std::min(wmin, weight(g, c));
+        wmax = std::max(wmax, weight(g, c));
+        cmin = std::min(cmin, cost(g, c));
+        cmax = std::max(cmax, cost(g, c));
+      }
+      impact[g] = (wmax - wmin) + (cmax - cmin);
+    }
+    std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) {
+      if (impact[cls[a]] != impact[cls[b]]) return impact[cls[a]] > impact[cls[b]];
+      return cls[a] < cls[b];
+    });
+    const std::size_t depth = order.size();
+
+    // Per-depth suffix data: min/max use for budget pruning and the merged hull segments.
+    std::vector<double> suf_min((depth + 1) * r_, 0.0), suf_max((depth + 1) * r_, 0.0);
+    std::vector<double> suf_left_w(depth + 1, 0.0), suf_left_c(depth + 1, 0.0);
+    std::vector<std::vector<segment>> hulls(depth);
+    for (std::size_t d = depth; d-- > 0;) {
+      const std::size_t g = order[d];
+      for (std::size_t k = 0; k < r_; ++k) {
+        double a = infinity, b = -infinity;
+        for (auto c : cands[g]) {
+          a = std::min(a, use(g, c, k));
+          b = std::max(b, use(g, c, k));
+        }
+        suf_min[d * r_ + k] = suf_min[(d + 1) * r_ + k] + a;
+        suf_max[d * r_ + k] = suf_max[(d + 1) * r_ + k] + b;
+      }
+      double lw, lc;
+      hulls[d] = lower_hull(g, cands[g], lw, lc);
+      suf_left_w[d] = suf_left_w[d + 1] + lw;
+      suf_left_c[d] = suf_left_c[d + 1] + lc;
+    }
+    // Cumulative breakpoints of each suffix's surrogate LP value, merged in slope order.
+    std::vector<std::size_t> bp_off(depth + 2, 0);
+    std::vector<double> bp_w, bp_c;
+    {
+      std::vector<segment> cur, next;
+      std::vector<std::vector<double>> ws(depth + 1), cs(depth + 1);
+      ws[depth] = {0.0};
+      cs[depth] = {0.0};
+      for (std::size_t d = depth; d-- > 0;) {
+        next.clear();
+        std::merge(cur.begin(), cur.end(), hulls[d].begin(), hulls[d].end(), std::back_inserter(next),
+                   [](const segment& a, const segment& b) { return a.slope < b.slope; });
+        cur.swap(next);
+        auto& w = ws[d];
+        auto& c = cs[d];
+        w.assign(cur.size() + 1, 0.0);
+        c.assign(cur.size() + 1, 0.0);
+        for (std::size_t t = 0; t < cur.size(); ++t) {
+          w[t + 1] = w[t] + cur[t].dw;
+          c[t + 1] = c[t] + cur[t].dc;
+        }
+      }
+      for (std::size_t d = 0; d <= depth; ++d) bp_off[d + 1] = bp_off[d] + ws[d].size();
+      bp_w.reserve(bp_off[depth + 1]);
+      bp_c.reserve(bp_off[depth + 1]);
+      for (std::size_t d = 0; d <= depth; ++d) {
+        bp_w.insert(bp_w.end(), ws[d].begin(), ws[d].end());
+        bp_c.insert(bp_c.end(), cs[d].begin(), cs[d].end());
+      }
+    }
+    double wscale = std::fabs(surrogate_capacity()) + std::fabs(base_w);
+    for (std::size_t g = 0; g < ng; ++g) {
+      double m = 0;
+      for (auto c : cand_[g]) m = std::max(m, std::fabs(weight(g, c)));
+      wscale += m;
+    }
+    const double wmargin = 1e-10 * wscale + 1e-300;
+    const double capacity = surrogate_capacity();
+    // LP value of the free suffix from depth d given the remaining surrogate capacity.
+    auto suffix_bound = [&](std::size_t d, double used_w) -> double {
+      // Extra room of one margin keeps the bound conservative under rounding.
+      const double room = capacity - used_w - suf_left_w[d] + wmargin;
+      if (room < 0) return infinity;
+      const double* w = &bp_w[bp_off[d]];
+      const double* c = &bp_c[bp_off[d]];
+      const std::size_t cnt = bp_off[d + 1] - bp_off[d];
+      if (room <= 0) return suf_left_c[d];
+      const std::size_t t = static_cast<std::size_t>(std::upper_bound(w, w + cnt, room) - w) - 1;
+      double v = c[t];
+      if (t + 1 < cnt) v += (c[t + 1] - c[t]) * ((room - w[t]) / (w[t + 1] - w[t]));
+      return suf_left_c[d] + v;
+    };
+    const double bound_slack = 1e-12 * (cost_scale_ + 1.0);
+
+    // Root bound.
+    double root_bound = base_cost + suffix_bound(0, base_w);
+    root_bound = std::max(root_bound, lag_bound + base_rc);
+    res.bound = root_bound;
+    for (std::size_t k = 0; k < r_; ++k) {
+      if (base_use[k] + suf_min[k] > hi_[k] + margin_[k] || base_use[k] + suf_max[k] < lo_[k] - margin_[k]) {
+        finish_search(res, status::optimal, root_bound);
+        return;
+      }
+    }
+    if (root_bound - bound_slack >= cutoff()) {
+      finish_search(res, status::optimal, root_bound);
+      return;
+    }
+
+    // Iterative DFS. Level d chooses for group order[d].
+    std::vector<std::size_t> next(depth + 1, 0), pick(depth + 1, 0);
+    std::vector<double> acc_cost(depth + 1), acc_w(depth + 1), acc_rc(depth + 1), acc_use((depth + 1) * r_);
+    acc_cost[0] = base_cost;
+    acc_w[0] = base_w;
+    acc_rc[0] = base_rc;
+    for (std::size_t k = 0; k < r_; ++k) acc_use[k] = base_use[k];
+    std::vector<std::size_t> choice = fixed_choice;
+    std::size_t d = 0;
+    next[0] = 0;
+    std::size_t nodes = 0;
+    status stop = status::optimal;
+    auto level_start = [&](std::size_t lvl) -> std::size_t {
+      if (lvl > 0 && cls[order[lvl]] == cls[order[lvl - 1]]) return pick[lvl - 1];
+      return 0;
+    };
+    // The open-frontier bound for a limit stop: the minimum over unexplored siblings is at least
+    // the root bound; we report the root bound (conservative).
+    for (;;) {
+      if (d == depth) {
+        // Leaf: all groups fixed.
+        const double* u = &acc_use[d * r_];
+        const int f = float_feasibility(u);
+        if (f >= 0 && acc_cost[d] < incumbent_) {
+          for (std::size_t t = 0; t < depth; ++t) choice[order[t]] = cands[order[t]][pick[t]];
+          if (f == 1 || exactly_feasible(choice)) {
+            incumbent_ = acc_cost[d];
+            best_ = choice;
+          }
+        }
+        if (d == 0) break;
+        --d;
+        continue;
+      }
+      const std::size_t g = order[d];
+      const auto& cl = cands[g];
+      bool descended = false;
+      while (next[d] < cl.size()) {
+        const std::size_t t = next[d]++;
+        const std::size_t c = cl[t];
+        const double crc = acc_rc[d] + rc(g, c);
+        if (lag_bound + crc - lag_slack >= cutoff()) {
+          next[d] = cl.size();  // candidates are sorted by reduced cost: the rest are worse
+          break;
+        }
+        const double* u0 = &acc_use[d * r_];
+        double* u1 = &acc_use[(d + 1) * r_];
+        bool ok = true;
+        for (std::size_t k = 0; k < r_; ++k) {
+          u1[k] = u0[k] + use(g, c, k);
+          if (u1[k] + suf_min[(d + 1) * r_ + k] > hi_[k] + margin_[k] ||
+              u1[k] + suf_max[(d + 1) * r_ + k] < lo_[k] - margin_[k])
+            ok = false;
+        }
+        if (!ok) continue;
+        const double ncost = acc_cost[d] + cost(g, c);
+        const double nw = acc_w[d] + weight(g, c);
+        const double b = ncost + suffix_bound(d + 1, nw);
+        if (b - bound_slack >= cutoff()) continue;
+        pick[d] = t;
+        acc_cost[d + 1] = ncost;
+        acc_w[d + 1] = nw;
+        acc_rc[d + 1] = crc;
+        ++d;
+        if (d < depth) next[d] = level_start(d);
+        descended = true;
+        break;
+      }
+      if (descended) {
+        if ((++nodes & 1023) == 0) {
+          if (nodes >= opt_.node_limit) {
+            stop = status::node_limit;
+            break;
+          }
+          if (std::chrono::duration<double>(std::chrono::steady_clock::now() - t0_).count() >
+              opt_.time_limit_seconds) {
+            stop = status::time_limit;
+            break;
+          }
+        } else if (nodes >= opt_.node_limit) {
+          stop = status::node_limit;
+          break;
+        }
+        continue;
+      }
+      if (d == 0) break;
+      --d;
+    }
+    res.nodes += nodes;
+    finish_search(res, stop, root_bound);
+  }
+
+  void finish_search(mckp_result& res, status st, double bound) {
+    res.status = st;
+    res.bound = bound;
+  }
+
+  bool same_exact(std::size_t a, std::size_t b, const std::vector<std::vector<std::size_t>>& cands) {
+    const auto& ga = p_.groups[a];
+    const auto& gb = p_.groups[b];
+    if (ga.exact_costs.empty() && gb.exact_costs.empty() && ga.exact_uses.empty() && gb.exact_uses.empty())
+      return true;  // the doubles are the exact values and already compared equal
+    for (std::size_t t = 0; t < cands[a].size(); ++t) {
+      const std::size_t ca = cands[a][t], cb = cands[b][t];
+      const exact_number xa = ca < ga.exact_costs.size() ? ga.exact_costs[ca] : exact_number::from_double(ga.costs[ca]);
+      const exact_number xb = cb < gb.exact_costs.size() ? gb.exact_costs[cb] : exact_number::from_double(gb.costs[cb]);
+      if (!(xa == xb)) return false;
+      for (std::size_t k = 0; k < r_; ++k)
+        if (!(exact_use(a, ca, k) == exact_use(b, cb, k))) return false;
+    }
+    return true;
+  }
+
+  struct segment {
+    double dw, dc, slope;
+  };
+  struct column {
+    double cost;
+    std::vector<double> use;
+  };
+
+  // Lower-left convex hull of a group's (weight, cost) points: the part of the hull that an LP
+  // minimising cost under a weight cap can use. Returns its segments (increasing slope, all
+  // negative) and the leftmost point.
+  std::vector<segment> lower_hull(std::size_t g, const std::vector<std::size_t>& cs, double& left_w,
+                                  double& left_c) const {
+    struct pt {
+      double w, c;
+    };
+    std::vector<pt> pts;
+    for (auto c : cs) pts.push_back({weight(g, c), cost(g, c)});
+    std::sort(pts.begin(), pts.end(), [](const pt& a, const pt& b) { return a.w < b.w || (a.w == b.w && a.c < b.c); });
+    std::vector<pt> h;
+    for (const pt& q : pts) {
+      if (!h.empty() && q.c >= h.back().c) continue;
+      while (h.size() >= 2) {
+        const pt& o = h[h.size() - 2];
+        const pt& a = h.back();
+        const double cross = (a.w - o.w) * (q.c - o.c) - (a.c - o.c) * (q.w - o.w);
+        if (cross <= 0) h.pop_back();
+        else break;
+      }
+      h.push_back(q);
+    }
+    left_w = h.front().w;
+    left_c = h.front().c;
+    std::vector<segment> segs;
+    for (std::size_t t = 1; t < h.size(); ++t) {
+      const double dw = h[t].w - h[t - 1].w, dc = h[t].c - h[t - 1].c;
+      if (dw > 0 && dc < 0) segs.push_back({dw, dc, dc / dw});
+    }
+    return segs;
+  }
+
+  const mckp_problem& p_;
+  std::size_t r_;
+  mckp_options opt_;
+  const std::vector<mckp_budget>* budgets_ = nullptr;
+  std::chrono::steady_clock::time_point t0_;
+  std::vector<double> lo_, hi_, margin_, sigma_;
+  double cost_scale_ = 0;
+  std::vector<std::vector<std::size_t>> cand_;
+  std::vector<column> columns_;
+  double incumbent_ = infinity;
+  std::vector<std::size_t> best_;
+  std::vector<std::optional<exact_number>> exact_use_;
+  std::vector<std::size_t> exact_off_;
+};
+
+}  // namespace detail
+
+/// Solves a multiple-choice knapsack exactly (see the file comment for the method).
+inline mckp_result solve_mckp(const mckp_problem& p, const mckp_options& opt = {}) {
+  if (!validate(p).empty()) {
+    mckp_result r;
+    r.status = status::invalid_input;
+    return r;
+  }
+  detail::mckp_engine e(p);
+  return e.solve(p.budgets, opt);
+}
+
+}  // namespace ohq::solver
