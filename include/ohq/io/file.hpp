@@ -2,14 +2,13 @@
 /// @file Defines `ohq::io::try_read_file`, which reads a whole file into memory under a size limit.
 #pragma once
 
-#include <ohq/core/error.hpp>
-#include <ohq/io/detail/no_throw.hpp>
-
 #include <cerrno>
 #include <cstddef>
 #include <cstdio>
 #include <filesystem>
 #include <memory>
+#include <ohq/core/error.hpp>
+#include <ohq/io/detail/no_throw.hpp>
 #include <system_error>
 #include <vector>
 
@@ -36,9 +35,15 @@ inline result<std::vector<std::byte>> try_read_file(const std::filesystem::path&
                          "': ", std::error_code(err, std::generic_category()).message());
     }
     std::vector<std::byte> bytes;
-    const auto size = std::filesystem::file_size(path, ec);
-    if (!ec && size <= max_bytes) bytes.reserve(static_cast<std::size_t>(size));
     constexpr std::size_t chunk = std::size_t{1} << 20;
+    // The size on disk is only a hint: read it (plus one byte, to see the end) in one go, then
+    // continue in chunks if the file turns out longer.
+    std::size_t next = chunk;
+    const auto size = std::filesystem::file_size(path, ec);
+    if (!ec && size < max_bytes) {
+      next = static_cast<std::size_t>(size) + 1;
+      bytes.reserve(next);
+    }
     for (;;) {
       const std::size_t old = bytes.size();
       if (old > max_bytes) {
@@ -46,7 +51,8 @@ inline result<std::vector<std::byte>> try_read_file(const std::filesystem::path&
                            max_bytes, " bytes");
       }
       const std::size_t room = max_bytes - old;  // reading room + 1 bytes detects an oversize file
-      const std::size_t want = room >= chunk ? chunk : room + 1;
+      const std::size_t want = room >= next ? next : room + 1;
+      next = chunk;
       bytes.resize(old + want);
       const std::size_t got = std::fread(bytes.data() + old, 1, want, file.get());
       bytes.resize(old + got);

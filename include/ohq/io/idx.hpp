@@ -9,16 +9,15 @@
 /// size allocates only what it really holds.
 #pragma once
 
-#include <ohq/core/error.hpp>
-#include <ohq/io/detail/no_throw.hpp>
-#include <ohq/io/file.hpp>
-
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
 #include <filesystem>
 #include <limits>
+#include <ohq/core/error.hpp>
+#include <ohq/io/detail/no_throw.hpp>
+#include <ohq/io/file.hpp>
 #include <span>
 #include <string>
 #include <string_view>
@@ -96,9 +95,10 @@ class idx_source {
     inflating_ = true;
     return {};
 #else
-    return make_status(errc::unsupported,
-                       "the file is gzip-compressed, but gzip support is not compiled in (build with zlib and "
-                       "define OHQ_HAS_ZLIB); gunzip the file first");
+    return make_status(
+        errc::unsupported,
+        "the file is gzip-compressed, but gzip support is not compiled in (build with zlib and "
+        "define OHQ_HAS_ZLIB); gunzip the file first");
 #endif
   }
 
@@ -140,8 +140,8 @@ class idx_source {
         }
         const std::size_t at = file_.size() - rest;
         if (!is_gzip(file_.subspan(at))) {
-          return make_status(errc::parse_error, rest, " bytes of non-gzip data follow the gzip stream at byte offset ",
-                             at);
+          return make_status(errc::parse_error, rest,
+                             " bytes of non-gzip data follow the gzip stream at byte offset ", at);
         }
         if (inflateReset(&zs_) != Z_OK) return make_status(errc::io_error, "zlib inflateReset failed");
         continue;
@@ -151,8 +151,9 @@ class idx_source {
                            " decompressed bytes)");
       }
       if (rc == Z_DATA_ERROR || rc == Z_NEED_DICT || rc == Z_STREAM_ERROR) {
-        return make_status(errc::parse_error, "corrupt gzip data (zlib: ", zs_.msg != nullptr ? zs_.msg : "error",
-                           ") after ", decoded_, " decompressed bytes");
+        return make_status(errc::parse_error,
+                           "corrupt gzip data (zlib: ", zs_.msg != nullptr ? zs_.msg : "error", ") after ",
+                           decoded_, " decompressed bytes");
       }
       if (rc == Z_MEM_ERROR) return make_status(errc::limit_exceeded, "zlib ran out of memory");
       if (rc != Z_OK && rc != Z_BUF_ERROR) return make_status(errc::io_error, "zlib error ", rc);
@@ -192,7 +193,8 @@ inline std::string hex32(std::uint32_t v) {
 /// Reads the header (magic and `rank` dims) and then the first `min(N, limit)` items of
 /// `item_size(dims)` bytes each into `data`. Returns N in `total` and the item count read in `count`.
 inline status read_idx(std::span<const std::byte> file, const idx_options& options, std::uint32_t magic,
-                       int rank, std::uint32_t (&dims)[3], std::vector<std::uint8_t>& data, std::size_t& count) {
+                       int rank, std::uint32_t (&dims)[3], std::vector<std::uint8_t>& data,
+                       std::size_t& count) {
   const bool want_images = magic == idx_images_magic;
   const char* what = want_images ? "image" : "label";
   if (file.empty()) return make_status(errc::parse_error, "the file is empty");
@@ -208,20 +210,21 @@ inline status read_idx(std::span<const std::byte> file, const idx_options& optio
   const std::uint32_t found = read_be32(header);
   if (found != magic) {
     if (found == idx_images_magic || found == idx_labels_magic) {
-      return make_status(errc::invalid_argument, "this is an IDX ", found == idx_images_magic ? "image" : "label",
-                         " file (magic ", hex32(found), "), expected ", what, "s (magic ", hex32(magic), ")");
+      return make_status(errc::invalid_argument, "this is an IDX ",
+                         found == idx_images_magic ? "image" : "label", " file (magic ", hex32(found),
+                         "), expected ", what, "s (magic ", hex32(magic), ")");
     }
     if ((found >> 16) == 0 && ((found >> 8) & 0xFF) != 0x08) {
       return make_status(errc::unsupported, "IDX element type ", hex32((found >> 8) & 0xFF),
                          " is not supported; only unsigned bytes (0x08) are read (magic ", hex32(found), ")");
     }
-    return make_status(errc::parse_error, "bad magic number ", hex32(found), "; expected ", hex32(magic), " for an IDX ",
-                       what, " file");
+    return make_status(errc::parse_error, "bad magic number ", hex32(found), "; expected ", hex32(magic),
+                       " for an IDX ", what, " file");
   }
   OHQ_TRY_STATUS(src.read(header + 4, header_size - 4, got));
   if (got < header_size - 4) {
-    return make_status(errc::parse_error, "the file ends inside the IDX header (", 4 + got, " of ", header_size,
-                       " bytes)");
+    return make_status(errc::parse_error, "the file ends inside the IDX header (", 4 + got, " of ",
+                       header_size, " bytes)");
   }
   std::uint64_t item = 1;  // bytes per item
   for (int k = 0; k < rank; ++k) dims[k] = read_be32(header + 4 + 4 * k);
@@ -233,14 +236,15 @@ inline status read_idx(std::span<const std::byte> file, const idx_options& optio
   const std::uint64_t max_data = options.max_bytes > header_size ? options.max_bytes - header_size : 0;
   if (n > max_data / item) {
     return make_status(errc::limit_exceeded, "the header claims ", n, " ", what, "s of ", item,
-                       " bytes, more than the limit of ", options.max_bytes, " bytes (idx_options::max_bytes)");
+                       " bytes, more than the limit of ", options.max_bytes,
+                       " bytes (idx_options::max_bytes)");
   }
   const std::uint64_t claimed = n * item;
   if (!src.gzip() && file.size() - header_size != claimed) {
     const std::size_t have = file.size() - header_size;
     if (have < claimed) {
-      return make_status(errc::parse_error, "the file is truncated: the header claims ", n, " ", what, "s (", claimed,
-                         " bytes of data) but only ", have, " bytes follow it");
+      return make_status(errc::parse_error, "the file is truncated: the header claims ", n, " ", what, "s (",
+                         claimed, " bytes of data) but only ", have, " bytes follow it");
     }
     return make_status(errc::parse_error, "the file has ", have - claimed, " bytes after the ", n, " ", what,
                        "s its header claims");
@@ -257,8 +261,8 @@ inline status read_idx(std::span<const std::byte> file, const idx_options& optio
     OHQ_TRY_STATUS(src.read(reinterpret_cast<std::byte*>(data.data() + old), step, got));
     if (got < step) {
       return make_status(errc::parse_error, "the data is truncated: the header claims ", n, " ", what, "s (",
-                         claimed, " bytes of data) but the ", src.gzip() ? "decompressed " : "", "data ends after ",
-                         old + got, " bytes");
+                         claimed, " bytes of data) but the ", src.gzip() ? "decompressed " : "",
+                         "data ends after ", old + got, " bytes");
     }
   }
   if (count == n && src.gzip()) {
@@ -273,8 +277,8 @@ inline status read_idx(std::span<const std::byte> file, const idx_options& optio
 }
 
 template <class Fn>
-auto with_file(const std::filesystem::path& path, const idx_options& options, Fn read) -> decltype(read(
-    std::span<const std::byte>{})) {
+auto with_file(const std::filesystem::path& path, const idx_options& options, Fn read)
+    -> decltype(read(std::span<const std::byte>{})) {
   auto bytes = try_read_file(path, options.max_bytes > std::numeric_limits<std::size_t>::max() - 64
                                        ? options.max_bytes
                                        : options.max_bytes + 64);
@@ -290,7 +294,8 @@ auto with_file(const std::filesystem::path& path, const idx_options& options, Fn
 }  // namespace detail
 
 /// Decodes an IDX image file (plain or gzip) held in memory. Never throws.
-inline result<idx_images> try_read_idx_images(std::span<const std::byte> file, const idx_options& options = {}) {
+inline result<idx_images> try_read_idx_images(std::span<const std::byte> file,
+                                              const idx_options& options = {}) {
   return detail::no_throw([&]() -> result<idx_images> {
     idx_images out;
     std::uint32_t dims[3] = {};
@@ -303,7 +308,8 @@ inline result<idx_images> try_read_idx_images(std::span<const std::byte> file, c
 }
 
 /// Decodes an IDX label file (plain or gzip) held in memory. Never throws.
-inline result<idx_labels> try_read_idx_labels(std::span<const std::byte> file, const idx_options& options = {}) {
+inline result<idx_labels> try_read_idx_labels(std::span<const std::byte> file,
+                                              const idx_options& options = {}) {
   return detail::no_throw([&]() -> result<idx_labels> {
     idx_labels out;
     std::uint32_t dims[3] = {};
@@ -315,16 +321,20 @@ inline result<idx_labels> try_read_idx_labels(std::span<const std::byte> file, c
 }
 
 /// Reads an IDX image file (plain or `.gz`); errors name the file. Never throws.
-inline result<idx_images> try_load_idx_images(const std::filesystem::path& path, const idx_options& options = {}) {
+inline result<idx_images> try_load_idx_images(const std::filesystem::path& path,
+                                              const idx_options& options = {}) {
   return detail::no_throw([&]() -> result<idx_images> {
-    return detail::with_file(path, options, [&](std::span<const std::byte> b) { return try_read_idx_images(b, options); });
+    return detail::with_file(path, options,
+                             [&](std::span<const std::byte> b) { return try_read_idx_images(b, options); });
   });
 }
 
 /// Reads an IDX label file (plain or `.gz`); errors name the file. Never throws.
-inline result<idx_labels> try_load_idx_labels(const std::filesystem::path& path, const idx_options& options = {}) {
+inline result<idx_labels> try_load_idx_labels(const std::filesystem::path& path,
+                                              const idx_options& options = {}) {
   return detail::no_throw([&]() -> result<idx_labels> {
-    return detail::with_file(path, options, [&](std::span<const std::byte> b) { return try_read_idx_labels(b, options); });
+    return detail::with_file(path, options,
+                             [&](std::span<const std::byte> b) { return try_read_idx_labels(b, options); });
   });
 }
 

@@ -9,12 +9,11 @@
 /// All errors are `errc::parse_error` and name the absolute byte offset.
 #pragma once
 
-#include <ohq/core/error.hpp>
-
 #include <bit>
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
+#include <ohq/core/error.hpp>
 #include <span>
 #include <string_view>
 
@@ -33,12 +32,18 @@ enum class wire_type : std::uint8_t {
 /// The wire type's name as used in error messages.
 constexpr std::string_view to_string(wire_type t) noexcept {
   switch (t) {
-    case wire_type::varint: return "varint";
-    case wire_type::fixed64: return "fixed64";
-    case wire_type::length_delimited: return "length-delimited";
-    case wire_type::start_group: return "start-group";
-    case wire_type::end_group: return "end-group";
-    case wire_type::fixed32: return "fixed32";
+    case wire_type::varint:
+      return "varint";
+    case wire_type::fixed64:
+      return "fixed64";
+    case wire_type::length_delimited:
+      return "length-delimited";
+    case wire_type::start_group:
+      return "start-group";
+    case wire_type::end_group:
+      return "end-group";
+    case wire_type::fixed32:
+      return "fixed32";
   }
   return "invalid";
 }
@@ -153,8 +158,10 @@ class reader {
     out.offset = base_ + tag_pos;
     out.payload_offset = base_ + pos_;
     switch (out.type) {
-      case wire_type::varint: return read_varint(out.scalar);
-      case wire_type::fixed64: return read_fixed64(out.scalar);
+      case wire_type::varint:
+        return read_varint(out.scalar);
+      case wire_type::fixed64:
+        return read_fixed64(out.scalar);
       case wire_type::fixed32: {
         std::uint32_t v = 0;
         OHQ_TRY_STATUS(read_fixed32(v));
@@ -219,8 +226,8 @@ inline status count_packed_varints(const field& f, std::size_t& count) {
     if ((static_cast<std::uint8_t>(b) & 0x80) == 0) ++n;
   }
   if (!f.payload.empty() && (static_cast<std::uint8_t>(f.payload.back()) & 0x80) != 0) {
-    return make_status(errc::parse_error, "packed field ", f.number,
-                       " ends inside a varint at byte offset ", f.payload_offset + f.payload.size());
+    return make_status(errc::parse_error, "packed field ", f.number, " ends inside a varint at byte offset ",
+                       f.payload_offset + f.payload.size());
   }
   count = n;
   return {};

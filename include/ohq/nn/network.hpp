@@ -169,6 +169,11 @@ class network {
   auto& layer() {
     return body_.template layer<I>();
   }
+  /// Calls f on each top-level element (composites unexpanded), in order.
+  template <class F>
+  void for_each_element(F&& f) {
+    body_.for_each_element(f);
+  }
   /// Calls f(layer) on every leaf layer (nested ones included), in network order.
   template <class F>
   void for_each_layer(F&& f) {

@@ -7,11 +7,14 @@
 #pragma once
 
 #include <algorithm>
+#include <charconv>
 #include <cmath>
 #include <compare>
 #include <cstdint>
 #include <limits>
+#include <string>
 #include <string_view>
+#include <system_error>
 #include <vector>
 
 namespace ohq::solver {
@@ -89,17 +92,18 @@ class exact_number {
     }
     if (i != s.size()) return r;
     exp10 -= static_cast<long>(frac_digits);
-    r.mag_ = std::move(mag);
-    r.trim();
-    if (r.mag_.empty()) {
+    while (!mag.empty() && mag.back() == 0) mag.pop_back();
+    if (mag.empty()) {
       r.valid_ = true;
       return r;
     }
     if (exp10 > max_exponent || exp10 < -max_exponent - 400) return r;
+    r.mag_ = std::move(mag);
     r.negative_ = neg;
     r.e2_ = static_cast<int>(exp10);
     r.e5_ = static_cast<int>(exp10);
     r.valid_ = true;
+    r.trim();
     return r;
   }
 
@@ -185,20 +189,47 @@ class exact_number {
     return false;
   }
 
-  /// The nearest double (to within a few ulps; used for reporting, never for decisions).
+  /// The nearest double (correctly rounded; used for reporting, never for decisions).
   double to_double() const {
     if (!valid_) return std::numeric_limits<double>::quiet_NaN();
     if (mag_.empty()) return 0.0;
-    // Take the top 64 bits of the magnitude, then apply the exponents in long double.
-    const std::size_t bits = bit_length(mag_);
-    long double top = 0;
-    const std::size_t n = mag_.size();
-    for (std::size_t k = 0; k < 3 && k < n; ++k) top = top * 4294967296.0L + mag_[n - 1 - k];
-    const long shift = static_cast<long>(n > 3 ? (n - 3) * 32 : 0);
-    (void)bits;
-    long double v = std::ldexp(top, static_cast<int>(shift + e2_));
-    if (e5_ != 0) v *= std::pow(5.0L, static_cast<long double>(e5_));
-    return static_cast<double>(negative_ ? -v : v);
+    // m·2^a·5^b = M·10^e with M = m·2^(a-b), e = b when a >= b, else M = m·5^(b-a), e = a;
+    // then the decimal text M e e is rounded once by from_chars.
+    std::vector<std::uint32_t> m = mag_;
+    int e10 = 0;
+    if (e2_ >= e5_) {
+      scale(m, e2_ - e5_, 0);
+      e10 = e5_;
+    } else {
+      scale(m, 0, e5_ - e2_);
+      e10 = e2_;
+    }
+    std::string digits;
+    while (!m.empty()) {
+      std::uint64_t rem = 0;
+      for (std::size_t k = m.size(); k-- > 0;) {
+        const std::uint64_t cur = (rem << 32) | m[k];
+        m[k] = static_cast<std::uint32_t>(cur / 1000000000u);
+        rem = cur % 1000000000u;
+      }
+      while (!m.empty() && m.back() == 0) m.pop_back();
+      for (int k = 0; k < 9; ++k) {
+        digits.push_back(static_cast<char>('0' + rem % 10));
+        rem /= 10;
+        if (m.empty() && rem == 0) break;
+      }
+    }
+    std::string text = negative_ ? "-" : "";
+    text.append(digits.rbegin(), digits.rend());
+    text += std::string("e") + std::to_string(e10);
+    double v = 0;
+    const auto r = std::from_chars(text.data(), text.data() + text.size(), v);
+    if (r.ec == std::errc::result_out_of_range) {
+      // Overflow or underflow: the sign of the exponent tells which.
+      const bool huge = e10 > 0;
+      return (negative_ ? -1.0 : 1.0) * (huge ? std::numeric_limits<double>::infinity() : 0.0);
+    }
+    return v;
   }
 
  private:
@@ -230,17 +261,6 @@ class exact_number {
       e2_ += tz;
     }
     while (div_small_exact(mag_, 5)) ++e5_;
-  }
-
-  static std::size_t bit_length(const std::vector<std::uint32_t>& m) {
-    if (m.empty()) return 0;
-    std::size_t b = (m.size() - 1) * 32;
-    std::uint32_t top = m.back();
-    while (top) {
-      ++b;
-      top >>= 1;
-    }
-    return b;
   }
 
   static void mul_small(std::vector<std::uint32_t>& m, std::uint32_t f, std::uint32_t add = 0) {

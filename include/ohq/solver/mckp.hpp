@@ -42,20 +42,20 @@ inline std::string validate(const mckp_problem& p) {
   for (std::size_t k = 0; k < r; ++k) {
     const auto& b = p.budgets[k];
     if (std::isnan(b.lo) || std::isnan(b.hi) || b.lo == infinity || b.hi == -infinity)
-      return "budget " + std::to_string(k) + " (" + b.name + ") has an invalid bound";
+      return std::string("budget ") + std::to_string(k) + " (" + b.name + ") has an invalid bound";
   }
   for (std::size_t g = 0; g < p.groups.size(); ++g) {
     const auto& grp = p.groups[g];
-    const std::string where = "group " + std::to_string(g) + " (" + grp.name + ")";
+    const std::string where = std::string("group ") + std::to_string(g) + " (" + grp.name + ")";
     if (grp.costs.empty()) return where + " has no choices";
     if (grp.uses.size() != grp.costs.size()) return where + ": uses and costs differ in length";
     for (std::size_t c = 0; c < grp.costs.size(); ++c) {
-      if (!std::isfinite(grp.costs[c])) return where + " choice " + std::to_string(c) + ": cost is not finite";
+      if (!std::isfinite(grp.costs[c])) return where + std::string(" choice ") + std::to_string(c) + ": cost is not finite";
       if (grp.uses[c].size() != r)
-        return where + " choice " + std::to_string(c) + ": has " + std::to_string(grp.uses[c].size()) +
-               " uses for " + std::to_string(r) + " resources";
+        return where + std::string(" choice ") + std::to_string(c) + std::string(": has ") + std::to_string(grp.uses[c].size()) +
+               std::string(" uses for ") + std::to_string(r) + " resources";
       for (double u : grp.uses[c])
-        if (!std::isfinite(u)) return where + " choice " + std::to_string(c) + ": a use is not finite";
+        if (!std::isfinite(u)) return where + std::string(" choice ") + std::to_string(c) + ": a use is not finite";
     }
   }
   return {};
@@ -379,7 +379,6 @@ class mckp_engine {
         best_sigma = sig;
       }
       const double z = sx.objective();
-      if (getenv("CGDBG")) fprintf(stderr, "cg it %d obj %.12g lag %.12g cols %zu\n", iter, z, best_lag, columns_.size());
       if (val >= -1e-9 * std::max(1.0, std::fabs(z)) || z - best_lag <= 1e-7 * (std::fabs(z) + spread)) break;
       add_column(ch);
     }

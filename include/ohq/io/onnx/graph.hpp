@@ -3,11 +3,10 @@
 /// resolution of `Identity` nodes that alias initializers.
 #pragma once
 
-#include <ohq/core/error.hpp>
-#include <ohq/io/onnx/model.hpp>
-
 #include <cstddef>
 #include <functional>
+#include <ohq/core/error.hpp>
+#include <ohq/io/onnx/model.hpp>
 #include <queue>
 #include <span>
 #include <string>
@@ -37,8 +36,9 @@ inline result<std::vector<std::size_t>> topological_order(const graph& g) {
     for (const std::string& in : g.nodes[k].inputs) {
       if (in.empty() || available.count(in) != 0 || !seen.insert(in).second) continue;
       if (produced.count(in) == 0) {
-        return make_status(errc::invalid_model, "onnx: graph.node[", k, "] '", detail::printable(g.nodes[k].name), "' (",
-                           detail::printable(g.nodes[k].op_type), "): input '", detail::printable(in),
+        return make_status(errc::invalid_model, "onnx: graph.node[", k, "] '",
+                           detail::printable(g.nodes[k].name), "' (", detail::printable(g.nodes[k].op_type),
+                           "): input '", detail::printable(in),
                            "' is not a graph input, an initializer, or the output of any node");
       }
       waiting[in].push_back(k);
@@ -64,8 +64,9 @@ inline result<std::vector<std::size_t>> topological_order(const graph& g) {
   if (order.size() != g.nodes.size()) {
     for (std::size_t k = 0; k < g.nodes.size(); ++k) {
       if (missing[k] != 0) {
-        return make_status(errc::invalid_model, "onnx: graph.node[", k, "] '", detail::printable(g.nodes[k].name), "' (",
-                           detail::printable(g.nodes[k].op_type), ") is on a cycle or depends on one");
+        return make_status(errc::invalid_model, "onnx: graph.node[", k, "] '",
+                           detail::printable(g.nodes[k].name), "' (", detail::printable(g.nodes[k].op_type),
+                           ") is on a cycle or depends on one");
       }
     }
   }

@@ -5,12 +5,11 @@
 /// filled and validated by `try_read_model` (onnx/reader.hpp); nothing here parses bytes.
 #pragma once
 
-#include <ohq/core/error.hpp>
-
 #include <cstddef>
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <ohq/core/error.hpp>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -44,23 +43,40 @@ enum class data_type : std::int32_t {
 /// The ONNX spelling of a data type ("FLOAT", "INT64", ...).
 constexpr std::string_view to_string(data_type t) noexcept {
   switch (t) {
-    case data_type::undefined: return "UNDEFINED";
-    case data_type::float32: return "FLOAT";
-    case data_type::uint8: return "UINT8";
-    case data_type::int8: return "INT8";
-    case data_type::uint16: return "UINT16";
-    case data_type::int16: return "INT16";
-    case data_type::int32: return "INT32";
-    case data_type::int64: return "INT64";
-    case data_type::string: return "STRING";
-    case data_type::boolean: return "BOOL";
-    case data_type::float16: return "FLOAT16";
-    case data_type::float64: return "DOUBLE";
-    case data_type::uint32: return "UINT32";
-    case data_type::uint64: return "UINT64";
-    case data_type::complex64: return "COMPLEX64";
-    case data_type::complex128: return "COMPLEX128";
-    case data_type::bfloat16: return "BFLOAT16";
+    case data_type::undefined:
+      return "UNDEFINED";
+    case data_type::float32:
+      return "FLOAT";
+    case data_type::uint8:
+      return "UINT8";
+    case data_type::int8:
+      return "INT8";
+    case data_type::uint16:
+      return "UINT16";
+    case data_type::int16:
+      return "INT16";
+    case data_type::int32:
+      return "INT32";
+    case data_type::int64:
+      return "INT64";
+    case data_type::string:
+      return "STRING";
+    case data_type::boolean:
+      return "BOOL";
+    case data_type::float16:
+      return "FLOAT16";
+    case data_type::float64:
+      return "DOUBLE";
+    case data_type::uint32:
+      return "UINT32";
+    case data_type::uint64:
+      return "UINT64";
+    case data_type::complex64:
+      return "COMPLEX64";
+    case data_type::complex128:
+      return "COMPLEX128";
+    case data_type::bfloat16:
+      return "BFLOAT16";
   }
   return "unknown data type";
 }
@@ -91,16 +107,16 @@ struct tensor {
 /// ONNX `AttributeProto.AttributeType` (same numbering).
 enum class attribute_type : std::int32_t {
   undefined = 0,
-  floating = 1,  ///< FLOAT: `attribute::f`
-  integer = 2,   ///< INT: `attribute::i`
-  string = 3,    ///< STRING: `attribute::s`
-  tensor = 4,    ///< TENSOR: `attribute::t`
-  graph = 5,     ///< GRAPH: rejected by the reader
-  floats = 6,    ///< FLOATS: `attribute::floats`
-  ints = 7,      ///< INTS: `attribute::ints`
-  strings = 8,   ///< STRINGS: `attribute::strings`
-  tensors = 9,   ///< rejected
-  graphs = 10,   ///< rejected
+  floating = 1,         ///< FLOAT: `attribute::f`
+  integer = 2,          ///< INT: `attribute::i`
+  string = 3,           ///< STRING: `attribute::s`
+  tensor = 4,           ///< TENSOR: `attribute::t`
+  graph = 5,            ///< GRAPH: rejected by the reader
+  floats = 6,           ///< FLOATS: `attribute::floats`
+  ints = 7,             ///< INTS: `attribute::ints`
+  strings = 8,          ///< STRINGS: `attribute::strings`
+  tensors = 9,          ///< rejected
+  graphs = 10,          ///< rejected
   sparse_tensor = 11,   ///< rejected
   sparse_tensors = 12,  ///< rejected
   type_proto = 13,      ///< rejected
@@ -110,21 +126,36 @@ enum class attribute_type : std::int32_t {
 /// The ONNX spelling of an attribute type ("INT", "INTS", ...).
 constexpr std::string_view to_string(attribute_type t) noexcept {
   switch (t) {
-    case attribute_type::undefined: return "UNDEFINED";
-    case attribute_type::floating: return "FLOAT";
-    case attribute_type::integer: return "INT";
-    case attribute_type::string: return "STRING";
-    case attribute_type::tensor: return "TENSOR";
-    case attribute_type::graph: return "GRAPH";
-    case attribute_type::floats: return "FLOATS";
-    case attribute_type::ints: return "INTS";
-    case attribute_type::strings: return "STRINGS";
-    case attribute_type::tensors: return "TENSORS";
-    case attribute_type::graphs: return "GRAPHS";
-    case attribute_type::sparse_tensor: return "SPARSE_TENSOR";
-    case attribute_type::sparse_tensors: return "SPARSE_TENSORS";
-    case attribute_type::type_proto: return "TYPE_PROTO";
-    case attribute_type::type_protos: return "TYPE_PROTOS";
+    case attribute_type::undefined:
+      return "UNDEFINED";
+    case attribute_type::floating:
+      return "FLOAT";
+    case attribute_type::integer:
+      return "INT";
+    case attribute_type::string:
+      return "STRING";
+    case attribute_type::tensor:
+      return "TENSOR";
+    case attribute_type::graph:
+      return "GRAPH";
+    case attribute_type::floats:
+      return "FLOATS";
+    case attribute_type::ints:
+      return "INTS";
+    case attribute_type::strings:
+      return "STRINGS";
+    case attribute_type::tensors:
+      return "TENSORS";
+    case attribute_type::graphs:
+      return "GRAPHS";
+    case attribute_type::sparse_tensor:
+      return "SPARSE_TENSOR";
+    case attribute_type::sparse_tensors:
+      return "SPARSE_TENSORS";
+    case attribute_type::type_proto:
+      return "TYPE_PROTO";
+    case attribute_type::type_protos:
+      return "TYPE_PROTOS";
   }
   return "unknown attribute type";
 }
@@ -242,7 +273,8 @@ inline std::string printable(std::string_view s) {
 
 inline status attribute_type_error(const node& n, const attribute& a, attribute_type wanted) {
   return make_status(errc::invalid_model, "onnx: node '", printable(n.name), "' (", printable(n.op_type),
-                     "): attribute '", printable(a.name), "' is ", to_string(a.type), ", expected ", to_string(wanted));
+                     "): attribute '", printable(a.name), "' is ", to_string(a.type), ", expected ",
+                     to_string(wanted));
 }
 
 inline status attribute_missing_error(const node& n, std::string_view name) {
@@ -252,8 +284,8 @@ inline status attribute_missing_error(const node& n, std::string_view name) {
 
 /// Shared body of the typed lookups: `Get` extracts the value of an attribute of type `Wanted`.
 template <class T, class Get>
-result<T> lookup_attribute(const node& n, std::string_view name, attribute_type wanted,
-                           const T* fallback, Get get) {
+result<T> lookup_attribute(const node& n, std::string_view name, attribute_type wanted, const T* fallback,
+                           Get get) {
   const attribute* a = find_attribute(n, name);
   if (a == nullptr) {
     if (fallback != nullptr) return *fallback;
@@ -288,13 +320,13 @@ inline result<float> attr_float(const node& n, std::string_view name) {
 /// An INTS attribute, or `fallback` when absent.
 inline result<std::vector<std::int64_t>> attr_ints(const node& n, std::string_view name,
                                                    std::vector<std::int64_t> fallback) {
-  return detail::lookup_attribute<std::vector<std::int64_t>>(
-      n, name, attribute_type::ints, &fallback, [](const attribute& a) { return a.ints; });
+  return detail::lookup_attribute<std::vector<std::int64_t>>(n, name, attribute_type::ints, &fallback,
+                                                             [](const attribute& a) { return a.ints; });
 }
 /// A required INTS attribute.
 inline result<std::vector<std::int64_t>> attr_ints(const node& n, std::string_view name) {
-  return detail::lookup_attribute<std::vector<std::int64_t>>(
-      n, name, attribute_type::ints, nullptr, [](const attribute& a) { return a.ints; });
+  return detail::lookup_attribute<std::vector<std::int64_t>>(n, name, attribute_type::ints, nullptr,
+                                                             [](const attribute& a) { return a.ints; });
 }
 /// A FLOATS attribute, or `fallback` when absent.
 inline result<std::vector<float>> attr_floats(const node& n, std::string_view name,

@@ -10,18 +10,17 @@
 /// that hold it.
 #pragma once
 
-#include <ohq/core/error.hpp>
-#include <ohq/io/detail/no_throw.hpp>
-#include <ohq/io/file.hpp>
-#include <ohq/io/onnx/model.hpp>
-#include <ohq/io/protobuf.hpp>
-
 #include <bit>
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
 #include <filesystem>
 #include <limits>
+#include <ohq/core/error.hpp>
+#include <ohq/io/detail/no_throw.hpp>
+#include <ohq/io/file.hpp>
+#include <ohq/io/onnx/model.hpp>
+#include <ohq/io/protobuf.hpp>
 #include <span>
 #include <string>
 #include <string_view>
@@ -63,9 +62,9 @@ inline constexpr std::size_t no_index = static_cast<std::size_t>(-1);
 /// One step of the field path of the message being decoded; lives on the stack of the decoder.
 struct path {
   const path* parent = nullptr;
-  std::string_view step;            ///< "graph", "node", ...; empty for the model itself
-  std::size_t index = no_index;     ///< position in a repeated field
-  std::string_view kind;            ///< label word: "node", "attribute", "tensor", "value"
+  std::string_view step;                ///< "graph", "node", ...; empty for the model itself
+  std::size_t index = no_index;         ///< position in a repeated field
+  std::string_view kind;                ///< label word: "node", "attribute", "tensor", "value"
   const std::string* label = nullptr;   ///< the object's name, read as decoding goes
   const std::string* label2 = nullptr;  ///< a node's op_type
 };
@@ -82,10 +81,13 @@ inline std::string format_path(const path* p) {
     if (!where.empty()) where += '.';
     where += s.step;
     if (s.index != no_index) where += '[' + std::to_string(s.index) + ']';
-    if (s.label != nullptr && !s.label->empty()) {
+    const bool named = s.label != nullptr && !s.label->empty();
+    const bool typed = s.label2 != nullptr && !s.label2->empty();
+    if (named || typed) {
       if (!labels.empty()) labels += ", ";
-      labels += std::string(s.kind) + " '" + printable(*s.label) + "'";
-      if (s.label2 != nullptr && !s.label2->empty()) labels += " (" + printable(*s.label2) + ")";
+      labels += s.kind;
+      if (named) labels += " '" + printable(*s.label) + "'";
+      if (typed) labels += " (" + printable(*s.label2) + ")";
     }
   }
   if (where.empty()) where = "model";
@@ -192,11 +194,20 @@ class decoder {
     OHQ_TRY_STATUS(want_packed(f, wire_type::fixed32, p, name));
     const std::size_t count = f.payload.size() / 4;  // bounded by the bytes present
     OHQ_TRY_STATUS(charge(p, f.offset, count * sizeof(float)));
+    if constexpr (std::endian::native == std::endian::little) {
+      if (f.payload.size() % 4 == 0) {
+        const std::size_t old = out.size();
+        out.resize(old + count);
+        if (count != 0) std::memcpy(out.data() + old, f.payload.data(), count * sizeof(float));
+        return {};
+      }
+    }
     out.reserve(out.size() + count);
-    return wrap(protobuf::for_each_packed_fixed32(f, [&](std::uint32_t v) {
-                  out.push_back(std::bit_cast<float>(v));
-                  return status();
-                }),
+    return wrap(protobuf::for_each_packed_fixed32(f,
+                                                  [&](std::uint32_t v) {
+                                                    out.push_back(std::bit_cast<float>(v));
+                                                    return status();
+                                                  }),
                 p);
   }
 
@@ -212,10 +223,11 @@ class decoder {
     OHQ_TRY_STATUS(wrap(protobuf::count_packed_varints(f, count), p));
     OHQ_TRY_STATUS(charge(p, f.offset, count * sizeof(std::int64_t)));
     out.reserve(out.size() + count);
-    return wrap(protobuf::for_each_packed_varint(f, [&](std::uint64_t v) {
-                  out.push_back(static_cast<std::int64_t>(v));
-                  return status();
-                }),
+    return wrap(protobuf::for_each_packed_varint(f,
+                                                 [&](std::uint64_t v) {
+                                                   out.push_back(static_cast<std::int64_t>(v));
+                                                   return status();
+                                                 }),
                 p);
   }
 
@@ -224,7 +236,8 @@ class decoder {
     const std::size_t first = out.size();
     OHQ_TRY_STATUS(append_int64s(f, p, name, out));
     for (std::size_t k = first; k < out.size(); ++k) {
-      if (out[k] < std::numeric_limits<std::int32_t>::min() || out[k] > std::numeric_limits<std::int32_t>::max()) {
+      if (out[k] < std::numeric_limits<std::int32_t>::min() ||
+          out[k] > std::numeric_limits<std::int32_t>::max()) {
         return error_at(errc::parse_error, p, f.offset, name, " value ", out[k], " does not fit in int32");
       }
     }
@@ -232,7 +245,8 @@ class decoder {
   }
 
   /// A reader over the sub-message in `f`, one level deeper than `parent`.
-  static status enter(const field& f, const path& p, std::string_view name, const reader& parent, reader& out) {
+  static status enter(const field& f, const path& p, std::string_view name, const reader& parent,
+                      reader& out) {
     OHQ_TRY_STATUS(want(f, wire_type::length_delimited, p, name));
     return wrap(parent.enter(f, out), p);
   }
@@ -256,13 +270,23 @@ status unsupported_at(const path& p, const field& f, const Parts&... parts) {
   return error_at(errc::unsupported, p, f.offset, parts...);
 }
 
-inline std::size_t element_size(data_type t) noexcept {
-  return t == data_type::int64 ? 8 : 4;
-}
+inline std::size_t element_size(data_type t) noexcept { return t == data_type::int64 ? 8 : 4; }
 
 /// Decodes little-endian raw_data into the tensor's value vector.
 inline void decode_raw(tensor& t, std::span<const std::byte> raw) {
   const std::size_t n = raw.size() / element_size(t.type);
+  if constexpr (std::endian::native == std::endian::little) {
+    if (t.type == data_type::float32) {
+      t.floats.resize(n);
+      if (n != 0) std::memcpy(t.floats.data(), raw.data(), n * sizeof(float));
+      return;
+    }
+    if (t.type == data_type::int64) {
+      t.ints.resize(n);
+      if (n != 0) std::memcpy(t.ints.data(), raw.data(), n * sizeof(std::int64_t));
+      return;
+    }
+  }
   if (t.type == data_type::float32) {
     t.floats.resize(n);
     for (std::size_t k = 0; k < n; ++k) {
@@ -301,31 +325,55 @@ inline status decode_tensor(decoder& d, reader r, tensor& t, const path& p) {
   while (!r.at_end()) {
     OHQ_TRY_STATUS(decoder::wrap(r.next(f), p));
     switch (f.number) {
-      case 1: OHQ_TRY_STATUS(d.append_int64s(f, p, "dims", t.dims)); break;
-      case 2: OHQ_TRY_STATUS(decoder::read_int32(f, p, "data_type", type)); break;
-      case 3: return unsupported_at(p, f, "segmented tensors (TensorProto.segment) are not supported");
-      case 4: OHQ_TRY_STATUS(d.append_floats(f, p, "float_data", t.floats)); break;
-      case 5: OHQ_TRY_STATUS(d.append_int32s(f, p, "int32_data", int32_data)); break;
-      case 6: return unsupported_at(p, f, "string tensors (string_data) are not supported");
-      case 7: OHQ_TRY_STATUS(d.append_int64s(f, p, "int64_data", int64_data)); break;
-      case 8: OHQ_TRY_STATUS(d.read_string(f, p, "name", t.name)); break;
+      case 1:
+        OHQ_TRY_STATUS(d.append_int64s(f, p, "dims", t.dims));
+        break;
+      case 2:
+        OHQ_TRY_STATUS(decoder::read_int32(f, p, "data_type", type));
+        break;
+      case 3:
+        return unsupported_at(p, f, "segmented tensors (TensorProto.segment) are not supported");
+      case 4:
+        OHQ_TRY_STATUS(d.append_floats(f, p, "float_data", t.floats));
+        break;
+      case 5:
+        OHQ_TRY_STATUS(d.append_int32s(f, p, "int32_data", int32_data));
+        break;
+      case 6:
+        return unsupported_at(p, f, "string tensors (string_data) are not supported");
+      case 7:
+        OHQ_TRY_STATUS(d.append_int64s(f, p, "int64_data", int64_data));
+        break;
+      case 8:
+        OHQ_TRY_STATUS(d.read_string(f, p, "name", t.name));
+        break;
       case 9:
         OHQ_TRY_STATUS(decoder::want(f, wire_type::length_delimited, p, "raw_data"));
         has_raw = true;
         raw = f.payload;
         raw_offset = f.offset;
         break;
-      case 10: return unsupported_at(p, f, "double_data is not supported (ohq reads FLOAT, INT64 and INT32 tensors)");
-      case 11: return unsupported_at(p, f, "uint64_data is not supported (ohq reads FLOAT, INT64 and INT32 tensors)");
-      case 13: has_external = true; break;
-      case 14: OHQ_TRY_STATUS(decoder::read_int32(f, p, "data_location", data_location)); break;
-      default: break;  // doc_string and unknown fields
+      case 10:
+        return unsupported_at(p, f,
+                              "double_data is not supported (ohq reads FLOAT, INT64 and INT32 tensors)");
+      case 11:
+        return unsupported_at(p, f,
+                              "uint64_data is not supported (ohq reads FLOAT, INT64 and INT32 tensors)");
+      case 13:
+        has_external = true;
+        break;
+      case 14:
+        OHQ_TRY_STATUS(decoder::read_int32(f, p, "data_location", data_location));
+        break;
+      default:
+        break;  // doc_string and unknown fields
     }
   }
   if (has_external || data_location == 1) {
-    return error_at(errc::unsupported, p, start,
-                    "tensor data is stored in an external file (external_data / data_location = EXTERNAL); "
-                    "re-save the model with the weights embedded (onnx.save(model, path, save_as_external_data=False))");
+    return error_at(
+        errc::unsupported, p, start,
+        "tensor data is stored in an external file (external_data / data_location = EXTERNAL); "
+        "re-save the model with the weights embedded (onnx.save(model, path, save_as_external_data=False))");
   }
   t.type = static_cast<data_type>(type);
   if (t.type != data_type::float32 && t.type != data_type::int64 && t.type != data_type::int32) {
@@ -360,23 +408,28 @@ inline status decode_tensor(decoder& d, reader r, tensor& t, const path& p) {
                     " (read_options::max_tensor_elements)");
   }
   // Data: exactly one source, matching the type, with exactly `count` elements.
-  const int sources = int{has_raw} + int{!t.floats.empty()} + int{!int64_data.empty()} + int{!int32_data.empty()};
+  const int sources =
+      int{has_raw} + int{!t.floats.empty()} + int{!int64_data.empty()} + int{!int32_data.empty()};
   if (sources > 1) {
-    return error_at(errc::invalid_model, p, start, "tensor data is given in more than one field "
+    return error_at(errc::invalid_model, p, start,
+                    "tensor data is given in more than one field "
                     "(raw_data, float_data, int64_data, int32_data)");
   }
   const std::string_view type_name = to_string(t.type);
-  if ((!t.floats.empty() && t.type != data_type::float32) || (!int64_data.empty() && t.type != data_type::int64) ||
+  if ((!t.floats.empty() && t.type != data_type::float32) ||
+      (!int64_data.empty() && t.type != data_type::int64) ||
       (!int32_data.empty() && t.type != data_type::int32)) {
-    const char* field_name = !t.floats.empty() ? "float_data" : !int64_data.empty() ? "int64_data" : "int32_data";
+    const char* field_name = !t.floats.empty()     ? "float_data"
+                             : !int64_data.empty() ? "int64_data"
+                                                   : "int32_data";
     return error_at(errc::invalid_model, p, start, "a ", type_name, " tensor carries ", field_name);
   }
   std::uint64_t have = 0;
   if (has_raw) {
     const std::size_t es = element_size(t.type);
     if (raw.size() % es != 0) {
-      return error_at(errc::invalid_model, p, raw_offset, "raw_data has ", raw.size(), " bytes, not a multiple of ",
-                      es, " (the size of ", type_name, ")");
+      return error_at(errc::invalid_model, p, raw_offset, "raw_data has ", raw.size(),
+                      " bytes, not a multiple of ", es, " (the size of ", type_name, ")");
     }
     have = raw.size() / es;
   } else if (t.type == data_type::float32) {
@@ -388,11 +441,15 @@ inline status decode_tensor(decoder& d, reader r, tensor& t, const path& p) {
   }
   if (have != count) {
     if (have == 0) {
-      return error_at(errc::invalid_model, p, start, "tensor has no data but dims ", format_dims(t.dims), " give ",
-                      count, " elements");
+      return error_at(errc::invalid_model, p, start, "tensor has no data but dims ", format_dims(t.dims),
+                      " give ", count, " elements");
     }
-    return error_at(errc::invalid_model, p, start, "tensor holds ", have, " elements (",
-                    has_raw ? "raw_data" : "typed data", ") but dims ", format_dims(t.dims), " give ", count);
+    const char* source = has_raw                        ? "raw_data"
+                         : t.type == data_type::float32 ? "float_data"
+                         : t.type == data_type::int64   ? "int64_data"
+                                                        : "int32_data";
+    return error_at(errc::invalid_model, p, start, "tensor holds ", have, " elements (", source,
+                    ") but dims ", format_dims(t.dims), " give ", count);
   }
   if (has_raw) {
     const std::size_t decoded_size = t.type == data_type::float32 ? sizeof(float) : sizeof(std::int64_t);
@@ -414,10 +471,18 @@ inline status decode_attribute(decoder& d, reader r, attribute& a, const path& p
     OHQ_TRY_STATUS(decoder::wrap(r.next(f), p));
     if (f.number < 32) seen |= std::uint32_t{1} << f.number;
     switch (f.number) {
-      case 1: OHQ_TRY_STATUS(d.read_string(f, p, "name", a.name)); break;
-      case 2: OHQ_TRY_STATUS(decoder::read_float(f, p, "f", a.f)); break;
-      case 3: OHQ_TRY_STATUS(decoder::read_int64(f, p, "i", a.i)); break;
-      case 4: OHQ_TRY_STATUS(d.read_string(f, p, "s", a.s)); break;
+      case 1:
+        OHQ_TRY_STATUS(d.read_string(f, p, "name", a.name));
+        break;
+      case 2:
+        OHQ_TRY_STATUS(decoder::read_float(f, p, "f", a.f));
+        break;
+      case 3:
+        OHQ_TRY_STATUS(decoder::read_int64(f, p, "i", a.i));
+        break;
+      case 4:
+        OHQ_TRY_STATUS(d.read_string(f, p, "s", a.s));
+        break;
       case 5: {
         reader sub;
         OHQ_TRY_STATUS(decoder::enter(f, p, "t", r, sub));
@@ -429,19 +494,33 @@ inline status decode_attribute(decoder& d, reader r, attribute& a, const path& p
       }
       case 6:
       case 11:
-        return unsupported_at(p, f, "subgraph attributes (GRAPH/GRAPHS, the bodies of If, Loop and Scan) are not "
-                                    "supported");
-      case 7: OHQ_TRY_STATUS(d.append_floats(f, p, "floats", a.floats)); break;
-      case 8: OHQ_TRY_STATUS(d.append_int64s(f, p, "ints", a.ints)); break;
-      case 9: OHQ_TRY_STATUS(d.push_string(f, p, "strings", a.strings)); break;
-      case 10: return unsupported_at(p, f, "TENSORS attributes are not supported");
+        return unsupported_at(p, f,
+                              "subgraph attributes (GRAPH/GRAPHS, the bodies of If, Loop and Scan) are not "
+                              "supported");
+      case 7:
+        OHQ_TRY_STATUS(d.append_floats(f, p, "floats", a.floats));
+        break;
+      case 8:
+        OHQ_TRY_STATUS(d.append_int64s(f, p, "ints", a.ints));
+        break;
+      case 9:
+        OHQ_TRY_STATUS(d.push_string(f, p, "strings", a.strings));
+        break;
+      case 10:
+        return unsupported_at(p, f, "TENSORS attributes are not supported");
       case 14:
-      case 15: return unsupported_at(p, f, "TYPE_PROTO attributes are not supported");
-      case 20: OHQ_TRY_STATUS(decoder::read_int32(f, p, "type", type)); break;
-      case 21: return unsupported_at(p, f, "attribute references (ref_attr_name) are only valid inside functions");
+      case 15:
+        return unsupported_at(p, f, "TYPE_PROTO attributes are not supported");
+      case 20:
+        OHQ_TRY_STATUS(decoder::read_int32(f, p, "type", type));
+        break;
+      case 21:
+        return unsupported_at(p, f, "attribute references (ref_attr_name) are only valid inside functions");
       case 22:
-      case 23: return unsupported_at(p, f, "sparse tensor attributes are not supported");
-      default: break;  // doc_string and unknown fields
+      case 23:
+        return unsupported_at(p, f, "sparse tensor attributes are not supported");
+      default:
+        break;  // doc_string and unknown fields
     }
   }
   if (a.name.empty()) return error_at(errc::invalid_model, p, r.offset(), "attribute has no name");
@@ -471,21 +550,24 @@ inline status decode_attribute(decoder& d, reader r, attribute& a, const path& p
     case attribute_type::string:
     case attribute_type::floats:
     case attribute_type::ints:
-    case attribute_type::strings: return {};
+    case attribute_type::strings:
+      return {};
     case attribute_type::tensor:
       if (!a.t) return error_at(errc::invalid_model, p, no_index, "TENSOR attribute has no tensor (field t)");
       return {};
     case attribute_type::graph:
     case attribute_type::graphs:
-      return error_at(errc::unsupported, p, no_index,
-                      "subgraph attributes (GRAPH/GRAPHS, the bodies of If, Loop and Scan) are not supported");
+      return error_at(
+          errc::unsupported, p, no_index,
+          "subgraph attributes (GRAPH/GRAPHS, the bodies of If, Loop and Scan) are not supported");
     case attribute_type::tensors:
     case attribute_type::sparse_tensor:
     case attribute_type::sparse_tensors:
     case attribute_type::type_proto:
     case attribute_type::type_protos:
       return error_at(errc::unsupported, p, no_index, to_string(a.type), " attributes are not supported");
-    case attribute_type::undefined: break;
+    case attribute_type::undefined:
+      break;
   }
   return error_at(errc::invalid_model, p, no_index, "unknown attribute type ", type);
 }
@@ -495,10 +577,18 @@ inline status decode_node(decoder& d, reader r, node& n, const path& p) {
   while (!r.at_end()) {
     OHQ_TRY_STATUS(decoder::wrap(r.next(f), p));
     switch (f.number) {
-      case 1: OHQ_TRY_STATUS(d.push_string(f, p, "input", n.inputs)); break;
-      case 2: OHQ_TRY_STATUS(d.push_string(f, p, "output", n.outputs)); break;
-      case 3: OHQ_TRY_STATUS(d.read_string(f, p, "name", n.name)); break;
-      case 4: OHQ_TRY_STATUS(d.read_string(f, p, "op_type", n.op_type)); break;
+      case 1:
+        OHQ_TRY_STATUS(d.push_string(f, p, "input", n.inputs));
+        break;
+      case 2:
+        OHQ_TRY_STATUS(d.push_string(f, p, "output", n.outputs));
+        break;
+      case 3:
+        OHQ_TRY_STATUS(d.read_string(f, p, "name", n.name));
+        break;
+      case 4:
+        OHQ_TRY_STATUS(d.read_string(f, p, "op_type", n.op_type));
+        break;
       case 5: {
         reader sub;
         OHQ_TRY_STATUS(decoder::enter(f, p, "attribute", r, sub));
@@ -508,8 +598,11 @@ inline status decode_node(decoder& d, reader r, node& n, const path& p) {
         OHQ_TRY_STATUS(decode_attribute(d, sub, a, ap));
         break;
       }
-      case 7: OHQ_TRY_STATUS(d.read_string(f, p, "domain", n.domain)); break;
-      default: break;  // doc_string, overload and unknown fields
+      case 7:
+        OHQ_TRY_STATUS(d.read_string(f, p, "domain", n.domain));
+        break;
+      default:
+        break;  // doc_string, overload and unknown fields
     }
   }
   if (n.op_type.empty()) return error_at(errc::invalid_model, p, r.offset(), "node has no op_type");
@@ -530,7 +623,10 @@ inline status decode_value_info(decoder& d, reader r, value_info& v, const path&
       while (!type_r.at_end()) {
         OHQ_TRY_STATUS(decoder::wrap(type_r.next(tf), tp));
         if (tf.number == 4 || tf.number == 5 || tf.number == 8 || tf.number == 9) {
-          const char* kind = tf.number == 4 ? "a sequence" : tf.number == 5 ? "a map" : tf.number == 8 ? "a sparse tensor" : "an optional";
+          const char* kind = tf.number == 4   ? "a sequence"
+                             : tf.number == 5 ? "a map"
+                             : tf.number == 8 ? "a sparse tensor"
+                                              : "an optional";
           return unsupported_at(tp, tf, "value has ", kind, " type; only dense tensors are supported");
         }
         if (tf.number != 1) continue;  // denotation and unknown fields
@@ -605,7 +701,9 @@ inline status decode_graph(decoder& d, reader r, graph& g, const path& p) {
         OHQ_TRY_STATUS(decode_node(d, sub, n, np));
         break;
       }
-      case 2: OHQ_TRY_STATUS(d.read_string(f, p, "name", g.name)); break;
+      case 2:
+        OHQ_TRY_STATUS(d.read_string(f, p, "name", g.name));
+        break;
       case 5: {
         reader sub;
         OHQ_TRY_STATUS(decoder::enter(f, p, "initializer", r, sub));
@@ -615,17 +713,26 @@ inline status decode_graph(decoder& d, reader r, graph& g, const path& p) {
         OHQ_TRY_STATUS(decode_tensor(d, sub, t, tp));
         if (t.name.empty()) return error_at(errc::invalid_model, tp, f.offset, "initializer has no name");
         if (g.initializers.count(t.name) != 0) {
-          return error_at(errc::invalid_model, tp, f.offset, "duplicate initializer name '", printable(t.name), "'");
+          return error_at(errc::invalid_model, tp, f.offset, "duplicate initializer name '",
+                          printable(t.name), "'");
         }
         std::string key = t.name;
         g.initializers.emplace(std::move(key), std::move(t));
         break;
       }
-      case 11: OHQ_TRY_STATUS(value_list(g.inputs, "input")); break;
-      case 12: OHQ_TRY_STATUS(value_list(g.outputs, "output")); break;
-      case 13: OHQ_TRY_STATUS(value_list(g.value_infos, "value_info")); break;
-      case 15: return unsupported_at(p, f, "sparse initializers are not supported");
-      default: break;  // doc_string, quantization_annotation and unknown fields
+      case 11:
+        OHQ_TRY_STATUS(value_list(g.inputs, "input"));
+        break;
+      case 12:
+        OHQ_TRY_STATUS(value_list(g.outputs, "output"));
+        break;
+      case 13:
+        OHQ_TRY_STATUS(value_list(g.value_infos, "value_info"));
+        break;
+      case 15:
+        return unsupported_at(p, f, "sparse initializers are not supported");
+      default:
+        break;  // doc_string, quantization_annotation and unknown fields
     }
   }
   return {};
@@ -638,11 +745,17 @@ inline status decode_model(decoder& d, reader r, model& m) {
   while (!r.at_end()) {
     OHQ_TRY_STATUS(decoder::wrap(r.next(f), p));
     switch (f.number) {
-      case 1: OHQ_TRY_STATUS(decoder::read_int64(f, p, "ir_version", m.ir_version)); break;
-      case 2: OHQ_TRY_STATUS(d.read_string(f, p, "producer_name", m.producer_name)); break;
-      case 3: OHQ_TRY_STATUS(d.read_string(f, p, "producer_version", m.producer_version)); break;
+      case 1:
+        OHQ_TRY_STATUS(decoder::read_int64(f, p, "ir_version", m.ir_version));
+        break;
+      case 2:
+        OHQ_TRY_STATUS(d.read_string(f, p, "producer_name", m.producer_name));
+        break;
+      case 3:
+        OHQ_TRY_STATUS(d.read_string(f, p, "producer_version", m.producer_version));
+        break;
       case 7: {
-        if (has_graph) return error_at(errc::invalid_model, p, f.offset, "model has more than one graph field");
+        if (has_graph) return error_at(errc::invalid_model, p, f.offset, "more than one graph field");
         has_graph = true;
         reader sub;
         const path gp{&p, "graph", no_index, {}, nullptr, nullptr};
@@ -664,10 +777,11 @@ inline status decode_model(decoder& d, reader r, model& m) {
         }
         break;
       }
-      default: break;  // domain, model_version, doc_string, metadata, training_info, functions, unknown
+      default:
+        break;  // domain, model_version, doc_string, metadata, training_info, functions, unknown
     }
   }
-  if (!has_graph) return error_at(errc::invalid_model, p, no_index, "model has no graph (field 7)");
+  if (!has_graph) return error_at(errc::invalid_model, p, no_index, "no graph (field 7)");
   return {};
 }
 
@@ -697,10 +811,13 @@ inline status validate(const model& m) {
   for (std::size_t k = 0; k < m.opsets.size(); ++k) {
     const opset& o = m.opsets[k];
     const path op{&root, "opset_import", k, {}, nullptr, nullptr};
-    const auto key = [](const opset& x) { return detail::is_default_domain(x.domain) ? std::string_view{} : std::string_view{x.domain}; };
+    const auto key = [](const opset& x) {
+      return detail::is_default_domain(x.domain) ? std::string_view{} : std::string_view{x.domain};
+    };
     for (std::size_t j = 0; j < k; ++j) {
       if (key(m.opsets[j]) == key(o)) {
-        return error_at(errc::invalid_model, op, no_index, "domain '", printable(o.domain), "' is imported twice");
+        return error_at(errc::invalid_model, op, no_index, "domain '", printable(o.domain),
+                        "' is imported twice");
       }
     }
     if (detail::is_default_domain(o.domain)) {
@@ -728,7 +845,8 @@ inline status validate(const model& m) {
     const value_info& v = g.inputs[k];
     const path vp{&gp, "input", k, "value", &v.name, nullptr};
     for (std::size_t j = 0; j < k; ++j) {
-      if (g.inputs[j].name == v.name) return error_at(errc::invalid_model, vp, no_index, "duplicate graph input name");
+      if (g.inputs[j].name == v.name)
+        return error_at(errc::invalid_model, vp, no_index, "duplicate graph input name");
     }
     defined.emplace(v.name, -1);  // keeps -2 when the input has an initializer (a default value)
   }
@@ -768,9 +886,10 @@ inline status validate(const model& m) {
       if (in.empty() || defined.count(in) != 0) continue;
       auto later = producer.find(in);
       if (later != producer.end() && later->second >= k) {
-        return error_at(errc::invalid_model, np, no_index, "input '", printable(in),
-                        "' is produced by graph.node[", later->second, "] '", printable(g.nodes[later->second].name),
-                        "', which does not come earlier: the graph has a cycle or is not topologically sorted");
+        return error_at(
+            errc::invalid_model, np, no_index, "input '", printable(in), "' is produced by graph.node[",
+            later->second, "] '", printable(g.nodes[later->second].name),
+            "', which does not come earlier: the graph has a cycle or is not topologically sorted");
       }
       return error_at(errc::invalid_model, np, no_index, "input '", printable(in),
                       "' is not a graph input, an initializer, or the output of any node");
@@ -784,15 +903,17 @@ inline status validate(const model& m) {
       }
     }
   }
-  if (g.outputs.empty()) return error_at(errc::invalid_model, gp, no_index, "graph has no outputs");
+  if (g.outputs.empty()) return error_at(errc::invalid_model, gp, no_index, "no outputs");
   for (std::size_t k = 0; k < g.outputs.size(); ++k) {
     const value_info& v = g.outputs[k];
     const path vp{&gp, "output", k, "value", &v.name, nullptr};
     if (defined.count(v.name) == 0) {
-      return error_at(errc::invalid_model, vp, no_index, "graph output is not produced by any node, input or initializer");
+      return error_at(errc::invalid_model, vp, no_index,
+                      "graph output is not produced by any node, input or initializer");
     }
     for (std::size_t j = 0; j < k; ++j) {
-      if (g.outputs[j].name == v.name) return error_at(errc::invalid_model, vp, no_index, "duplicate graph output name");
+      if (g.outputs[j].name == v.name)
+        return error_at(errc::invalid_model, vp, no_index, "duplicate graph output name");
     }
   }
   return {};
@@ -803,13 +924,15 @@ inline result<model> try_read_model(std::span<const std::byte> bytes, const read
   return io::detail::no_throw([&]() -> result<model> {
     if (bytes.empty()) return make_status(errc::parse_error, "onnx: the input is empty (0 bytes)");
     if (bytes.size() > options.max_file_bytes) {
-      return make_status(errc::limit_exceeded, "onnx: the input has ", bytes.size(), " bytes, more than the limit of ",
-                         options.max_file_bytes, " (read_options::max_file_bytes)");
+      return make_status(errc::limit_exceeded, "onnx: the input has ", bytes.size(),
+                         " bytes, more than the limit of ", options.max_file_bytes,
+                         " (read_options::max_file_bytes)");
     }
-    if (bytes.size() >= 4 && bytes[0] == std::byte{'P'} && bytes[1] == std::byte{'K'} && bytes[2] == std::byte{3} &&
-        bytes[3] == std::byte{4}) {
-      return make_status(errc::parse_error,
-                         "onnx: the input is a zip archive (a PyTorch checkpoint?), not an ONNX protobuf file");
+    if (bytes.size() >= 4 && bytes[0] == std::byte{'P'} && bytes[1] == std::byte{'K'} &&
+        bytes[2] == std::byte{3} && bytes[3] == std::byte{4}) {
+      return make_status(
+          errc::parse_error,
+          "onnx: the input is a zip archive (a PyTorch checkpoint?), not an ONNX protobuf file");
     }
     detail::decoder d(options, bytes.size());
     model m;

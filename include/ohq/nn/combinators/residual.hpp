@@ -83,6 +83,7 @@ class residual_instance {
   static constexpr input_shape_t input_shape{};
   static constexpr output_shape_t output_shape{};
   static constexpr layer_kind kind = layer_kind::composite;
+  static constexpr bool has_projection = projected;
   static constexpr std::uint64_t params = body_t::params + sc::params;
   static constexpr std::uint64_t macs = body_t::macs + sc::macs;
   static constexpr std::size_t scratch_floats =

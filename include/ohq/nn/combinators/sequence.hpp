@@ -108,6 +108,11 @@ class sequence_instance {
   void for_each_layer(F&& f) {
     boost::hana::for_each(layers_, [&f](auto& l) { l.for_each_layer(f); });
   }
+  /// Calls f on each direct element (nested sequences and composites unexpanded).
+  template <class F>
+  void for_each_element(F&& f) {
+    boost::hana::for_each(layers_, f);
+  }
 
   /// Folds every batch_norm that directly follows a conv2d or dense into it, recursively.
   void fold_batch_norms() {

@@ -40,6 +40,8 @@ class squeeze_excite_instance<SqueezeArg, Inner, Gate, shape<C, H, W>, Path> {
   static constexpr std::size_t squeeze_channels = SqueezeArg ? SqueezeArg : make_divisible(double(C / 4), 8);
   using squeeze_t = dense_instance<squeeze_channels, true, shape<C>, append_path_t<Path, 0>>;
   using excite_t = dense_instance<C, true, shape<squeeze_channels>, append_path_t<Path, 1>>;
+  using inner_activation = Inner;
+  using gate_activation = Gate;
 
   using input_shape_t = shape<C, H, W>;
   using output_shape_t = shape<C, H, W>;

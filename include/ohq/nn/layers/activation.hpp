@@ -15,6 +15,7 @@ template <class Activation, class In, class Path>
 class activation_instance : public leaf_layer<activation_instance<Activation, In, Path>, In, In, Path> {
  public:
   static constexpr layer_kind kind = layer_kind::activation;
+  using activation = Activation;
   static constexpr std::uint64_t params = 0, macs = 0;
   static std::string name() { return Activation::label; }
 

@@ -63,6 +63,10 @@ class batch_norm_instance : public leaf_layer<batch_norm_instance<In, Path>, In,
     folded_ = true;
   }
 
+  /// Records that the model file already folded this batch norm into the preceding layer (as
+  /// PyTorch's ONNX exporter does): from now on the layer passes its input through.
+  void mark_folded() { folded_ = true; }
+
   void reserve(std::size_t batch) {
     if (!folded_) this->output_.resize(batch * In::size);
   }

@@ -33,6 +33,9 @@ class pool_instance<Op, K, S, P, CountIncludePad, shape<C, H, W>, Path>
  public:
   static constexpr layer_kind kind = layer_kind::pool;
   static constexpr std::uint64_t params = 0, macs = 0;
+  static constexpr bool is_max = Op == pool_op::max;
+  static constexpr std::size_t kernel = K, stride = S, padding = P;
+  static constexpr bool count_include_pad = CountIncludePad;
   static constexpr kernels::fp32::pool_geometry geometry{
       C, H, W, (H + 2 * P - K) / S + 1, (W + 2 * P - K) / S + 1, K, S, P};
 
