@@ -1,8 +1,11 @@
 // SPDX-License-Identifier: MIT
-/// @file Includes ohq's file readers: the protobuf wire decoder, the ONNX model reader and the IDX reader.
+/// @file The entry header of io/: file readers (protobuf, ONNX, IDX), ONNX import onto network types, code generation.
 #pragma once
 
 #include <ohq/io/file.hpp>
 #include <ohq/io/idx.hpp>
 #include <ohq/io/onnx.hpp>
 #include <ohq/io/protobuf.hpp>
+#include <ohq/io/onnx/import.hpp>
+#include <ohq/io/onnx/bind.hpp>
+#include <ohq/io/codegen.hpp>

@@ -5,3 +5,5 @@
 #include <ohq/config.hpp>
 #include <ohq/core.hpp>
 #include <ohq/nn.hpp>
+#include <ohq/io.hpp>
+#include <ohq/solver.hpp>

@@ -125,6 +125,16 @@ int main(int argc, char** argv) {
   if (!valid_identifier(options.name)) return usage(("'" + options.name + "' is not a C++ identifier").c_str());
   options.source = model.filename().string();
 
+  auto onnx = ohq::io::onnx::try_load_model(model);
+  if (!onnx) {
+    std::cerr << "ohq-codegen: " << onnx.error().what() << "\n";
+    return 1;
+  }
+  auto imported = ohq::io::onnx::try_import_layers(onnx->g);
+  if (!imported) {
+    std::cerr << "ohq-codegen: " << model.string() << ": " << imported.error().what() << "\n";
+    return 1;
+  }
   if (sidecar.empty()) {
     auto guess = model;
     guess.replace_extension(".json");
@@ -141,16 +151,6 @@ int main(int argc, char** argv) {
               << ".json beside the model; inputs will be pixel / 255 (mean 0, std 1)\n";
   }
 
-  auto onnx = ohq::io::onnx::try_load_model(model);
-  if (!onnx) {
-    std::cerr << "ohq-codegen: " << onnx.error().what() << "\n";
-    return 1;
-  }
-  auto imported = ohq::io::onnx::try_import_layers(onnx->g);
-  if (!imported) {
-    std::cerr << "ohq-codegen: " << model.string() << ": " << imported.error().what() << "\n";
-    return 1;
-  }
   if (options.mean.size() != 1 && options.mean.size() != imported->input_shape[0]) {
     std::cerr << "ohq-codegen: the sidecar has " << options.mean.size() << " means for " << imported->input_shape[0]
               << " input channels\n";

@@ -219,6 +219,10 @@ class importer {
     if (!out) return fail("node '", label(n), "' (", n.op_type, "): ", role, " '", n.inputs[i], "' is not an initializer");
     if (!out->is_float() || out->floats.size() != out->element_count())
       return fail("node '", label(n), "' (", n.op_type, "): ", role, " '", n.inputs[i], "' is not a float tensor");
+    for (std::size_t k = 0; k < out->floats.size(); ++k)
+      if (!std::isfinite(out->floats[k]))
+        return make_status(errc::numerical, "ONNX import: node '", label(n), "' (", n.op_type, "): ", role, " '",
+                           n.inputs[i], "' holds a non-finite value (", out->floats[k], ") at index ", k);
     return {};
   }
 
