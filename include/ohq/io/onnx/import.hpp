@@ -166,10 +166,78 @@ class importer {
            !is_constant(n.inputs[1]);
   }
 
+  /// The nodes computing with `value`; `Shape` nodes only read its metadata (for a Reshape's
+  /// target, as `x.view(x.size(0), -1)` exports) and are evaluated where that target is needed.
   std::vector<const node*> consumers(const std::string& value) const {
     std::vector<const node*> out;
-    for (std::size_t k : index_.consumers(value)) out.push_back(&g_.nodes[k]);
+    for (std::size_t k : index_.consumers(value))
+      if (g_.nodes[k].op_type != "Shape") out.push_back(&g_.nodes[k]);
     return out;
+  }
+
+  /// Evaluates a small integer shape computation (Shape, Gather, Unsqueeze, Squeeze, Concat,
+  /// Slice, Cast over constants) whose only data input is `reshaped`, one sample of shape_.
+  /// The batch dimension evaluates to `batch_dim`.
+  static constexpr std::int64_t batch_dim = -2;
+  bool eval_shape(const std::string& name, const std::string& reshaped, std::vector<std::int64_t>& out,
+                  int depth = 0) const {
+    if (depth > 16) return false;
+    if (const tensor* t = constant(name)) {
+      if (!t->is_integer()) return false;
+      out = t->ints;
+      return true;
+    }
+    const std::size_t k = index_.producer(name);
+    if (k == graph_index::none) return false;
+    const node& p = g_.nodes[k];
+    const auto in = [&](std::size_t i, std::vector<std::int64_t>& v) {
+      return i < p.inputs.size() && eval_shape(p.inputs[i], reshaped, v, depth + 1);
+    };
+    std::vector<std::int64_t> a, b;
+    if (p.op_type == "Shape") {
+      if (p.inputs.empty() || p.inputs[0] != reshaped) return false;
+      std::vector<std::int64_t> full{batch_dim};
+      for (std::size_t d : shape_) full.push_back(static_cast<std::int64_t>(d));
+      const auto rank = static_cast<std::int64_t>(full.size());
+      std::int64_t start = attr_int(p, "start", 0), end = attr_int(p, "end", rank);
+      if (start < 0) start += rank;
+      if (end < 0) end += rank;
+      start = std::clamp<std::int64_t>(start, 0, rank);
+      end = std::clamp<std::int64_t>(end, start, rank);
+      out.assign(full.begin() + start, full.begin() + end);
+      return true;
+    }
+    if (p.op_type == "Cast" || p.op_type == "Unsqueeze" || p.op_type == "Squeeze" || p.op_type == "Identity")
+      return in(0, out);
+    if (p.op_type == "Concat") {
+      out.clear();
+      for (std::size_t i = 0; i < p.inputs.size(); ++i) {
+        if (!in(i, a)) return false;
+        out.insert(out.end(), a.begin(), a.end());
+      }
+      return true;
+    }
+    if (p.op_type == "Gather") {
+      if (attr_int(p, "axis", 0) != 0 || !in(0, a) || !in(1, b)) return false;
+      out.clear();
+      for (std::int64_t i : b) {
+        if (i < 0) i += static_cast<std::int64_t>(a.size());
+        if (i < 0 || i >= static_cast<std::int64_t>(a.size())) return false;
+        out.push_back(a[std::size_t(i)]);
+      }
+      return true;
+    }
+    if (p.op_type == "Slice") {
+      std::vector<std::int64_t> starts, ends;
+      if (!in(0, a) || !in(1, starts) || !in(2, ends) || starts.size() != 1 || ends.size() != 1) return false;
+      const auto n = static_cast<std::int64_t>(a.size());
+      std::int64_t s = starts[0] < 0 ? starts[0] + n : starts[0], e = ends[0] < 0 ? ends[0] + n : ends[0];
+      s = std::clamp<std::int64_t>(s, 0, n);
+      e = std::clamp<std::int64_t>(e, s, n);
+      out.assign(a.begin() + s, a.begin() + e);
+      return true;
+    }
+    return false;
   }
   bool is_graph_output(const std::string& value) const {
     for (const value_info& v : g_.outputs)
@@ -394,6 +462,13 @@ class importer {
       OHQ_TRY_STATUS(parse_matmul(n, l, next));
     } else if (op == "Add") {
       OHQ_TRY_STATUS(parse_decomposed_hardsigmoid(n, l, next));
+    } else if (op == "Pad") {
+      bool identity = false;
+      OHQ_TRY_STATUS(parse_pad(n, l, next, identity));
+      if (identity) {
+        value = next;
+        return {};
+      }
     } else {
       return fail("node '", label(n), "' has op type '", op, "', which ohq does not import");
     }
@@ -530,14 +605,17 @@ class importer {
   }
 
   status check_reshape_to_2d(const node& n) const {
-    const tensor* s = n.inputs.size() > 1 ? constant(n.inputs[1]) : nullptr;
-    if (!s || !s->is_integer() || s->ints.size() != 2)
-      return fail("node '", label(n), "': Reshape is supported only to 2-D [N, features] with a constant shape");
+    std::vector<std::int64_t> target;
+    if (n.inputs.size() < 2 || !eval_shape(n.inputs[1], n.inputs[0], target) || target.size() != 2)
+      return fail("node '", label(n), "': Reshape is supported only to 2-D [N, features], with a constant target "
+                  "or one computed from the input's Shape");
     std::size_t features = 1;
     for (auto d : shape_) features *= d;
-    const std::int64_t second = s->ints[1];
-    if (second != -1 && second != static_cast<std::int64_t>(features))
-      return fail("node '", label(n), "': Reshape to [", s->ints[0], ", ", second, "] does not flatten ", shape_str(shape_));
+    const std::int64_t first = target[0], second = target[1];
+    const bool batch_kept = first == batch_dim || first == 0 || first == -1 || first == 1;
+    if (!batch_kept || (second != -1 && second != static_cast<std::int64_t>(features)) || (first == -1 && second == -1))
+      return fail("node '", label(n), "': Reshape to [", first == batch_dim ? std::string("N") : std::to_string(first), ", ",
+                  second, "] does not flatten ", shape_str(shape_), " per sample");
     return {};
   }
 
@@ -616,6 +694,39 @@ class importer {
                   "hardsigmoid written out, (x + 3).clip(0, 6) / 6");
     l.op = layer_op::hardsigmoid;
     next = scale->outputs.at(0);
+    return {};
+  }
+
+  /// Pad: all-zero pads are nothing; zero padding of H and W before an unpadded AveragePool is
+  /// that pool with padding and count_include_pad (PyTorch exports avg_pool2d so).
+  status parse_pad(const node& n, imported_layer& l, std::string& next, bool& identity) {
+    const std::string mode = attr_string(n, "mode");
+    std::vector<std::int64_t> pads = attr_ints(n, "pads");  // opset < 11
+    if (n.inputs.size() > 1 && !n.inputs[1].empty() && !eval_shape(n.inputs[1], n.inputs[0], pads))
+      return fail("node '", label(n), "': Pad needs constant pads");
+    float fill = 0.0f;
+    if (n.inputs.size() > 2 && !n.inputs[2].empty() && !scalar_input(n, 2, fill))
+      return fail("node '", label(n), "': Pad needs a constant fill value");
+    if ((!mode.empty() && mode != "constant") || fill != 0.0f || pads.size() != 8)
+      return fail("node '", label(n), "': only zero padding of a 4-D tensor is supported");
+    if (std::all_of(pads.begin(), pads.end(), [](std::int64_t p) { return p == 0; })) {
+      identity = true;
+      return {};
+    }
+    const std::int64_t p = pads[2];
+    const bool spatial_symmetric = pads[0] == 0 && pads[1] == 0 && pads[4] == 0 && pads[5] == 0 && pads[3] == p &&
+                                   pads[6] == p && pads[7] == p && p > 0;
+    const auto users = consumers(n.outputs.at(0));
+    if (!spatial_symmetric || users.size() != 1 || users[0]->op_type != "AveragePool")
+      return fail("node '", label(n), "': Pad is supported only as equal zero padding of H and W before an AveragePool");
+    const node& pool = *users[0];
+    OHQ_TRY_STATUS(parse_pool(pool, l));
+    if (l.padding != 0) return fail("node '", label(pool), "': padded twice (Pad and pads)");
+    l.padding = static_cast<std::size_t>(p);
+    l.count_include_pad = true;
+    l.node = label(pool);
+    if (2 * l.padding > l.kernel) return fail("node '", label(pool), "': padding larger than half the window");
+    next = pool.outputs.at(0);
     return {};
   }
 
