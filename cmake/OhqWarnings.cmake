@@ -13,3 +13,12 @@ set(OHQ_MARCH "" CACHE STRING "-march value for the project's own programs (empt
 if(OHQ_MARCH)
   target_compile_options(ohq_warnings INTERFACE -march=${OHQ_MARCH})
 endif()
+
+# OHQ_SANITIZE (e.g. "address,undefined") builds the project's own programs with sanitizers;
+# undefined behaviour is fatal (no recovery) so CTest sees every finding as a failure.
+set(OHQ_SANITIZE "" CACHE STRING "-fsanitize= value for the project's own programs (empty: none)")
+if(OHQ_SANITIZE)
+  target_compile_options(ohq_warnings INTERFACE -fsanitize=${OHQ_SANITIZE} -fno-sanitize-recover=all
+                                                -fno-omit-frame-pointer -g)
+  target_link_options(ohq_warnings INTERFACE -fsanitize=${OHQ_SANITIZE})
+endif()

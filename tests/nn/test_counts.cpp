@@ -95,6 +95,7 @@ TEST_CASE("the layer table lists every layer with shapes, parameters and MACs") 
   }
   CHECK(quantizable == 21);
   CHECK(macs == resnet18::macs());
+  CHECK(params == resnet18::params());
   // top-level rows of a sequential block do not exist; its children are the rows, so sum leaves
   std::uint64_t leaf_params = 0;
   for (const auto& r : rows)
