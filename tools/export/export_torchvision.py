@@ -34,6 +34,10 @@ def main():
                     choices=list(EXPECTED_PARAMS))
     ap.add_argument("--dynamic-batch", action="store_true",
                     help="make the batch axis dynamic (default: fixed 1)")
+    ap.add_argument("--keep-batchnorm", action="store_true",
+                    help="export with training=PRESERVE so that BatchNormalization "
+                         "nodes stay in the graph (default: folded into the convs); "
+                         "files are named <model>_bn.onnx")
     args = ap.parse_args()
 
     import onnx
@@ -45,12 +49,14 @@ def main():
         torch.manual_seed(args.seed)
         model = getattr(torchvision.models, name)(weights=None).eval()
         n_params = sum(p.numel() for p in model.parameters())
-        path = os.path.join(args.out, name + ".onnx")
+        path = os.path.join(args.out, name + ("_bn" if args.keep_batchnorm else "") + ".onnx")
         x = torch.randn(1, 3, 224, 224)
         dyn = {"input": {0: "N"}, "logits": {0: "N"}} if args.dynamic_batch else None
         torch.onnx.export(model, x, path, opset_version=OPSET, do_constant_folding=True,
                           input_names=["input"], output_names=["logits"],
-                          dynamic_axes=dyn)
+                          dynamic_axes=dyn,
+                          training=(torch.onnx.TrainingMode.PRESERVE if args.keep_batchnorm
+                                    else torch.onnx.TrainingMode.EVAL))
         m = onnx.load(path)
         onnx.checker.check_model(m)
         ops = {}
