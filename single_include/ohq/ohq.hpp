@@ -486,7 +486,10 @@ struct shape {
   /// "(16, 28, 28)".
   static std::string str() {
     std::string out = "(";
-    for (std::size_t i = 0; i < rank; ++i) out += (i ? ", " : "") + std::to_string(dims[i]);
+    for (std::size_t i = 0; i < rank; ++i) {
+      if (i) out += ", ";
+      out += std::to_string(dims[i]);
+    }
     return out + ")";
   }
 
@@ -580,7 +583,10 @@ class tensor_view {
   /// "[2, 16, 28, 28]".
   [[nodiscard]] std::string shape_string() const {
     std::string out = "[";
-    for (std::size_t i = 0; i < rank_; ++i) out += (i ? ", " : "") + std::to_string(dims_[i]);
+    for (std::size_t i = 0; i < rank_; ++i) {
+      if (i) out += ", ";
+      out += std::to_string(dims_[i]);
+    }
     return out + "]";
   }
 
@@ -630,6 +636,1990 @@ inline constexpr bool is_bits_set_v<bits_set<Bits...>> = true;
 }  // namespace ohq
 // ---- end ohq/core/bits.hpp ----
 // ---- end ohq/core.hpp ----
+// #include <ohq/quant.hpp>
+// ---- begin ohq/quant.hpp ----
+// SPDX-License-Identifier: MIT
+/// @file The entry header of quant/: number formats, requantization, lookup tables, packing,
+/// the scalar integer reference operations, calibration and GPTQ-style rounding.
+///
+/// Depends on core/ and Eigen only. Formulas and design choices: docs/quantization.md.
+
+// #include <ohq/config.hpp>
+// #include <ohq/quant/format.hpp>
+// ---- begin ohq/quant/format.hpp ----
+// SPDX-License-Identifier: MIT
+/// @file Defines ohq's number formats: weight codes at 1–8 bits, u8/s8 activation parameters, and
+/// the one rounding rule (half up) with the scalar quantize/dequantize helpers.
+///
+/// Formulas and the reasons behind each choice: docs/quantization.md.
+
+// #include <ohq/config.hpp>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <limits>
+#include <type_traits>
+
+namespace ohq::quant {
+
+// ---------------------------------------------------------------------------------------------
+// Rounding
+// ---------------------------------------------------------------------------------------------
+
+/// ohq's only rounding rule, everywhere: round half up, floor(v + 1/2). Integer kernels get it
+/// with one add and one arithmetic shift (no sign fix-up), so float and integer paths agree.
+/// Exact for |v| < 2^51; callers clamp first.
+inline double round_half_up(double v) noexcept { return std::floor(v + 0.5); }
+
+/// floor(num / 2^shift + 1/2) for shift in [1, 62]: the integer form of round_half_up.
+constexpr std::int64_t rounding_shift(std::int64_t num, int shift) noexcept {
+  OHQ_ASSERT(shift >= 1 && shift <= 62);
+  return (num + (std::int64_t{1} << (shift - 1))) >> shift;  // C++20: >> is arithmetic
+}
+
+namespace detail {
+/// Clamps before rounding so the conversion to an integer is always defined; NaN -> `nan_value`.
+inline std::int32_t round_clamp(double v, std::int32_t lo, std::int32_t hi, std::int32_t nan_value) noexcept {
+  if (std::isnan(v)) return nan_value;
+  v = std::clamp(v, double(lo) - 1.0, double(hi) + 1.0);
+  return std::clamp(static_cast<std::int32_t>(round_half_up(v)), lo, hi);
+}
+}  // namespace detail
+
+// ---------------------------------------------------------------------------------------------
+// Weights
+// ---------------------------------------------------------------------------------------------
+
+/// How a b-bit weight is coded. The signed value w (what the int32 accumulation multiplies) and
+/// the stored field u (what packing writes) are related by w = multiplier * u - offset:
+///
+/// | bits | w range                      | stored u        | multiplier | offset     |
+/// |------|------------------------------|-----------------|------------|------------|
+/// | 1    | {-1, +1} (no zero code)      | {0, 1}          | 2          | 1          |
+/// | 2..4 | [-2^(b-1), 2^(b-1)-1]        | w + 2^(b-1)     | 1          | 2^(b-1)    |
+/// | 5..8 | [-2^(b-1), 2^(b-1)-1]        | w as an int8    | 1          | 0          |
+///
+/// Full two's-complement range (not [-(2^(b-1)-1), 2^(b-1)-1]) so that every code is used: at 2
+/// bits that is 4 levels instead of 3, at 3 bits 8 instead of 7. The per-channel scale is chosen
+/// by a search that sees the extra negative level (weights.hpp). 1 bit has no zero code: the
+/// levels are +-scale (BinaryConnect/XNOR), the only useful 1-bit signed grid.
+struct weight_format {
+  unsigned bits;          ///< logical bit-width, 1..8
+  std::int32_t code_min;  ///< smallest w
+  std::int32_t code_max;  ///< largest w
+  std::int32_t multiplier;
+  std::int32_t offset;
+  unsigned storage_bits;  ///< bits per stored field: 8, 4, 3, 2 or 1 (5–7 use the 8-bit layout)
+
+  /// The stored field of w (precondition: code_min <= w <= code_max, and w != 0 at 1 bit).
+  [[nodiscard]] constexpr std::int32_t encode(std::int32_t w) const noexcept {
+    return bits == 1 ? (w > 0 ? 1 : 0) : w + offset;
+  }
+  /// The value w of a stored field (for 8-bit storage u is the int8 read as signed).
+  [[nodiscard]] constexpr std::int32_t decode(std::int32_t u) const noexcept { return multiplier * u - offset; }
+  /// Number of distinct codes.
+  [[nodiscard]] constexpr std::int32_t levels() const noexcept { return bits == 1 ? 2 : code_max - code_min + 1; }
+  /// The positive code that the largest |w| maps to under min-max scaling (2^(b-1)-1; 1 at 1 bit).
+  [[nodiscard]] constexpr std::int32_t positive_max() const noexcept { return bits == 1 ? 1 : code_max; }
+};
+
+/// The format of b-bit weights, b in 1..8.
+constexpr weight_format weight_format_of(unsigned bits) noexcept {
+  OHQ_ASSERT(bits >= 1 && bits <= 8);
+  if (bits == 1) return {1, -1, 1, 2, 1, 1};
+  const std::int32_t half = std::int32_t{1} << (bits - 1);
+  const unsigned storage = bits >= 5 ? 8u : bits;
+  return {bits, -half, half - 1, 1, bits >= 5 ? 0 : half, storage};
+}
+template <unsigned Bits>
+inline constexpr weight_format weight_format_v = [] {
+  static_assert(Bits >= 1 && Bits <= 8, "ohq: weight bit-widths are 1 to 8");
+  return weight_format_of(Bits);
+}();
+
+static_assert(weight_format_v<1>.decode(0) == -1 && weight_format_v<1>.decode(1) == 1);
+static_assert(weight_format_v<2>.code_min == -2 && weight_format_v<2>.code_max == 1);
+static_assert(weight_format_v<3>.encode(-4) == 0 && weight_format_v<3>.encode(3) == 7);
+static_assert(weight_format_v<4>.encode(-8) == 0 && weight_format_v<4>.decode(15) == 7);
+static_assert(weight_format_v<8>.code_min == -128 && weight_format_v<8>.decode(-128) == -128);
+static_assert(weight_format_v<6>.storage_bits == 8 && weight_format_v<3>.storage_bits == 3);
+
+/// The code of weight x at a positive scale: clamp(round_half_up(x / scale)) at b >= 2; at 1 bit
+/// the sign, with x = 0 (and NaN) -> +1. NaN maps to 0 at b >= 2 (callers reject NaN first).
+inline std::int32_t quantize_weight(float x, float scale, const weight_format& f) noexcept {
+  if (f.bits == 1) return x < 0.0f ? -1 : 1;
+  return detail::round_clamp(double(x) / double(scale), f.code_min, f.code_max, 0);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Activations
+// ---------------------------------------------------------------------------------------------
+
+/// The 8-bit activation types.
+enum class activation_type : std::uint8_t {
+  u8,  ///< unsigned, asymmetric: real = scale * (q - zero_point), q in [0, 255]
+  s8,  ///< signed, symmetric: real = scale * q, q in [-128, 127], zero_point = 0
+};
+
+/// Parameters of a quantized tensor: real = scale * (q - zero_point), q in [qmin, qmax].
+struct quant_params {
+  float scale = 1.0f;
+  std::int32_t zero_point = 0;
+  std::int32_t qmin = 0;
+  std::int32_t qmax = 255;
+
+  [[nodiscard]] constexpr activation_type type() const noexcept {
+    return qmin < 0 ? activation_type::s8 : activation_type::u8;
+  }
+  friend constexpr bool operator==(const quant_params&, const quant_params&) = default;
+};
+
+/// u8 asymmetric parameters.
+constexpr quant_params u8_params(float scale, std::int32_t zero_point) noexcept { return {scale, zero_point, 0, 255}; }
+/// s8 symmetric parameters.
+constexpr quant_params s8_params(float scale) noexcept { return {scale, 0, -128, 127}; }
+
+/// The smallest scale ohq chooses for an activation (PyTorch's choice, float epsilon): a range
+/// narrower than ~3e-5 is treated as constant, and requantization multipliers stay bounded.
+inline constexpr float min_activation_scale = std::numeric_limits<float>::epsilon();
+
+/// Parameters covering the real range [lo, hi] (extended to contain 0, so 0 is exact):
+/// u8: scale = (hi - lo) / 255, zero_point = clamp(round_half_up(-lo / scale), 0, 255);
+/// s8: scale = max(|lo|, |hi|) / 127, zero_point = 0. scale >= min_activation_scale.
+/// Precondition: lo and hi are finite (calibration guarantees it).
+inline quant_params params_from_range(double lo, double hi, activation_type type) noexcept {
+  lo = std::min(lo, 0.0);
+  hi = std::max(hi, 0.0);
+  if (type == activation_type::s8) {
+    const double amax = std::max(-lo, hi);
+    const float scale = std::max(static_cast<float>(amax / 127.0), min_activation_scale);
+    return s8_params(scale);
+  }
+  const float scale = std::max(static_cast<float>((hi - lo) / 255.0), min_activation_scale);
+  const std::int32_t zp = detail::round_clamp(-lo / double(scale), 0, 255, 0);
+  return u8_params(scale, zp);
+}
+
+namespace detail {
+/// quantize() of a double: clamp(zero_point + round_half_up(y / scale)); NaN -> zero_point.
+inline std::int32_t quantize_double(double y, const quant_params& p) noexcept {
+  if (std::isnan(y)) return p.zero_point;
+  return round_clamp(std::clamp(y / double(p.scale), -1e12, 1e12) + double(p.zero_point), p.qmin, p.qmax, p.zero_point);
+}
+}  // namespace detail
+
+/// q = clamp(zero_point + round_half_up(x / scale), qmin, qmax); NaN -> zero_point (real 0),
+/// +-Inf saturate. The quotient of two floats, divided in double, never lands on the wrong side
+/// of a tie, so this is the exact rounding of the real x / scale.
+inline std::int32_t quantize(float x, const quant_params& p) noexcept { return detail::quantize_double(x, p); }
+/// real = scale * (q - zero_point), rounded once to float.
+inline float dequantize(std::int32_t q, const quant_params& p) noexcept {
+  return static_cast<float>(double(p.scale) * double(q - p.zero_point));
+}
+/// quantize then dequantize: the "fake-quant" value of x.
+inline float fake_quantize(float x, const quant_params& p) noexcept { return dequantize(quantize(x, p), p); }
+
+/// Stores code q (in [qmin, qmax]) as the element type T (std::uint8_t or std::int8_t).
+template <class T>
+constexpr T store_code(std::int32_t q) noexcept {
+  static_assert(std::is_same_v<T, std::uint8_t> || std::is_same_v<T, std::int8_t>,
+                "ohq: quantized activations are std::uint8_t (u8) or std::int8_t (s8)");
+  return static_cast<T>(q);
+}
+
+}  // namespace ohq::quant
+// ---- end ohq/quant/format.hpp ----
+// #include <ohq/quant/weights.hpp>
+// ---- begin ohq/quant/weights.hpp ----
+// SPDX-License-Identifier: MIT
+/// @file Defines weight quantization: per-channel (or per-tensor) symmetric scales at 1–8 bits by
+/// min-max or MSE-optimal clipping, `quantized_weights`, and int32 bias quantization.
+
+// #include <ohq/core/error.hpp>
+// #include <ohq/quant/format.hpp>
+
+#include <algorithm>
+#include <cmath>
+#include <cstddef>
+#include <cstdint>
+#include <limits>
+#include <span>
+#include <vector>
+
+namespace ohq::quant {
+
+/// One scale per output channel (row) or one for the whole tensor.
+enum class weight_granularity : std::uint8_t { per_channel, per_tensor };
+
+/// How a scale is chosen from the weights it covers.
+enum class weight_clipping : std::uint8_t {
+  minmax,  ///< scale = max|w| / (2^(b-1) - 1): nothing is clipped
+  mse,     ///< the scale among `mse_grid` shrunk min-max candidates with the least squared error
+};
+
+/// Options of `try_quantize_weights`.
+struct weight_quant_options {
+  unsigned bits = 8;  ///< 1..8
+  weight_granularity granularity = weight_granularity::per_channel;
+  weight_clipping clipping = weight_clipping::minmax;
+  /// MSE search: candidates scale_minmax * (1 - i / mse_grid) for i = 0 .. floor(mse_max_shrink * mse_grid).
+  unsigned mse_grid = 100;
+  double mse_max_shrink = 0.9;
+};
+
+/// Scales below this are treated as an all-zero channel (see `try_choose_weight_scales`).
+inline constexpr float min_weight_scale = 0x1p-100f;
+
+/// Quantized weights, unpacked: w[r][c] = scales[r] * codes[r * cols + c].
+/// Per-tensor quantization stores the one scale in every row, so consumers never branch on it.
+struct quantized_weights {
+  weight_format format = weight_format_of(8);
+  std::size_t rows = 0;  ///< output channels
+  std::size_t cols = 0;  ///< input features K (C/G * k * k for a convolution)
+  std::vector<std::int8_t> codes;  ///< [rows][cols] signed values w
+  std::vector<float> scales;       ///< [rows]
+
+  [[nodiscard]] std::int32_t code(std::size_t r, std::size_t c) const noexcept { return codes[r * cols + c]; }
+  [[nodiscard]] float value(std::size_t r, std::size_t c) const noexcept {
+    return static_cast<float>(double(scales[r]) * double(code(r, c)));
+  }
+  /// All dequantized weights, [rows][cols].
+  [[nodiscard]] std::vector<float> dequantize() const {
+    std::vector<float> out(rows * cols);
+    for (std::size_t r = 0; r < rows; ++r)
+      for (std::size_t c = 0; c < cols; ++c) out[r * cols + c] = value(r, c);
+    return out;
+  }
+  /// sum_c codes[r][c]: the zero-point correction term of row r.
+  [[nodiscard]] std::int32_t row_sum(std::size_t r) const noexcept {
+    std::int32_t s = 0;
+    for (std::size_t c = 0; c < cols; ++c) s += code(r, c);
+    return s;
+  }
+};
+
+namespace detail {
+
+inline status check_weight_args(std::span<const float> w, std::size_t rows, std::size_t cols, unsigned bits) {
+  if (bits < 1 || bits > 8) return make_status(errc::invalid_argument, "weight bit-width must be 1..8, got ", bits);
+  if (rows == 0 || cols == 0)
+    return make_status(errc::invalid_argument, "weight matrix must be non-empty, got ", rows, "x", cols);
+  if (w.size() != rows * cols)
+    return make_status(errc::invalid_argument, "weight matrix ", rows, "x", cols, " needs ", rows * cols,
+                       " values, got ", w.size());
+  for (std::size_t i = 0; i < w.size(); ++i)
+    if (!std::isfinite(w[i]))
+      return make_status(errc::numerical, "weight [", i / cols, "][", i % cols, "] is ",
+                         std::isnan(w[i]) ? "NaN" : "infinite");
+  return {};
+}
+
+inline double max_abs(std::span<const float> w) noexcept {
+  double m = 0;
+  for (float x : w) m = std::max(m, double(std::fabs(x)));
+  return m;
+}
+inline double mean_abs(std::span<const float> w) noexcept {
+  double s = 0;
+  for (float x : w) s += std::fabs(double(x));
+  return w.empty() ? 0.0 : s / double(w.size());
+}
+
+/// sum (w - scale * q(w))^2 over the span.
+inline double weight_sq_error(std::span<const float> w, float scale, const weight_format& f) noexcept {
+  double e = 0;
+  for (float x : w) {
+    const double d = double(x) - double(scale) * quantize_weight(x, scale, f);
+    e += d * d;
+  }
+  return e;
+}
+
+/// The scale of one group of weights; 0 when the group is all zero (below min_weight_scale).
+inline float group_scale(std::span<const float> w, const weight_format& f, const weight_quant_options& o) {
+  // 1 bit: mean|w| is the closed-form least-squares scale for sign codes (XNOR-Net), so both
+  // methods use it.
+  if (f.bits == 1) {
+    const float s = static_cast<float>(mean_abs(w));
+    return s >= min_weight_scale ? s : 0.0f;
+  }
+  const float base = static_cast<float>(max_abs(w) / f.positive_max());
+  if (!(base >= min_weight_scale)) return 0.0f;
+  if (o.clipping == weight_clipping::minmax) return base;
+  float best = base;
+  double best_err = weight_sq_error(w, base, f);
+  const auto steps = static_cast<unsigned>(std::floor(std::clamp(o.mse_max_shrink, 0.0, 0.999) * o.mse_grid));
+  for (unsigned i = 1; i <= steps; ++i) {
+    const float s = static_cast<float>(double(base) * (1.0 - double(i) / o.mse_grid));
+    if (!(s >= min_weight_scale)) break;
+    const double e = weight_sq_error(w, s, f);
+    if (e < best_err) {  // strict: ties keep the larger scale (less clipping), deterministically
+      best_err = e;
+      best = s;
+    }
+  }
+  return best;
+}
+
+}  // namespace detail
+
+/// The scales of a [rows][cols] weight matrix (one per row; per-tensor repeats one value).
+///
+/// A row that is all zero (every candidate scale below `min_weight_scale`) gets a fallback so no
+/// scale is 0 or NaN: at b >= 2 the per-tensor min-max scale (its codes are 0, exact), or 1 when
+/// the whole tensor is zero; at 1 bit, which has no zero code, 1/256 of the tensor's mean|w| (or
+/// 1/256), keeping the unavoidable +-scale error small while the int32 bias stays representable.
+/// Errors: bits outside 1..8, a size mismatch, NaN or Inf weights (errc::numerical, naming [r][c]).
+inline result<std::vector<float>> try_choose_weight_scales(std::span<const float> w, std::size_t rows,
+                                                           std::size_t cols, const weight_quant_options& o) {
+  OHQ_TRY_STATUS(detail::check_weight_args(w, rows, cols, o.bits));
+  const weight_format f = weight_format_of(o.bits);
+  float fallback = 0;
+  if (f.bits == 1) {
+    const double m = detail::mean_abs(w);
+    fallback = static_cast<float>((m > 0 ? m : 1.0) / 256.0);
+  } else {
+    fallback = static_cast<float>(detail::max_abs(w) / f.positive_max());
+    if (!(fallback >= min_weight_scale)) fallback = 1.0f;
+  }
+  std::vector<float> scales(rows);
+  if (o.granularity == weight_granularity::per_tensor) {
+    float s = detail::group_scale(w, f, o);
+    if (s == 0.0f) s = f.bits == 1 ? fallback : 1.0f;
+    std::fill(scales.begin(), scales.end(), s);
+    return scales;
+  }
+  for (std::size_t r = 0; r < rows; ++r) {
+    const float s = detail::group_scale(w.subspan(r * cols, cols), f, o);
+    scales[r] = s == 0.0f ? fallback : s;
+  }
+  return scales;
+}
+
+/// Round-to-nearest codes of w at the given (positive, finite) scales: the baseline that GPTQ
+/// improves on. Errors as `try_choose_weight_scales`, plus a bad scale.
+inline result<quantized_weights> try_quantize_weights_with_scales(std::span<const float> w, std::size_t rows,
+                                                                  std::size_t cols, unsigned bits,
+                                                                  std::span<const float> scales) {
+  OHQ_TRY_STATUS(detail::check_weight_args(w, rows, cols, bits));
+  if (scales.size() != rows)
+    return make_status(errc::invalid_argument, "expected ", rows, " weight scales, got ", scales.size());
+  for (std::size_t r = 0; r < rows; ++r)
+    if (!(std::isfinite(scales[r]) && scales[r] > 0.0f))
+      return make_status(errc::numerical, "weight scale of row ", r, " is ", scales[r], " (must be positive and finite)");
+  quantized_weights q;
+  q.format = weight_format_of(bits);
+  q.rows = rows;
+  q.cols = cols;
+  q.scales.assign(scales.begin(), scales.end());
+  q.codes.resize(rows * cols);
+  for (std::size_t r = 0; r < rows; ++r)
+    for (std::size_t c = 0; c < cols; ++c)
+      q.codes[r * cols + c] = static_cast<std::int8_t>(quantize_weight(w[r * cols + c], scales[r], q.format));
+  return q;
+}
+
+/// Quantizes a [rows][cols] weight matrix (rows = output channels) with round-to-nearest at the
+/// scales `try_choose_weight_scales` picks.
+inline result<quantized_weights> try_quantize_weights(std::span<const float> w, std::size_t rows, std::size_t cols,
+                                                      const weight_quant_options& o = {}) {
+  auto scales = try_choose_weight_scales(w, rows, cols, o);
+  if (!scales) return scales.error();
+  return try_quantize_weights_with_scales(w, rows, cols, o.bits, *scales);
+}
+
+/// The scale of an int32 bias: input_scale * weight_scale, computed in double (the same product
+/// that the requantization multiplier uses).
+inline double bias_scale(float input_scale, float weight_scale) noexcept {
+  return double(input_scale) * double(weight_scale);
+}
+
+/// bias_q[r] = round_half_up(bias[r] / (input_scale * weight_scales[r])). Errors
+/// (errc::numerical) for NaN/Inf and for a value outside int32, naming the channel.
+inline result<std::vector<std::int32_t>> try_quantize_bias(std::span<const float> bias, float input_scale,
+                                                           std::span<const float> weight_scales) {
+  if (bias.size() != weight_scales.size())
+    return make_status(errc::invalid_argument, "bias has ", bias.size(), " values for ", weight_scales.size(),
+                       " weight scales");
+  std::vector<std::int32_t> out(bias.size());
+  for (std::size_t r = 0; r < bias.size(); ++r) {
+    const double s = bias_scale(input_scale, weight_scales[r]);
+    if (!std::isfinite(bias[r])) return make_status(errc::numerical, "bias of channel ", r, " is not finite");
+    if (!(std::isfinite(s) && s > 0.0))
+      return make_status(errc::numerical, "bias scale of channel ", r, " is ", s, " (must be positive)");
+    const double v = round_half_up(double(bias[r]) / s);
+    if (!(v >= double(std::numeric_limits<std::int32_t>::min()) && v <= double(std::numeric_limits<std::int32_t>::max())))
+      return make_status(errc::numerical, "bias of channel ", r, " (", bias[r], ") overflows int32 at scale ", s);
+    out[r] = static_cast<std::int32_t>(v);
+  }
+  return out;
+}
+
+#ifndef OHQ_NO_EXCEPTIONS
+/// `try_choose_weight_scales(...).value()`.
+inline std::vector<float> choose_weight_scales(std::span<const float> w, std::size_t rows, std::size_t cols,
+                                               const weight_quant_options& o) {
+  return try_choose_weight_scales(w, rows, cols, o).value();
+}
+/// `try_quantize_weights(...).value()`.
+inline quantized_weights quantize_weights(std::span<const float> w, std::size_t rows, std::size_t cols,
+                                          const weight_quant_options& o = {}) {
+  return try_quantize_weights(w, rows, cols, o).value();
+}
+/// `try_quantize_weights_with_scales(...).value()`.
+inline quantized_weights quantize_weights_with_scales(std::span<const float> w, std::size_t rows, std::size_t cols,
+                                                      unsigned bits, std::span<const float> scales) {
+  return try_quantize_weights_with_scales(w, rows, cols, bits, scales).value();
+}
+/// `try_quantize_bias(...).value()`.
+inline std::vector<std::int32_t> quantize_bias(std::span<const float> bias, float input_scale,
+                                               std::span<const float> weight_scales) {
+  return try_quantize_bias(bias, input_scale, weight_scales).value();
+}
+#endif
+
+}  // namespace ohq::quant
+// ---- end ohq/quant/weights.hpp ----
+// #include <ohq/quant/requantize.hpp>
+// ---- begin ohq/quant/requantize.hpp ----
+// SPDX-License-Identifier: MIT
+/// @file Defines bit-exact requantization: fixed-point multipliers, int32 -> 8-bit with fused bias,
+/// zero point and ReLU/ReLU6 clamp, the residual add of two differently scaled tensors, the
+/// element-wise multiply (squeeze-excite gating) and the multipliers of average pooling.
+///
+/// One rounding everywhere: out = clamp(zp + floor((acc * m + 2^(shift-1)) / 2^shift)), i.e. the
+/// exact rational acc * m / 2^shift rounded half up. docs/quantization.md has the derivations.
+
+// #include <ohq/core/error.hpp>
+// #include <ohq/quant/format.hpp>
+
+#include <algorithm>
+#include <cmath>
+#include <cstddef>
+#include <cstdint>
+#include <initializer_list>
+#include <limits>
+#include <span>
+#include <vector>
+
+namespace ohq::quant {
+
+/// A positive real multiplier M as m * 2^-shift. Normalised: m in [2^30, 2^31), so m fits an int32
+/// lane (x86 `vpmuldq`, NEON `smull`) and |acc * m| < 2^62 for any int32 acc; shift in [1, 62].
+/// Multipliers below 2^-32 keep shift = 62 with a smaller m (every |acc * M| < 1/2 there, so all
+/// results are exact zeros anyway); M = 0 is m = 0.
+struct fixed_multiplier {
+  std::int32_t multiplier = 0;
+  std::int32_t shift = 1;
+  /// The real value m * 2^-shift.
+  [[nodiscard]] double value() const noexcept { return std::ldexp(double(multiplier), -shift); }
+  friend constexpr bool operator==(const fixed_multiplier&, const fixed_multiplier&) = default;
+};
+
+/// Largest real multiplier (exclusive) that a fixed_multiplier represents.
+inline constexpr double max_real_multiplier = 0x1p30;
+
+/// The fixed-point form of `real`: m = round_half_up(real * 2^shift) with the shift that puts m in
+/// [2^30, 2^31). |m * 2^-shift - real| <= 2^-(shift+1), a relative error below 2^-31.
+/// Errors: real negative, NaN/Inf, or >= 2^30 (errc::invalid_argument).
+inline result<fixed_multiplier> try_make_multiplier(double real) {
+  if (!std::isfinite(real) || real < 0.0 || real >= max_real_multiplier)
+    return make_status(errc::invalid_argument, "requantization multiplier ", real,
+                       " is outside [0, 2^30) (check the scales: input * weight / output)");
+  if (real == 0.0) return fixed_multiplier{0, 1};
+  int e = 0;
+  const double f = std::frexp(real, &e);  // real = f * 2^e, f in [0.5, 1)
+  std::int64_t m = static_cast<std::int64_t>(round_half_up(std::ldexp(f, 31)));
+  int shift = 31 - e;
+  if (m == (std::int64_t{1} << 31)) {  // f rounded up to 1: renormalise
+    m >>= 1;
+    --shift;
+  }
+  if (shift < 1)  // real within 2^-2 of 2^30 rounded up to it
+    return make_status(errc::invalid_argument, "requantization multiplier ", real, " rounds to 2^30 or more");
+  if (shift > 62) {  // too small to normalise: keep the finest shift
+    m = static_cast<std::int64_t>(round_half_up(std::ldexp(real, 62)));
+    shift = 62;
+  }
+  OHQ_ASSERT(shift >= 1 && m >= 0 && m < (std::int64_t{1} << 31));
+  return fixed_multiplier{static_cast<std::int32_t>(m), shift};
+}
+#ifndef OHQ_NO_EXCEPTIONS
+/// `try_make_multiplier(real).value()`.
+inline fixed_multiplier make_multiplier(double real) { return try_make_multiplier(real).value(); }
+#endif
+
+/// round_half_up(acc * m / 2^shift), exactly (64-bit; cannot overflow for |acc| <= 2^31).
+constexpr std::int64_t apply_multiplier(std::int64_t acc, fixed_multiplier f) noexcept {
+  return rounding_shift(acc * f.multiplier, f.shift);
+}
+
+/// An activation fused into requantization as clamp bounds in the quantized domain.
+enum class fused_activation : std::uint8_t { none, relu, relu6 };
+
+/// Clamp bounds [lo, hi] of an output: the code range, narrowed to quantize(0) for ReLU and to
+/// quantize(6) for ReLU6. Because quantize is monotone, clamp(quantize(x), lo, hi) ==
+/// quantize(relu(x)) (or relu6) exactly, so fake-quant and the integer path agree.
+struct clamp_bounds {
+  std::int32_t lo = 0;
+  std::int32_t hi = 255;
+};
+inline clamp_bounds bounds_of(const quant_params& out, fused_activation act) noexcept {
+  clamp_bounds b{out.qmin, out.qmax};
+  if (act != fused_activation::none) b.lo = std::max(b.lo, quantize(0.0f, out));
+  if (act == fused_activation::relu6) b.hi = std::min(b.hi, quantize(6.0f, out));
+  return b;
+}
+
+/// Per-output-channel requantization of an int32 accumulator (bias already added):
+/// out = clamp(zero_point + round_half_up(acc * m[c] / 2^shift[c]), lo, hi).
+/// Structure of arrays so SIMD kernels load multipliers and shifts directly.
+struct requant_params {
+  std::vector<std::int32_t> multiplier;  ///< [channels]
+  std::vector<std::int32_t> shift;       ///< [channels]
+  std::int32_t zero_point = 0;           ///< output zero point
+  std::int32_t lo = 0;                   ///< clamp bounds (code range and fused activation)
+  std::int32_t hi = 255;
+
+  [[nodiscard]] std::size_t channels() const noexcept { return multiplier.size(); }
+  [[nodiscard]] fixed_multiplier channel(std::size_t c) const noexcept { return {multiplier[c], shift[c]}; }
+};
+
+/// Requantizes one accumulator of channel c.
+inline std::int32_t requantize(std::int32_t acc, const requant_params& p, std::size_t c) noexcept {
+  const std::int64_t v = apply_multiplier(acc, p.channel(c)) + p.zero_point;
+  return static_cast<std::int32_t>(std::clamp<std::int64_t>(v, p.lo, p.hi));
+}
+/// The same with explicit parameters (what kernels implement per lane).
+constexpr std::int32_t requantize(std::int32_t acc, fixed_multiplier f, std::int32_t zero_point, std::int32_t lo,
+                                  std::int32_t hi) noexcept {
+  const std::int64_t v = apply_multiplier(acc, f) + zero_point;
+  return static_cast<std::int32_t>(v < lo ? lo : (v > hi ? hi : v));
+}
+
+/// Requantization of a layer: M[c] = input_scale * weight_scales[c] / output.scale, computed in
+/// double from the float scales, then `try_make_multiplier`. Errors name the channel.
+inline result<requant_params> try_make_requant(float input_scale, std::span<const float> weight_scales,
+                                               const quant_params& output, fused_activation act = fused_activation::none) {
+  if (!(std::isfinite(output.scale) && output.scale > 0.0f))
+    return make_status(errc::invalid_argument, "output scale ", output.scale, " must be positive and finite");
+  requant_params p;
+  p.multiplier.resize(weight_scales.size());
+  p.shift.resize(weight_scales.size());
+  for (std::size_t c = 0; c < weight_scales.size(); ++c) {
+    const double real = double(input_scale) * double(weight_scales[c]) / double(output.scale);
+    auto f = try_make_multiplier(real);
+    if (!f) return make_status(f.error().code(), "channel ", c, ": ", f.error().message());
+    p.multiplier[c] = f->multiplier;
+    p.shift[c] = f->shift;
+  }
+  p.zero_point = output.zero_point;
+  const clamp_bounds b = bounds_of(output, act);
+  p.lo = b.lo;
+  p.hi = b.hi;
+  return p;
+}
+#ifndef OHQ_NO_EXCEPTIONS
+/// `try_make_requant(...).value()`.
+inline requant_params make_requant(float input_scale, std::span<const float> weight_scales, const quant_params& output,
+                                   fused_activation act = fused_activation::none) {
+  return try_make_requant(input_scale, weight_scales, output, act).value();
+}
+#endif
+
+/// True when sum_k (a_k - z) * w_k + bias provably fits int32 for `depth` terms with
+/// |a - z| <= max_abs_activation and |w| <= max_abs_weight: the precondition of exact int32
+/// accumulation (e.g. u8 x 8-bit: depth < 65,793 with a zero bias).
+constexpr bool accumulation_fits_int32(std::size_t depth, std::int64_t max_abs_activation, std::int64_t max_abs_weight,
+                                       std::int64_t max_abs_bias = 0) noexcept {
+  const std::int64_t per_term = max_abs_activation * max_abs_weight;
+  if (per_term == 0) return max_abs_bias <= std::numeric_limits<std::int32_t>::max();
+  if (depth > std::size_t(std::numeric_limits<std::int64_t>::max() / per_term)) return false;
+  return std::int64_t(depth) * per_term + max_abs_bias <= std::numeric_limits<std::int32_t>::max();
+}
+
+// ---------------------------------------------------------------------------------------------
+// Residual add
+// ---------------------------------------------------------------------------------------------
+
+/// y = a + b on quantized tensors with their own parameters:
+/// y_q = clamp(z_y + floor(((a - z_a) * m_a + (b - z_b) * m_b + 2^(S-1)) / 2^S), lo, hi),
+/// with m_a = round_half_up(M_a 2^S), m_b = round_half_up(M_b 2^S), M_a = s_a / s_y,
+/// M_b = s_b / s_y and one shift S chosen so max(m_a, m_b) is in [2^30, 2^31). One rounding of the
+/// exact sum; |products| < 2^40, so 64-bit arithmetic is exact.
+struct add_params {
+  std::int32_t multiplier_a = 0;
+  std::int32_t multiplier_b = 0;
+  std::int32_t shift = 1;
+  std::int32_t zero_point_a = 0;
+  std::int32_t zero_point_b = 0;
+  std::int32_t zero_point = 0;  ///< output
+  std::int32_t lo = 0;
+  std::int32_t hi = 255;
+};
+
+/// Parameters of y = act(a + b). Errors: a non-positive or non-finite scale, or a ratio >= 2^30.
+inline result<add_params> try_make_add(const quant_params& a, const quant_params& b, const quant_params& y,
+                                       fused_activation act = fused_activation::none) {
+  for (const quant_params* p : {&a, &b, &y})
+    if (!(std::isfinite(p->scale) && p->scale > 0.0f))
+      return make_status(errc::invalid_argument, "residual add: scale ", p->scale, " must be positive and finite");
+  const double ma = double(a.scale) / double(y.scale), mb = double(b.scale) / double(y.scale);
+  const double mmax = std::max(ma, mb);
+  if (!(mmax < max_real_multiplier))
+    return make_status(errc::invalid_argument, "residual add: input/output scale ratio ", mmax, " is >= 2^30");
+  int e = 0;
+  (void)std::frexp(mmax, &e);  // mmax in [2^(e-1), 2^e)
+  int shift = std::min(31 - e, 62);
+  auto fixed = [&](double m) { return static_cast<std::int64_t>(round_half_up(std::ldexp(m, shift))); };
+  std::int64_t fa = fixed(ma), fb = fixed(mb);
+  if (std::max(fa, fb) >= (std::int64_t{1} << 31)) {  // the larger one rounded up to 2^31
+    if (shift == 1)
+      return make_status(errc::invalid_argument, "residual add: input/output scale ratio ", mmax, " rounds to 2^30");
+    --shift;
+    fa = fixed(ma);
+    fb = fixed(mb);
+  }
+  add_params p;
+  p.multiplier_a = static_cast<std::int32_t>(fa);
+  p.multiplier_b = static_cast<std::int32_t>(fb);
+  p.shift = shift;
+  p.zero_point_a = a.zero_point;
+  p.zero_point_b = b.zero_point;
+  p.zero_point = y.zero_point;
+  const clamp_bounds bounds = bounds_of(y, act);
+  p.lo = bounds.lo;
+  p.hi = bounds.hi;
+  return p;
+}
+#ifndef OHQ_NO_EXCEPTIONS
+/// `try_make_add(...).value()`.
+inline add_params make_add(const quant_params& a, const quant_params& b, const quant_params& y,
+                           fused_activation act = fused_activation::none) {
+  return try_make_add(a, b, y, act).value();
+}
+#endif
+
+/// One element of the residual add (codes in, code out).
+constexpr std::int32_t add_codes(std::int32_t qa, std::int32_t qb, const add_params& p) noexcept {
+  const std::int64_t sum = std::int64_t(qa - p.zero_point_a) * p.multiplier_a +
+                           std::int64_t(qb - p.zero_point_b) * p.multiplier_b;
+  const std::int64_t v = rounding_shift(sum, p.shift) + p.zero_point;
+  return static_cast<std::int32_t>(v < p.lo ? p.lo : (v > p.hi ? p.hi : v));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Element-wise multiply (squeeze-excite gating)
+// ---------------------------------------------------------------------------------------------
+
+/// y = act(a * b) on quantized tensors (e.g. a feature map times its squeeze-excite gate):
+/// y_q = clamp(z_y + round_half_up((a - z_a) * (b - z_b) * m / 2^shift), lo, hi),
+/// m * 2^-shift ~= s_a * s_b / s_y. The integer product is exact (|.| < 2^16), then one rounding.
+struct mul_params {
+  fixed_multiplier multiplier;
+  std::int32_t zero_point_a = 0;
+  std::int32_t zero_point_b = 0;
+  std::int32_t zero_point = 0;  ///< output
+  std::int32_t lo = 0;
+  std::int32_t hi = 255;
+};
+
+/// Parameters of y = act(a * b). Errors: a bad scale or s_a * s_b / s_y >= 2^30.
+inline result<mul_params> try_make_mul(const quant_params& a, const quant_params& b, const quant_params& y,
+                                       fused_activation act = fused_activation::none) {
+  for (const quant_params* p : {&a, &b, &y})
+    if (!(std::isfinite(p->scale) && p->scale > 0.0f))
+      return make_status(errc::invalid_argument, "multiply: scale ", p->scale, " must be positive and finite");
+  auto f = try_make_multiplier(double(a.scale) * double(b.scale) / double(y.scale));
+  if (!f) return make_status(f.error().code(), "multiply: ", f.error().message());
+  const clamp_bounds bounds = bounds_of(y, act);
+  return mul_params{*f, a.zero_point, b.zero_point, y.zero_point, bounds.lo, bounds.hi};
+}
+#ifndef OHQ_NO_EXCEPTIONS
+/// `try_make_mul(...).value()`.
+inline mul_params make_mul(const quant_params& a, const quant_params& b, const quant_params& y,
+                           fused_activation act = fused_activation::none) {
+  return try_make_mul(a, b, y, act).value();
+}
+#endif
+
+/// One element of the multiply (codes in, code out).
+constexpr std::int32_t mul_codes(std::int32_t qa, std::int32_t qb, const mul_params& p) noexcept {
+  const std::int64_t v = apply_multiplier(std::int64_t(qa - p.zero_point_a) * (qb - p.zero_point_b), p.multiplier) +
+                         p.zero_point;
+  return static_cast<std::int32_t>(v < p.lo ? p.lo : (v > p.hi ? p.hi : v));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Average pooling
+// ---------------------------------------------------------------------------------------------
+
+/// Average pooling: y = clamp(z_out + round_half_up(M_n * sum_i (x_i - z_in)), lo, hi) with
+/// M_n = s_in / (s_out * n) for a window of n inputs: the integer sum, then one rounding.
+struct avg_pool_params {
+  std::int32_t in_zero_point = 0;
+  std::int32_t zero_point = 0;  ///< output
+  std::int32_t lo = 0;
+  std::int32_t hi = 255;
+  std::size_t first_count = 1;                 ///< multipliers[i] is for a window of first_count + i inputs
+  std::vector<fixed_multiplier> multipliers;
+
+  [[nodiscard]] fixed_multiplier for_count(std::size_t n) const noexcept {
+    OHQ_ASSERT(n >= first_count && n - first_count < multipliers.size());
+    return multipliers[n - first_count];
+  }
+};
+
+/// Multipliers for window sizes min_count..max_count (global pooling: both H*W; a k x k window
+/// without count_include_pad: 1..k*k).
+inline result<avg_pool_params> try_make_avg_pool(const quant_params& in, const quant_params& out, std::size_t min_count,
+                                                 std::size_t max_count, fused_activation act = fused_activation::none) {
+  if (min_count == 0 || max_count < min_count)
+    return make_status(errc::invalid_argument, "average pool window counts [", min_count, ", ", max_count, "] are empty");
+  if (!(std::isfinite(out.scale) && out.scale > 0.0f))
+    return make_status(errc::invalid_argument, "average pool: output scale ", out.scale, " must be positive and finite");
+  avg_pool_params p;
+  p.in_zero_point = in.zero_point;
+  p.zero_point = out.zero_point;
+  const clamp_bounds b = bounds_of(out, act);
+  p.lo = b.lo;
+  p.hi = b.hi;
+  p.first_count = min_count;
+  for (std::size_t n = min_count; n <= max_count; ++n) {
+    auto f = try_make_multiplier(double(in.scale) / (double(out.scale) * double(n)));
+    if (!f) return make_status(f.error().code(), "average pool: ", f.error().message());
+    p.multipliers.push_back(*f);
+  }
+  return p;
+}
+#ifndef OHQ_NO_EXCEPTIONS
+/// `try_make_avg_pool(...).value()`.
+inline avg_pool_params make_avg_pool(const quant_params& in, const quant_params& out, std::size_t min_count,
+                                     std::size_t max_count, fused_activation act = fused_activation::none) {
+  return try_make_avg_pool(in, out, min_count, max_count, act).value();
+}
+#endif
+
+}  // namespace ohq::quant
+// ---- end ohq/quant/requantize.hpp ----
+// #include <ohq/quant/lut.hpp>
+// ---- begin ohq/quant/lut.hpp ----
+// SPDX-License-Identifier: MIT
+/// @file Defines element-wise operations on 8-bit activations as exact 256-entry lookup tables
+/// (hardswish, hardsigmoid, sigmoid, tanh, relu, relu6, rescale, or any function).
+
+// #include <ohq/quant/format.hpp>
+
+#include <algorithm>
+#include <array>
+#include <cmath>
+#include <cstddef>
+#include <cstdint>
+#include <type_traits>
+
+namespace ohq::quant {
+
+/// A table over the 256 input bytes. Both sides are raw bytes: the input code's byte (u8: q,
+/// s8: q mod 256, i.e. its two's-complement bit pattern) indexes the output code's byte, so a
+/// SIMD kernel uses it with a byte shuffle/permute unchanged.
+using lut8 = std::array<std::uint8_t, 256>;
+
+/// The code whose raw byte is `byte`, for parameters p (u8: byte; s8: the byte as int8).
+constexpr std::int32_t code_of_byte(std::uint8_t byte, const quant_params& p) noexcept {
+  return p.qmin < 0 ? std::int32_t(static_cast<std::int8_t>(byte)) : std::int32_t(byte);
+}
+
+/// table[byte] = quantize(f(dequantize(code_of_byte(byte)))), with x = in.scale * (q - in.zero_point)
+/// and f evaluated in double: the exact rounding (half up) of the double result. Input codes
+/// outside [in.qmin, in.qmax] (none for u8/s8) get f of their own value too.
+template <class F>
+  requires std::is_invocable_r_v<double, F&, double>
+lut8 make_lut(const quant_params& in, const quant_params& out, F&& f) {
+  lut8 table{};
+  for (std::size_t byte = 0; byte < 256; ++byte) {
+    const std::int32_t q = code_of_byte(static_cast<std::uint8_t>(byte), in);
+    const double x = double(in.scale) * double(q - in.zero_point);
+    table[byte] = static_cast<std::uint8_t>(detail::quantize_double(f(x), out));
+  }
+  return table;
+}
+
+/// PyTorch's definitions, in double.
+namespace functions {
+inline double relu(double x) noexcept { return std::max(x, 0.0); }
+inline double relu6(double x) noexcept { return std::clamp(x, 0.0, 6.0); }
+inline double hardsigmoid(double x) noexcept { return relu6(x + 3.0) / 6.0; }  ///< relu6(x + 3) / 6
+inline double hardswish(double x) noexcept { return x * hardsigmoid(x); }      ///< x * relu6(x + 3) / 6
+inline double sigmoid(double x) noexcept { return 1.0 / (1.0 + std::exp(-x)); }
+inline double tanh(double x) noexcept { return std::tanh(x); }
+inline double identity(double x) noexcept { return x; }
+}  // namespace functions
+
+/// The element-wise operations with a named table.
+enum class elementwise_op : std::uint8_t { identity, relu, relu6, hardsigmoid, hardswish, sigmoid, tanh };
+
+/// The table of a named operation (identity = requantize from `in` to `out`).
+inline lut8 make_lut(const quant_params& in, const quant_params& out, elementwise_op op) {
+  switch (op) {
+    case elementwise_op::identity: return make_lut(in, out, functions::identity);
+    case elementwise_op::relu: return make_lut(in, out, functions::relu);
+    case elementwise_op::relu6: return make_lut(in, out, functions::relu6);
+    case elementwise_op::hardsigmoid: return make_lut(in, out, functions::hardsigmoid);
+    case elementwise_op::hardswish: return make_lut(in, out, functions::hardswish);
+    case elementwise_op::sigmoid: return make_lut(in, out, functions::sigmoid);
+    case elementwise_op::tanh: return make_lut(in, out, functions::tanh);
+  }
+  return make_lut(in, out, functions::identity);
+}
+
+/// Applies a table to n raw bytes (u8 or s8 codes); in and out may alias.
+template <class T>
+void apply_lut(const lut8& table, const T* in, T* out, std::size_t n) noexcept {
+  static_assert(sizeof(T) == 1, "ohq: lookup tables map 8-bit codes");
+  for (std::size_t i = 0; i < n; ++i) out[i] = static_cast<T>(table[static_cast<std::uint8_t>(in[i])]);
+}
+
+}  // namespace ohq::quant
+// ---- end ohq/quant/lut.hpp ----
+// #include <ohq/quant/packing.hpp>
+// ---- begin ohq/quant/packing.hpp ----
+// SPDX-License-Identifier: MIT
+/// @file Defines the packed weight formats (8, 4, 3, 2 and 1-bit storage) that SIMD kernels load
+/// directly, `packed_weights` with the per-row zero-point correction terms, and pack/unpack.
+///
+/// Layout (docs/quantization.md has byte diagrams):
+/// - A row (output channel) of K codes is padded to K_pad = round_up(K, 64) and stored as K_pad/64
+///   consecutive blocks; a block holds 64 codes in 8 * storage_bits bytes, rows follow each other.
+///   Padding fields are 0 (all bits clear).
+/// - 8-bit storage (weights of 5..8 bits): byte k = the code w as an int8.
+/// - s in {1, 2, 4}: byte j (0 <= j < 8s) of a block holds code j + 8s*f in bits [f*s, (f+1)*s),
+///   for field f = 0 .. 8/s - 1, as the unsigned field u = w + offset (1 bit: u = (w + 1) / 2).
+///   Masking field f where it sits yields codes 8s*f .. 8s*f + 8s - 1 in order, times 2^(f*s):
+///   no shifts, activations read in order, one power-of-two fix-up per accumulator.
+/// - 3-bit: the low 2 bits of u in the 2-bit layout (16 bytes), then the high bit in the 1-bit
+///   layout (8 bytes): u = low + 4 * high, two shift-free planes rather than codes straddling bytes.
+
+// #include <ohq/core/aligned_buffer.hpp>
+// #include <ohq/core/error.hpp>
+// #include <ohq/quant/format.hpp>
+// #include <ohq/quant/weights.hpp>
+
+#include <cstddef>
+#include <cstdint>
+#include <limits>
+#include <span>
+#include <vector>
+
+namespace ohq::quant {
+
+/// Codes per block, at every bit-width: rows are padded to a multiple of this, so the layout of
+/// the activation operand (K_pad bytes) does not depend on the bit-width chosen for a layer.
+inline constexpr std::size_t block_codes = 64;
+
+/// One block of 64 codes in `StorageBits`-bit storage (ggml style: the size is the format).
+template <unsigned StorageBits>
+struct weight_block;
+/// byte k = code k (int8).
+template <>
+struct weight_block<8> {
+  std::int8_t q[64];
+};
+/// byte j = u[j] | u[j + 32] << 4.
+template <>
+struct weight_block<4> {
+  std::uint8_t q[32];
+};
+/// low: 2-bit layout of (u & 3); high: 1-bit layout of (u >> 2).
+template <>
+struct weight_block<3> {
+  std::uint8_t low[16];
+  std::uint8_t high[8];
+};
+/// byte j = u[j] | u[j + 16] << 2 | u[j + 32] << 4 | u[j + 48] << 6.
+template <>
+struct weight_block<2> {
+  std::uint8_t q[16];
+};
+/// byte j = sum_f u[j + 8f] << f.
+template <>
+struct weight_block<1> {
+  std::uint8_t q[8];
+};
+static_assert(sizeof(weight_block<8>) == 64 && sizeof(weight_block<4>) == 32 && sizeof(weight_block<3>) == 24 &&
+              sizeof(weight_block<2>) == 16 && sizeof(weight_block<1>) == 8,
+              "ohq: a block of 64 codes takes 8 * storage_bits bytes");
+
+/// Bytes of one block at a storage width.
+constexpr std::size_t block_bytes(unsigned storage_bits) noexcept { return 8u * storage_bits; }
+/// K rounded up to a multiple of 64.
+constexpr std::size_t padded_cols(std::size_t cols) noexcept { return (cols + block_codes - 1) / block_codes * block_codes; }
+
+namespace detail {
+
+/// Byte and bit of code k of a block in the s-bit field layout (s in {1, 2, 4}).
+// invariant: field f of byte j holds code j + 8s*f, so j = k % 8s and f = k / 8s.
+struct field_pos {
+  std::size_t byte;
+  unsigned bit;
+};
+constexpr field_pos field_position(std::size_t k, unsigned s) noexcept {
+  const std::size_t per_field = 8u * s;
+  return {k % per_field, static_cast<unsigned>(k / per_field) * s};
+}
+
+/// Writes stored field u of code k (0 <= k < 64) into a zeroed block.
+inline void put_field(std::uint8_t* block, unsigned storage, std::size_t k, std::uint32_t u) noexcept {
+  if (storage == 8) {
+    block[k] = static_cast<std::uint8_t>(u);
+  } else if (storage == 3) {
+    const field_pos lo = field_position(k, 2), hi = field_position(k, 1);
+    block[lo.byte] = static_cast<std::uint8_t>(block[lo.byte] | ((u & 3u) << lo.bit));
+    block[16 + hi.byte] = static_cast<std::uint8_t>(block[16 + hi.byte] | (((u >> 2) & 1u) << hi.bit));
+  } else {
+    const field_pos p = field_position(k, storage);
+    block[p.byte] = static_cast<std::uint8_t>(block[p.byte] | (u << p.bit));
+  }
+}
+/// The stored field of code k (as written by put_field; 8-bit storage returns the raw byte).
+constexpr std::uint32_t get_field(const std::uint8_t* block, unsigned storage, std::size_t k) noexcept {
+  if (storage == 8) return block[k];
+  if (storage == 3) {
+    const field_pos lo = field_position(k, 2), hi = field_position(k, 1);
+    return ((block[lo.byte] >> lo.bit) & 3u) | (((block[16 + hi.byte] >> hi.bit) & 1u) << 2);
+  }
+  const field_pos p = field_position(k, storage);
+  return (block[p.byte] >> p.bit) & ((1u << storage) - 1u);
+}
+
+}  // namespace detail
+
+/// Weights in a packed format, with what a kernel needs beside the codes:
+/// sum_{k<K} (a_k - z) w_k = multiplier * sum_{k<K_pad} a_k u_k - offset * sum_{k<K} a_k - z * row_sum
+/// (8-bit storage: multiplier 1, offset 0, u = w). Padding fields are 0, so the first sum may run
+/// over K_pad with any padding activations, while the second must cover exactly k < K, or K_pad
+/// when the activation padding is code 0 (the im2col helper pads that way).
+struct packed_weights {
+  weight_format format = weight_format_of(8);
+  std::size_t rows = 0;
+  std::size_t cols = 0;         ///< K
+  std::size_t cols_padded = 0;  ///< K_pad = round_up(K, 64)
+  std::size_t row_bytes = 0;    ///< K_pad / 64 * 8 * storage_bits
+  aligned_buffer<std::uint8_t> data;    ///< [rows][row_bytes], 64-byte aligned base
+  std::vector<float> scales;            ///< [rows]
+  std::vector<std::int32_t> row_sums;   ///< [rows] sum_{k<K} w: the zero-point correction
+  std::vector<std::int32_t> field_sums; ///< [rows] sum_{k<K_pad} u (e.g. for a u8->s8 activation shift)
+
+  [[nodiscard]] const std::uint8_t* row(std::size_t r) const noexcept { return data.data() + r * row_bytes; }
+  /// The stored field u of (r, k), k < K_pad (8-bit storage: the int8 value).
+  [[nodiscard]] std::int32_t field(std::size_t r, std::size_t k) const noexcept {
+    const std::size_t bb = block_bytes(format.storage_bits);
+    const std::uint32_t u = detail::get_field(row(r) + k / block_codes * bb, format.storage_bits, k % block_codes);
+    return format.storage_bits == 8 ? std::int32_t(static_cast<std::int8_t>(u)) : std::int32_t(u);
+  }
+  /// The weight value w of (r, k), k < K.
+  [[nodiscard]] std::int32_t value(std::size_t r, std::size_t k) const noexcept { return format.decode(field(r, k)); }
+};
+
+/// Packs quantized weights. Errors: a code outside the format's range (or 0 at 1 bit).
+inline result<packed_weights> try_pack(const quantized_weights& q) {
+  const weight_format& f = q.format;
+  if (q.codes.size() != q.rows * q.cols || q.scales.size() != q.rows)
+    return make_status(errc::invalid_argument, "quantized weights ", q.rows, "x", q.cols, " hold ", q.codes.size(),
+                       " codes and ", q.scales.size(), " scales");
+  packed_weights p;
+  p.format = f;
+  p.rows = q.rows;
+  p.cols = q.cols;
+  p.cols_padded = padded_cols(q.cols);
+  const std::size_t bb = block_bytes(f.storage_bits);
+  p.row_bytes = p.cols_padded / block_codes * bb;
+  p.data.resize(p.rows * p.row_bytes);  // zero-filled: padding fields are 0
+  p.scales = q.scales;
+  p.row_sums.assign(q.rows, 0);
+  p.field_sums.assign(q.rows, 0);
+  for (std::size_t r = 0; r < q.rows; ++r) {
+    std::uint8_t* row = p.data.data() + r * p.row_bytes;
+    for (std::size_t k = 0; k < q.cols; ++k) {
+      const std::int32_t w = q.code(r, k);
+      if (w < f.code_min || w > f.code_max || (f.bits == 1 && w == 0))
+        return make_status(errc::invalid_argument, "weight code ", w, " at [", r, "][", k, "] is not a ", f.bits,
+                           "-bit code");
+      const std::int32_t u = f.encode(w);
+      detail::put_field(row + k / block_codes * bb, f.storage_bits, k % block_codes, static_cast<std::uint32_t>(u) & 0xFFu);
+      p.row_sums[r] += w;
+      p.field_sums[r] += u;
+    }
+  }
+  return p;
+}
+#ifndef OHQ_NO_EXCEPTIONS
+/// `try_pack(q).value()`.
+inline packed_weights pack(const quantized_weights& q) { return try_pack(q).value(); }
+#endif
+
+/// The exact inverse of `pack`.
+inline quantized_weights unpack(const packed_weights& p) {
+  quantized_weights q;
+  q.format = p.format;
+  q.rows = p.rows;
+  q.cols = p.cols;
+  q.scales = p.scales;
+  q.codes.resize(p.rows * p.cols);
+  for (std::size_t r = 0; r < p.rows; ++r)
+    for (std::size_t k = 0; k < p.cols; ++k) q.codes[r * p.cols + k] = static_cast<std::int8_t>(p.value(r, k));
+  return q;
+}
+
+/// bias'[r] = bias[r] - z * row_sums[r]: folds the activation zero point into the bias, so a
+/// kernel adds bias' to m * sum a*u - offset * sum a. Errors when a result leaves int32.
+inline result<std::vector<std::int32_t>> try_fold_zero_point(std::span<const std::int32_t> bias,
+                                                             std::span<const std::int32_t> row_sums,
+                                                             std::int32_t zero_point) {
+  if (bias.size() != row_sums.size())
+    return make_status(errc::invalid_argument, "bias has ", bias.size(), " values for ", row_sums.size(), " rows");
+  std::vector<std::int32_t> out(bias.size());
+  for (std::size_t r = 0; r < bias.size(); ++r) {
+    const std::int64_t v = std::int64_t(bias[r]) - std::int64_t(zero_point) * row_sums[r];
+    if (v < std::numeric_limits<std::int32_t>::min() || v > std::numeric_limits<std::int32_t>::max())
+      return make_status(errc::numerical, "bias of channel ", r, " minus the zero-point term overflows int32");
+    out[r] = static_cast<std::int32_t>(v);
+  }
+  return out;
+}
+
+}  // namespace ohq::quant
+// ---- end ohq/quant/packing.hpp ----
+// #include <ohq/quant/reference.hpp>
+// ---- begin ohq/quant/reference.hpp ----
+// SPDX-License-Identifier: MIT
+/// @file Defines the scalar reference operations on quantized tensors: GEMM/dense, im2col and
+/// convolution with a fused requantization, max/average pooling, residual add and lookup tables.
+///
+/// These are the bit-exact truth that every SIMD kernel is tested against: plain loops, 64-bit
+/// intermediates, no cleverness. Layout NCHW for one sample; weights [Cout][Cin/G][k][k].
+
+// #include <ohq/config.hpp>
+// #include <ohq/quant/format.hpp>
+// #include <ohq/quant/lut.hpp>
+// #include <ohq/quant/packing.hpp>
+// #include <ohq/quant/requantize.hpp>
+// #include <ohq/quant/weights.hpp>
+
+#include <algorithm>
+#include <cstddef>
+#include <cstdint>
+#include <limits>
+#include <type_traits>
+
+namespace ohq::quant {
+
+namespace detail {
+template <class T>
+inline constexpr bool is_code_type_v = std::is_same_v<T, std::uint8_t> || std::is_same_v<T, std::int8_t>;
+
+inline std::int32_t narrow_accumulator(std::int64_t acc) noexcept {
+  // The int32 accumulation precondition (see accumulation_fits_int32); kernels wrap instead.
+  OHQ_ASSERT(acc >= std::numeric_limits<std::int32_t>::min() && acc <= std::numeric_limits<std::int32_t>::max());
+  return static_cast<std::int32_t>(acc);
+}
+}  // namespace detail
+
+/// bias + sum_{k<K} (x[k] - x_zero_point) * w[r][k]: the int32 accumulator of output channel r.
+template <class In>
+std::int32_t accumulate(const In* x, std::int32_t x_zero_point, const quantized_weights& w, std::size_t r,
+                        std::int32_t bias = 0) noexcept {
+  static_assert(detail::is_code_type_v<In>, "ohq: quantized activations are std::uint8_t or std::int8_t");
+  std::int64_t acc = bias;
+  for (std::size_t k = 0; k < w.cols; ++k) acc += std::int64_t(std::int32_t(x[k]) - x_zero_point) * w.code(r, k);
+  return detail::narrow_accumulator(acc);
+}
+
+/// The same from packed weights, through the kernels' decomposition:
+/// bias + multiplier * sum_{k<K_pad} x[k] u[r][k] - offset * sum_{k<K} x[k] - x_zero_point * row_sum[r].
+/// Reads x[k] for k < K only (padding fields are 0, so their products vanish).
+template <class In>
+std::int32_t accumulate(const In* x, std::int32_t x_zero_point, const packed_weights& w, std::size_t r,
+                        std::int32_t bias = 0) noexcept {
+  static_assert(detail::is_code_type_v<In>, "ohq: quantized activations are std::uint8_t or std::int8_t");
+  std::int64_t dot = 0, xsum = 0;
+  for (std::size_t k = 0; k < w.cols; ++k) {
+    dot += std::int64_t(x[k]) * w.field(r, k);
+    xsum += x[k];
+  }
+  const std::int64_t acc = std::int64_t(bias) + std::int64_t(w.format.multiplier) * dot -
+                           std::int64_t(w.format.offset) * xsum - std::int64_t(x_zero_point) * w.row_sums[r];
+  return detail::narrow_accumulator(acc);
+}
+
+/// Where output (channel r, column i) of a GEMM goes: y[r * channel_stride + i * column_stride].
+/// Dense layers use {1, rows} ([batch][out]); convolutions {pixels, 1} ([Cout][Ho*Wo]).
+struct output_layout {
+  std::size_t channel_stride = 1;
+  std::size_t column_stride = 1;
+};
+
+/// y[r][i] = requantize(bias[r] + sum_k (x[i][k] - x_zero_point) * w[r][k], channel r) for the
+/// rows [row_begin, row_begin + row_count) of w and n activation vectors x[i] = x + i * ldx.
+/// `bias` may be null (zero). `Weights` is quantized_weights or packed_weights.
+template <class In, class Out, class Weights>
+void gemm_reference(const In* x, std::size_t n, std::size_t ldx, std::int32_t x_zero_point, const Weights& w,
+                    std::size_t row_begin, std::size_t row_count, const std::int32_t* bias, const requant_params& rq,
+                    Out* y, output_layout layout) noexcept {
+  static_assert(detail::is_code_type_v<Out>, "ohq: requantized outputs are std::uint8_t or std::int8_t");
+  OHQ_ASSERT(row_begin + row_count <= w.rows && rq.channels() >= row_begin + row_count && ldx >= w.cols);
+  for (std::size_t i = 0; i < n; ++i)
+    for (std::size_t j = 0; j < row_count; ++j) {
+      const std::size_t r = row_begin + j;
+      const std::int32_t acc = accumulate(x + i * ldx, x_zero_point, w, r, bias ? bias[r] : 0);
+      y[j * layout.channel_stride + i * layout.column_stride] = store_code<Out>(requantize(acc, rq, r));
+    }
+}
+
+/// A dense layer on a batch: y[b][r] for x [batch][K] (K = w.cols).
+template <class In, class Out, class Weights>
+void dense_reference(const In* x, std::size_t batch, std::int32_t x_zero_point, const Weights& w,
+                     const std::int32_t* bias, const requant_params& rq, Out* y) noexcept {
+  gemm_reference(x, batch, w.cols, x_zero_point, w, 0, w.rows, bias, rq, y, output_layout{1, w.rows});
+}
+
+/// The geometry of a 2-D convolution of one sample (floor mode, symmetric zero padding).
+struct conv2d_shape {
+  std::size_t in_channels = 1, in_height = 1, in_width = 1;
+  std::size_t out_channels = 1;
+  std::size_t kernel = 1, stride = 1, padding = 0, groups = 1;
+
+  [[nodiscard]] constexpr std::size_t out_height() const noexcept { return (in_height + 2 * padding - kernel) / stride + 1; }
+  [[nodiscard]] constexpr std::size_t out_width() const noexcept { return (in_width + 2 * padding - kernel) / stride + 1; }
+  [[nodiscard]] constexpr std::size_t out_pixels() const noexcept { return out_height() * out_width(); }
+  [[nodiscard]] constexpr std::size_t in_channels_per_group() const noexcept { return in_channels / groups; }
+  [[nodiscard]] constexpr std::size_t out_channels_per_group() const noexcept { return out_channels / groups; }
+  /// K of the GEMM: Cin/G * k * k.
+  [[nodiscard]] constexpr std::size_t patch_size() const noexcept { return in_channels_per_group() * kernel * kernel; }
+  [[nodiscard]] constexpr bool valid() const noexcept {
+    return in_channels && in_height && in_width && out_channels && kernel && stride && groups &&
+           in_channels % groups == 0 && out_channels % groups == 0 && in_height + 2 * padding >= kernel &&
+           in_width + 2 * padding >= kernel;
+  }
+};
+
+/// im2col of group `group` of one sample x [C][H][W], patch-major for dot products along K:
+/// col[p * ld + (c * k + ky) * k + kx] = x[group * C/G + c][oy*S - P + ky][ox*S - P + kx], p = oy * Wo + ox,
+/// with `pad_value` (the input zero point: real 0) outside the image, and 0 for the K-padding
+/// columns [patch_size, ld) (what packed_weights expects there).
+template <class In>
+void im2col(const In* x, const conv2d_shape& g, std::size_t group, In pad_value, In* col, std::size_t ld) noexcept {
+  static_assert(detail::is_code_type_v<In>, "ohq: quantized activations are std::uint8_t or std::int8_t");
+  const std::size_t cg = g.in_channels_per_group(), k = g.kernel, patch = g.patch_size();
+  const std::size_t ho = g.out_height(), wo = g.out_width();
+  OHQ_ASSERT(ld >= patch);
+  for (std::size_t oy = 0; oy < ho; ++oy)
+    for (std::size_t ox = 0; ox < wo; ++ox) {
+      In* dst = col + (oy * wo + ox) * ld;
+      for (std::size_t c = 0; c < cg; ++c) {
+        const In* plane = x + (group * cg + c) * g.in_height * g.in_width;
+        for (std::size_t ky = 0; ky < k; ++ky)
+          for (std::size_t kx = 0; kx < k; ++kx) {
+            // signed arithmetic: the window may start above/left of the image
+            const std::ptrdiff_t iy = std::ptrdiff_t(oy * g.stride + ky) - std::ptrdiff_t(g.padding);
+            const std::ptrdiff_t ix = std::ptrdiff_t(ox * g.stride + kx) - std::ptrdiff_t(g.padding);
+            const bool inside = iy >= 0 && ix >= 0 && iy < std::ptrdiff_t(g.in_height) && ix < std::ptrdiff_t(g.in_width);
+            dst[(c * k + ky) * k + kx] = inside ? plane[std::size_t(iy) * g.in_width + std::size_t(ix)] : pad_value;
+          }
+      }
+      std::fill(dst + patch, dst + ld, In{0});
+    }
+}
+
+/// Elements of scratch `conv2d_reference` needs: one group's im2col matrix.
+constexpr std::size_t conv2d_scratch_size(const conv2d_shape& g) noexcept { return g.out_pixels() * g.patch_size(); }
+
+/// A quantized convolution of one sample: y [Cout][Ho][Wo] from x [C][H][W], weights with
+/// rows = Cout and cols = patch_size (group grp uses rows [grp * Cout/G, (grp + 1) * Cout/G)),
+/// int32 bias (may be null) and per-channel requantization. scratch: conv2d_scratch_size(g).
+template <class In, class Out, class Weights>
+void conv2d_reference(const In* x, const conv2d_shape& g, std::int32_t x_zero_point, const Weights& w,
+                      const std::int32_t* bias, const requant_params& rq, Out* y, In* scratch) noexcept {
+  OHQ_ASSERT(g.valid() && w.rows == g.out_channels && w.cols == g.patch_size());
+  const std::size_t patch = g.patch_size(), pixels = g.out_pixels(), cout_g = g.out_channels_per_group();
+  for (std::size_t grp = 0; grp < g.groups; ++grp) {
+    im2col(x, g, grp, static_cast<In>(x_zero_point), scratch, patch);
+    gemm_reference(scratch, pixels, patch, x_zero_point, w, grp * cout_g, cout_g, bias, rq, y + grp * cout_g * pixels,
+                   output_layout{pixels, 1});
+  }
+}
+
+/// Max pooling on codes (the order of codes is the order of reals, so the max commutes with
+/// dequantization; the output keeps the input's parameters). Padded positions are ignored
+/// (PyTorch pads with -inf). x [C][H][W] -> y [C][Ho][Wo], floor mode.
+template <class T>
+void max_pool2d_reference(const T* x, std::size_t channels, std::size_t height, std::size_t width, std::size_t kernel,
+                          std::size_t stride, std::size_t padding, T* y) noexcept {
+  static_assert(detail::is_code_type_v<T>, "ohq: quantized activations are std::uint8_t or std::int8_t");
+  const std::size_t ho = (height + 2 * padding - kernel) / stride + 1, wo = (width + 2 * padding - kernel) / stride + 1;
+  for (std::size_t c = 0; c < channels; ++c)
+    for (std::size_t oy = 0; oy < ho; ++oy)
+      for (std::size_t ox = 0; ox < wo; ++ox) {
+        T best = std::numeric_limits<T>::min();
+        for (std::size_t ky = 0; ky < kernel; ++ky)
+          for (std::size_t kx = 0; kx < kernel; ++kx) {
+            const std::ptrdiff_t iy = std::ptrdiff_t(oy * stride + ky) - std::ptrdiff_t(padding);
+            const std::ptrdiff_t ix = std::ptrdiff_t(ox * stride + kx) - std::ptrdiff_t(padding);
+            if (iy < 0 || ix < 0 || iy >= std::ptrdiff_t(height) || ix >= std::ptrdiff_t(width)) continue;
+            best = std::max(best, x[(c * height + std::size_t(iy)) * width + std::size_t(ix)]);
+          }
+        y[(c * ho + oy) * wo + ox] = best;
+      }
+}
+
+/// Average pooling of x [C][H][W] -> y [C][Ho][Wo]: per window the int32 sum of (x - z_in), then
+/// one requantization with M_n = s_in / (s_out * n), n = k*k (count_include_pad: padded inputs
+/// are real 0, i.e. contribute x - z_in = 0) or the number of inputs inside the image.
+/// `p` must hold multipliers for every such n (try_make_avg_pool(in, out, 1, k*k)).
+template <class In, class Out>
+void avg_pool2d_reference(const In* x, std::size_t channels, std::size_t height, std::size_t width, std::size_t kernel,
+                          std::size_t stride, std::size_t padding, bool count_include_pad, const avg_pool_params& p,
+                          Out* y) noexcept {
+  static_assert(detail::is_code_type_v<In> && detail::is_code_type_v<Out>, "ohq: 8-bit codes in and out");
+  const std::size_t ho = (height + 2 * padding - kernel) / stride + 1, wo = (width + 2 * padding - kernel) / stride + 1;
+  for (std::size_t c = 0; c < channels; ++c)
+    for (std::size_t oy = 0; oy < ho; ++oy)
+      for (std::size_t ox = 0; ox < wo; ++ox) {
+        std::int64_t sum = 0;
+        std::size_t inside = 0;
+        for (std::size_t ky = 0; ky < kernel; ++ky)
+          for (std::size_t kx = 0; kx < kernel; ++kx) {
+            const std::ptrdiff_t iy = std::ptrdiff_t(oy * stride + ky) - std::ptrdiff_t(padding);
+            const std::ptrdiff_t ix = std::ptrdiff_t(ox * stride + kx) - std::ptrdiff_t(padding);
+            if (iy < 0 || ix < 0 || iy >= std::ptrdiff_t(height) || ix >= std::ptrdiff_t(width)) continue;
+            sum += std::int32_t(x[(c * height + std::size_t(iy)) * width + std::size_t(ix)]) - p.in_zero_point;
+            ++inside;
+          }
+        const std::size_t n = count_include_pad ? kernel * kernel : inside;
+        y[(c * ho + oy) * wo + ox] =
+            store_code<Out>(requantize(detail::narrow_accumulator(sum), p.for_count(n), p.zero_point, p.lo, p.hi));
+      }
+}
+
+/// Global average pooling of x [C][HW] -> y [C]: y_c = requantize(sum_i (x_ci - z_in)) with
+/// M = s_in / (s_out * HW) (p from try_make_avg_pool(in, out, HW, HW)).
+template <class In, class Out>
+void global_avg_pool_reference(const In* x, std::size_t channels, std::size_t pixels, const avg_pool_params& p,
+                               Out* y) noexcept {
+  static_assert(detail::is_code_type_v<In> && detail::is_code_type_v<Out>, "ohq: 8-bit codes in and out");
+  const fixed_multiplier m = p.for_count(pixels);
+  for (std::size_t c = 0; c < channels; ++c) {
+    std::int64_t sum = 0;
+    for (std::size_t i = 0; i < pixels; ++i) sum += std::int32_t(x[c * pixels + i]) - p.in_zero_point;
+    y[c] = store_code<Out>(requantize(detail::narrow_accumulator(sum), m, p.zero_point, p.lo, p.hi));
+  }
+}
+
+/// The residual add y[i] = add_codes(a[i], b[i]) over n elements.
+template <class In, class Out>
+void add_reference(const In* a, const In* b, Out* y, std::size_t n, const add_params& p) noexcept {
+  static_assert(detail::is_code_type_v<In> && detail::is_code_type_v<Out>, "ohq: 8-bit codes in and out");
+  for (std::size_t i = 0; i < n; ++i) y[i] = store_code<Out>(add_codes(a[i], b[i], p));
+}
+
+/// The element-wise multiply y[i] = mul_codes(a[i], b[i]) over n elements.
+template <class In, class Out>
+void mul_reference(const In* a, const In* b, Out* y, std::size_t n, const mul_params& p) noexcept {
+  static_assert(detail::is_code_type_v<In> && detail::is_code_type_v<Out>, "ohq: 8-bit codes in and out");
+  for (std::size_t i = 0; i < n; ++i) y[i] = store_code<Out>(mul_codes(a[i], b[i], p));
+}
+
+/// Squeeze-excite gating: y[c][i] = mul_codes(x[c][i], gate[c]) for x [channels][pixels].
+template <class In, class Out>
+void scale_channels_reference(const In* x, const In* gate, Out* y, std::size_t channels, std::size_t pixels,
+                              const mul_params& p) noexcept {
+  static_assert(detail::is_code_type_v<In> && detail::is_code_type_v<Out>, "ohq: 8-bit codes in and out");
+  for (std::size_t c = 0; c < channels; ++c)
+    for (std::size_t i = 0; i < pixels; ++i) y[c * pixels + i] = store_code<Out>(mul_codes(x[c * pixels + i], gate[c], p));
+}
+
+/// Requantizes int32 accumulators acc [channels][n] (bias already added) to y [channels][n].
+template <class Out>
+void requantize_reference(const std::int32_t* acc, std::size_t channels, std::size_t n, const requant_params& rq,
+                          Out* y) noexcept {
+  static_assert(detail::is_code_type_v<Out>, "ohq: requantized outputs are std::uint8_t or std::int8_t");
+  for (std::size_t c = 0; c < channels; ++c)
+    for (std::size_t i = 0; i < n; ++i) y[c * n + i] = store_code<Out>(requantize(acc[c * n + i], rq, c));
+}
+
+/// Quantizes n floats into codes of type T with parameters p (the network's input).
+template <class T>
+void quantize_reference(const float* x, T* q, std::size_t n, const quant_params& p) noexcept {
+  static_assert(detail::is_code_type_v<T>, "ohq: quantized activations are std::uint8_t or std::int8_t");
+  for (std::size_t i = 0; i < n; ++i) q[i] = store_code<T>(quantize(x[i], p));
+}
+/// Dequantizes n codes (the network's output, e.g. logits).
+template <class T>
+void dequantize_reference(const T* q, float* x, std::size_t n, const quant_params& p) noexcept {
+  static_assert(detail::is_code_type_v<T>, "ohq: quantized activations are std::uint8_t or std::int8_t");
+  for (std::size_t i = 0; i < n; ++i) x[i] = dequantize(q[i], p);
+}
+
+}  // namespace ohq::quant
+// ---- end ohq/quant/reference.hpp ----
+// #include <ohq/quant/histogram.hpp>
+// ---- begin ohq/quant/histogram.hpp ----
+// SPDX-License-Identifier: MIT
+/// @file Defines `histogram` (fixed or growing range, exact re-binning) and `tensor_stats`, the
+/// record of one activation tensor over a calibration set that every calibration method reads.
+
+// #include <ohq/config.hpp>
+
+#include <algorithm>
+#include <cmath>
+#include <cstddef>
+#include <cstdint>
+#include <limits>
+#include <span>
+#include <vector>
+
+namespace ohq::quant {
+
+/// Equal-width bins over [lo, hi): x goes to bin floor((x - lo) / width).
+///
+/// Growing mode (the default) starts from the first batch's range [min, max] extended to contain
+/// 0, spread over n - 1 bins (so max < hi), and when a later value falls outside [lo, hi), doubles
+/// the bin width until it fits, merging pairs of old bins:
+/// old bin j becomes new bin (j + d) / 2, where the range grows by d old widths on the left (d = n
+/// when only smaller values arrived, 0 when only larger, n/2 when both). Counts are moved, never
+/// split, so re-binning is exact and the final histogram equals the one built with the final
+/// range from the start (up to rounding of values on bin edges). Ranges anchored at 0 (e.g. ReLU
+/// outputs or magnitudes) only grow to the right and keep 0 as the first edge.
+///
+/// Fixed mode counts values outside [lo, hi) in the first or last bin, and those outside [lo, hi]
+/// in `clipped()` (x == hi is the last bin's closed end, not a clip).
+class histogram {
+ public:
+  enum class range_mode : std::uint8_t { growing, fixed };
+
+  /// An empty growing histogram with `bins` bins (even, >= 2).
+  explicit histogram(std::size_t bins = 2048) : counts_(bins, 0) { OHQ_ASSERT(bins >= 2 && bins % 2 == 0); }
+  /// A fixed-range histogram over [lo, hi), lo < hi.
+  histogram(std::size_t bins, double lo, double hi) : counts_(bins, 0), mode_(range_mode::fixed), lo_(lo) {
+    OHQ_ASSERT(bins >= 2 && lo < hi);
+    width_ = (hi - lo) / double(bins);
+  }
+
+  /// Adds finite values (callers filter NaN/Inf; tensor_stats counts them).
+  void add(std::span<const float> x) { add_impl(x, [](float v) { return v; }); }
+  /// Adds |x| for each value.
+  void add_abs(std::span<const float> x) { add_impl(x, [](float v) { return std::fabs(v); }); }
+
+  [[nodiscard]] std::size_t bins() const noexcept { return counts_.size(); }
+  [[nodiscard]] range_mode mode() const noexcept { return mode_; }
+  [[nodiscard]] bool empty() const noexcept { return total_ == 0; }
+  [[nodiscard]] double lo() const noexcept { return lo_; }
+  [[nodiscard]] double hi() const noexcept { return lo_ + width_ * double(counts_.size()); }
+  [[nodiscard]] double bin_width() const noexcept { return width_; }
+  [[nodiscard]] double edge(std::size_t i) const noexcept { return lo_ + width_ * double(i); }
+  [[nodiscard]] std::span<const std::uint64_t> counts() const noexcept { return counts_; }
+  [[nodiscard]] std::uint64_t total() const noexcept { return total_; }
+  [[nodiscard]] std::uint64_t clipped() const noexcept { return clipped_; }
+
+  /// The value below which a fraction q of the mass lies, interpolating linearly inside a bin.
+  [[nodiscard]] double quantile(double q) const noexcept {
+    if (total_ == 0) return 0.0;
+    const double target = std::clamp(q, 0.0, 1.0) * double(total_);
+    double below = 0;
+    for (std::size_t i = 0; i < counts_.size(); ++i) {
+      const double c = double(counts_[i]);
+      if (c > 0 && below + c >= target) return edge(i) + width_ * std::clamp((target - below) / c, 0.0, 1.0);
+      below += c;
+    }
+    return hi();
+  }
+
+ private:
+  template <class F>
+  void add_impl(std::span<const float> x, F f) {
+    if (x.empty()) return;
+    if (mode_ == range_mode::growing) {
+      double mn = std::numeric_limits<double>::infinity(), mx = -mn;
+      for (float v : x) {
+        const double d = f(v);
+        mn = std::min(mn, d);
+        mx = std::max(mx, d);
+      }
+      if (!std::isfinite(mn) || !std::isfinite(mx)) return;  // precondition: finite values
+      grow_to(mn, mx);
+    }
+    const double n = double(counts_.size());
+    for (float v : x) {
+      const double t = (double(f(v)) - lo_) / width_;
+      std::size_t i = 0;
+      // Growing ranges cover every value; t may still pass an end by rounding: not a clip.
+      if (t >= n) {
+        i = counts_.size() - 1;
+        if (t > n && mode_ == range_mode::fixed) ++clipped_;
+      } else if (t > 0) {
+        i = static_cast<std::size_t>(t);
+      } else if (t < 0 && mode_ == range_mode::fixed) {
+        ++clipped_;
+      }
+      ++counts_[i];
+    }
+    total_ += x.size();
+  }
+
+  void grow_to(double mn, double mx) {
+    const std::size_t n = counts_.size();
+    if (width_ == 0) {  // first batch: its range, extended to contain 0
+      lo_ = std::min(mn, 0.0);
+      const double span = std::max(mx, 0.0) - lo_;
+      // n - 1 widths span the batch, so its max lies strictly below hi (ranges are half-open);
+      // a constant (or all-zero) first batch still needs a positive width
+      width_ = span > 0 ? span / double(n - 1) : std::max(std::fabs(lo_), 1.0) * 0x1p-20 / double(n);
+    }
+    while (mn < lo_ || mx >= hi()) {
+      const bool left = mn < lo_, right = mx >= hi();
+      const std::size_t d = (left && right) ? n / 2 : (left ? n : 0);
+      std::vector<std::uint64_t> merged(n, 0);
+      // invariant: old bin j covers [lo + j w, lo + (j+1) w) = part of new bin (j + d) / 2
+      for (std::size_t j = 0; j < n; ++j) merged[(j + d) / 2] += counts_[j];
+      counts_.swap(merged);
+      lo_ -= double(d) * width_;
+      width_ *= 2;
+    }
+  }
+
+  std::vector<std::uint64_t> counts_;
+  range_mode mode_ = range_mode::growing;
+  double lo_ = 0;
+  double width_ = 0;  // 0 until the first batch of a growing histogram
+  std::uint64_t total_ = 0;
+  std::uint64_t clipped_ = 0;
+};
+
+/// What calibration records about one activation tensor: exact min/max, counts of values, exact
+/// zeros and non-finite values, a histogram of x and one of |x| (growing, 2048 bins by default).
+class tensor_stats {
+ public:
+  explicit tensor_stats(std::size_t bins = 2048) : values_(bins), magnitudes_(bins) {}
+
+  /// Records a batch (any shape, flattened). NaN and Inf are counted, not binned.
+  void add(std::span<const float> x) {
+    finite_.clear();
+    finite_.reserve(x.size());
+    for (float v : x) {
+      if (!std::isfinite(v)) {
+        ++non_finite_;
+        continue;
+      }
+      finite_.push_back(v);
+      min_ = std::min(min_, double(v));
+      max_ = std::max(max_, double(v));
+      if (v == 0.0f) ++zeros_;
+    }
+    count_ += finite_.size();
+    values_.add(finite_);
+    magnitudes_.add_abs(finite_);
+  }
+
+  [[nodiscard]] std::uint64_t count() const noexcept { return count_; }  ///< finite values
+  [[nodiscard]] std::uint64_t zeros() const noexcept { return zeros_; }
+  [[nodiscard]] std::uint64_t non_finite() const noexcept { return non_finite_; }
+  [[nodiscard]] double min() const noexcept { return count_ ? min_ : 0.0; }
+  [[nodiscard]] double max() const noexcept { return count_ ? max_ : 0.0; }
+  [[nodiscard]] bool non_negative() const noexcept { return min() >= 0.0; }
+  [[nodiscard]] const histogram& values() const noexcept { return values_; }
+  [[nodiscard]] const histogram& magnitudes() const noexcept { return magnitudes_; }
+
+ private:
+  histogram values_, magnitudes_;
+  std::vector<float> finite_;  // scratch, reused across batches
+  double min_ = std::numeric_limits<double>::infinity();
+  double max_ = -std::numeric_limits<double>::infinity();
+  std::uint64_t count_ = 0, zeros_ = 0, non_finite_ = 0;
+};
+
+}  // namespace ohq::quant
+// ---- end ohq/quant/histogram.hpp ----
+// #include <ohq/quant/calibrate.hpp>
+// ---- begin ohq/quant/calibrate.hpp ----
+// SPDX-License-Identifier: MIT
+/// @file Defines activation calibration as pure functions of a `tensor_stats` record: min-max,
+/// percentile, MSE-optimal clipping and TensorRT-style entropy (KL) calibration.
+
+// #include <ohq/core/error.hpp>
+// #include <ohq/quant/format.hpp>
+// #include <ohq/quant/histogram.hpp>
+
+#include <algorithm>
+#include <cmath>
+#include <cstddef>
+#include <cstdint>
+#include <limits>
+#include <string_view>
+#include <vector>
+
+namespace ohq::quant {
+
+/// How an activation range is chosen from recorded values.
+enum class calibration_method : std::uint8_t {
+  minmax,      ///< [min, max]
+  percentile,  ///< the p-th and (100-p)-th percentiles (p = 99.99 by default)
+  mse,         ///< the range whose quantization has the least expected squared error
+  entropy,     ///< TensorRT: the |x| threshold minimising KL(reference || quantized)
+};
+
+constexpr std::string_view to_string(calibration_method m) noexcept {
+  switch (m) {
+    case calibration_method::minmax: return "minmax";
+    case calibration_method::percentile: return "percentile";
+    case calibration_method::mse: return "mse";
+    case calibration_method::entropy: return "entropy";
+  }
+  return "unknown";
+}
+/// Parses "minmax", "percentile", "mse" or "entropy".
+inline result<calibration_method> try_parse_calibration_method(std::string_view s) {
+  for (auto m : {calibration_method::minmax, calibration_method::percentile, calibration_method::mse,
+                 calibration_method::entropy})
+    if (s == to_string(m)) return m;
+  return make_status(errc::invalid_argument, "unknown calibration method '", s,
+                     "' (expected minmax, percentile, mse or entropy)");
+}
+
+/// Options of the calibration methods.
+struct calibration_options {
+  double percentile = 99.99;          ///< percent, in (50, 100]
+  std::size_t entropy_start_bin = 128;  ///< the smallest candidate threshold, in bins
+  unsigned mse_rounds = 2;            ///< coordinate-descent rounds for signed u8 ranges
+};
+
+/// A real range [lo, hi] to be covered by the quantization grid.
+struct real_range {
+  double lo = 0;
+  double hi = 0;
+};
+
+/// sum over recorded values of (x - Q(x))^2, treating each bin's count as spread uniformly over
+/// the bin, with Q the fake-quant grid of p. Exact per bin: the bin is split where the code
+/// changes (x = scale * (q - z + 1/2)) and (x - v)^2 is integrated in closed form per piece.
+inline double expected_quant_error(const histogram& h, const quant_params& p) noexcept {
+  const double s = p.scale, z = p.zero_point;
+  double err = 0;
+  const auto counts = h.counts();
+  for (std::size_t i = 0; i < counts.size(); ++i) {
+    if (!counts[i]) continue;
+    const double a = h.edge(i), b = h.edge(i + 1), density = double(counts[i]) / (b - a);
+    double x = a;
+    std::int32_t q = detail::quantize_double(a, p);
+    // invariant: Q(t) = s * (q - z) on [x, next boundary)
+    while (x < b) {
+      const double boundary = q < p.qmax ? s * (double(q) - z + 0.5) : std::numeric_limits<double>::infinity();
+      if (boundary <= x) {  // float rounding put x on the boundary: move to the next code
+        ++q;
+        continue;
+      }
+      const double end = std::min(boundary, b), v = s * (double(q) - z);
+      const double u0 = x - v, u1 = end - v;
+      err += density * (u1 * u1 * u1 - u0 * u0 * u0) / 3.0;
+      x = end;
+      ++q;
+    }
+  }
+  return err;
+}
+
+/// TensorRT-style entropy calibration on a histogram of |x| (lower edge 0), returning the
+/// threshold T = i* * bin_width:
+/// - h = the counts with `exact_zeros` removed from bin 0 (0 is exact in every candidate grid);
+/// - for each candidate i = start .. n: P = h[0, i) with the mass of bins >= i added to P[i-1];
+///   Q = h[0, i) merged into `levels` groups (bin j in group floor(j * levels / i)) and expanded
+///   back, each group's total spread evenly over its non-empty bins (empty bins stay 0);
+/// - KL(P || Q) of the normalised P and Q, infinite where Q = 0 < P;
+/// - i* = the largest i with the least KL (pytorch-quantization's tie rule).
+inline double entropy_threshold(const histogram& magnitudes, std::uint64_t exact_zeros, std::size_t levels = 128,
+                                std::size_t start_bin = 128) {
+  const auto counts = magnitudes.counts();
+  const std::size_t n = counts.size();
+  std::vector<double> h(counts.begin(), counts.end());
+  h[0] = std::max(0.0, h[0] - double(exact_zeros));
+  std::vector<double> suffix(n + 1, 0.0);
+  for (std::size_t j = n; j-- > 0;) suffix[j] = suffix[j + 1] + h[j];
+  const double total = suffix[0];
+  if (total <= 0) return magnitudes.edge(1);  // all zeros: any small threshold
+  std::vector<double> group_total(levels), group_nonzero(levels);
+  double best = std::numeric_limits<double>::infinity();
+  std::size_t best_i = n;
+  for (std::size_t i = std::min(std::max<std::size_t>(start_bin, 1), n); i <= n; ++i) {
+    const double kept = total - suffix[i];
+    if (kept <= 0) continue;
+    std::fill(group_total.begin(), group_total.end(), 0.0);
+    std::fill(group_nonzero.begin(), group_nonzero.end(), 0.0);
+    for (std::size_t j = 0; j < i; ++j) {
+      const std::size_t g = j * levels / i;
+      group_total[g] += h[j];
+      group_nonzero[g] += h[j] > 0 ? 1.0 : 0.0;
+    }
+    double kl = 0;
+    for (std::size_t j = 0; j < i && std::isfinite(kl); ++j) {
+      const double pj = (h[j] + (j + 1 == i ? suffix[i] : 0.0)) / total;
+      if (pj <= 0) continue;
+      const std::size_t g = j * levels / i;
+      const double qj = h[j] > 0 ? group_total[g] / group_nonzero[g] / kept : 0.0;
+      kl = qj > 0 ? kl + pj * std::log(pj / qj) : std::numeric_limits<double>::infinity();
+    }
+    if (kl <= best) {  // <=: the last minimum wins
+      best = kl;
+      best_i = i;
+    }
+  }
+  return magnitudes.edge(best_i);
+}
+
+namespace detail {
+
+/// argmin over candidates of expected_quant_error; ties keep the earlier candidate.
+template <class MakeParams>
+double best_candidate(const histogram& h, const std::vector<double>& candidates, MakeParams make) {
+  double best = candidates.front(), best_err = std::numeric_limits<double>::infinity();
+  for (double c : candidates) {
+    const double e = expected_quant_error(h, make(c));
+    if (e < best_err) {
+      best_err = e;
+      best = c;
+    }
+  }
+  return best;
+}
+
+/// Candidate upper ends: histogram edges in (0, limit), then limit itself, descending.
+inline std::vector<double> candidates_up_to(const histogram& h, double limit) {
+  std::vector<double> c{limit};
+  for (std::size_t i = h.bins(); i-- > 1;) {
+    const double e = h.edge(i);
+    if (e > 0 && e < limit) c.push_back(e);
+  }
+  return c;
+}
+/// Candidate lower ends: histogram edges in (limit, 0), then limit itself, ascending.
+inline std::vector<double> candidates_down_to(const histogram& h, double limit) {
+  std::vector<double> c{limit};
+  for (std::size_t i = 1; i < h.bins(); ++i) {
+    const double e = h.edge(i);
+    if (e < 0 && e > limit) c.push_back(e);
+  }
+  return c;
+}
+
+inline real_range mse_range(const tensor_stats& st, activation_type type, const calibration_options& o) {
+  const histogram& v = st.values();
+  if (type == activation_type::s8) {
+    const double amax = std::max(-st.min(), st.max());
+    const double t = best_candidate(v, candidates_up_to(st.magnitudes(), amax),
+                                    [](double c) { return params_from_range(-c, c, activation_type::s8); });
+    return {-t, t};
+  }
+  if (st.non_negative()) {
+    const double hi = best_candidate(v, candidates_up_to(v, st.max()),
+                                     [](double c) { return params_from_range(0, c, activation_type::u8); });
+    return {0, hi};
+  }
+  real_range r{st.min(), std::max(st.max(), 0.0)};
+  const auto up = candidates_up_to(v, r.hi), down = candidates_down_to(v, r.lo);
+  for (unsigned round = 0; round < std::max(o.mse_rounds, 1u); ++round) {
+    if (r.hi > 0) r.hi = best_candidate(v, up, [&](double c) { return params_from_range(r.lo, c, activation_type::u8); });
+    r.lo = best_candidate(v, down, [&](double c) { return params_from_range(c, r.hi, activation_type::u8); });
+  }
+  return r;
+}
+
+}  // namespace detail
+
+/// The real range a method picks for a tensor quantized as `type`. Non-negative tensors get lo = 0.
+/// - minmax: [min, max]; percentile: s8 [-a, a] with a the p-th percentile of |x|, u8 [q(1-p), q(p)];
+/// - mse: s8 over thresholds a; u8 over hi (lo = 0 for non-negative tensors), else coordinate
+///   descent alternating hi and lo, candidates at histogram edges;
+/// - entropy: T = entropy_threshold(|x|, 256 levels for non-negative u8 tensors, else 128);
+///   s8 [-T, T], u8 [max(min, -T), min(max, T)].
+/// Errors: nothing recorded (errc::invalid_argument), NaN/Inf recorded (errc::numerical).
+inline result<real_range> try_calibrate_range(const tensor_stats& st, calibration_method method, activation_type type,
+                                              const calibration_options& o = {}) {
+  if (st.non_finite())
+    return make_status(errc::numerical, st.non_finite(), " NaN/Inf values were recorded for this tensor");
+  if (!st.count()) return make_status(errc::invalid_argument, "no values were recorded for this tensor");
+  if (!(o.percentile > 50.0 && o.percentile <= 100.0))
+    return make_status(errc::invalid_argument, "percentile ", o.percentile, " must be in (50, 100]");
+  const double mn = st.min(), mx = st.max();
+  const bool nonneg = st.non_negative();
+  switch (method) {
+    case calibration_method::minmax: break;
+    case calibration_method::percentile: {
+      const double p = o.percentile / 100.0;
+      if (type == activation_type::s8) {
+        const double a = std::min(st.magnitudes().quantile(p), std::max(-mn, mx));
+        return real_range{-a, a};
+      }
+      const double hi = std::min(st.values().quantile(p), mx);
+      const double lo = nonneg ? 0.0 : std::max(st.values().quantile(1.0 - p), mn);
+      return real_range{lo, hi};
+    }
+    case calibration_method::mse: return detail::mse_range(st, type, o);
+    case calibration_method::entropy: {
+      const std::size_t levels = (nonneg && type == activation_type::u8) ? 256 : 128;
+      const double t = std::min(entropy_threshold(st.magnitudes(), st.zeros(), levels, o.entropy_start_bin),
+                                std::max(-mn, mx));
+      if (type == activation_type::s8) return real_range{-t, t};
+      return real_range{nonneg ? 0.0 : std::max(mn, -t), std::min(mx, t)};
+    }
+  }
+  return real_range{nonneg ? 0.0 : mn, mx};
+}
+
+/// Quantization parameters of a tensor: params_from_range(try_calibrate_range(...)).
+inline result<quant_params> try_calibrate(const tensor_stats& st, calibration_method method, activation_type type,
+                                          const calibration_options& o = {}) {
+  auto r = try_calibrate_range(st, method, type, o);
+  if (!r) return r.error();
+  return params_from_range(r->lo, r->hi, type);
+}
+
+#ifndef OHQ_NO_EXCEPTIONS
+/// `try_calibrate(...).value()`.
+inline quant_params calibrate(const tensor_stats& st, calibration_method method, activation_type type,
+                              const calibration_options& o = {}) {
+  return try_calibrate(st, method, type, o).value();
+}
+#endif
+
+}  // namespace ohq::quant
+// ---- end ohq/quant/calibrate.hpp ----
+// #include <ohq/quant/gptq.hpp>
+// ---- begin ohq/quant/gptq.hpp ----
+// SPDX-License-Identifier: MIT
+/// @file Defines GPTQ-style error-compensating rounding of a layer's weights (Frantar et al.,
+/// 2022), the Hessian accumulator it needs, and bias correction. Forward-only, Eigen, double.
+
+// #include <ohq/core/error.hpp>
+// #include <ohq/quant/format.hpp>
+// #include <ohq/quant/weights.hpp>
+
+#include <Eigen/Cholesky>
+#include <Eigen/Core>
+
+#include <algorithm>
+#include <cmath>
+#include <cstddef>
+#include <numeric>
+#include <span>
+#include <vector>
+
+namespace ohq::quant {
+
+/// Accumulates H = sum x x^T and sum x over the rows x (length K) of a layer's input matrix:
+/// the activation vectors of a dense layer, or the im2col patches (one per output pixel) of one
+/// group of a convolution. Batches can be fed incrementally.
+class hessian_accumulator {
+ public:
+  explicit hessian_accumulator(std::size_t cols)
+      : xtx_(Eigen::MatrixXd::Zero(Eigen::Index(cols), Eigen::Index(cols))), sum_(Eigen::VectorXd::Zero(Eigen::Index(cols))) {}
+
+  [[nodiscard]] std::size_t cols() const noexcept { return std::size_t(sum_.size()); }
+  [[nodiscard]] std::size_t count() const noexcept { return count_; }
+
+  /// Adds n rows x + i * ld, i < n, each of cols() floats.
+  void add(const float* x, std::size_t n, std::size_t ld) {
+    const auto k = Eigen::Index(cols());
+    constexpr std::size_t chunk = 256;  // rows converted to double per rank update
+    Eigen::MatrixXd block(k, Eigen::Index(std::min(n, chunk)));
+    for (std::size_t i0 = 0; i0 < n; i0 += chunk) {
+      const std::size_t m = std::min(chunk, n - i0);
+      block.resize(k, Eigen::Index(m));
+      for (std::size_t i = 0; i < m; ++i)
+        for (Eigen::Index c = 0; c < k; ++c) block(c, Eigen::Index(i)) = x[(i0 + i) * ld + std::size_t(c)];
+      xtx_.selfadjointView<Eigen::Lower>().rankUpdate(block);  // lower triangle += block block^T
+      sum_ += block.rowwise().sum();
+    }
+    count_ += n;
+  }
+
+  /// H = sum x x^T (symmetric, both triangles filled).
+  [[nodiscard]] Eigen::MatrixXd hessian() const { return xtx_.selfadjointView<Eigen::Lower>(); }
+  /// E[x] per input feature (zeros before any row).
+  [[nodiscard]] std::vector<float> mean() const {
+    std::vector<float> m(cols(), 0.0f);
+    if (count_)
+      for (std::size_t c = 0; c < m.size(); ++c) m[c] = static_cast<float>(sum_(Eigen::Index(c)) / double(count_));
+    return m;
+  }
+
+ private:
+  Eigen::MatrixXd xtx_;  // lower triangle is authoritative
+  Eigen::VectorXd sum_;
+  std::size_t count_ = 0;
+};
+
+/// Options of `try_gptq`.
+struct gptq_options {
+  double damping = 0.01;        ///< lambda = damping * mean(diag H), added to diag H
+  std::size_t block_size = 128;  ///< columns per lazy batch update (the result does not depend on it)
+  bool act_order = false;        ///< process columns by decreasing diag(H) (GPTQ's "act-order")
+  unsigned max_damping_retries = 4;  ///< on a failed Cholesky, retry with 10x the damping
+};
+
+namespace detail {
+
+/// Inverts H and factors H^-1 = U^T U (U upper) in place; false when not positive definite.
+inline bool inverse_cholesky_upper(Eigen::MatrixXd& h) {
+  Eigen::LLT<Eigen::Ref<Eigen::MatrixXd>> llt(h);  // in place: h's lower triangle becomes L
+  if (llt.info() != Eigen::Success) return false;
+  Eigen::MatrixXd inv = Eigen::MatrixXd::Identity(h.rows(), h.cols());
+  llt.solveInPlace(inv);
+  h = std::move(inv);
+  Eigen::LLT<Eigen::Ref<Eigen::MatrixXd>> llt2(h);  // lower triangle = L with H^-1 = L L^T
+  if (llt2.info() != Eigen::Success) return false;
+  h.transposeInPlace();  // upper triangle = U = L^T; the lower triangle is not used
+  return true;
+}
+
+}  // namespace detail
+
+/// GPTQ: quantizes W [rows][cols] (rows = output channels) at the given per-row scales,
+/// column by column, spreading each column's rounding error over the columns not yet quantized
+/// so that ||(W_q - W) X^T||^2 is (greedily) minimised for the inputs X behind H = X^T X:
+///
+///   dead columns (H_jj = 0): W[:, j] = 0, H_jj = 1;   H += damping * mean(diag H) * I
+///   U = upper Cholesky factor of H^-1 (H^-1 = U^T U)
+///   for each column j (in blocks of block_size, errors applied lazily to later blocks):
+///     q = quantize(W[:, j]);  e = (W[:, j] - q) / U_jj;  W[:, k] -= e * U_jk  for k > j
+///
+/// With H diagonal, U is diagonal and the result is round-to-nearest exactly.
+/// Errors: bad sizes or scales, NaN/Inf in W or H, H not positive definite after the retries.
+inline result<quantized_weights> try_gptq(std::span<const float> w, std::size_t rows, std::size_t cols,
+                                          const Eigen::MatrixXd& h, unsigned bits, std::span<const float> scales,
+                                          const gptq_options& o = {}) {
+  OHQ_TRY_STATUS(detail::check_weight_args(w, rows, cols, bits));
+  if (h.rows() != Eigen::Index(cols) || h.cols() != Eigen::Index(cols))
+    return make_status(errc::invalid_argument, "GPTQ: H is ", h.rows(), "x", h.cols(), ", expected ", cols, "x", cols);
+  if (!h.allFinite()) return make_status(errc::numerical, "GPTQ: H holds NaN or Inf");
+  if (scales.size() != rows)
+    return make_status(errc::invalid_argument, "GPTQ: expected ", rows, " scales, got ", scales.size());
+  for (std::size_t r = 0; r < rows; ++r)
+    if (!(std::isfinite(scales[r]) && scales[r] > 0.0f))
+      return make_status(errc::numerical, "GPTQ: scale of row ", r, " is ", scales[r]);
+  const weight_format f = weight_format_of(bits);
+  const auto n = Eigen::Index(cols), m = Eigen::Index(rows);
+
+  // Column order: identity, or by decreasing diag(H) (stable, so ties keep their order).
+  std::vector<Eigen::Index> order(cols);
+  std::iota(order.begin(), order.end(), Eigen::Index{0});
+  if (o.act_order)
+    std::stable_sort(order.begin(), order.end(), [&](Eigen::Index a, Eigen::Index b) { return h(a, a) > h(b, b); });
+
+  // Dead columns (an input that is always 0: its weights never matter) and the damping scale.
+  std::vector<bool> dead(cols);
+  double mean_diag = 0;
+  for (Eigen::Index j = 0; j < n; ++j) {
+    const double d = h(order[std::size_t(j)], order[std::size_t(j)]);
+    dead[std::size_t(j)] = d == 0.0;
+    mean_diag += dead[std::size_t(j)] ? 1.0 : d;
+  }
+  mean_diag /= double(n);
+  Eigen::MatrixXd wk(m, n);  // W in processing order, double
+  for (Eigen::Index r = 0; r < m; ++r)
+    for (Eigen::Index j = 0; j < n; ++j)
+      wk(r, j) = dead[std::size_t(j)] ? 0.0 : double(w[std::size_t(r) * cols + std::size_t(order[std::size_t(j)])]);
+
+  // U: rebuilt from h on each attempt, so only two n x n matrices live at once (U and H^-1).
+  Eigen::MatrixXd u(n, n);
+  double damping = o.damping;
+  for (unsigned attempt = 0;; ++attempt) {
+    for (Eigen::Index j = 0; j < n; ++j)
+      for (Eigen::Index i = 0; i < n; ++i) u(i, j) = h(order[std::size_t(i)], order[std::size_t(j)]);
+    for (Eigen::Index j = 0; j < n; ++j) {
+      if (dead[std::size_t(j)]) u(j, j) = 1.0;
+      u(j, j) += damping * mean_diag;
+    }
+    if (detail::inverse_cholesky_upper(u)) break;
+    if (attempt >= o.max_damping_retries)
+      return make_status(errc::numerical, "GPTQ: H is not positive definite even with damping ", damping);
+    damping *= 10;
+  }
+
+  quantized_weights q;
+  q.format = f;
+  q.rows = rows;
+  q.cols = cols;
+  q.scales.assign(scales.begin(), scales.end());
+  q.codes.resize(rows * cols);
+  const Eigen::Index bs = Eigen::Index(std::max<std::size_t>(o.block_size, 1));
+  Eigen::MatrixXd err(m, bs);
+  for (Eigen::Index i1 = 0; i1 < n; i1 += bs) {
+    const Eigen::Index i2 = std::min(i1 + bs, n), count = i2 - i1;
+    for (Eigen::Index j = i1; j < i2; ++j) {
+      const double d = u(j, j);
+      for (Eigen::Index r = 0; r < m; ++r) {
+        const double s = scales[std::size_t(r)];
+        const double x = wk(r, j);
+        const std::int32_t code = f.bits == 1 ? (x < 0 ? -1 : 1)
+                                              : detail::round_clamp(x / s, f.code_min, f.code_max, 0);
+        q.codes[std::size_t(r) * cols + std::size_t(order[std::size_t(j)])] = static_cast<std::int8_t>(code);
+        err(r, j - i1) = (x - s * code) / d;
+      }
+      // within the block: update the remaining columns right away
+      if (j + 1 < i2) wk.middleCols(j + 1, i2 - j - 1).noalias() -= err.col(j - i1) * u.row(j).segment(j + 1, i2 - j - 1);
+    }
+    // the later blocks: one GEMM
+    if (i2 < n) wk.rightCols(n - i2).noalias() -= err.leftCols(count) * u.block(i1, i2, count, n - i2);
+  }
+  return q;
+}
+
+/// GPTQ with scales chosen by `try_choose_weight_scales(w, rows, cols, wopt)` first.
+inline result<quantized_weights> try_gptq(std::span<const float> w, std::size_t rows, std::size_t cols,
+                                          const Eigen::MatrixXd& h, const weight_quant_options& wopt,
+                                          const gptq_options& o = {}) {
+  auto scales = try_choose_weight_scales(w, rows, cols, wopt);
+  if (!scales) return scales.error();
+  return try_gptq(w, rows, cols, h, wopt.bits, *scales, o);
+}
+
+/// Bias correction: b'[r] = b[r] - sum_c (Wq[r][c] - W[r][c]) * E[x_c], so the quantized layer's
+/// expected output equals the float layer's on the calibration inputs. `bias` may be empty (0).
+inline result<std::vector<float>> try_correct_bias(std::span<const float> w, const quantized_weights& q,
+                                                   std::span<const float> mean_x, std::span<const float> bias = {}) {
+  if (w.size() != q.rows * q.cols || mean_x.size() != q.cols || (!bias.empty() && bias.size() != q.rows))
+    return make_status(errc::invalid_argument, "bias correction: sizes do not match a ", q.rows, "x", q.cols, " layer");
+  std::vector<float> out(q.rows);
+  for (std::size_t r = 0; r < q.rows; ++r) {
+    double shift = 0;
+    for (std::size_t c = 0; c < q.cols; ++c)
+      shift += (double(q.scales[r]) * q.code(r, c) - double(w[r * q.cols + c])) * double(mean_x[c]);
+    const double b = (bias.empty() ? 0.0 : double(bias[r])) - shift;
+    if (!std::isfinite(b)) return make_status(errc::numerical, "bias correction of channel ", r, " is not finite");
+    out[r] = static_cast<float>(b);
+  }
+  return out;
+}
+
+#ifndef OHQ_NO_EXCEPTIONS
+/// `try_gptq(...).value()`.
+inline quantized_weights gptq(std::span<const float> w, std::size_t rows, std::size_t cols, const Eigen::MatrixXd& h,
+                              unsigned bits, std::span<const float> scales, const gptq_options& o = {}) {
+  return try_gptq(w, rows, cols, h, bits, scales, o).value();
+}
+/// `try_gptq(...).value()` with scales chosen from the options.
+inline quantized_weights gptq(std::span<const float> w, std::size_t rows, std::size_t cols, const Eigen::MatrixXd& h,
+                              const weight_quant_options& wopt, const gptq_options& o = {}) {
+  return try_gptq(w, rows, cols, h, wopt, o).value();
+}
+/// `try_correct_bias(...).value()`.
+inline std::vector<float> correct_bias(std::span<const float> w, const quantized_weights& q,
+                                       std::span<const float> mean_x, std::span<const float> bias = {}) {
+  return try_correct_bias(w, q, mean_x, bias).value();
+}
+#endif
+
+}  // namespace ohq::quant
+// ---- end ohq/quant/gptq.hpp ----
+// ---- end ohq/quant.hpp ----
 // #include <ohq/nn.hpp>
 // ---- begin ohq/nn.hpp ----
 // SPDX-License-Identifier: MIT
@@ -716,7 +2706,11 @@ struct layer_path {
   /// "3.1"
   static std::string str() {
     std::string out;
-    ((out += (out.empty() ? "" : ".") + std::to_string(Indices)), ...);
+    auto add = [&out](std::size_t index) {
+      if (!out.empty()) out += '.';
+      out += std::to_string(index);
+    };
+    (add(Indices), ...);
     return out;
   }
 };
@@ -882,6 +2876,7 @@ template <class Activation, class In, class Path>
 class activation_instance : public leaf_layer<activation_instance<Activation, In, Path>, In, In, Path> {
  public:
   static constexpr layer_kind kind = layer_kind::activation;
+  using activation = Activation;
   static constexpr std::uint64_t params = 0, macs = 0;
   static std::string name() { return Activation::label; }
 
@@ -994,6 +2989,10 @@ class batch_norm_instance : public leaf_layer<batch_norm_instance<In, Path>, In,
     target.fold_scale_shift(scale, shift);
     folded_ = true;
   }
+
+  /// Records that the model file already folded this batch norm into the preceding layer (as
+  /// PyTorch's ONNX exporter does): from now on the layer passes its input through.
+  void mark_folded() { folded_ = true; }
 
   void reserve(std::size_t batch) {
     if (!folded_) this->output_.resize(batch * In::size);
@@ -1511,6 +3510,9 @@ class pool_instance<Op, K, S, P, CountIncludePad, shape<C, H, W>, Path>
  public:
   static constexpr layer_kind kind = layer_kind::pool;
   static constexpr std::uint64_t params = 0, macs = 0;
+  static constexpr bool is_max = Op == pool_op::max;
+  static constexpr std::size_t kernel = K, stride = S, padding = P;
+  static constexpr bool count_include_pad = CountIncludePad;
   static constexpr kernels::fp32::pool_geometry geometry{
       C, H, W, (H + 2 * P - K) / S + 1, (W + 2 * P - K) / S + 1, K, S, P};
 
@@ -1754,6 +3756,11 @@ class sequence_instance {
   void for_each_layer(F&& f) {
     boost::hana::for_each(layers_, [&f](auto& l) { l.for_each_layer(f); });
   }
+  /// Calls f on each direct element (nested sequences and composites unexpanded).
+  template <class F>
+  void for_each_element(F&& f) {
+    boost::hana::for_each(layers_, f);
+  }
 
   /// Folds every batch_norm that directly follows a conv2d or dense into it, recursively.
   void fold_batch_norms() {
@@ -1867,6 +3874,7 @@ class residual_instance {
   static constexpr input_shape_t input_shape{};
   static constexpr output_shape_t output_shape{};
   static constexpr layer_kind kind = layer_kind::composite;
+  static constexpr bool has_projection = projected;
   static constexpr std::uint64_t params = body_t::params + sc::params;
   static constexpr std::uint64_t macs = body_t::macs + sc::macs;
   static constexpr std::size_t scratch_floats =
@@ -1985,6 +3993,8 @@ class squeeze_excite_instance<SqueezeArg, Inner, Gate, shape<C, H, W>, Path> {
   static constexpr std::size_t squeeze_channels = SqueezeArg ? SqueezeArg : make_divisible(double(C / 4), 8);
   using squeeze_t = dense_instance<squeeze_channels, true, shape<C>, append_path_t<Path, 0>>;
   using excite_t = dense_instance<C, true, shape<squeeze_channels>, append_path_t<Path, 1>>;
+  using inner_activation = Inner;
+  using gate_activation = Gate;
 
   using input_shape_t = shape<C, H, W>;
   using output_shape_t = shape<C, H, W>;
@@ -2237,6 +4247,11 @@ class network {
   auto& layer() {
     return body_.template layer<I>();
   }
+  /// Calls f on each top-level element (composites unexpanded), in order.
+  template <class F>
+  void for_each_element(F&& f) {
+    body_.for_each_element(f);
+  }
   /// Calls f(layer) on every leaf layer (nested ones included), in network order.
   template <class F>
   void for_each_layer(F&& f) {
@@ -2323,3 +4338,7839 @@ struct inverted_residual {
 }  // namespace ohq::nn
 // ---- end ohq/nn/blocks.hpp ----
 // ---- end ohq/nn.hpp ----
+// #include <ohq/io.hpp>
+// ---- begin ohq/io.hpp ----
+// SPDX-License-Identifier: MIT
+/// @file The entry header of io/: file readers (protobuf, ONNX, IDX), ONNX import onto network types, code generation.
+
+// #include <ohq/io/file.hpp>
+// ---- begin ohq/io/file.hpp ----
+// SPDX-License-Identifier: MIT
+/// @file Defines `ohq::io::try_read_file`, which reads a whole file into memory under a size limit.
+
+#include <cerrno>
+#include <cstddef>
+#include <cstdio>
+#include <filesystem>
+#include <memory>
+// #include <ohq/core/error.hpp>
+// #include <ohq/io/detail/no_throw.hpp>
+// ---- begin ohq/io/detail/no_throw.hpp ----
+// SPDX-License-Identifier: MIT
+/// @file Defines `ohq::io::detail::no_throw`, which turns an escaping exception into an error result.
+
+// #include <ohq/core/error.hpp>
+
+#ifndef OHQ_NO_EXCEPTIONS
+#include <exception>
+#include <new>
+#endif
+
+namespace ohq::io::detail {
+
+/// Calls `fn()` (returning `status` or `result<T>`) and, when exceptions are enabled, converts an
+/// escaping `std::bad_alloc` or other exception into an error, so the `try_` readers never throw.
+template <class Fn>
+auto no_throw(Fn&& fn) -> decltype(fn()) {
+#ifndef OHQ_NO_EXCEPTIONS
+  try {
+    return fn();
+  } catch (const std::bad_alloc&) {
+    return status(errc::limit_exceeded, "out of memory while reading");
+  } catch (const std::exception& e) {
+    return status(errc::io_error, e.what());
+  } catch (...) {
+    return status(errc::io_error, "unknown exception while reading");
+  }
+#else
+  return fn();
+#endif
+}
+
+}  // namespace ohq::io::detail
+// ---- end ohq/io/detail/no_throw.hpp ----
+#include <system_error>
+#include <vector>
+
+namespace ohq::io {
+
+/// Reads all bytes of `path`. Fails with `errc::io_error` when the file cannot be opened or read
+/// and with `errc::limit_exceeded` when it holds more than `max_bytes` bytes (the size is checked
+/// while reading, so special files and files that grow are bounded too). Never throws.
+inline result<std::vector<std::byte>> try_read_file(const std::filesystem::path& path,
+                                                    std::size_t max_bytes) {
+  return detail::no_throw([&]() -> result<std::vector<std::byte>> {
+    std::error_code ec;
+    if (std::filesystem::is_directory(path, ec)) {
+      return make_status(errc::io_error, "cannot read '", path.native(), "': it is a directory");
+    }
+    struct closer {
+      void operator()(std::FILE* f) const noexcept { std::fclose(f); }
+    };
+    errno = 0;
+    std::unique_ptr<std::FILE, closer> file(std::fopen(path.c_str(), "rb"));
+    if (!file) {
+      const int err = errno;
+      return make_status(errc::io_error, "cannot open '", path.native(),
+                         "': ", std::error_code(err, std::generic_category()).message());
+    }
+    std::vector<std::byte> bytes;
+    constexpr std::size_t chunk = std::size_t{1} << 20;
+    // The size on disk is only a hint: read it (plus one byte, to see the end) in one go, then
+    // continue in chunks if the file turns out longer.
+    std::size_t next = chunk;
+    const auto size = std::filesystem::file_size(path, ec);
+    if (!ec && size < max_bytes) {
+      next = static_cast<std::size_t>(size) + 1;
+      bytes.reserve(next);
+    }
+    for (;;) {
+      const std::size_t old = bytes.size();
+      if (old > max_bytes) {
+        return make_status(errc::limit_exceeded, "'", path.native(), "' is larger than the limit of ",
+                           max_bytes, " bytes");
+      }
+      const std::size_t room = max_bytes - old;  // reading room + 1 bytes detects an oversize file
+      const std::size_t want = room >= next ? next : room + 1;
+      next = chunk;
+      bytes.resize(old + want);
+      const std::size_t got = std::fread(bytes.data() + old, 1, want, file.get());
+      bytes.resize(old + got);
+      if (got < want) {
+        if (std::ferror(file.get()) != 0) {
+          return make_status(errc::io_error, "error while reading '", path.native(), "'");
+        }
+        break;
+      }
+    }
+    if (bytes.size() > max_bytes) {
+      return make_status(errc::limit_exceeded, "'", path.native(), "' is larger than the limit of ",
+                         max_bytes, " bytes");
+    }
+    return bytes;
+  });
+}
+
+}  // namespace ohq::io
+// ---- end ohq/io/file.hpp ----
+// #include <ohq/io/idx.hpp>
+// ---- begin ohq/io/idx.hpp ----
+// SPDX-License-Identifier: MIT
+/// @file Defines the IDX reader (MNIST / Fashion-MNIST images and labels), plain or gzip-compressed.
+///
+/// Reads unsigned-byte IDX files: images (magic 0x00000803, dims [N, rows, cols]) and labels
+/// (magic 0x00000801, dims [N]). Gzip files are decompressed with zlib when `OHQ_HAS_ZLIB` is
+/// defined (link zlib); otherwise they are rejected with a message saying so. The header's claimed
+/// size is checked against the limit and, for plain files, against the file size before anything
+/// is allocated; gzip data is decompressed in bounded chunks, so a short stream claiming a huge
+/// size allocates only what it really holds.
+
+#include <algorithm>
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <filesystem>
+#include <limits>
+// #include <ohq/core/error.hpp>
+// #include <ohq/io/detail/no_throw.hpp>
+// #include <ohq/io/file.hpp>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#if defined(OHQ_HAS_ZLIB)
+#include <zlib.h>
+#endif
+
+namespace ohq::io {
+
+/// Magic number of an unsigned-byte image file: type 0x08, 3 dimensions.
+inline constexpr std::uint32_t idx_images_magic = 0x00000803;
+/// Magic number of an unsigned-byte label file: type 0x08, 1 dimension.
+inline constexpr std::uint32_t idx_labels_magic = 0x00000801;
+
+/// Options of the IDX readers.
+struct idx_options {
+  /// Read at most this many items (the rest is neither decompressed nor stored).
+  std::size_t limit = std::numeric_limits<std::size_t>::max();
+  /// Largest decoded size accepted (header plus data, after decompression): 1 GiB by default
+  /// (the Fashion-MNIST training images take 47 MB).
+  std::size_t max_bytes = std::size_t{1} << 30;
+};
+
+/// Images of an IDX file: `count` images of `rows` x `cols` unsigned bytes, row-major.
+struct idx_images {
+  std::size_t count = 0;
+  std::size_t rows = 0;
+  std::size_t cols = 0;
+  std::vector<std::uint8_t> pixels;  ///< count * rows * cols bytes
+
+  /// Bytes per image.
+  [[nodiscard]] std::size_t image_size() const noexcept { return rows * cols; }
+  /// Image `i` (precondition: i < count).
+  [[nodiscard]] std::span<const std::uint8_t> image(std::size_t i) const noexcept {
+    OHQ_ASSERT(i < count);
+    return std::span<const std::uint8_t>(pixels).subspan(i * image_size(), image_size());
+  }
+};
+
+/// Labels of an IDX file.
+struct idx_labels {
+  std::vector<std::uint8_t> labels;
+  [[nodiscard]] std::size_t count() const noexcept { return labels.size(); }
+};
+
+namespace detail {
+
+inline bool is_gzip(std::span<const std::byte> file) noexcept {
+  return file.size() >= 2 && file[0] == std::byte{0x1F} && file[1] == std::byte{0x8B};
+}
+
+/// The decoded byte stream of an IDX file: the bytes themselves, or their gzip decompression.
+class idx_source {
+ public:
+  idx_source() = default;
+  idx_source(const idx_source&) = delete;
+  idx_source& operator=(const idx_source&) = delete;
+  ~idx_source() {
+#if defined(OHQ_HAS_ZLIB)
+    if (inflating_) inflateEnd(&zs_);
+#endif
+  }
+
+  status open(std::span<const std::byte> file) {
+    file_ = file;
+    gzip_ = is_gzip(file);
+    if (!gzip_) return {};
+#if defined(OHQ_HAS_ZLIB)
+    zs_ = z_stream{};
+    if (inflateInit2(&zs_, 16 + MAX_WBITS) != Z_OK) {
+      return make_status(errc::io_error, "cannot initialise zlib");
+    }
+    inflating_ = true;
+    return {};
+#else
+    return make_status(
+        errc::unsupported,
+        "the file is gzip-compressed, but gzip support is not compiled in (build with zlib and "
+        "define OHQ_HAS_ZLIB); gunzip the file first");
+#endif
+  }
+
+  [[nodiscard]] bool gzip() const noexcept { return gzip_; }
+  [[nodiscard]] std::size_t decoded() const noexcept { return decoded_; }
+
+  /// Reads up to `n` decoded bytes into `out`; `got < n` only at the end of the data.
+  status read(std::byte* out, std::size_t n, std::size_t& got) {
+    got = 0;
+    if (!gzip_) {
+      got = std::min(n, file_.size() - pos_);
+      if (got != 0) std::memcpy(out, file_.data() + pos_, got);
+      pos_ += got;
+      decoded_ += got;
+      return {};
+    }
+#if defined(OHQ_HAS_ZLIB)
+    constexpr std::size_t max_chunk = std::size_t{1} << 30;  // zlib counts in 32-bit uInt
+    while (got < n && !finished_) {
+      if (zs_.avail_in == 0 && pos_ < file_.size()) {
+        const std::size_t in = std::min(max_chunk, file_.size() - pos_);
+        zs_.next_in = reinterpret_cast<Bytef*>(const_cast<std::byte*>(file_.data() + pos_));
+        zs_.avail_in = static_cast<uInt>(in);
+        pos_ += in;
+      }
+      const std::size_t want = std::min(max_chunk, n - got);
+      zs_.next_out = reinterpret_cast<Bytef*>(out + got);
+      zs_.avail_out = static_cast<uInt>(want);
+      const int rc = inflate(&zs_, Z_NO_FLUSH);
+      const std::size_t produced = want - zs_.avail_out;
+      got += produced;
+      decoded_ += produced;
+      if (rc == Z_STREAM_END) {
+        // Another gzip member may follow (concatenated files); anything else is an error.
+        const std::size_t rest = zs_.avail_in + (file_.size() - pos_);
+        if (rest == 0) {
+          finished_ = true;
+          break;
+        }
+        const std::size_t at = file_.size() - rest;
+        if (!is_gzip(file_.subspan(at))) {
+          return make_status(errc::parse_error, rest,
+                             " bytes of non-gzip data follow the gzip stream at byte offset ", at);
+        }
+        if (inflateReset(&zs_) != Z_OK) return make_status(errc::io_error, "zlib inflateReset failed");
+        continue;
+      }
+      if (rc == Z_BUF_ERROR && zs_.avail_in == 0 && pos_ >= file_.size()) {
+        return make_status(errc::parse_error, "the gzip stream is truncated (ends after ", decoded_,
+                           " decompressed bytes)");
+      }
+      if (rc == Z_DATA_ERROR || rc == Z_NEED_DICT || rc == Z_STREAM_ERROR) {
+        return make_status(errc::parse_error,
+                           "corrupt gzip data (zlib: ", zs_.msg != nullptr ? zs_.msg : "error", ") after ",
+                           decoded_, " decompressed bytes");
+      }
+      if (rc == Z_MEM_ERROR) return make_status(errc::limit_exceeded, "zlib ran out of memory");
+      if (rc != Z_OK && rc != Z_BUF_ERROR) return make_status(errc::io_error, "zlib error ", rc);
+    }
+    return {};
+#else
+    (void)out;
+    (void)n;
+    return make_status(errc::unsupported, "gzip support is not compiled in");
+#endif
+  }
+
+ private:
+  std::span<const std::byte> file_;
+  std::size_t pos_ = 0;
+  std::size_t decoded_ = 0;
+  bool gzip_ = false;
+#if defined(OHQ_HAS_ZLIB)
+  z_stream zs_{};
+  bool inflating_ = false;
+  bool finished_ = false;
+#endif
+};
+
+inline std::uint32_t read_be32(const std::byte* p) noexcept {
+  return (static_cast<std::uint32_t>(p[0]) << 24) | (static_cast<std::uint32_t>(p[1]) << 16) |
+         (static_cast<std::uint32_t>(p[2]) << 8) | static_cast<std::uint32_t>(p[3]);
+}
+
+inline std::string hex32(std::uint32_t v) {
+  constexpr char digits[] = "0123456789abcdef";
+  std::string s = "0x";
+  for (int shift = 28; shift >= 0; shift -= 4) s += digits[(v >> shift) & 0xF];
+  return s;
+}
+
+/// Reads the header (magic and `rank` dims) and then the first `min(N, limit)` items of
+/// `item_size(dims)` bytes each into `data`. Returns N in `total` and the item count read in `count`.
+inline status read_idx(std::span<const std::byte> file, const idx_options& options, std::uint32_t magic,
+                       int rank, std::uint32_t (&dims)[3], std::vector<std::uint8_t>& data,
+                       std::size_t& count) {
+  const bool want_images = magic == idx_images_magic;
+  const char* what = want_images ? "image" : "label";
+  if (file.empty()) return make_status(errc::parse_error, "the file is empty");
+  idx_source src;
+  OHQ_TRY_STATUS(src.open(file));
+  const auto header_size = static_cast<std::size_t>(4 + 4 * rank);
+  std::byte header[16] = {};
+  std::size_t got = 0;
+  OHQ_TRY_STATUS(src.read(header, 4, got));
+  if (got < 4) {
+    return make_status(errc::parse_error, "the file is too short for an IDX header (", got, " bytes)");
+  }
+  const std::uint32_t found = read_be32(header);
+  if (found != magic) {
+    if (found == idx_images_magic || found == idx_labels_magic) {
+      return make_status(errc::invalid_argument, "this is an IDX ",
+                         found == idx_images_magic ? "image" : "label", " file (magic ", hex32(found),
+                         "), expected ", what, "s (magic ", hex32(magic), ")");
+    }
+    if ((found >> 16) == 0 && ((found >> 8) & 0xFF) != 0x08) {
+      return make_status(errc::unsupported, "IDX element type ", hex32((found >> 8) & 0xFF),
+                         " is not supported; only unsigned bytes (0x08) are read (magic ", hex32(found), ")");
+    }
+    return make_status(errc::parse_error, "bad magic number ", hex32(found), "; expected ", hex32(magic),
+                       " for an IDX ", what, " file");
+  }
+  OHQ_TRY_STATUS(src.read(header + 4, header_size - 4, got));
+  if (got < header_size - 4) {
+    return make_status(errc::parse_error, "the file ends inside the IDX header (", 4 + got, " of ",
+                       header_size, " bytes)");
+  }
+  std::uint64_t item = 1;  // bytes per item
+  for (int k = 0; k < rank; ++k) dims[k] = read_be32(header + 4 + 4 * k);
+  for (int k = 1; k < rank; ++k) {
+    if (dims[k] == 0) return make_status(errc::parse_error, "dimension ", k, " of the IDX header is 0");
+    item *= dims[k];  // at most 2 factors below 2^32: no overflow
+  }
+  const std::uint64_t n = dims[0];
+  const std::uint64_t max_data = options.max_bytes > header_size ? options.max_bytes - header_size : 0;
+  if (n > max_data / item) {
+    return make_status(errc::limit_exceeded, "the header claims ", n, " ", what, "s of ", item,
+                       " bytes, more than the limit of ", options.max_bytes,
+                       " bytes (idx_options::max_bytes)");
+  }
+  const std::uint64_t claimed = n * item;
+  if (!src.gzip() && file.size() - header_size != claimed) {
+    const std::size_t have = file.size() - header_size;
+    if (have < claimed) {
+      return make_status(errc::parse_error, "the file is truncated: the header claims ", n, " ", what, "s (",
+                         claimed, " bytes of data) but only ", have, " bytes follow it");
+    }
+    return make_status(errc::parse_error, "the file has ", have - claimed, " bytes after the ", n, " ", what,
+                       "s its header claims");
+  }
+  count = static_cast<std::size_t>(std::min<std::uint64_t>(n, options.limit));
+  const auto needed = static_cast<std::size_t>(count * item);
+  // Grow in bounded chunks so that a short gzip stream claiming much cannot allocate much.
+  constexpr std::size_t chunk = std::size_t{8} << 20;
+  data.clear();
+  while (data.size() < needed) {
+    const std::size_t old = data.size();
+    const std::size_t step = std::min(chunk, needed - old);
+    data.resize(old + step);
+    OHQ_TRY_STATUS(src.read(reinterpret_cast<std::byte*>(data.data() + old), step, got));
+    if (got < step) {
+      return make_status(errc::parse_error, "the data is truncated: the header claims ", n, " ", what, "s (",
+                         claimed, " bytes of data) but the ", src.gzip() ? "decompressed " : "",
+                         "data ends after ", old + got, " bytes");
+    }
+  }
+  if (count == n && src.gzip()) {
+    std::byte extra[1];
+    OHQ_TRY_STATUS(src.read(extra, 1, got));
+    if (got != 0) {
+      return make_status(errc::parse_error, "the decompressed data is longer than the ", n, " ", what,
+                         "s its header claims");
+    }
+  }
+  return {};
+}
+
+template <class Fn>
+auto with_file(const std::filesystem::path& path, const idx_options& options, Fn read)
+    -> decltype(read(std::span<const std::byte>{})) {
+  auto bytes = try_read_file(path, options.max_bytes > std::numeric_limits<std::size_t>::max() - 64
+                                       ? options.max_bytes
+                                       : options.max_bytes + 64);
+  if (!bytes) return make_status(bytes.error().code(), "idx: ", bytes.error().message());
+  auto r = read(std::span<const std::byte>(*bytes));
+  if (r) return r;
+  std::string message = r.error().message();
+  constexpr std::string_view prefix = "idx: ";
+  if (message.compare(0, prefix.size(), prefix) == 0) message.erase(0, prefix.size());
+  return make_status(r.error().code(), "idx: '", path.native(), "': ", message);
+}
+
+}  // namespace detail
+
+/// Decodes an IDX image file (plain or gzip) held in memory. Never throws.
+inline result<idx_images> try_read_idx_images(std::span<const std::byte> file,
+                                              const idx_options& options = {}) {
+  return detail::no_throw([&]() -> result<idx_images> {
+    idx_images out;
+    std::uint32_t dims[3] = {};
+    const status s = detail::read_idx(file, options, idx_images_magic, 3, dims, out.pixels, out.count);
+    if (!s) return make_status(s.code(), "idx: ", s.message());
+    out.rows = dims[1];
+    out.cols = dims[2];
+    return out;
+  });
+}
+
+/// Decodes an IDX label file (plain or gzip) held in memory. Never throws.
+inline result<idx_labels> try_read_idx_labels(std::span<const std::byte> file,
+                                              const idx_options& options = {}) {
+  return detail::no_throw([&]() -> result<idx_labels> {
+    idx_labels out;
+    std::uint32_t dims[3] = {};
+    std::size_t count = 0;
+    const status s = detail::read_idx(file, options, idx_labels_magic, 1, dims, out.labels, count);
+    if (!s) return make_status(s.code(), "idx: ", s.message());
+    return out;
+  });
+}
+
+/// Reads an IDX image file (plain or `.gz`); errors name the file. Never throws.
+inline result<idx_images> try_load_idx_images(const std::filesystem::path& path,
+                                              const idx_options& options = {}) {
+  return detail::no_throw([&]() -> result<idx_images> {
+    return detail::with_file(path, options,
+                             [&](std::span<const std::byte> b) { return try_read_idx_images(b, options); });
+  });
+}
+
+/// Reads an IDX label file (plain or `.gz`); errors name the file. Never throws.
+inline result<idx_labels> try_load_idx_labels(const std::filesystem::path& path,
+                                              const idx_options& options = {}) {
+  return detail::no_throw([&]() -> result<idx_labels> {
+    return detail::with_file(path, options,
+                             [&](std::span<const std::byte> b) { return try_read_idx_labels(b, options); });
+  });
+}
+
+#ifndef OHQ_NO_EXCEPTIONS
+/// `try_load_idx_images(path, options).value()`: throws `ohq::error`.
+inline idx_images load_idx_images(const std::filesystem::path& path, const idx_options& options = {}) {
+  return try_load_idx_images(path, options).value();
+}
+/// `try_load_idx_labels(path, options).value()`: throws `ohq::error`.
+inline idx_labels load_idx_labels(const std::filesystem::path& path, const idx_options& options = {}) {
+  return try_load_idx_labels(path, options).value();
+}
+#endif
+
+}  // namespace ohq::io
+// ---- end ohq/io/idx.hpp ----
+// #include <ohq/io/onnx.hpp>
+// ---- begin ohq/io/onnx.hpp ----
+// SPDX-License-Identifier: MIT
+/// @file Includes the ONNX reader: the model structs, the decoder/validator and the graph helpers.
+
+// #include <ohq/io/onnx/graph.hpp>
+// ---- begin ohq/io/onnx/graph.hpp ----
+// SPDX-License-Identifier: MIT
+/// @file Defines graph helpers over `onnx::graph`: topological order, producer/consumer index, and
+/// resolution of `Identity` nodes that alias initializers.
+
+#include <cstddef>
+#include <functional>
+// #include <ohq/core/error.hpp>
+// #include <ohq/io/onnx/model.hpp>
+// ---- begin ohq/io/onnx/model.hpp ----
+// SPDX-License-Identifier: MIT
+/// @file Defines the in-memory ONNX model (`ohq::io::onnx::model` and its parts) and typed attribute lookups.
+///
+/// These are plain structs holding the subset of ONNX that ohq reads (see docs/io.md). They are
+/// filled and validated by `try_read_model` (onnx/reader.hpp); nothing here parses bytes.
+
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <map>
+// #include <ohq/core/error.hpp>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace ohq::io::onnx {
+
+/// ONNX `TensorProto.DataType` (same numbering). Only `float32`, `int64` and `int32` tensors are
+/// decoded; the others are named so that errors can say which type a file used.
+enum class data_type : std::int32_t {
+  undefined = 0,
+  float32 = 1,
+  uint8 = 2,
+  int8 = 3,
+  uint16 = 4,
+  int16 = 5,
+  int32 = 6,
+  int64 = 7,
+  string = 8,
+  boolean = 9,
+  float16 = 10,
+  float64 = 11,
+  uint32 = 12,
+  uint64 = 13,
+  complex64 = 14,
+  complex128 = 15,
+  bfloat16 = 16,
+};
+
+/// The ONNX spelling of a data type ("FLOAT", "INT64", ...).
+constexpr std::string_view to_string(data_type t) noexcept {
+  switch (t) {
+    case data_type::undefined:
+      return "UNDEFINED";
+    case data_type::float32:
+      return "FLOAT";
+    case data_type::uint8:
+      return "UINT8";
+    case data_type::int8:
+      return "INT8";
+    case data_type::uint16:
+      return "UINT16";
+    case data_type::int16:
+      return "INT16";
+    case data_type::int32:
+      return "INT32";
+    case data_type::int64:
+      return "INT64";
+    case data_type::string:
+      return "STRING";
+    case data_type::boolean:
+      return "BOOL";
+    case data_type::float16:
+      return "FLOAT16";
+    case data_type::float64:
+      return "DOUBLE";
+    case data_type::uint32:
+      return "UINT32";
+    case data_type::uint64:
+      return "UINT64";
+    case data_type::complex64:
+      return "COMPLEX64";
+    case data_type::complex128:
+      return "COMPLEX128";
+    case data_type::bfloat16:
+      return "BFLOAT16";
+  }
+  return "unknown data type";
+}
+
+/// A dense tensor (an initializer or a `Constant`/attribute value).
+struct tensor {
+  std::string name;
+  data_type type = data_type::undefined;
+  /// Shape, outermost first; all non-negative. Empty for a scalar.
+  std::vector<std::int64_t> dims;
+  /// The values of a `float32` tensor, row-major; `element_count()` of them.
+  std::vector<float> floats;
+  /// The values of an `int64` or `int32` tensor (int32 widened), row-major.
+  std::vector<std::int64_t> ints;
+
+  /// The product of `dims` (1 for a scalar). The reader has checked it for overflow.
+  [[nodiscard]] std::size_t element_count() const noexcept {
+    std::size_t n = 1;
+    for (std::int64_t d : dims) n *= static_cast<std::size_t>(d);
+    return n;
+  }
+  [[nodiscard]] bool is_float() const noexcept { return type == data_type::float32; }
+  [[nodiscard]] bool is_integer() const noexcept {
+    return type == data_type::int64 || type == data_type::int32;
+  }
+};
+
+/// ONNX `AttributeProto.AttributeType` (same numbering).
+enum class attribute_type : std::int32_t {
+  undefined = 0,
+  floating = 1,         ///< FLOAT: `attribute::f`
+  integer = 2,          ///< INT: `attribute::i`
+  string = 3,           ///< STRING: `attribute::s`
+  tensor = 4,           ///< TENSOR: `attribute::t`
+  graph = 5,            ///< GRAPH: rejected by the reader
+  floats = 6,           ///< FLOATS: `attribute::floats`
+  ints = 7,             ///< INTS: `attribute::ints`
+  strings = 8,          ///< STRINGS: `attribute::strings`
+  tensors = 9,          ///< rejected
+  graphs = 10,          ///< rejected
+  sparse_tensor = 11,   ///< rejected
+  sparse_tensors = 12,  ///< rejected
+  type_proto = 13,      ///< rejected
+  type_protos = 14,     ///< rejected
+};
+
+/// The ONNX spelling of an attribute type ("INT", "INTS", ...).
+constexpr std::string_view to_string(attribute_type t) noexcept {
+  switch (t) {
+    case attribute_type::undefined:
+      return "UNDEFINED";
+    case attribute_type::floating:
+      return "FLOAT";
+    case attribute_type::integer:
+      return "INT";
+    case attribute_type::string:
+      return "STRING";
+    case attribute_type::tensor:
+      return "TENSOR";
+    case attribute_type::graph:
+      return "GRAPH";
+    case attribute_type::floats:
+      return "FLOATS";
+    case attribute_type::ints:
+      return "INTS";
+    case attribute_type::strings:
+      return "STRINGS";
+    case attribute_type::tensors:
+      return "TENSORS";
+    case attribute_type::graphs:
+      return "GRAPHS";
+    case attribute_type::sparse_tensor:
+      return "SPARSE_TENSOR";
+    case attribute_type::sparse_tensors:
+      return "SPARSE_TENSORS";
+    case attribute_type::type_proto:
+      return "TYPE_PROTO";
+    case attribute_type::type_protos:
+      return "TYPE_PROTOS";
+  }
+  return "unknown attribute type";
+}
+
+/// A node attribute; only the member matching `type` is meaningful.
+struct attribute {
+  std::string name;
+  attribute_type type = attribute_type::undefined;
+  float f = 0.0F;
+  std::int64_t i = 0;
+  std::string s;
+  std::optional<tensor> t;
+  std::vector<float> floats;
+  std::vector<std::int64_t> ints;
+  std::vector<std::string> strings;
+};
+
+/// An operator application. Empty names in `inputs`/`outputs` mark omitted optional arguments.
+struct node {
+  std::string name;
+  std::string op_type;
+  /// Operator domain; empty (or "ai.onnx") for the default ONNX domain.
+  std::string domain;
+  std::vector<std::string> inputs;
+  std::vector<std::string> outputs;
+  std::vector<attribute> attributes;
+};
+
+/// One dimension of a declared shape: a value, a symbolic parameter ("N"), or unknown.
+struct dimension {
+  /// The size, or -1 when the dimension is symbolic or unknown.
+  std::int64_t value = -1;
+  /// The symbolic name (`dim_param`), if any.
+  std::string param;
+  [[nodiscard]] bool is_known() const noexcept { return value >= 0; }
+};
+
+/// A graph input, output or intermediate value with its declared type.
+struct value_info {
+  std::string name;
+  /// Element type; `undefined` when the file gives no type.
+  data_type elem_type = data_type::undefined;
+  /// False when the file gives no shape at all (rank unknown).
+  bool has_shape = false;
+  std::vector<dimension> shape;
+};
+
+/// A computation graph. After `try_read_model` its nodes are in topological order.
+struct graph {
+  std::string name;
+  std::vector<node> nodes;
+  /// Initializers by name (names are unique).
+  std::map<std::string, tensor, std::less<>> initializers;
+  std::vector<value_info> inputs;
+  std::vector<value_info> outputs;
+  std::vector<value_info> value_infos;
+
+  /// The initializer named `name`, or nullptr. (For names routed through `Identity` nodes see
+  /// `resolve_initializer_aliases` in onnx/graph.hpp.)
+  [[nodiscard]] const tensor* find_initializer(std::string_view name) const {
+    auto it = initializers.find(name);
+    return it == initializers.end() ? nullptr : &it->second;
+  }
+};
+
+/// An operator-set import (`OperatorSetIdProto`).
+struct opset {
+  /// Empty (or "ai.onnx") for the default ONNX domain.
+  std::string domain;
+  std::int64_t version = 0;
+};
+
+/// A decoded, validated ONNX model.
+struct model {
+  std::int64_t ir_version = 0;
+  std::vector<opset> opsets;
+  std::string producer_name;
+  std::string producer_version;
+  graph g;
+
+  /// The opset version of the default ONNX domain (validated to lie in 11..17), or 0 if absent.
+  [[nodiscard]] std::int64_t opset_version() const noexcept {
+    for (const opset& o : opsets) {
+      if (o.domain.empty() || o.domain == "ai.onnx") return o.version;
+    }
+    return 0;
+  }
+};
+
+// ---------------------------------------------------------------------------------------------
+// Typed attribute lookups. A missing attribute yields the fallback (or, without one, an error);
+// an attribute of the wrong type is always an error naming the node, the attribute and both types.
+
+/// The attribute named `name`, or nullptr.
+inline const attribute* find_attribute(const node& n, std::string_view name) noexcept {
+  for (const attribute& a : n.attributes) {
+    if (a.name == name) return &a;
+  }
+  return nullptr;
+}
+
+namespace detail {
+
+/// A name from the file, made safe to print: at most 80 bytes, non-printables as '?'.
+inline std::string printable(std::string_view s) {
+  constexpr std::size_t max_len = 80;
+  std::string out;
+  for (std::size_t k = 0; k < s.size() && k < max_len; ++k) {
+    const auto c = static_cast<unsigned char>(s[k]);
+    out += (c >= 0x20 && c < 0x7F) ? static_cast<char>(c) : '?';
+  }
+  if (s.size() > max_len) out += "...";
+  return out;
+}
+
+inline status attribute_type_error(const node& n, const attribute& a, attribute_type wanted) {
+  return make_status(errc::invalid_model, "onnx: node '", printable(n.name), "' (", printable(n.op_type),
+                     "): attribute '", printable(a.name), "' is ", to_string(a.type), ", expected ",
+                     to_string(wanted));
+}
+
+inline status attribute_missing_error(const node& n, std::string_view name) {
+  return make_status(errc::invalid_model, "onnx: node '", printable(n.name), "' (", printable(n.op_type),
+                     "): required attribute '", printable(name), "' is missing");
+}
+
+/// Shared body of the typed lookups: `Get` extracts the value of an attribute of type `Wanted`.
+template <class T, class Get>
+result<T> lookup_attribute(const node& n, std::string_view name, attribute_type wanted, const T* fallback,
+                           Get get) {
+  const attribute* a = find_attribute(n, name);
+  if (a == nullptr) {
+    if (fallback != nullptr) return *fallback;
+    return attribute_missing_error(n, name);
+  }
+  if (a->type != wanted) return attribute_type_error(n, *a, wanted);
+  return get(*a);
+}
+
+}  // namespace detail
+
+/// An INT attribute, or `fallback` when absent.
+inline result<std::int64_t> attr_int(const node& n, std::string_view name, std::int64_t fallback) {
+  return detail::lookup_attribute<std::int64_t>(n, name, attribute_type::integer, &fallback,
+                                                [](const attribute& a) { return a.i; });
+}
+/// A required INT attribute.
+inline result<std::int64_t> attr_int(const node& n, std::string_view name) {
+  return detail::lookup_attribute<std::int64_t>(n, name, attribute_type::integer, nullptr,
+                                                [](const attribute& a) { return a.i; });
+}
+/// A FLOAT attribute, or `fallback` when absent.
+inline result<float> attr_float(const node& n, std::string_view name, float fallback) {
+  return detail::lookup_attribute<float>(n, name, attribute_type::floating, &fallback,
+                                         [](const attribute& a) { return a.f; });
+}
+/// A required FLOAT attribute.
+inline result<float> attr_float(const node& n, std::string_view name) {
+  return detail::lookup_attribute<float>(n, name, attribute_type::floating, nullptr,
+                                         [](const attribute& a) { return a.f; });
+}
+/// An INTS attribute, or `fallback` when absent.
+inline result<std::vector<std::int64_t>> attr_ints(const node& n, std::string_view name,
+                                                   std::vector<std::int64_t> fallback) {
+  return detail::lookup_attribute<std::vector<std::int64_t>>(n, name, attribute_type::ints, &fallback,
+                                                             [](const attribute& a) { return a.ints; });
+}
+/// A required INTS attribute.
+inline result<std::vector<std::int64_t>> attr_ints(const node& n, std::string_view name) {
+  return detail::lookup_attribute<std::vector<std::int64_t>>(n, name, attribute_type::ints, nullptr,
+                                                             [](const attribute& a) { return a.ints; });
+}
+/// A FLOATS attribute, or `fallback` when absent.
+inline result<std::vector<float>> attr_floats(const node& n, std::string_view name,
+                                              std::vector<float> fallback) {
+  return detail::lookup_attribute<std::vector<float>>(n, name, attribute_type::floats, &fallback,
+                                                      [](const attribute& a) { return a.floats; });
+}
+/// A required FLOATS attribute.
+inline result<std::vector<float>> attr_floats(const node& n, std::string_view name) {
+  return detail::lookup_attribute<std::vector<float>>(n, name, attribute_type::floats, nullptr,
+                                                      [](const attribute& a) { return a.floats; });
+}
+/// A STRING attribute, or `fallback` when absent.
+inline result<std::string> attr_string(const node& n, std::string_view name, std::string fallback) {
+  return detail::lookup_attribute<std::string>(n, name, attribute_type::string, &fallback,
+                                               [](const attribute& a) { return a.s; });
+}
+/// A required STRING attribute.
+inline result<std::string> attr_string(const node& n, std::string_view name) {
+  return detail::lookup_attribute<std::string>(n, name, attribute_type::string, nullptr,
+                                               [](const attribute& a) { return a.s; });
+}
+/// A required TENSOR attribute (e.g. `Constant`'s `value`); the pointer refers into `n`.
+inline result<const tensor*> attr_tensor(const node& n, std::string_view name) {
+  const attribute* a = find_attribute(n, name);
+  if (a == nullptr) return detail::attribute_missing_error(n, name);
+  if (a->type != attribute_type::tensor || !a->t) {
+    return detail::attribute_type_error(n, *a, attribute_type::tensor);
+  }
+  return &*a->t;
+}
+
+}  // namespace ohq::io::onnx
+// ---- end ohq/io/onnx/model.hpp ----
+#include <queue>
+#include <span>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <unordered_set>
+#include <vector>
+
+namespace ohq::io::onnx {
+
+/// The node indices of `g` in a topological order; among the nodes ready at a step the one first
+/// in the file comes first, so a validated graph (already sorted) yields 0, 1, ..., n-1. Fails
+/// with `errc::invalid_model` naming a node when an input is unknown or the graph has a cycle.
+inline result<std::vector<std::size_t>> topological_order(const graph& g) {
+  std::unordered_set<std::string_view> available;
+  for (const auto& [name, t] : g.initializers) available.insert(name);
+  for (const value_info& v : g.inputs) available.insert(v.name);
+  std::unordered_map<std::string_view, std::vector<std::size_t>> waiting;  // value -> nodes reading it
+  std::unordered_set<std::string_view> produced;
+  for (const node& n : g.nodes) {
+    for (const std::string& out : n.outputs) produced.insert(out);
+  }
+  std::vector<std::size_t> missing(g.nodes.size(), 0);  // distinct inputs not yet available
+  std::priority_queue<std::size_t, std::vector<std::size_t>, std::greater<>> ready;
+  for (std::size_t k = 0; k < g.nodes.size(); ++k) {
+    std::unordered_set<std::string_view> seen;
+    for (const std::string& in : g.nodes[k].inputs) {
+      if (in.empty() || available.count(in) != 0 || !seen.insert(in).second) continue;
+      if (produced.count(in) == 0) {
+        return make_status(errc::invalid_model, "onnx: graph.node[", k, "] '",
+                           detail::printable(g.nodes[k].name), "' (", detail::printable(g.nodes[k].op_type),
+                           "): input '", detail::printable(in),
+                           "' is not a graph input, an initializer, or the output of any node");
+      }
+      waiting[in].push_back(k);
+      ++missing[k];
+    }
+    if (missing[k] == 0) ready.push(k);
+  }
+  std::vector<std::size_t> order;
+  order.reserve(g.nodes.size());
+  while (!ready.empty()) {
+    const std::size_t k = ready.top();
+    ready.pop();
+    order.push_back(k);
+    for (const std::string& out : g.nodes[k].outputs) {
+      if (out.empty() || !available.insert(out).second) continue;
+      auto it = waiting.find(out);
+      if (it == waiting.end()) continue;
+      for (std::size_t j : it->second) {
+        if (--missing[j] == 0) ready.push(j);
+      }
+    }
+  }
+  if (order.size() != g.nodes.size()) {
+    for (std::size_t k = 0; k < g.nodes.size(); ++k) {
+      if (missing[k] != 0) {
+        return make_status(errc::invalid_model, "onnx: graph.node[", k, "] '",
+                           detail::printable(g.nodes[k].name), "' (", detail::printable(g.nodes[k].op_type),
+                           ") is on a cycle or depends on one");
+      }
+    }
+  }
+  return order;
+}
+
+/// Rewires `Identity` nodes whose input is an initializer (directly or through a chain of such
+/// Identities): every node input naming such an Identity's output is renamed to the initializer,
+/// and the Identity is removed unless its output is a graph output. The torch 1.13 exporter routes
+/// identical folded biases through such nodes. Returns the number of nodes removed. The graph stays
+/// valid and topologically ordered; node indices after the first removed node shift.
+inline std::size_t resolve_initializer_aliases(graph& g) {
+  std::unordered_map<std::string, std::string> alias;  // Identity output -> initializer name
+  std::unordered_set<std::string_view> graph_outputs;
+  for (const value_info& v : g.outputs) graph_outputs.insert(v.name);
+  std::vector<bool> remove(g.nodes.size(), false);
+  for (std::size_t k = 0; k < g.nodes.size(); ++k) {
+    node& n = g.nodes[k];
+    for (std::string& in : n.inputs) {
+      auto it = alias.find(in);
+      if (it != alias.end()) in = it->second;
+    }
+    if (n.op_type != "Identity" || !(n.domain.empty() || n.domain == "ai.onnx") || n.inputs.size() != 1 ||
+        n.outputs.size() != 1 || n.outputs[0].empty()) {
+      continue;
+    }
+    if (g.initializers.count(n.inputs[0]) == 0) continue;
+    alias.emplace(n.outputs[0], n.inputs[0]);
+    remove[k] = graph_outputs.count(n.outputs[0]) == 0;
+  }
+  std::size_t kept = 0;
+  for (std::size_t k = 0; k < g.nodes.size(); ++k) {
+    if (remove[k]) continue;
+    if (kept != k) g.nodes[kept] = std::move(g.nodes[k]);
+    ++kept;
+  }
+  const std::size_t removed = g.nodes.size() - kept;
+  g.nodes.resize(kept);
+  return removed;
+}
+
+/// Who produces and who reads each value of a graph. Holds views into `g`: the graph must outlive
+/// the index and must not be modified while it is used.
+class graph_index {
+ public:
+  /// Sentinel for "no producing node" (graph inputs, initializers, unknown names).
+  static constexpr std::size_t none = static_cast<std::size_t>(-1);
+
+  explicit graph_index(const graph& g) {
+    for (std::size_t k = 0; k < g.nodes.size(); ++k) {
+      for (const std::string& out : g.nodes[k].outputs) {
+        if (!out.empty()) producer_.emplace(out, k);
+      }
+      for (const std::string& in : g.nodes[k].inputs) {
+        if (in.empty()) continue;
+        std::vector<std::size_t>& users = consumers_[in];
+        if (users.empty() || users.back() != k) users.push_back(k);
+      }
+    }
+  }
+
+  /// Index of the node whose output is `value`, or `none`.
+  [[nodiscard]] std::size_t producer(std::string_view value) const {
+    auto it = producer_.find(value);
+    return it == producer_.end() ? none : it->second;
+  }
+
+  /// Indices of the nodes reading `value` (each once, in graph order).
+  [[nodiscard]] std::span<const std::size_t> consumers(std::string_view value) const {
+    auto it = consumers_.find(value);
+    if (it == consumers_.end()) return {};
+    return it->second;
+  }
+
+ private:
+  std::unordered_map<std::string_view, std::size_t> producer_;
+  std::unordered_map<std::string_view, std::vector<std::size_t>> consumers_;
+};
+
+}  // namespace ohq::io::onnx
+// ---- end ohq/io/onnx/graph.hpp ----
+// #include <ohq/io/onnx/model.hpp>
+// #include <ohq/io/onnx/reader.hpp>
+// ---- begin ohq/io/onnx/reader.hpp ----
+// SPDX-License-Identifier: MIT
+/// @file Defines `ohq::io::onnx::try_read_model` / `try_load_model`: decoding and validating an ONNX file.
+///
+/// Decodes the subset of `onnx.proto` listed in docs/io.md into `onnx::model` with the bounds-checked
+/// wire decoder of protobuf.hpp, then validates it (`validate`). Every error names the field path
+/// (`graph.node[12].attribute[3]`), the node/attribute/tensor names on that path and, for decoding
+/// errors, the byte offset. Resource bounds (`read_options`) cap the file size, the memory the
+/// decoded model may take, the element count of one tensor and the message nesting depth; no
+/// allocation is sized by a count read from the file before that count is checked against the bytes
+/// that hold it.
+
+#include <bit>
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <filesystem>
+#include <limits>
+// #include <ohq/core/error.hpp>
+// #include <ohq/io/detail/no_throw.hpp>
+// #include <ohq/io/file.hpp>
+// #include <ohq/io/onnx/model.hpp>
+// #include <ohq/io/protobuf.hpp>
+// ---- begin ohq/io/protobuf.hpp ----
+// SPDX-License-Identifier: MIT
+/// @file Defines `ohq::io::protobuf::reader`, a bounds-checked decoder of the protobuf wire format.
+///
+/// No protobuf dependency: the reader walks the tag/value stream of one message over a byte span.
+/// Every length is checked against the bytes that remain before it is used, varints are at most
+/// 10 bytes and must fit in 64 bits, group wire types (3, 4) and the invalid wire types (6, 7) are
+/// rejected, and entering a nested message counts against a depth limit. Unknown fields need no
+/// special handling: `next()` consumes any field of a valid wire type and the caller ignores it.
+/// All errors are `errc::parse_error` and name the absolute byte offset.
+
+#include <bit>
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+// #include <ohq/core/error.hpp>
+#include <span>
+#include <string_view>
+
+namespace ohq::io::protobuf {
+
+/// The six wire types of the encoding; only 0, 1, 2 and 5 are accepted.
+enum class wire_type : std::uint8_t {
+  varint = 0,
+  fixed64 = 1,
+  length_delimited = 2,
+  start_group = 3,  ///< deprecated groups: rejected
+  end_group = 4,    ///< deprecated groups: rejected
+  fixed32 = 5,
+};
+
+/// The wire type's name as used in error messages.
+constexpr std::string_view to_string(wire_type t) noexcept {
+  switch (t) {
+    case wire_type::varint:
+      return "varint";
+    case wire_type::fixed64:
+      return "fixed64";
+    case wire_type::length_delimited:
+      return "length-delimited";
+    case wire_type::start_group:
+      return "start-group";
+    case wire_type::end_group:
+      return "end-group";
+    case wire_type::fixed32:
+      return "fixed32";
+  }
+  return "invalid";
+}
+
+/// A varint takes at most this many bytes (64 bits, 7 per byte).
+inline constexpr int max_varint_bytes = 10;
+/// The largest field number protobuf allows (2^29 - 1).
+inline constexpr std::uint32_t max_field_number = (std::uint32_t{1} << 29) - 1;
+/// Nesting depth a reader allows by default (messages inside messages).
+inline constexpr int default_max_depth = 32;
+
+/// One decoded field: its number, wire type and value.
+struct field {
+  std::uint32_t number = 0;
+  wire_type type = wire_type::varint;
+  /// The value of a varint, fixed32 or fixed64 field (fixed values in their little-endian bits).
+  std::uint64_t scalar = 0;
+  /// The payload of a length-delimited field (a view into the decoded buffer).
+  std::span<const std::byte> payload;
+  /// Absolute byte offset of the field's tag.
+  std::size_t offset = 0;
+  /// Absolute byte offset of the value (for length-delimited: of the payload, after the length).
+  std::size_t payload_offset = 0;
+
+  /// A fixed32 value read as an IEEE float.
+  [[nodiscard]] float as_float() const noexcept {
+    return std::bit_cast<float>(static_cast<std::uint32_t>(scalar));
+  }
+  /// A varint read as a two's-complement int64 (protobuf int64/int32 encoding).
+  [[nodiscard]] std::int64_t as_int64() const noexcept { return static_cast<std::int64_t>(scalar); }
+  /// A length-delimited payload read as text (bytes, not validated as UTF-8).
+  [[nodiscard]] std::string_view as_string() const noexcept {
+    return {reinterpret_cast<const char*>(payload.data()), payload.size()};
+  }
+};
+
+/// A forward-only cursor over one message. Copying a reader is cheap (a span and three integers).
+class reader {
+ public:
+  reader() = default;
+  /// Reads `data`; `base_offset` is the absolute offset of `data[0]` (for error messages) and
+  /// `depth` the nesting level of this message.
+  explicit reader(std::span<const std::byte> data, std::size_t base_offset = 0, int depth = 0,
+                  int max_depth = default_max_depth) noexcept
+      : data_(data), base_(base_offset), depth_(depth), max_depth_(max_depth) {}
+
+  /// True when every byte of the message was consumed.
+  [[nodiscard]] bool at_end() const noexcept { return pos_ >= data_.size(); }
+  /// Absolute byte offset of the cursor.
+  [[nodiscard]] std::size_t offset() const noexcept { return base_ + pos_; }
+  /// Bytes left in this message.
+  [[nodiscard]] std::size_t remaining() const noexcept { return data_.size() - pos_; }
+  /// Nesting level of this message (0 for the outermost).
+  [[nodiscard]] int depth() const noexcept { return depth_; }
+
+  /// Reads a base-128 varint of at most 10 bytes whose value fits in 64 bits.
+  status read_varint(std::uint64_t& out) {
+    std::uint64_t value = 0;
+    const std::size_t start = pos_;
+    for (int i = 0; i < max_varint_bytes; ++i) {
+      if (pos_ >= data_.size()) {
+        return fail(start, "varint runs past the end of the message");
+      }
+      const auto byte = static_cast<std::uint8_t>(data_[pos_++]);
+      if (i == max_varint_bytes - 1 && byte > 1) {
+        // The 10th byte carries bit 63 only; anything else overflows 64 bits (or continues).
+        return fail(start, "varint overflows 64 bits (10th byte is ", static_cast<unsigned>(byte), ")");
+      }
+      value |= static_cast<std::uint64_t>(byte & 0x7F) << (7 * i);
+      if ((byte & 0x80) == 0) {
+        out = value;
+        return {};
+      }
+    }
+    return fail(start, "varint is longer than 10 bytes");  // unreachable: the 10th byte is <= 1
+  }
+
+  /// Reads 4 little-endian bytes.
+  status read_fixed32(std::uint32_t& out) {
+    if (remaining() < 4) return fail(pos_, "fixed32 value runs past the end of the message");
+    std::uint32_t v = 0;
+    for (int i = 0; i < 4; ++i) v |= static_cast<std::uint32_t>(data_[pos_ + i]) << (8 * i);
+    pos_ += 4;
+    out = v;
+    return {};
+  }
+
+  /// Reads 8 little-endian bytes.
+  status read_fixed64(std::uint64_t& out) {
+    if (remaining() < 8) return fail(pos_, "fixed64 value runs past the end of the message");
+    std::uint64_t v = 0;
+    for (int i = 0; i < 8; ++i) v |= static_cast<std::uint64_t>(data_[pos_ + i]) << (8 * i);
+    pos_ += 8;
+    out = v;
+    return {};
+  }
+
+  /// Reads the next field (tag and value). Fields of every valid wire type are consumed whole, so
+  /// a caller skips an unknown field by ignoring it.
+  status next(field& out) {
+    const std::size_t tag_pos = pos_;
+    std::uint64_t tag = 0;
+    OHQ_TRY_STATUS(read_varint(tag));
+    if (tag > 0xFFFFFFFFu) return fail(tag_pos, "field tag ", tag, " does not fit in 32 bits");
+    const auto number = static_cast<std::uint32_t>(tag >> 3);
+    const auto type = static_cast<std::uint8_t>(tag & 7);
+    if (number == 0) return fail(tag_pos, "field number 0 is invalid");
+    out.number = number;
+    out.type = static_cast<wire_type>(type);
+    out.scalar = 0;
+    out.payload = {};
+    out.offset = base_ + tag_pos;
+    out.payload_offset = base_ + pos_;
+    switch (out.type) {
+      case wire_type::varint:
+        return read_varint(out.scalar);
+      case wire_type::fixed64:
+        return read_fixed64(out.scalar);
+      case wire_type::fixed32: {
+        std::uint32_t v = 0;
+        OHQ_TRY_STATUS(read_fixed32(v));
+        out.scalar = v;
+        return {};
+      }
+      case wire_type::length_delimited: {
+        std::uint64_t length = 0;
+        const std::size_t len_pos = pos_;
+        OHQ_TRY_STATUS(read_varint(length));
+        if (length > remaining()) {
+          return fail(len_pos, "field ", number, " claims ", length, " bytes but only ", remaining(),
+                      " remain in the message (length past the end)");
+        }
+        out.payload_offset = base_ + pos_;
+        out.payload = data_.subspan(pos_, static_cast<std::size_t>(length));
+        pos_ += static_cast<std::size_t>(length);
+        return {};
+      }
+      case wire_type::start_group:
+      case wire_type::end_group:
+        return fail(tag_pos, "field ", number, " uses the group wire type ", static_cast<unsigned>(type),
+                    ", which is not supported");
+    }
+    return fail(tag_pos, "field ", number, " has invalid wire type ", static_cast<unsigned>(type));
+  }
+
+  /// A reader over a length-delimited field's payload, one nesting level deeper.
+  status enter(const field& f, reader& out) const {
+    if (f.type != wire_type::length_delimited) {
+      return fail_abs(f.offset, "field ", f.number, " is not a message (wire type ", to_string(f.type), ")");
+    }
+    if (depth_ + 1 > max_depth_) {
+      return fail_abs(f.offset, "messages nested deeper than the limit of ", max_depth_, " levels");
+    }
+    out = reader(f.payload, f.payload_offset, depth_ + 1, max_depth_);
+    return {};
+  }
+
+ private:
+  template <class... Parts>
+  status fail(std::size_t local_pos, const Parts&... parts) const {
+    return fail_abs(base_ + local_pos, parts...);
+  }
+  template <class... Parts>
+  static status fail_abs(std::size_t abs_pos, const Parts&... parts) {
+    return make_status(errc::parse_error, parts..., " at byte offset ", abs_pos);
+  }
+
+  std::span<const std::byte> data_;
+  std::size_t pos_ = 0;
+  std::size_t base_ = 0;
+  int depth_ = 0;
+  int max_depth_ = default_max_depth;
+};
+
+/// The number of varints in a packed payload, checking that the last one is terminated. Lets a
+/// caller check the decoded size against a budget before allocating.
+inline status count_packed_varints(const field& f, std::size_t& count) {
+  std::size_t n = 0;
+  for (std::byte b : f.payload) {
+    if ((static_cast<std::uint8_t>(b) & 0x80) == 0) ++n;
+  }
+  if (!f.payload.empty() && (static_cast<std::uint8_t>(f.payload.back()) & 0x80) != 0) {
+    return make_status(errc::parse_error, "packed field ", f.number, " ends inside a varint at byte offset ",
+                       f.payload_offset + f.payload.size());
+  }
+  count = n;
+  return {};
+}
+
+/// Calls `fn(std::uint64_t)` for every varint of a packed payload; stops at the first error.
+template <class Fn>
+status for_each_packed_varint(const field& f, Fn&& fn) {
+  reader r(f.payload, f.payload_offset);
+  while (!r.at_end()) {
+    std::uint64_t v = 0;
+    OHQ_TRY_STATUS(r.read_varint(v));
+    OHQ_TRY_STATUS(fn(v));
+  }
+  return {};
+}
+
+/// Calls `fn(std::uint32_t)` for every 4-byte value of a packed payload.
+template <class Fn>
+status for_each_packed_fixed32(const field& f, Fn&& fn) {
+  if (f.payload.size() % 4 != 0) {
+    return make_status(errc::parse_error, "packed fixed32 field ", f.number, " has ", f.payload.size(),
+                       " bytes, not a multiple of 4, at byte offset ", f.payload_offset);
+  }
+  reader r(f.payload, f.payload_offset);
+  while (!r.at_end()) {
+    std::uint32_t v = 0;
+    OHQ_TRY_STATUS(r.read_fixed32(v));
+    OHQ_TRY_STATUS(fn(v));
+  }
+  return {};
+}
+
+}  // namespace ohq::io::protobuf
+// ---- end ohq/io/protobuf.hpp ----
+#include <span>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+namespace ohq::io::onnx {
+
+/// Lowest opset of the default ONNX domain that ohq reads.
+inline constexpr std::int64_t min_opset_version = 11;
+/// Highest opset of the default ONNX domain that ohq reads.
+inline constexpr std::int64_t max_opset_version = 17;
+/// Lowest IR version (3 introduced `opset_import`).
+inline constexpr std::int64_t min_ir_version = 3;
+
+/// Resource bounds of the reader. Hitting one is an `errc::limit_exceeded` error naming it.
+struct read_options {
+  /// Largest input accepted, in bytes (protobuf itself caps a message at 2 GiB).
+  std::size_t max_file_bytes = std::size_t{2} << 30;
+  /// The decoded model may take at most (input size + this) bytes: every decoded string, array
+  /// element and struct is charged as it is created. Raw tensor data decodes 1:1, so this slack
+  /// only has to cover per-object overhead and varint-packed integers (up to 8 bytes per byte).
+  std::size_t memory_slack_bytes = std::size_t{64} << 20;
+  /// Largest element count of one tensor (product of its dims).
+  std::uint64_t max_tensor_elements = std::uint64_t{1} << 31;
+  /// Deepest nesting of messages (the subset read needs 7: model.graph.input.type.tensor_type.shape.dim).
+  int max_nesting_depth = 16;
+};
+
+namespace detail {
+
+using protobuf::field;
+using protobuf::reader;
+using protobuf::wire_type;
+
+inline constexpr std::size_t no_index = static_cast<std::size_t>(-1);
+
+/// One step of the field path of the message being decoded; lives on the stack of the decoder.
+struct path {
+  const path* parent = nullptr;
+  std::string_view step;                ///< "graph", "node", ...; empty for the model itself
+  std::size_t index = no_index;         ///< position in a repeated field
+  std::string_view kind;                ///< label word: "node", "attribute", "tensor", "value"
+  const std::string* label = nullptr;   ///< the object's name, read as decoding goes
+  const std::string* label2 = nullptr;  ///< a node's op_type
+};
+
+/// "graph.node[12].attribute[3] [node 'conv1' (Conv), attribute 'pads']".
+inline std::string format_path(const path* p) {
+  std::vector<const path*> chain;
+  for (; p != nullptr; p = p->parent) chain.push_back(p);
+  std::string where;
+  std::string labels;
+  for (auto it = chain.rbegin(); it != chain.rend(); ++it) {
+    const path& s = **it;
+    if (s.step.empty()) continue;
+    if (!where.empty()) where += '.';
+    where += s.step;
+    if (s.index != no_index) where += '[' + std::to_string(s.index) + ']';
+    const bool named = s.label != nullptr && !s.label->empty();
+    const bool typed = s.label2 != nullptr && !s.label2->empty();
+    if (named || typed) {
+      if (!labels.empty()) labels += ", ";
+      labels += s.kind;
+      if (named) labels += " '" + printable(*s.label) + "'";
+      if (typed) labels += " (" + printable(*s.label2) + ")";
+    }
+  }
+  if (where.empty()) where = "model";
+  if (!labels.empty()) where += " [" + labels + "]";
+  return where;
+}
+
+inline std::string format_dims(const std::vector<std::int64_t>& dims) {
+  std::string s = "[";
+  for (std::size_t k = 0; k < dims.size(); ++k) {
+    if (k == 8) {
+      s += ", ...";
+      break;
+    }
+    if (k != 0) s += ", ";
+    s += std::to_string(dims[k]);
+  }
+  return s + "]";
+}
+
+/// Error at a path, with the byte offset when known.
+template <class... Parts>
+status error_at(errc code, const path& p, std::size_t offset, const Parts&... parts) {
+  if (offset == no_index) return make_status(code, "onnx: ", format_path(&p), ": ", parts...);
+  return make_status(code, "onnx: ", format_path(&p), ": ", parts..., " at byte offset ", offset);
+}
+
+/// Decoding state: options and the remaining memory budget.
+class decoder {
+ public:
+  decoder(const read_options& opt, std::size_t input_size) : opt_(opt) {
+    const std::size_t max = std::numeric_limits<std::size_t>::max();
+    budget_ = input_size > max - opt.memory_slack_bytes ? max : input_size + opt.memory_slack_bytes;
+    limit_ = budget_;
+  }
+
+  [[nodiscard]] const read_options& options() const noexcept { return opt_; }
+
+  /// Prefixes a wire-level error with the path.
+  static status wrap(status s, const path& p) {
+    if (s.ok()) return s;
+    return make_status(s.code(), "onnx: ", format_path(&p), ": ", s.message());
+  }
+
+  /// Charges `bytes` of decoded memory against the budget.
+  status charge(const path& p, std::size_t offset, std::size_t bytes) {
+    if (bytes > budget_) {
+      return error_at(errc::limit_exceeded, p, offset, "decoded model exceeds the memory limit of ", limit_,
+                      " bytes (input size + read_options::memory_slack_bytes)");
+    }
+    budget_ -= bytes;
+    return {};
+  }
+
+  static status want(const field& f, wire_type t, const path& p, std::string_view name) {
+    if (f.type == t) return {};
+    return error_at(errc::parse_error, p, f.offset, "field ", f.number, " (", name, ") has wire type ",
+                    protobuf::to_string(f.type), ", expected ", protobuf::to_string(t));
+  }
+
+  status read_string(const field& f, const path& p, std::string_view name, std::string& out) {
+    OHQ_TRY_STATUS(want(f, wire_type::length_delimited, p, name));
+    OHQ_TRY_STATUS(charge(p, f.offset, f.payload.size()));
+    out.assign(f.as_string());
+    return {};
+  }
+
+  status push_string(const field& f, const path& p, std::string_view name, std::vector<std::string>& out) {
+    OHQ_TRY_STATUS(want(f, wire_type::length_delimited, p, name));
+    OHQ_TRY_STATUS(charge(p, f.offset, sizeof(std::string) + f.payload.size()));
+    out.emplace_back(f.as_string());
+    return {};
+  }
+
+  static status read_int64(const field& f, const path& p, std::string_view name, std::int64_t& out) {
+    OHQ_TRY_STATUS(want(f, wire_type::varint, p, name));
+    out = f.as_int64();
+    return {};
+  }
+
+  static status read_int32(const field& f, const path& p, std::string_view name, std::int32_t& out) {
+    OHQ_TRY_STATUS(want(f, wire_type::varint, p, name));
+    const std::int64_t v = f.as_int64();
+    if (v < std::numeric_limits<std::int32_t>::min() || v > std::numeric_limits<std::int32_t>::max()) {
+      return error_at(errc::parse_error, p, f.offset, name, " = ", v, " does not fit in int32");
+    }
+    out = static_cast<std::int32_t>(v);
+    return {};
+  }
+
+  static status read_float(const field& f, const path& p, std::string_view name, float& out) {
+    OHQ_TRY_STATUS(want(f, wire_type::fixed32, p, name));
+    out = f.as_float();
+    return {};
+  }
+
+  /// A repeated float field, packed or not.
+  status append_floats(const field& f, const path& p, std::string_view name, std::vector<float>& out) {
+    if (f.type == wire_type::fixed32) {
+      OHQ_TRY_STATUS(charge(p, f.offset, sizeof(float)));
+      out.push_back(f.as_float());
+      return {};
+    }
+    OHQ_TRY_STATUS(want_packed(f, wire_type::fixed32, p, name));
+    const std::size_t count = f.payload.size() / 4;  // bounded by the bytes present
+    OHQ_TRY_STATUS(charge(p, f.offset, count * sizeof(float)));
+    if constexpr (std::endian::native == std::endian::little) {
+      if (f.payload.size() % 4 == 0) {
+        const std::size_t old = out.size();
+        out.resize(old + count);
+        if (count != 0) std::memcpy(out.data() + old, f.payload.data(), count * sizeof(float));
+        return {};
+      }
+    }
+    out.reserve(out.size() + count);
+    return wrap(protobuf::for_each_packed_fixed32(f,
+                                                  [&](std::uint32_t v) {
+                                                    out.push_back(std::bit_cast<float>(v));
+                                                    return status();
+                                                  }),
+                p);
+  }
+
+  /// A repeated int64 field, packed or not.
+  status append_int64s(const field& f, const path& p, std::string_view name, std::vector<std::int64_t>& out) {
+    if (f.type == wire_type::varint) {
+      OHQ_TRY_STATUS(charge(p, f.offset, sizeof(std::int64_t)));
+      out.push_back(f.as_int64());
+      return {};
+    }
+    OHQ_TRY_STATUS(want_packed(f, wire_type::varint, p, name));
+    std::size_t count = 0;
+    OHQ_TRY_STATUS(wrap(protobuf::count_packed_varints(f, count), p));
+    OHQ_TRY_STATUS(charge(p, f.offset, count * sizeof(std::int64_t)));
+    out.reserve(out.size() + count);
+    return wrap(protobuf::for_each_packed_varint(f,
+                                                 [&](std::uint64_t v) {
+                                                   out.push_back(static_cast<std::int64_t>(v));
+                                                   return status();
+                                                 }),
+                p);
+  }
+
+  /// A repeated int32 field (packed or not), widened to int64; values must fit in int32.
+  status append_int32s(const field& f, const path& p, std::string_view name, std::vector<std::int64_t>& out) {
+    const std::size_t first = out.size();
+    OHQ_TRY_STATUS(append_int64s(f, p, name, out));
+    for (std::size_t k = first; k < out.size(); ++k) {
+      if (out[k] < std::numeric_limits<std::int32_t>::min() ||
+          out[k] > std::numeric_limits<std::int32_t>::max()) {
+        return error_at(errc::parse_error, p, f.offset, name, " value ", out[k], " does not fit in int32");
+      }
+    }
+    return {};
+  }
+
+  /// A reader over the sub-message in `f`, one level deeper than `parent`.
+  static status enter(const field& f, const path& p, std::string_view name, const reader& parent,
+                      reader& out) {
+    OHQ_TRY_STATUS(want(f, wire_type::length_delimited, p, name));
+    return wrap(parent.enter(f, out), p);
+  }
+
+ private:
+  static status want_packed(const field& f, wire_type element, const path& p, std::string_view name) {
+    if (f.type == wire_type::length_delimited) return {};
+    return error_at(errc::parse_error, p, f.offset, "field ", f.number, " (", name, ") has wire type ",
+                    protobuf::to_string(f.type), ", expected ", protobuf::to_string(element),
+                    " or packed (length-delimited)");
+  }
+
+  const read_options& opt_;
+  std::size_t budget_ = 0;
+  std::size_t limit_ = 0;
+};
+
+/// Rejects a field that would need a feature ohq does not read.
+template <class... Parts>
+status unsupported_at(const path& p, const field& f, const Parts&... parts) {
+  return error_at(errc::unsupported, p, f.offset, parts...);
+}
+
+inline std::size_t element_size(data_type t) noexcept { return t == data_type::int64 ? 8 : 4; }
+
+/// Decodes little-endian raw_data into the tensor's value vector.
+inline void decode_raw(tensor& t, std::span<const std::byte> raw) {
+  const std::size_t n = raw.size() / element_size(t.type);
+  if constexpr (std::endian::native == std::endian::little) {
+    if (t.type == data_type::float32) {
+      t.floats.resize(n);
+      if (n != 0) std::memcpy(t.floats.data(), raw.data(), n * sizeof(float));
+      return;
+    }
+    if (t.type == data_type::int64) {
+      t.ints.resize(n);
+      if (n != 0) std::memcpy(t.ints.data(), raw.data(), n * sizeof(std::int64_t));
+      return;
+    }
+  }
+  if (t.type == data_type::float32) {
+    t.floats.resize(n);
+    for (std::size_t k = 0; k < n; ++k) {
+      std::uint32_t v = 0;
+      for (int b = 0; b < 4; ++b) v |= static_cast<std::uint32_t>(raw[4 * k + b]) << (8 * b);
+      t.floats[k] = std::bit_cast<float>(v);
+    }
+  } else if (t.type == data_type::int64) {
+    t.ints.resize(n);
+    for (std::size_t k = 0; k < n; ++k) {
+      std::uint64_t v = 0;
+      for (int b = 0; b < 8; ++b) v |= static_cast<std::uint64_t>(raw[8 * k + b]) << (8 * b);
+      t.ints[k] = static_cast<std::int64_t>(v);
+    }
+  } else {  // int32
+    t.ints.resize(n);
+    for (std::size_t k = 0; k < n; ++k) {
+      std::uint32_t v = 0;
+      for (int b = 0; b < 4; ++b) v |= static_cast<std::uint32_t>(raw[4 * k + b]) << (8 * b);
+      t.ints[k] = static_cast<std::int32_t>(v);
+    }
+  }
+}
+
+inline status decode_tensor(decoder& d, reader r, tensor& t, const path& p) {
+  std::int32_t type = 0;
+  std::int32_t data_location = 0;
+  bool has_raw = false;
+  bool has_external = false;
+  std::span<const std::byte> raw;
+  std::size_t raw_offset = 0;
+  std::vector<std::int64_t> int64_data;
+  std::vector<std::int64_t> int32_data;
+  const std::size_t start = r.offset();
+  field f;
+  while (!r.at_end()) {
+    OHQ_TRY_STATUS(decoder::wrap(r.next(f), p));
+    switch (f.number) {
+      case 1:
+        OHQ_TRY_STATUS(d.append_int64s(f, p, "dims", t.dims));
+        break;
+      case 2:
+        OHQ_TRY_STATUS(decoder::read_int32(f, p, "data_type", type));
+        break;
+      case 3:
+        return unsupported_at(p, f, "segmented tensors (TensorProto.segment) are not supported");
+      case 4:
+        OHQ_TRY_STATUS(d.append_floats(f, p, "float_data", t.floats));
+        break;
+      case 5:
+        OHQ_TRY_STATUS(d.append_int32s(f, p, "int32_data", int32_data));
+        break;
+      case 6:
+        return unsupported_at(p, f, "string tensors (string_data) are not supported");
+      case 7:
+        OHQ_TRY_STATUS(d.append_int64s(f, p, "int64_data", int64_data));
+        break;
+      case 8:
+        OHQ_TRY_STATUS(d.read_string(f, p, "name", t.name));
+        break;
+      case 9:
+        OHQ_TRY_STATUS(decoder::want(f, wire_type::length_delimited, p, "raw_data"));
+        has_raw = true;
+        raw = f.payload;
+        raw_offset = f.offset;
+        break;
+      case 10:
+        return unsupported_at(p, f,
+                              "double_data is not supported (ohq reads FLOAT, INT64 and INT32 tensors)");
+      case 11:
+        return unsupported_at(p, f,
+                              "uint64_data is not supported (ohq reads FLOAT, INT64 and INT32 tensors)");
+      case 13:
+        has_external = true;
+        break;
+      case 14:
+        OHQ_TRY_STATUS(decoder::read_int32(f, p, "data_location", data_location));
+        break;
+      default:
+        break;  // doc_string and unknown fields
+    }
+  }
+  if (has_external || data_location == 1) {
+    return error_at(
+        errc::unsupported, p, start,
+        "tensor data is stored in an external file (external_data / data_location = EXTERNAL); "
+        "re-save the model with the weights embedded (onnx.save(model, path, save_as_external_data=False))");
+  }
+  t.type = static_cast<data_type>(type);
+  if (t.type != data_type::float32 && t.type != data_type::int64 && t.type != data_type::int32) {
+    return error_at(errc::unsupported, p, start, "data_type ", to_string(t.type), " (", type,
+                    ") is not supported; ohq reads FLOAT, INT64 and INT32 tensors");
+  }
+  // Shape: non-negative, product without overflow and within the element limit.
+  std::uint64_t count = 1;
+  bool zero = false;
+  for (std::size_t k = 0; k < t.dims.size(); ++k) {
+    if (t.dims[k] < 0) {
+      return error_at(errc::invalid_model, p, start, "negative dimension dims[", k, "] = ", t.dims[k],
+                      " in dims ", format_dims(t.dims));
+    }
+    if (t.dims[k] == 0) zero = true;
+  }
+  if (zero) {
+    count = 0;
+  } else {
+    for (std::int64_t dim : t.dims) {
+      const auto u = static_cast<std::uint64_t>(dim);
+      if (count > std::numeric_limits<std::uint64_t>::max() / u) {
+        return error_at(errc::invalid_model, p, start, "the product of dims ", format_dims(t.dims),
+                        " overflows 64 bits");
+      }
+      count *= u;
+    }
+  }
+  if (count > d.options().max_tensor_elements) {
+    return error_at(errc::limit_exceeded, p, start, "dims ", format_dims(t.dims), " give ", count,
+                    " elements, more than the limit of ", d.options().max_tensor_elements,
+                    " (read_options::max_tensor_elements)");
+  }
+  // Data: exactly one source, matching the type, with exactly `count` elements.
+  const int sources =
+      int{has_raw} + int{!t.floats.empty()} + int{!int64_data.empty()} + int{!int32_data.empty()};
+  if (sources > 1) {
+    return error_at(errc::invalid_model, p, start,
+                    "tensor data is given in more than one field "
+                    "(raw_data, float_data, int64_data, int32_data)");
+  }
+  const std::string_view type_name = to_string(t.type);
+  if ((!t.floats.empty() && t.type != data_type::float32) ||
+      (!int64_data.empty() && t.type != data_type::int64) ||
+      (!int32_data.empty() && t.type != data_type::int32)) {
+    const char* field_name = !t.floats.empty()     ? "float_data"
+                             : !int64_data.empty() ? "int64_data"
+                                                   : "int32_data";
+    return error_at(errc::invalid_model, p, start, "a ", type_name, " tensor carries ", field_name);
+  }
+  std::uint64_t have = 0;
+  if (has_raw) {
+    const std::size_t es = element_size(t.type);
+    if (raw.size() % es != 0) {
+      return error_at(errc::invalid_model, p, raw_offset, "raw_data has ", raw.size(),
+                      " bytes, not a multiple of ", es, " (the size of ", type_name, ")");
+    }
+    have = raw.size() / es;
+  } else if (t.type == data_type::float32) {
+    have = t.floats.size();
+  } else if (t.type == data_type::int64) {
+    have = int64_data.size();
+  } else {
+    have = int32_data.size();
+  }
+  if (have != count) {
+    if (have == 0) {
+      return error_at(errc::invalid_model, p, start, "tensor has no data but dims ", format_dims(t.dims),
+                      " give ", count, " elements");
+    }
+    const char* source = has_raw                        ? "raw_data"
+                         : t.type == data_type::float32 ? "float_data"
+                         : t.type == data_type::int64   ? "int64_data"
+                                                        : "int32_data";
+    return error_at(errc::invalid_model, p, start, "tensor holds ", have, " elements (", source,
+                    ") but dims ", format_dims(t.dims), " give ", count);
+  }
+  if (has_raw) {
+    const std::size_t decoded_size = t.type == data_type::float32 ? sizeof(float) : sizeof(std::int64_t);
+    OHQ_TRY_STATUS(d.charge(p, raw_offset, static_cast<std::size_t>(count) * decoded_size));
+    decode_raw(t, raw);
+  } else if (t.type == data_type::int64) {
+    t.ints = std::move(int64_data);
+  } else if (t.type == data_type::int32) {
+    t.ints = std::move(int32_data);
+  }
+  return {};
+}
+
+inline status decode_attribute(decoder& d, reader r, attribute& a, const path& p) {
+  std::int32_t type = 0;
+  std::uint32_t seen = 0;  // bit k set when value field k was present (k < 32)
+  field f;
+  while (!r.at_end()) {
+    OHQ_TRY_STATUS(decoder::wrap(r.next(f), p));
+    if (f.number < 32) seen |= std::uint32_t{1} << f.number;
+    switch (f.number) {
+      case 1:
+        OHQ_TRY_STATUS(d.read_string(f, p, "name", a.name));
+        break;
+      case 2:
+        OHQ_TRY_STATUS(decoder::read_float(f, p, "f", a.f));
+        break;
+      case 3:
+        OHQ_TRY_STATUS(decoder::read_int64(f, p, "i", a.i));
+        break;
+      case 4:
+        OHQ_TRY_STATUS(d.read_string(f, p, "s", a.s));
+        break;
+      case 5: {
+        reader sub;
+        OHQ_TRY_STATUS(decoder::enter(f, p, "t", r, sub));
+        OHQ_TRY_STATUS(d.charge(p, f.offset, sizeof(tensor)));
+        a.t.emplace();
+        const path tp{&p, "t", no_index, "tensor", &a.t->name, nullptr};
+        OHQ_TRY_STATUS(decode_tensor(d, sub, *a.t, tp));
+        break;
+      }
+      case 6:
+      case 11:
+        return unsupported_at(p, f,
+                              "subgraph attributes (GRAPH/GRAPHS, the bodies of If, Loop and Scan) are not "
+                              "supported");
+      case 7:
+        OHQ_TRY_STATUS(d.append_floats(f, p, "floats", a.floats));
+        break;
+      case 8:
+        OHQ_TRY_STATUS(d.append_int64s(f, p, "ints", a.ints));
+        break;
+      case 9:
+        OHQ_TRY_STATUS(d.push_string(f, p, "strings", a.strings));
+        break;
+      case 10:
+        return unsupported_at(p, f, "TENSORS attributes are not supported");
+      case 14:
+      case 15:
+        return unsupported_at(p, f, "TYPE_PROTO attributes are not supported");
+      case 20:
+        OHQ_TRY_STATUS(decoder::read_int32(f, p, "type", type));
+        break;
+      case 21:
+        return unsupported_at(p, f, "attribute references (ref_attr_name) are only valid inside functions");
+      case 22:
+      case 23:
+        return unsupported_at(p, f, "sparse tensor attributes are not supported");
+      default:
+        break;  // doc_string and unknown fields
+    }
+  }
+  if (a.name.empty()) return error_at(errc::invalid_model, p, r.offset(), "attribute has no name");
+  if (type == 0) {
+    // Files older than IR 2 carry no type: infer it from the one value field present.
+    constexpr std::pair<std::uint32_t, attribute_type> by_field[] = {
+        {2, attribute_type::floating}, {3, attribute_type::integer}, {4, attribute_type::string},
+        {5, attribute_type::tensor},   {7, attribute_type::floats},  {8, attribute_type::ints},
+        {9, attribute_type::strings}};
+    int found = 0;
+    for (const auto& [number, t] : by_field) {
+      if ((seen & (std::uint32_t{1} << number)) != 0) {
+        a.type = t;
+        ++found;
+      }
+    }
+    if (found != 1) {
+      return error_at(errc::invalid_model, p, no_index, "attribute has no type and ",
+                      found == 0 ? "no value" : "several values");
+    }
+    return {};
+  }
+  a.type = static_cast<attribute_type>(type);
+  switch (a.type) {
+    case attribute_type::floating:
+    case attribute_type::integer:
+    case attribute_type::string:
+    case attribute_type::floats:
+    case attribute_type::ints:
+    case attribute_type::strings:
+      return {};
+    case attribute_type::tensor:
+      if (!a.t) return error_at(errc::invalid_model, p, no_index, "TENSOR attribute has no tensor (field t)");
+      return {};
+    case attribute_type::graph:
+    case attribute_type::graphs:
+      return error_at(
+          errc::unsupported, p, no_index,
+          "subgraph attributes (GRAPH/GRAPHS, the bodies of If, Loop and Scan) are not supported");
+    case attribute_type::tensors:
+    case attribute_type::sparse_tensor:
+    case attribute_type::sparse_tensors:
+    case attribute_type::type_proto:
+    case attribute_type::type_protos:
+      return error_at(errc::unsupported, p, no_index, to_string(a.type), " attributes are not supported");
+    case attribute_type::undefined:
+      break;
+  }
+  return error_at(errc::invalid_model, p, no_index, "unknown attribute type ", type);
+}
+
+inline status decode_node(decoder& d, reader r, node& n, const path& p) {
+  field f;
+  while (!r.at_end()) {
+    OHQ_TRY_STATUS(decoder::wrap(r.next(f), p));
+    switch (f.number) {
+      case 1:
+        OHQ_TRY_STATUS(d.push_string(f, p, "input", n.inputs));
+        break;
+      case 2:
+        OHQ_TRY_STATUS(d.push_string(f, p, "output", n.outputs));
+        break;
+      case 3:
+        OHQ_TRY_STATUS(d.read_string(f, p, "name", n.name));
+        break;
+      case 4:
+        OHQ_TRY_STATUS(d.read_string(f, p, "op_type", n.op_type));
+        break;
+      case 5: {
+        reader sub;
+        OHQ_TRY_STATUS(decoder::enter(f, p, "attribute", r, sub));
+        OHQ_TRY_STATUS(d.charge(p, f.offset, sizeof(attribute)));
+        attribute& a = n.attributes.emplace_back();
+        const path ap{&p, "attribute", n.attributes.size() - 1, "attribute", &a.name, nullptr};
+        OHQ_TRY_STATUS(decode_attribute(d, sub, a, ap));
+        break;
+      }
+      case 7:
+        OHQ_TRY_STATUS(d.read_string(f, p, "domain", n.domain));
+        break;
+      default:
+        break;  // doc_string, overload and unknown fields
+    }
+  }
+  if (n.op_type.empty()) return error_at(errc::invalid_model, p, r.offset(), "node has no op_type");
+  return {};
+}
+
+inline status decode_value_info(decoder& d, reader r, value_info& v, const path& p) {
+  field f;
+  while (!r.at_end()) {
+    OHQ_TRY_STATUS(decoder::wrap(r.next(f), p));
+    if (f.number == 1) {
+      OHQ_TRY_STATUS(d.read_string(f, p, "name", v.name));
+    } else if (f.number == 2) {  // TypeProto
+      reader type_r;
+      const path tp{&p, "type", no_index, {}, nullptr, nullptr};
+      OHQ_TRY_STATUS(decoder::enter(f, p, "type", r, type_r));
+      field tf;
+      while (!type_r.at_end()) {
+        OHQ_TRY_STATUS(decoder::wrap(type_r.next(tf), tp));
+        if (tf.number == 4 || tf.number == 5 || tf.number == 8 || tf.number == 9) {
+          const char* kind = tf.number == 4   ? "a sequence"
+                             : tf.number == 5 ? "a map"
+                             : tf.number == 8 ? "a sparse tensor"
+                                              : "an optional";
+          return unsupported_at(tp, tf, "value has ", kind, " type; only dense tensors are supported");
+        }
+        if (tf.number != 1) continue;  // denotation and unknown fields
+        reader tensor_r;
+        const path ttp{&tp, "tensor_type", no_index, {}, nullptr, nullptr};
+        OHQ_TRY_STATUS(decoder::enter(tf, tp, "tensor_type", type_r, tensor_r));
+        field sf;
+        while (!tensor_r.at_end()) {
+          OHQ_TRY_STATUS(decoder::wrap(tensor_r.next(sf), ttp));
+          if (sf.number == 1) {
+            std::int32_t et = 0;
+            OHQ_TRY_STATUS(decoder::read_int32(sf, ttp, "elem_type", et));
+            v.elem_type = static_cast<data_type>(et);
+          } else if (sf.number == 2) {  // TensorShapeProto
+            reader shape_r;
+            const path sp{&ttp, "shape", no_index, {}, nullptr, nullptr};
+            OHQ_TRY_STATUS(decoder::enter(sf, ttp, "shape", tensor_r, shape_r));
+            v.has_shape = true;
+            field df;
+            while (!shape_r.at_end()) {
+              OHQ_TRY_STATUS(decoder::wrap(shape_r.next(df), sp));
+              if (df.number != 1) continue;
+              reader dim_r;
+              const path dp{&sp, "dim", v.shape.size(), {}, nullptr, nullptr};
+              OHQ_TRY_STATUS(decoder::enter(df, sp, "dim", shape_r, dim_r));
+              OHQ_TRY_STATUS(d.charge(sp, df.offset, sizeof(dimension)));
+              dimension& dim = v.shape.emplace_back();
+              field xf;
+              while (!dim_r.at_end()) {
+                OHQ_TRY_STATUS(decoder::wrap(dim_r.next(xf), dp));
+                if (xf.number == 1) {
+                  OHQ_TRY_STATUS(decoder::read_int64(xf, dp, "dim_value", dim.value));
+                  if (dim.value < 0) {
+                    return error_at(errc::invalid_model, dp, xf.offset, "negative dimension ", dim.value);
+                  }
+                  dim.param.clear();
+                } else if (xf.number == 2) {
+                  OHQ_TRY_STATUS(d.read_string(xf, dp, "dim_param", dim.param));
+                  dim.value = -1;
+                }
+              }
+            }
+          }
+        }
+      }
+    }
+  }
+  if (v.name.empty()) return error_at(errc::invalid_model, p, r.offset(), "value has no name");
+  return {};
+}
+
+inline status decode_graph(decoder& d, reader r, graph& g, const path& p) {
+  std::size_t initializer_count = 0;
+  field f;
+  const auto value_list = [&](std::vector<value_info>& list, std::string_view name) -> status {
+    reader sub;
+    OHQ_TRY_STATUS(decoder::enter(f, p, name, r, sub));
+    OHQ_TRY_STATUS(d.charge(p, f.offset, sizeof(value_info)));
+    value_info& v = list.emplace_back();
+    const path vp{&p, name, list.size() - 1, "value", &v.name, nullptr};
+    return decode_value_info(d, sub, v, vp);
+  };
+  while (!r.at_end()) {
+    OHQ_TRY_STATUS(decoder::wrap(r.next(f), p));
+    switch (f.number) {
+      case 1: {
+        reader sub;
+        OHQ_TRY_STATUS(decoder::enter(f, p, "node", r, sub));
+        OHQ_TRY_STATUS(d.charge(p, f.offset, sizeof(node)));
+        node& n = g.nodes.emplace_back();
+        const path np{&p, "node", g.nodes.size() - 1, "node", &n.name, &n.op_type};
+        OHQ_TRY_STATUS(decode_node(d, sub, n, np));
+        break;
+      }
+      case 2:
+        OHQ_TRY_STATUS(d.read_string(f, p, "name", g.name));
+        break;
+      case 5: {
+        reader sub;
+        OHQ_TRY_STATUS(decoder::enter(f, p, "initializer", r, sub));
+        OHQ_TRY_STATUS(d.charge(p, f.offset, sizeof(tensor) + 64));  // + map node overhead
+        tensor t;
+        const path tp{&p, "initializer", initializer_count++, "tensor", &t.name, nullptr};
+        OHQ_TRY_STATUS(decode_tensor(d, sub, t, tp));
+        if (t.name.empty()) return error_at(errc::invalid_model, tp, f.offset, "initializer has no name");
+        if (g.initializers.count(t.name) != 0) {
+          return error_at(errc::invalid_model, tp, f.offset, "duplicate initializer name '",
+                          printable(t.name), "'");
+        }
+        std::string key = t.name;
+        g.initializers.emplace(std::move(key), std::move(t));
+        break;
+      }
+      case 11:
+        OHQ_TRY_STATUS(value_list(g.inputs, "input"));
+        break;
+      case 12:
+        OHQ_TRY_STATUS(value_list(g.outputs, "output"));
+        break;
+      case 13:
+        OHQ_TRY_STATUS(value_list(g.value_infos, "value_info"));
+        break;
+      case 15:
+        return unsupported_at(p, f, "sparse initializers are not supported");
+      default:
+        break;  // doc_string, quantization_annotation and unknown fields
+    }
+  }
+  return {};
+}
+
+inline status decode_model(decoder& d, reader r, model& m) {
+  const path p{};
+  bool has_graph = false;
+  field f;
+  while (!r.at_end()) {
+    OHQ_TRY_STATUS(decoder::wrap(r.next(f), p));
+    switch (f.number) {
+      case 1:
+        OHQ_TRY_STATUS(decoder::read_int64(f, p, "ir_version", m.ir_version));
+        break;
+      case 2:
+        OHQ_TRY_STATUS(d.read_string(f, p, "producer_name", m.producer_name));
+        break;
+      case 3:
+        OHQ_TRY_STATUS(d.read_string(f, p, "producer_version", m.producer_version));
+        break;
+      case 7: {
+        if (has_graph) return error_at(errc::invalid_model, p, f.offset, "more than one graph field");
+        has_graph = true;
+        reader sub;
+        const path gp{&p, "graph", no_index, {}, nullptr, nullptr};
+        OHQ_TRY_STATUS(decoder::enter(f, p, "graph", r, sub));
+        OHQ_TRY_STATUS(decode_graph(d, sub, m.g, gp));
+        break;
+      }
+      case 8: {
+        reader sub;
+        const path op{&p, "opset_import", m.opsets.size(), {}, nullptr, nullptr};
+        OHQ_TRY_STATUS(decoder::enter(f, p, "opset_import", r, sub));
+        OHQ_TRY_STATUS(d.charge(p, f.offset, sizeof(opset)));
+        opset& o = m.opsets.emplace_back();
+        field of;
+        while (!sub.at_end()) {
+          OHQ_TRY_STATUS(decoder::wrap(sub.next(of), op));
+          if (of.number == 1) OHQ_TRY_STATUS(d.read_string(of, op, "domain", o.domain));
+          if (of.number == 2) OHQ_TRY_STATUS(decoder::read_int64(of, op, "version", o.version));
+        }
+        break;
+      }
+      default:
+        break;  // domain, model_version, doc_string, metadata, training_info, functions, unknown
+    }
+  }
+  if (!has_graph) return error_at(errc::invalid_model, p, no_index, "no graph (field 7)");
+  return {};
+}
+
+inline bool is_default_domain(std::string_view domain) noexcept {
+  return domain.empty() || domain == "ai.onnx";
+}
+
+}  // namespace detail
+
+/// Checks a decoded model: IR version, opsets (default domain in 11..17, known domains), and a
+/// well-formed graph (named inputs, unique value names, nodes in topological order reading only
+/// graph inputs, initializers and outputs of earlier nodes, graph outputs produced). Tensor shapes
+/// and data sizes are checked while decoding. `try_read_model` calls this; call it again after
+/// editing a model.
+inline status validate(const model& m) {
+  using detail::error_at;
+  using detail::no_index;
+  using detail::path;
+  using detail::printable;
+  const path root{};
+  if (m.ir_version < min_ir_version) {
+    return error_at(errc::invalid_model, root, no_index, "ir_version ", m.ir_version,
+                    m.ir_version == 0 ? " (missing)" : "", " is older than ", min_ir_version,
+                    "; this is not an ONNX model ohq can read");
+  }
+  bool has_default = false;
+  for (std::size_t k = 0; k < m.opsets.size(); ++k) {
+    const opset& o = m.opsets[k];
+    const path op{&root, "opset_import", k, {}, nullptr, nullptr};
+    const auto key = [](const opset& x) {
+      return detail::is_default_domain(x.domain) ? std::string_view{} : std::string_view{x.domain};
+    };
+    for (std::size_t j = 0; j < k; ++j) {
+      if (key(m.opsets[j]) == key(o)) {
+        return error_at(errc::invalid_model, op, no_index, "domain '", printable(o.domain),
+                        "' is imported twice");
+      }
+    }
+    if (detail::is_default_domain(o.domain)) {
+      has_default = true;
+      if (o.version < min_opset_version || o.version > max_opset_version) {
+        return error_at(errc::unsupported, op, no_index, "opset ", o.version,
+                        " of the default ONNX domain is not supported; ohq reads opsets ", min_opset_version,
+                        " to ", max_opset_version, " (re-export with e.g. opset_version=13)");
+      }
+    }
+  }
+  if (!has_default) {
+    return error_at(errc::invalid_model, root, no_index,
+                    "no opset_import for the default ONNX domain (need an opset in ", min_opset_version, "..",
+                    max_opset_version, ")");
+  }
+
+  const graph& g = m.g;
+  const path gp{&root, "graph", no_index, {}, nullptr, nullptr};
+  // Where each value comes from: -1 graph input, -2 initializer, k >= 0 node k.
+  std::unordered_map<std::string_view, std::int64_t> defined;
+  defined.reserve(g.initializers.size() + g.inputs.size() + g.nodes.size());
+  for (const auto& [name, t] : g.initializers) defined.emplace(name, -2);
+  for (std::size_t k = 0; k < g.inputs.size(); ++k) {
+    const value_info& v = g.inputs[k];
+    const path vp{&gp, "input", k, "value", &v.name, nullptr};
+    for (std::size_t j = 0; j < k; ++j) {
+      if (g.inputs[j].name == v.name)
+        return error_at(errc::invalid_model, vp, no_index, "duplicate graph input name");
+    }
+    defined.emplace(v.name, -1);  // keeps -2 when the input has an initializer (a default value)
+  }
+  // All producers, so that a read-before-write can be told apart from an unknown name.
+  std::unordered_map<std::string_view, std::size_t> producer;
+  for (std::size_t k = 0; k < g.nodes.size(); ++k) {
+    for (const std::string& out : g.nodes[k].outputs) {
+      if (!out.empty()) producer.emplace(out, k);
+    }
+  }
+  const auto describe = [&](std::int64_t source) -> std::string {
+    if (source == -1) return "a graph input";
+    if (source == -2) return "an initializer";
+    const auto k = static_cast<std::size_t>(source);
+    return "the output of graph.node[" + std::to_string(k) + "] '" + printable(g.nodes[k].name) + "'";
+  };
+  for (std::size_t k = 0; k < g.nodes.size(); ++k) {
+    const node& n = g.nodes[k];
+    const path np{&gp, "node", k, "node", &n.name, &n.op_type};
+    if (!detail::is_default_domain(n.domain)) {
+      bool known = false;
+      for (const opset& o : m.opsets) known = known || o.domain == n.domain;
+      if (!known) {
+        return error_at(errc::invalid_model, np, no_index, "domain '", printable(n.domain),
+                        "' has no opset_import entry");
+      }
+    }
+    for (std::size_t a = 0; a < n.attributes.size(); ++a) {
+      for (std::size_t b = 0; b < a; ++b) {
+        if (n.attributes[a].name == n.attributes[b].name) {
+          return error_at(errc::invalid_model, np, no_index, "attribute '", printable(n.attributes[a].name),
+                          "' is given twice");
+        }
+      }
+    }
+    for (const std::string& in : n.inputs) {
+      if (in.empty() || defined.count(in) != 0) continue;
+      auto later = producer.find(in);
+      if (later != producer.end() && later->second >= k) {
+        return error_at(
+            errc::invalid_model, np, no_index, "input '", printable(in), "' is produced by graph.node[",
+            later->second, "] '", printable(g.nodes[later->second].name),
+            "', which does not come earlier: the graph has a cycle or is not topologically sorted");
+      }
+      return error_at(errc::invalid_model, np, no_index, "input '", printable(in),
+                      "' is not a graph input, an initializer, or the output of any node");
+    }
+    for (const std::string& out : n.outputs) {
+      if (out.empty()) continue;
+      auto [it, inserted] = defined.emplace(out, static_cast<std::int64_t>(k));
+      if (!inserted) {
+        return error_at(errc::invalid_model, np, no_index, "duplicate output name '", printable(out),
+                        "': already ", describe(it->second));
+      }
+    }
+  }
+  if (g.outputs.empty()) return error_at(errc::invalid_model, gp, no_index, "no outputs");
+  for (std::size_t k = 0; k < g.outputs.size(); ++k) {
+    const value_info& v = g.outputs[k];
+    const path vp{&gp, "output", k, "value", &v.name, nullptr};
+    if (defined.count(v.name) == 0) {
+      return error_at(errc::invalid_model, vp, no_index,
+                      "graph output is not produced by any node, input or initializer");
+    }
+    for (std::size_t j = 0; j < k; ++j) {
+      if (g.outputs[j].name == v.name)
+        return error_at(errc::invalid_model, vp, no_index, "duplicate graph output name");
+    }
+  }
+  return {};
+}
+
+/// Decodes and validates an ONNX model held in memory. Never throws.
+inline result<model> try_read_model(std::span<const std::byte> bytes, const read_options& options = {}) {
+  return io::detail::no_throw([&]() -> result<model> {
+    if (bytes.empty()) return make_status(errc::parse_error, "onnx: the input is empty (0 bytes)");
+    if (bytes.size() > options.max_file_bytes) {
+      return make_status(errc::limit_exceeded, "onnx: the input has ", bytes.size(),
+                         " bytes, more than the limit of ", options.max_file_bytes,
+                         " (read_options::max_file_bytes)");
+    }
+    if (bytes.size() >= 4 && bytes[0] == std::byte{'P'} && bytes[1] == std::byte{'K'} &&
+        bytes[2] == std::byte{3} && bytes[3] == std::byte{4}) {
+      return make_status(
+          errc::parse_error,
+          "onnx: the input is a zip archive (a PyTorch checkpoint?), not an ONNX protobuf file");
+    }
+    detail::decoder d(options, bytes.size());
+    model m;
+    OHQ_TRY_STATUS(detail::decode_model(d, protobuf::reader(bytes, 0, 0, options.max_nesting_depth), m));
+    OHQ_TRY_STATUS(validate(m));
+    return m;
+  });
+}
+
+/// Reads, decodes and validates the ONNX file at `path`; errors name the file. Never throws.
+inline result<model> try_load_model(const std::filesystem::path& path, const read_options& options = {}) {
+  return io::detail::no_throw([&]() -> result<model> {
+    auto bytes = try_read_file(path, options.max_file_bytes);
+    if (!bytes) return make_status(bytes.error().code(), "onnx: ", bytes.error().message());
+    auto m = try_read_model(*bytes, options);
+    if (m) return m;
+    std::string message = m.error().message();
+    constexpr std::string_view prefix = "onnx: ";
+    if (message.compare(0, prefix.size(), prefix) == 0) message.erase(0, prefix.size());
+    return make_status(m.error().code(), "onnx: '", path.native(), "': ", message);
+  });
+}
+
+#ifndef OHQ_NO_EXCEPTIONS
+/// `try_read_model(bytes, options).value()`: throws `ohq::error` on a bad model.
+inline model read_model(std::span<const std::byte> bytes, const read_options& options = {}) {
+  return try_read_model(bytes, options).value();
+}
+/// `try_load_model(path, options).value()`: throws `ohq::error` on a bad or unreadable file.
+inline model load_model(const std::filesystem::path& path, const read_options& options = {}) {
+  return try_load_model(path, options).value();
+}
+#endif
+
+}  // namespace ohq::io::onnx
+// ---- end ohq/io/onnx/reader.hpp ----
+// ---- end ohq/io/onnx.hpp ----
+// #include <ohq/io/protobuf.hpp>
+// #include <ohq/io/onnx/import.hpp>
+// ---- begin ohq/io/onnx/import.hpp ----
+// SPDX-License-Identifier: MIT
+/// @file Defines `ohq::io::onnx::try_import_layers`: an ONNX graph recognised as a tree of ohq layers.
+///
+/// The importer walks the graph from its input, one value at a time, and maps nodes (or short
+/// node patterns) to the layer kinds of `nn/`. A value read by two nodes opens a fork, closed by
+/// the `Add` or `Mul` joining the branches: `Add` is a residual (identity or projection shortcut),
+/// `Mul` is a squeeze-excite gate or `x * hardsigmoid(x)` (hardswish). The result serves both the
+/// binding of weights onto a network type (`load_onnx`) and the generation of that type
+/// (`ohq-codegen`). Shapes are propagated and checked as the graph is walked.
+
+// #include <ohq/core/error.hpp>
+// #include <ohq/io/onnx/graph.hpp>
+// #include <ohq/io/onnx/model.hpp>
+
+#include <algorithm>
+#include <cmath>
+#include <cstddef>
+#include <cstdint>
+#include <map>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace ohq::io::onnx {
+
+/// The ohq layer an ONNX node (or node pattern) becomes.
+enum class layer_op {
+  conv2d, dense, batch_norm, relu, relu6, hardswish, hardsigmoid, sigmoid,
+  max_pool, avg_pool, global_avg_pool, flatten, softmax, residual, squeeze_excite
+};
+
+constexpr std::string_view to_string(layer_op op) noexcept {
+  switch (op) {
+    case layer_op::conv2d: return "conv2d";
+    case layer_op::dense: return "dense";
+    case layer_op::batch_norm: return "batch_norm";
+    case layer_op::relu: return "relu";
+    case layer_op::relu6: return "relu6";
+    case layer_op::hardswish: return "hardswish";
+    case layer_op::hardsigmoid: return "hardsigmoid";
+    case layer_op::sigmoid: return "sigmoid";
+    case layer_op::max_pool: return "max_pool";
+    case layer_op::avg_pool: return "avg_pool";
+    case layer_op::global_avg_pool: return "global_avg_pool";
+    case layer_op::flatten: return "flatten";
+    case layer_op::softmax: return "softmax";
+    case layer_op::residual: return "residual";
+    case layer_op::squeeze_excite: return "squeeze_excite";
+  }
+  return "unknown";
+}
+
+/// One recognised layer, with its weights copied out in ohq's layouts.
+struct imported_layer {
+  layer_op op = layer_op::relu;
+  std::string node;                  ///< name (or op type and index) of the ONNX node it came from
+  std::vector<std::size_t> input;    ///< one sample's shape entering the layer: {C, H, W} or {N}
+  std::vector<std::size_t> output;   ///< and leaving it
+
+  // conv2d and pooling geometry; out = output channels / features
+  std::size_t out = 0, kernel = 0, stride = 1, padding = 0, groups = 1;
+  bool count_include_pad = false;    ///< avg_pool only
+  bool has_bias = false;             ///< conv2d/dense: the ONNX node had a bias input
+  std::vector<float> weight;         ///< conv2d [O][C/G][K][K]; dense [Out][In]
+  std::vector<std::size_t> weight_dims;
+  std::vector<float> bias;           ///< empty when !has_bias
+
+  // batch_norm
+  std::vector<float> gamma, beta, mean, var;
+  float epsilon = 1e-5f;
+
+  // residual: body and (possibly empty = identity) shortcut.
+  // squeeze_excite: body = {dense squeeze, inner activation, dense excite, gate activation}.
+  std::vector<imported_layer> body, shortcut;
+};
+
+/// The whole graph as ohq layers.
+struct imported_network {
+  std::vector<std::size_t> input_shape;  ///< one sample: {C, H, W}
+  std::string input_name, output_name;
+  std::vector<imported_layer> layers;
+};
+
+/// How deep forks may nest (residuals inside residuals...), against hostile graphs.
+inline constexpr int max_import_depth = 64;
+
+namespace detail {
+
+inline std::string shape_str(const std::vector<std::size_t>& s) {
+  std::string out = "(";
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    if (i) out += ", ";
+    out += std::to_string(s[i]);
+  }
+  return out + ")";
+}
+
+class importer {
+ public:
+  explicit importer(const graph& g) : g_(g), index_(g) {
+    for (const auto& [name, t] : g.initializers) constants_.emplace(name, &t);
+    for (const node& n : g.nodes) {
+      if (n.op_type == "Constant" && n.outputs.size() == 1) {
+        if (const attribute* a = find_attribute(n, "value"); a && a->t) constants_.emplace(n.outputs[0], &*a->t);
+      }
+    }
+    // torch 1.13 routes shared initializers (identical folded biases) through Identity nodes:
+    // their outputs are constants too. Nodes are in topological order, so one pass sees chains.
+    for (const node& n : g.nodes) {
+      if (n.op_type == "Identity" && n.inputs.size() == 1 && n.outputs.size() == 1)
+        if (const tensor* t = constant(n.inputs[0])) constants_.emplace(n.outputs[0], t);
+    }
+  }
+
+  result<imported_network> run() {
+    imported_network net;
+    const value_info* in = nullptr;
+    for (const value_info& v : g_.inputs)
+      if (!constants_.count(v.name)) {
+        if (in) return fail("the graph has more than one non-constant input ('", in->name, "', '", v.name, "')");
+        in = &v;
+      }
+    if (!in) return fail("the graph has no input");
+    if (g_.outputs.size() != 1) return fail("the graph must have exactly one output, it has ", g_.outputs.size());
+    net.input_name = in->name;
+    net.output_name = g_.outputs[0].name;
+    if (!in->has_shape || in->shape.size() != 4)
+      return fail("graph input '", in->name, "' must be a 4-D tensor [N, C, H, W]");
+    for (std::size_t i = 1; i < 4; ++i) {
+      if (in->shape[i].value <= 0)
+        return fail("graph input '", in->name, "' needs fixed C, H and W; dimension ", i, " is '",
+                    in->shape[i].param.empty() ? std::to_string(in->shape[i].value) : in->shape[i].param, "'");
+      net.input_shape.push_back(static_cast<std::size_t>(in->shape[i].value));
+    }
+    chain_end end;
+    shape_ = net.input_shape;
+    OHQ_TRY_STATUS(parse_chain(net.input_name, net.layers, end, 0));
+    if (end.join) return fail("node '", label(*end.join), "' joins a value that was never forked");
+    if (end.value != net.output_name)
+      return fail("the layer chain ends at '", end.value, "' but the graph output is '", net.output_name, "'");
+    return net;
+  }
+
+ private:
+  struct chain_end {
+    std::string value;
+    const node* join = nullptr;
+  };
+
+  template <class... Parts>
+  static status fail(const Parts&... parts) {
+    return make_status(errc::invalid_model, "ONNX import: ", parts...);
+  }
+  static std::string label(const node& n) { return n.name.empty() ? n.op_type : n.name; }
+
+  const tensor* constant(const std::string& name) const {
+    auto it = constants_.find(name);
+    return it == constants_.end() ? nullptr : it->second;
+  }
+  bool is_constant(const std::string& name) const { return constants_.count(name) > 0; }
+
+  /// A node that merges two computed values: a residual add or a gate multiply.
+  bool is_join(const node& n) const {
+    return (n.op_type == "Add" || n.op_type == "Mul") && n.inputs.size() == 2 && !is_constant(n.inputs[0]) &&
+           !is_constant(n.inputs[1]);
+  }
+
+  /// The nodes computing with `value`; `Shape` nodes only read its metadata (for a Reshape's
+  /// target, as `x.view(x.size(0), -1)` exports) and are evaluated where that target is needed.
+  std::vector<const node*> consumers(const std::string& value) const {
+    std::vector<const node*> out;
+    for (std::size_t k : index_.consumers(value))
+      if (g_.nodes[k].op_type != "Shape") out.push_back(&g_.nodes[k]);
+    return out;
+  }
+
+  /// Evaluates a small integer shape computation (Shape, Gather, Unsqueeze, Squeeze, Concat,
+  /// Slice, Cast over constants) whose only data input is `reshaped`, one sample of shape_.
+  /// The batch dimension evaluates to `batch_dim`.
+  static constexpr std::int64_t batch_dim = -2;
+  bool eval_shape(const std::string& name, const std::string& reshaped, std::vector<std::int64_t>& out,
+                  int depth = 0) const {
+    if (depth > 16) return false;
+    if (const tensor* t = constant(name)) {
+      if (!t->is_integer()) return false;
+      out = t->ints;
+      return true;
+    }
+    const std::size_t k = index_.producer(name);
+    if (k == graph_index::none) return false;
+    const node& p = g_.nodes[k];
+    const auto in = [&](std::size_t i, std::vector<std::int64_t>& v) {
+      return i < p.inputs.size() && eval_shape(p.inputs[i], reshaped, v, depth + 1);
+    };
+    std::vector<std::int64_t> a, b;
+    if (p.op_type == "Shape") {
+      if (p.inputs.empty() || p.inputs[0] != reshaped) return false;
+      std::vector<std::int64_t> full{batch_dim};
+      for (std::size_t d : shape_) full.push_back(static_cast<std::int64_t>(d));
+      const auto rank = static_cast<std::int64_t>(full.size());
+      std::int64_t start = attr_int(p, "start", 0), end = attr_int(p, "end", rank);
+      if (start < 0) start += rank;
+      if (end < 0) end += rank;
+      start = std::clamp<std::int64_t>(start, 0, rank);
+      end = std::clamp<std::int64_t>(end, start, rank);
+      out.assign(full.begin() + start, full.begin() + end);
+      return true;
+    }
+    if (p.op_type == "Cast" || p.op_type == "Unsqueeze" || p.op_type == "Squeeze" || p.op_type == "Identity")
+      return in(0, out);
+    if (p.op_type == "Concat") {
+      out.clear();
+      for (std::size_t i = 0; i < p.inputs.size(); ++i) {
+        if (!in(i, a)) return false;
+        out.insert(out.end(), a.begin(), a.end());
+      }
+      return true;
+    }
+    if (p.op_type == "Gather") {
+      if (attr_int(p, "axis", 0) != 0 || !in(0, a) || !in(1, b)) return false;
+      out.clear();
+      for (std::int64_t i : b) {
+        if (i < 0) i += static_cast<std::int64_t>(a.size());
+        if (i < 0 || i >= static_cast<std::int64_t>(a.size())) return false;
+        out.push_back(a[std::size_t(i)]);
+      }
+      return true;
+    }
+    if (p.op_type == "Slice") {
+      std::vector<std::int64_t> starts, ends;
+      if (!in(0, a) || !in(1, starts) || !in(2, ends) || starts.size() != 1 || ends.size() != 1) return false;
+      const auto n = static_cast<std::int64_t>(a.size());
+      std::int64_t s = starts[0] < 0 ? starts[0] + n : starts[0], e = ends[0] < 0 ? ends[0] + n : ends[0];
+      s = std::clamp<std::int64_t>(s, 0, n);
+      e = std::clamp<std::int64_t>(e, s, n);
+      out.assign(a.begin() + s, a.begin() + e);
+      return true;
+    }
+    return false;
+  }
+  bool is_graph_output(const std::string& value) const {
+    for (const value_info& v : g_.outputs)
+      if (v.name == value) return true;
+    return false;
+  }
+
+  // ---- attribute helpers -------------------------------------------------------------------
+  static std::int64_t attr_int(const node& n, std::string_view name, std::int64_t fallback) {
+    const attribute* a = find_attribute(n, name);
+    return a && a->type == attribute_type::integer ? a->i : fallback;
+  }
+  static float attr_float(const node& n, std::string_view name, float fallback) {
+    const attribute* a = find_attribute(n, name);
+    return a && a->type == attribute_type::floating ? a->f : fallback;
+  }
+  static std::vector<std::int64_t> attr_ints(const node& n, std::string_view name) {
+    const attribute* a = find_attribute(n, name);
+    return a && a->type == attribute_type::ints ? a->ints : std::vector<std::int64_t>{};
+  }
+  static std::string attr_string(const node& n, std::string_view name) {
+    const attribute* a = find_attribute(n, name);
+    return a && a->type == attribute_type::string ? a->s : std::string{};
+  }
+  /// One float from a scalar (or 1-element) constant input.
+  bool scalar_input(const node& n, std::size_t i, float& out) const {
+    if (i >= n.inputs.size() || n.inputs[i].empty()) return false;
+    const tensor* t = constant(n.inputs[i]);
+    if (!t || t->element_count() != 1) return false;
+    if (t->is_float() && t->floats.size() == 1) {
+      out = t->floats[0];
+      return true;
+    }
+    if (t->is_integer() && t->ints.size() == 1) {
+      out = static_cast<float>(t->ints[0]);
+      return true;
+    }
+    return false;
+  }
+  static bool near(float a, float b) { return std::abs(a - b) <= 1e-6f * std::max(1.0f, std::abs(b)); }
+
+  /// The float tensor behind input i of n, or an error naming the node.
+  status float_input(const node& n, std::size_t i, const tensor*& out, std::string_view role) const {
+    if (i >= n.inputs.size() || n.inputs[i].empty())
+      return fail("node '", label(n), "' (", n.op_type, ") has no ", role, " input");
+    out = constant(n.inputs[i]);
+    if (!out) return fail("node '", label(n), "' (", n.op_type, "): ", role, " '", n.inputs[i], "' is not an initializer");
+    if (!out->is_float() || out->floats.size() != out->element_count())
+      return fail("node '", label(n), "' (", n.op_type, "): ", role, " '", n.inputs[i], "' is not a float tensor");
+    for (std::size_t k = 0; k < out->floats.size(); ++k)
+      if (!std::isfinite(out->floats[k]))
+        return make_status(errc::numerical, "ONNX import: node '", label(n), "' (", n.op_type, "): ", role, " '",
+                           n.inputs[i], "' holds a non-finite value (", out->floats[k], ") at index ", k);
+    return {};
+  }
+
+  // ---- the walk ----------------------------------------------------------------------------
+  /// Parses layers from `value` on until the graph output or a join node this chain did not open.
+  status parse_chain(std::string value, std::vector<imported_layer>& out, chain_end& end, int depth) {
+    if (depth > max_import_depth) return fail("forks nest deeper than ", max_import_depth, " levels");
+    for (std::size_t steps = 0; steps <= g_.nodes.size(); ++steps) {
+      const auto users = consumers(value);
+      if (users.empty()) {
+        if (!is_graph_output(value)) return fail("value '", value, "' is computed but never used");
+        end = {value, nullptr};
+        return {};
+      }
+      if (is_graph_output(value)) return fail("graph output '", value, "' is also read by node '", label(*users[0]), "'");
+      if (users.size() == 1) {
+        if (is_join(*users[0])) {
+          end = {value, users[0]};
+          return {};
+        }
+        OHQ_TRY_STATUS(parse_node(*users[0], value, out));
+        continue;
+      }
+      if (users.size() > 2)
+        return fail("value '", value, "' is read by ", users.size(), " nodes; ohq supports forks of two branches");
+      OHQ_TRY_STATUS(parse_fork(value, users, out, depth));
+    }
+    return fail("the graph does not terminate (cycle?)");
+  }
+
+  /// A value read by two nodes: parse each branch to the common join and recognise the pattern.
+  status parse_fork(std::string& value, const std::vector<const node*>& users, std::vector<imported_layer>& out,
+                    int depth) {
+    struct branch {
+      std::vector<imported_layer> layers;
+      chain_end end;
+      std::vector<std::size_t> shape;
+      bool identity = false;
+    };
+    branch branches[2];
+    const std::vector<std::size_t> fork_shape = shape_;
+    const bool fork_flat = flat_;
+    for (int b = 0; b < 2; ++b) {
+      shape_ = fork_shape;
+      flat_ = fork_flat;
+      if (is_join(*users[std::size_t(b)])) {
+        branches[b].identity = true;
+        branches[b].end = {value, users[std::size_t(b)]};
+      } else {
+        std::string v = value;
+        OHQ_TRY_STATUS(parse_node(*users[std::size_t(b)], v, branches[b].layers));
+        OHQ_TRY_STATUS(parse_chain(v, branches[b].layers, branches[b].end, depth + 1));
+        if (!branches[b].end.join) return fail("a branch forked at '", value, "' reaches the graph output without joining");
+      }
+      branches[b].shape = shape_;
+    }
+    const node* join = branches[0].end.join;
+    if (join != branches[1].end.join)
+      return fail("the branches forked at '", value, "' end in different nodes ('", label(*join), "', '",
+                  label(*branches[1].end.join), "')");
+    const bool both_identity = branches[0].identity && branches[1].identity;
+    if (both_identity) return fail("node '", label(*join), "' combines '", value, "' with itself (x + x or x * x)");
+    // the identity side (if any) is branch 1
+    if (branches[0].identity) std::swap(branches[0], branches[1]);
+    imported_layer layer;
+    layer.node = label(*join);
+    layer.input = fork_shape;
+    if (join->op_type == "Add") {
+      // Residual: the longer branch is the body (torchvision's downsample is conv + bn).
+      if (!branches[1].identity && branches[1].layers.size() > branches[0].layers.size()) std::swap(branches[0], branches[1]);
+      if (branches[0].shape != branches[1].shape)
+        return fail("node '", label(*join), "' adds shapes ", shape_str(branches[0].shape), " and ",
+                    shape_str(branches[1].shape));
+      layer.op = layer_op::residual;
+      layer.body = std::move(branches[0].layers);
+      layer.shortcut = std::move(branches[1].layers);
+      layer.output = branches[0].shape;
+      shape_ = layer.output;
+      flat_ = fork_flat && shape_.size() == 1;
+    } else {  // Mul: a gate
+      if (!branches[1].identity)
+        return fail("node '", label(*join), "' multiplies two computed branches; only x * gate(x) is supported");
+      auto& g = branches[0].layers;
+      if (g.size() == 1 && g[0].op == layer_op::hardsigmoid) {
+        layer.op = layer_op::hardswish;  // x * hardsigmoid(x)
+        layer.node = g[0].node;
+      } else if (g.size() == 5 && g[0].op == layer_op::global_avg_pool && g[1].op == layer_op::dense &&
+                 g[3].op == layer_op::dense && (g[4].op == layer_op::hardsigmoid || g[4].op == layer_op::sigmoid)) {
+        layer.op = layer_op::squeeze_excite;
+        layer.body.assign(std::make_move_iterator(g.begin() + 1), std::make_move_iterator(g.end()));
+        layer.node = layer.body[0].node;
+      } else {
+        std::string ops;
+        for (const auto& l : g) ops += std::string(ops.empty() ? "" : ", ") + std::string(to_string(l.op));
+        return fail("node '", label(*join), "' gates '", value, "' with [", ops,
+                    "]; supported gates are hardsigmoid (hardswish) and squeeze-excite "
+                    "(global pool, 1x1 conv, activation, 1x1 conv, hardsigmoid/sigmoid)");
+      }
+      layer.output = fork_shape;
+      shape_ = fork_shape;
+      flat_ = fork_flat;
+    }
+    out.push_back(std::move(layer));
+    value = join->outputs.at(0);
+    return {};
+  }
+
+  /// Maps node n (reading `value`, possibly with the nodes after it) to layers; advances `value`.
+  status parse_node(const node& n, std::string& value, std::vector<imported_layer>& out) {
+    if (!n.domain.empty() && n.domain != "ai.onnx")
+      return fail("node '", label(n), "' is in domain '", n.domain, "'; only the default ONNX domain is supported");
+    if (n.outputs.empty()) return fail("node '", label(n), "' has no output");
+    if (n.inputs.empty() || n.inputs[0] != value)
+      return fail("node '", label(n), "' (", n.op_type, ") reads '", value, "' as an input other than its first");
+    imported_layer l;
+    l.node = label(n);
+    l.input = shape_;
+    const std::string& op = n.op_type;
+    std::string next = n.outputs[0];
+    if (op == "Identity" || op == "Dropout") {
+      value = next;
+      return {};
+    }
+    if (op == "Conv") {
+      OHQ_TRY_STATUS(parse_conv(n, l));
+    } else if (op == "BatchNormalization") {
+      OHQ_TRY_STATUS(parse_batch_norm(n, l));
+    } else if (op == "Relu") {
+      l.op = layer_op::relu;
+    } else if (op == "Clip") {
+      OHQ_TRY_STATUS(parse_clip(n, l));
+    } else if (op == "HardSigmoid") {
+      const float alpha = attr_float(n, "alpha", 0.2f), beta = attr_float(n, "beta", 0.5f);
+      if (!near(alpha, 1.0f / 6.0f) || !near(beta, 0.5f))
+        return fail("node '", label(n), "': HardSigmoid with alpha ", alpha, ", beta ", beta,
+                    "; ohq implements PyTorch's (alpha 1/6, beta 0.5)");
+      l.op = layer_op::hardsigmoid;
+    } else if (op == "HardSwish") {
+      l.op = layer_op::hardswish;
+    } else if (op == "Sigmoid") {
+      l.op = layer_op::sigmoid;
+    } else if (op == "Softmax") {
+      const std::int64_t axis = attr_int(n, "axis", -1);
+      if (!flat_ || (axis != -1 && axis != 1)) return fail("node '", label(n), "': Softmax must be over the features of a flat input");
+      l.op = layer_op::softmax;
+    } else if (op == "MaxPool" || op == "AveragePool") {
+      OHQ_TRY_STATUS(parse_pool(n, l));
+    } else if (op == "GlobalAveragePool" || op == "ReduceMean") {
+      if (op == "ReduceMean") {
+        auto axes = attr_ints(n, "axes");
+        std::sort(axes.begin(), axes.end());
+        if (axes != std::vector<std::int64_t>{2, 3} && axes != std::vector<std::int64_t>{-2, -1})
+          return fail("node '", label(n), "': ReduceMean is supported over H and W (axes 2, 3) only");
+      }
+      if (shape_.size() != 3) return fail("node '", label(n), "': ", op, " needs a feature map, got ", shape_str(shape_));
+      l.op = layer_op::global_avg_pool;
+    } else if (op == "Flatten" || op == "Reshape") {
+      if (op == "Flatten" && attr_int(n, "axis", 1) != 1)
+        return fail("node '", label(n), "': Flatten must keep the batch axis (axis 1)");
+      if (op == "Reshape") OHQ_TRY_STATUS(check_reshape_to_2d(n));
+      if (flat_) {  // after a global pool the value is already flat in ohq: nothing to do
+        value = next;
+        return {};
+      }
+      l.op = layer_op::flatten;
+    } else if (op == "Gemm") {
+      OHQ_TRY_STATUS(parse_gemm(n, l));
+    } else if (op == "MatMul") {
+      OHQ_TRY_STATUS(parse_matmul(n, l, next));
+    } else if (op == "Add") {
+      OHQ_TRY_STATUS(parse_decomposed_hardsigmoid(n, l, next));
+    } else if (op == "Pad") {
+      bool identity = false;
+      OHQ_TRY_STATUS(parse_pad(n, l, next, identity));
+      if (identity) {
+        value = next;
+        return {};
+      }
+    } else {
+      return fail("node '", label(n), "' has op type '", op, "', which ohq does not import");
+    }
+    OHQ_TRY_STATUS(infer_output(n, l));
+    value = next;
+    out.push_back(std::move(l));
+    return {};
+  }
+
+  status parse_conv(const node& n, imported_layer& l) {
+    if (flat_) return parse_pointwise_on_pooled(n, l);
+    l.op = layer_op::conv2d;
+    if (shape_.size() != 3) return fail("node '", label(n), "': Conv needs a feature map, got ", shape_str(shape_));
+    const tensor* w = nullptr;
+    OHQ_TRY_STATUS(float_input(n, 1, w, "weight"));
+    if (w->dims.size() != 4 || w->dims[2] != w->dims[3])
+      return fail("node '", label(n), "': Conv weight must be [O, C/G, K, K] with a square kernel");
+    const auto strides = attr_ints(n, "strides"), pads = attr_ints(n, "pads"), dil = attr_ints(n, "dilations");
+    const auto ks = attr_ints(n, "kernel_shape");
+    const std::string auto_pad = attr_string(n, "auto_pad");
+    if (!auto_pad.empty() && auto_pad != "NOTSET")
+      return fail("node '", label(n), "': auto_pad '", auto_pad, "' is not supported (export with explicit pads)");
+    for (auto d : dil)
+      if (d != 1) return fail("node '", label(n), "': dilation ", d, " is not supported");
+    if (!ks.empty() && (ks.size() != 2 || ks[0] != w->dims[2] || ks[1] != w->dims[3]))
+      return fail("node '", label(n), "': kernel_shape disagrees with the weight");
+    if (!strides.empty() && (strides.size() != 2 || strides[0] != strides[1] || strides[0] < 1))
+      return fail("node '", label(n), "': strides must be equal in H and W");
+    if (!pads.empty() && (pads.size() != 4 || pads[0] != pads[1] || pads[0] != pads[2] || pads[0] != pads[3] || pads[0] < 0))
+      return fail("node '", label(n), "': pads must be equal on all four sides");
+    const std::int64_t group = attr_int(n, "group", 1);
+    l.out = static_cast<std::size_t>(w->dims[0]);
+    l.kernel = static_cast<std::size_t>(w->dims[2]);
+    l.stride = strides.empty() ? 1 : static_cast<std::size_t>(strides[0]);
+    l.padding = pads.empty() ? 0 : static_cast<std::size_t>(pads[0]);
+    if (group < 1 || std::size_t(group) > shape_[0]) return fail("node '", label(n), "': group ", group, " is invalid");
+    l.groups = static_cast<std::size_t>(group);
+    if (shape_[0] % l.groups || l.out % l.groups || std::size_t(w->dims[1]) * l.groups != shape_[0])
+      return fail("node '", label(n), "': weight [", w->dims[0], ", ", w->dims[1], ", ", w->dims[2], ", ", w->dims[3],
+                  "] with group ", group, " does not fit an input of ", shape_str(shape_));
+    l.weight = w->floats;
+    for (auto d : w->dims) l.weight_dims.push_back(static_cast<std::size_t>(d));
+    if (n.inputs.size() > 2 && !n.inputs[2].empty()) {
+      const tensor* b = nullptr;
+      OHQ_TRY_STATUS(float_input(n, 2, b, "bias"));
+      if (b->element_count() != l.out) return fail("node '", label(n), "': bias has ", b->element_count(), " values for ", l.out, " outputs");
+      l.bias = b->floats;
+      l.has_bias = true;
+    }
+    return {};
+  }
+
+  /// A 1x1 convolution on a globally pooled [N, C, 1, 1] map (squeeze-excite) is a dense layer.
+  status parse_pointwise_on_pooled(const node& n, imported_layer& l) {
+    const tensor* w = nullptr;
+    OHQ_TRY_STATUS(float_input(n, 1, w, "weight"));
+    if (w->dims.size() != 4 || w->dims[2] != 1 || w->dims[3] != 1 || attr_int(n, "group", 1) != 1)
+      return fail("node '", label(n), "': on a pooled (flat) input only ungrouped 1x1 convolutions are supported");
+    for (auto p : attr_ints(n, "pads"))
+      if (p != 0) return fail("node '", label(n), "': a padded 1x1 convolution on a pooled input is not supported");
+    tensor as_matrix = *w;
+    as_matrix.dims = {w->dims[0], w->dims[1]};
+    OHQ_TRY_STATUS(set_dense(n, l, as_matrix, true));
+    if (n.inputs.size() > 2 && !n.inputs[2].empty()) {
+      const tensor* b = nullptr;
+      OHQ_TRY_STATUS(float_input(n, 2, b, "bias"));
+      if (b->element_count() != l.out) return fail("node '", label(n), "': bias has ", b->element_count(), " values for ", l.out, " outputs");
+      l.bias = b->floats;
+      l.has_bias = true;
+    }
+    return {};
+  }
+
+  status parse_batch_norm(const node& n, imported_layer& l) {
+    l.op = layer_op::batch_norm;
+    if (attr_int(n, "training_mode", 0) != 0 || n.outputs.size() > 1)
+      return fail("node '", label(n), "': BatchNormalization must be in inference mode");
+    const std::size_t channels = shape_.empty() ? 0 : shape_[0];
+    const tensor* parts[4] = {};
+    const char* roles[4] = {"scale", "bias", "mean", "var"};
+    for (std::size_t i = 0; i < 4; ++i) {
+      OHQ_TRY_STATUS(float_input(n, i + 1, parts[i], roles[i]));
+      if (parts[i]->element_count() != channels)
+        return fail("node '", label(n), "': BatchNormalization ", roles[i], " has ", parts[i]->element_count(),
+                    " values for ", channels, " channels");
+    }
+    l.gamma = parts[0]->floats;
+    l.beta = parts[1]->floats;
+    l.mean = parts[2]->floats;
+    l.var = parts[3]->floats;
+    l.epsilon = attr_float(n, "epsilon", 1e-5f);
+    for (float v : l.var)
+      if (!(v + l.epsilon > 0.0f)) return fail("node '", label(n), "': BatchNormalization variance + epsilon must be positive");
+    return {};
+  }
+
+  status parse_clip(const node& n, imported_layer& l) {
+    float lo = -INFINITY, hi = INFINITY;
+    if (const attribute* a = find_attribute(n, "min")) lo = a->f;  // opset < 11
+    if (const attribute* a = find_attribute(n, "max")) hi = a->f;
+    scalar_input(n, 1, lo);
+    scalar_input(n, 2, hi);
+    if (lo == 0.0f && hi == 6.0f) {
+      l.op = layer_op::relu6;
+    } else if (lo == 0.0f && std::isinf(hi)) {
+      l.op = layer_op::relu;
+    } else {
+      return fail("node '", label(n), "': Clip(", lo, ", ", hi, ") is supported only as ReLU6 (0, 6) or ReLU (0, inf)");
+    }
+    return {};
+  }
+
+  status parse_pool(const node& n, imported_layer& l) {
+    const bool is_max = n.op_type == "MaxPool";
+    l.op = is_max ? layer_op::max_pool : layer_op::avg_pool;
+    if (shape_.size() != 3) return fail("node '", label(n), "': ", n.op_type, " needs a feature map, got ", shape_str(shape_));
+    const auto ks = attr_ints(n, "kernel_shape"), strides = attr_ints(n, "strides"), pads = attr_ints(n, "pads");
+    const auto dil = attr_ints(n, "dilations");
+    if (ks.size() != 2 || ks[0] != ks[1] || ks[0] < 1) return fail("node '", label(n), "': pooling needs a square kernel_shape");
+    if (!strides.empty() && (strides.size() != 2 || strides[0] != strides[1] || strides[0] < 1))
+      return fail("node '", label(n), "': strides must be equal in H and W");
+    if (!pads.empty() && (pads.size() != 4 || pads[0] != pads[1] || pads[0] != pads[2] || pads[0] != pads[3] || pads[0] < 0))
+      return fail("node '", label(n), "': pads must be equal on all four sides");
+    if (attr_int(n, "ceil_mode", 0) != 0) return fail("node '", label(n), "': ceil_mode is not supported");
+    for (auto d : dil)
+      if (d != 1) return fail("node '", label(n), "': dilation is not supported");
+    if (is_max && n.outputs.size() > 1) return fail("node '", label(n), "': MaxPool indices output is not supported");
+    l.kernel = static_cast<std::size_t>(ks[0]);
+    l.stride = strides.empty() ? 1 : static_cast<std::size_t>(strides[0]);
+    l.padding = pads.empty() ? 0 : static_cast<std::size_t>(pads[0]);
+    l.count_include_pad = attr_int(n, "count_include_pad", 0) != 0;
+    if (2 * l.padding > l.kernel) return fail("node '", label(n), "': padding larger than half the window");
+    return {};
+  }
+
+  status check_reshape_to_2d(const node& n) const {
+    std::vector<std::int64_t> target;
+    if (n.inputs.size() < 2 || !eval_shape(n.inputs[1], n.inputs[0], target) || target.size() != 2)
+      return fail("node '", label(n), "': Reshape is supported only to 2-D [N, features], with a constant target "
+                  "or one computed from the input's Shape");
+    std::size_t features = 1;
+    for (auto d : shape_) features *= d;
+    const std::int64_t first = target[0], second = target[1];
+    const bool batch_kept = first == batch_dim || first == 0 || first == -1 || first == 1;
+    if (!batch_kept || (second != -1 && second != static_cast<std::int64_t>(features)) || (first == -1 && second == -1))
+      return fail("node '", label(n), "': Reshape to [", first == batch_dim ? std::string("N") : std::to_string(first), ", ",
+                  second, "] does not flatten ", shape_str(shape_), " per sample");
+    return {};
+  }
+
+  status set_dense(const node& n, imported_layer& l, const tensor& w, bool transposed) {
+    l.op = layer_op::dense;
+    if (!flat_) return fail("node '", label(n), "': ", n.op_type, " needs a flat input (Flatten first), got ", shape_str(shape_));
+    if (w.dims.size() != 2) return fail("node '", label(n), "': weight must be 2-D");
+    const std::size_t in = static_cast<std::size_t>(transposed ? w.dims[1] : w.dims[0]);
+    const std::size_t outf = static_cast<std::size_t>(transposed ? w.dims[0] : w.dims[1]);
+    if (in != shape_[0]) return fail("node '", label(n), "': weight expects ", in, " input features, the input has ", shape_[0]);
+    l.out = outf;
+    l.weight_dims = {outf, in};
+    if (transposed) {
+      l.weight = w.floats;
+    } else {  // [In][Out] -> [Out][In]
+      l.weight.resize(in * outf);
+      for (std::size_t i = 0; i < in; ++i)
+        for (std::size_t o = 0; o < outf; ++o) l.weight[o * in + i] = w.floats[i * outf + o];
+    }
+    return {};
+  }
+
+  status parse_gemm(const node& n, imported_layer& l) {
+    if (attr_int(n, "transA", 0) != 0) return fail("node '", label(n), "': Gemm with transA is not supported");
+    if (!near(attr_float(n, "alpha", 1.0f), 1.0f) || !near(attr_float(n, "beta", 1.0f), 1.0f))
+      return fail("node '", label(n), "': Gemm with alpha or beta other than 1 is not supported");
+    const tensor* w = nullptr;
+    OHQ_TRY_STATUS(float_input(n, 1, w, "weight"));
+    OHQ_TRY_STATUS(set_dense(n, l, *w, attr_int(n, "transB", 0) != 0));
+    if (n.inputs.size() > 2 && !n.inputs[2].empty()) {
+      const tensor* b = nullptr;
+      OHQ_TRY_STATUS(float_input(n, 2, b, "bias"));
+      if (b->element_count() != l.out) return fail("node '", label(n), "': bias has ", b->element_count(), " values for ", l.out, " outputs");
+      l.bias = b->floats;
+      l.has_bias = true;
+    }
+    return {};
+  }
+
+  /// MatMul(x, W) optionally followed by Add(., b): a dense layer.
+  status parse_matmul(const node& n, imported_layer& l, std::string& next) {
+    const tensor* w = nullptr;
+    OHQ_TRY_STATUS(float_input(n, 1, w, "weight"));
+    OHQ_TRY_STATUS(set_dense(n, l, *w, false));
+    const auto users = consumers(next);
+    if (users.size() == 1 && users[0]->op_type == "Add" && users[0]->inputs.size() == 2) {
+      const node& add = *users[0];
+      const std::string& other = add.inputs[0] == next ? add.inputs[1] : add.inputs[0];
+      if (const tensor* b = constant(other); b && b->is_float() && b->element_count() == l.out) {
+        l.bias = b->floats;
+        l.has_bias = true;
+        next = add.outputs.at(0);
+      }
+    }
+    return {};
+  }
+
+  /// Add(x, 3) -> Clip(0, 6) [or Relu then Clip/Min] -> Div(6) or Mul(1/6): hardsigmoid written out.
+  status parse_decomposed_hardsigmoid(const node& add, imported_layer& l, std::string& next) {
+    float three = 0;
+    const bool ok_add = add.inputs.size() == 2 && scalar_input(add, 1, three) && near(three, 3.0f);
+    auto single_user = [&](const std::string& v) -> const node* {
+      const auto users = consumers(v);
+      return users.size() == 1 ? users[0] : nullptr;
+    };
+    const node* clip = ok_add ? single_user(add.outputs.at(0)) : nullptr;
+    float lo = -1, hi = -1;
+    const bool ok_clip = clip && clip->op_type == "Clip" && scalar_input(*clip, 1, lo) && scalar_input(*clip, 2, hi) &&
+                         lo == 0.0f && hi == 6.0f;
+    const node* scale = ok_clip ? single_user(clip->outputs.at(0)) : nullptr;
+    float k = 0;
+    const bool ok_scale = scale && scale->inputs.size() == 2 && scalar_input(*scale, 1, k) &&
+                          ((scale->op_type == "Div" && near(k, 6.0f)) || (scale->op_type == "Mul" && near(k, 1.0f / 6.0f)));
+    if (!ok_scale)
+      return fail("node '", label(add), "': an Add of a constant is supported only as the start of "
+                  "hardsigmoid written out, (x + 3).clip(0, 6) / 6");
+    l.op = layer_op::hardsigmoid;
+    next = scale->outputs.at(0);
+    return {};
+  }
+
+  /// Pad: all-zero pads are nothing; zero padding of H and W before an unpadded AveragePool is
+  /// that pool with padding and count_include_pad (PyTorch exports avg_pool2d so).
+  status parse_pad(const node& n, imported_layer& l, std::string& next, bool& identity) {
+    const std::string mode = attr_string(n, "mode");
+    std::vector<std::int64_t> pads = attr_ints(n, "pads");  // opset < 11
+    if (n.inputs.size() > 1 && !n.inputs[1].empty() && !eval_shape(n.inputs[1], n.inputs[0], pads))
+      return fail("node '", label(n), "': Pad needs constant pads");
+    float fill = 0.0f;
+    if (n.inputs.size() > 2 && !n.inputs[2].empty() && !scalar_input(n, 2, fill))
+      return fail("node '", label(n), "': Pad needs a constant fill value");
+    if ((!mode.empty() && mode != "constant") || fill != 0.0f || pads.size() != 8)
+      return fail("node '", label(n), "': only zero padding of a 4-D tensor is supported");
+    if (std::all_of(pads.begin(), pads.end(), [](std::int64_t p) { return p == 0; })) {
+      identity = true;
+      return {};
+    }
+    const std::int64_t p = pads[2];
+    const bool spatial_symmetric = pads[0] == 0 && pads[1] == 0 && pads[4] == 0 && pads[5] == 0 && pads[3] == p &&
+                                   pads[6] == p && pads[7] == p && p > 0;
+    const auto users = consumers(n.outputs.at(0));
+    if (!spatial_symmetric || users.size() != 1 || users[0]->op_type != "AveragePool")
+      return fail("node '", label(n), "': Pad is supported only as equal zero padding of H and W before an AveragePool");
+    const node& pool = *users[0];
+    OHQ_TRY_STATUS(parse_pool(pool, l));
+    if (l.padding != 0) return fail("node '", label(pool), "': padded twice (Pad and pads)");
+    l.padding = static_cast<std::size_t>(p);
+    l.count_include_pad = true;
+    l.node = label(pool);
+    if (2 * l.padding > l.kernel) return fail("node '", label(pool), "': padding larger than half the window");
+    next = pool.outputs.at(0);
+    return {};
+  }
+
+  /// Output shape of a leaf, from the current shape.
+  status infer_output(const node& n, imported_layer& l) {
+    auto window = [&](std::size_t size) -> std::size_t {
+      if (size + 2 * l.padding < l.kernel) return 0;
+      return (size + 2 * l.padding - l.kernel) / l.stride + 1;
+    };
+    switch (l.op) {
+      case layer_op::conv2d:
+      case layer_op::max_pool:
+      case layer_op::avg_pool: {
+        const std::size_t h = window(shape_[1]), w = window(shape_[2]);
+        if (!h || !w) return fail("node '", label(n), "': the ", l.kernel, "x", l.kernel, " window is larger than the padded input ", shape_str(shape_));
+        shape_ = {l.op == layer_op::conv2d ? l.out : shape_[0], h, w};
+        break;
+      }
+      case layer_op::global_avg_pool:
+        shape_ = {shape_[0]};
+        flat_ = true;
+        break;
+      case layer_op::flatten:
+        shape_ = {shape_[0] * shape_[1] * shape_[2]};
+        flat_ = true;
+        break;
+      case layer_op::dense:
+        shape_ = {l.out};
+        break;
+      default:
+        break;  // element-wise
+    }
+    l.output = shape_;
+    return {};
+  }
+
+  const graph& g_;
+  graph_index index_;
+  std::map<std::string, const tensor*, std::less<>> constants_;
+  std::vector<std::size_t> shape_;  ///< shape of the value being walked
+  bool flat_ = false;               ///< the value is flat in ohq terms (after a global pool or flatten)
+};
+
+}  // namespace detail
+
+/// Recognises `g` as ohq layers (weights copied), or explains which node does not fit.
+inline result<imported_network> try_import_layers(const graph& g) { return detail::importer(g).run(); }
+
+}  // namespace ohq::io::onnx
+// ---- end ohq/io/onnx/import.hpp ----
+// #include <ohq/io/onnx/bind.hpp>
+// ---- begin ohq/io/onnx/bind.hpp ----
+// SPDX-License-Identifier: MIT
+/// @file Defines `ohq::load_onnx<Net>` / `try_load_onnx<Net>`: an ONNX file's weights bound onto a
+/// compile-time network type, every layer's kind, geometry and shapes checked on the way.
+
+// #include <ohq/core/error.hpp>
+// #include <ohq/io/onnx/import.hpp>
+// #include <ohq/io/onnx/reader.hpp>
+// #include <ohq/nn.hpp>
+
+#include <algorithm>
+#include <cstddef>
+#include <filesystem>
+#include <span>
+#include <string>
+#include <type_traits>
+#include <vector>
+
+namespace ohq {
+namespace io::onnx::detail {
+
+/// Walks one list of imported layers while the type's layers are bound to it.
+struct bind_cursor {
+  explicit bind_cursor(const std::vector<imported_layer>* list, std::size_t first = 0) : layers(list), next(first) {}
+
+  const std::vector<imported_layer>* layers = nullptr;
+  std::size_t next = 0;
+  /// A bias-free conv/dense of the type received a bias from a file whose exporter folded the
+  /// batch norm: the type's next layer must be that batch_norm.
+  const imported_layer* folded_bias_from = nullptr;
+  std::string folded_bias_layer;
+
+  [[nodiscard]] const imported_layer* peek() const {
+    return next < layers->size() ? &(*layers)[next] : nullptr;
+  }
+};
+
+template <class Layer>
+std::string describe_layer() {
+  return "layer " + Layer::path_t::str() + " (" + Layer::name() + ", " + Layer::input_shape_t::str() + " -> " +
+         Layer::output_shape_t::str() + ")";
+}
+inline std::string describe_node(const imported_layer& l) {
+  return "ONNX node '" + l.node + "' (" + std::string(to_string(l.op)) + ", " + shape_str(l.input) + " -> " +
+         shape_str(l.output) + ")";
+}
+template <class Shape>
+std::vector<std::size_t> dims_of() {
+  return {Shape::dims.begin(), Shape::dims.end()};
+}
+
+template <class Layer, class... Parts>
+status mismatch(const imported_layer& l, const Parts&... parts) {
+  return make_status(errc::shape_mismatch, describe_node(l), " does not match ", describe_layer<Layer>(), ": ", parts...);
+}
+
+/// Takes the next imported layer for `Layer`, checking its op and both shapes.
+template <class Layer>
+status take(bind_cursor& c, layer_op op, const imported_layer*& out) {
+  if (c.folded_bias_from && !(op == layer_op::batch_norm))
+    return make_status(errc::shape_mismatch, describe_node(*c.folded_bias_from), " has a bias but ", c.folded_bias_layer,
+                       " has none and no batch_norm follows it; declare the layer with a bias");
+  out = c.peek();
+  if (!out)
+    return make_status(errc::shape_mismatch, describe_layer<Layer>(),
+                       " has no counterpart in the ONNX graph: the graph (or this branch) ends earlier");
+  if (out->op != op)
+    return mismatch<Layer>(*out, "the node is a ", to_string(out->op), ", the layer a ", to_string(op));
+  if (out->input != dims_of<typename Layer::input_shape_t>() || out->output != dims_of<typename Layer::output_shape_t>())
+    return mismatch<Layer>(*out, "shapes differ: the node maps ", shape_str(out->input), " -> ", shape_str(out->output),
+                           ", the layer ", Layer::input_shape_t::str(), " -> ", Layer::output_shape_t::str());
+  ++c.next;
+  return {};
+}
+
+inline void copy_into(std::span<float> dst, const std::vector<float>& src) {
+  std::copy(src.begin(), src.end(), dst.begin());
+}
+
+/// conv2d and dense: weights, and a bias (or the note that a folded batch norm must follow).
+template <class Layer>
+status load_weights(Layer& layer, const imported_layer& l, bind_cursor& c) {
+  if (l.weight.size() != layer.weight().size())
+    return mismatch<Layer>(l, "the weight has ", l.weight.size(), " values, the layer ", layer.weight().size());
+  copy_into(layer.weight(), l.weight);
+  std::fill(layer.bias().begin(), layer.bias().end(), 0.0f);
+  if (l.has_bias) {
+    copy_into(layer.bias(), l.bias);
+    if (!Layer::has_bias) {
+      c.folded_bias_from = &l;
+      c.folded_bias_layer = describe_layer<Layer>();
+    }
+  }
+  return {};
+}
+
+template <std::size_t O, std::size_t K, std::size_t S, std::size_t P, std::size_t G, bool B, class In, class Path>
+status bind(nn::detail::conv2d_instance<O, K, S, P, G, B, In, Path>& layer, bind_cursor& c) {
+  using L = std::decay_t<decltype(layer)>;
+  const imported_layer* l = nullptr;
+  OHQ_TRY_STATUS(take<L>(c, layer_op::conv2d, l));
+  if (l->kernel != L::kernel || l->stride != L::stride || l->padding != L::padding || l->groups != L::groups)
+    return mismatch<L>(*l, "the node has kernel ", l->kernel, ", stride ", l->stride, ", padding ", l->padding,
+                       ", groups ", l->groups, "; the layer ", L::kernel, ", ", L::stride, ", ", L::padding, ", ", L::groups);
+  return load_weights(layer, *l, c);
+}
+
+template <std::size_t O, bool B, class In, class Path>
+status bind(nn::detail::dense_instance<O, B, In, Path>& layer, bind_cursor& c) {
+  using L = std::decay_t<decltype(layer)>;
+  const imported_layer* l = nullptr;
+  OHQ_TRY_STATUS(take<L>(c, layer_op::dense, l));
+  return load_weights(layer, *l, c);
+}
+
+template <class In, class Path>
+status bind(nn::detail::batch_norm_instance<In, Path>& layer, bind_cursor& c) {
+  using L = std::decay_t<decltype(layer)>;
+  const imported_layer* next = c.peek();
+  if (c.folded_bias_from && (!next || next->op != layer_op::batch_norm)) {
+    layer.mark_folded();  // the exporter folded it into the bias just loaded
+    c.folded_bias_from = nullptr;
+    return {};
+  }
+  c.folded_bias_from = nullptr;
+  const imported_layer* l = nullptr;
+  OHQ_TRY_STATUS(take<L>(c, layer_op::batch_norm, l));
+  copy_into(layer.weight(), l->gamma);
+  copy_into(layer.bias(), l->beta);
+  copy_into(layer.running_mean(), l->mean);
+  copy_into(layer.running_var(), l->var);
+  layer.epsilon() = l->epsilon;
+  return {};
+}
+
+template <class Activation, class In, class Path>
+status bind(nn::detail::activation_instance<Activation, In, Path>&, bind_cursor& c) {
+  using L = nn::detail::activation_instance<Activation, In, Path>;
+  layer_op op = layer_op::relu;
+  for (layer_op candidate : {layer_op::relu, layer_op::relu6, layer_op::hardswish, layer_op::hardsigmoid, layer_op::sigmoid})
+    if (to_string(candidate) == Activation::label) op = candidate;
+  const imported_layer* l = nullptr;
+  return take<L>(c, op, l);
+}
+
+template <nn::detail::pool_op Op, std::size_t K, std::size_t S, std::size_t P, bool CIP, class In, class Path>
+status bind(nn::detail::pool_instance<Op, K, S, P, CIP, In, Path>&, bind_cursor& c) {
+  using L = nn::detail::pool_instance<Op, K, S, P, CIP, In, Path>;
+  const imported_layer* l = nullptr;
+  OHQ_TRY_STATUS(take<L>(c, L::is_max ? layer_op::max_pool : layer_op::avg_pool, l));
+  if (l->kernel != K || l->stride != S || l->padding != P)
+    return mismatch<L>(*l, "the node pools ", l->kernel, "x", l->kernel, " stride ", l->stride, " padding ", l->padding);
+  if (!L::is_max && P > 0 && l->count_include_pad != CIP)
+    return mismatch<L>(*l, "count_include_pad differs (node ", l->count_include_pad, ", layer ", CIP, ")");
+  return {};
+}
+
+template <class In, class Path>
+status bind(nn::detail::global_avg_pool_instance<In, Path>&, bind_cursor& c) {
+  const imported_layer* l = nullptr;
+  return take<nn::detail::global_avg_pool_instance<In, Path>>(c, layer_op::global_avg_pool, l);
+}
+
+template <class In, class Path>
+status bind(nn::detail::flatten_instance<In, Path>&, bind_cursor& c) {
+  if constexpr (In::rank == 1) {
+    return {};  // flattening a flat value: the importer drops such nodes too
+  } else {
+    const imported_layer* l = nullptr;
+    return take<nn::detail::flatten_instance<In, Path>>(c, layer_op::flatten, l);
+  }
+}
+
+template <class In, class Path>
+status bind(nn::detail::softmax_instance<In, Path>&, bind_cursor& c) {
+  const imported_layer* l = nullptr;
+  return take<nn::detail::softmax_instance<In, Path>>(c, layer_op::softmax, l);
+}
+
+// The composites recurse through bind_elements: declared here so its calls find them.
+template <class In, class Path, std::size_t First, class... Layers>
+status bind(nn::sequence_instance<In, Path, First, Layers...>& seq, bind_cursor& c);
+template <class In, class Path, class Shortcut, class... Body>
+status bind(nn::detail::residual_instance<In, Path, Shortcut, Body...>& res, bind_cursor& c);
+template <std::size_t S, class Inner, class Gate, class In, class Path>
+status bind(nn::detail::squeeze_excite_instance<S, Inner, Gate, In, Path>& se, bind_cursor& c);
+
+template <class Seq>
+status bind_elements(Seq& seq, bind_cursor& c) {
+  status result;
+  seq.for_each_element([&](auto& element) {
+    if (result.ok()) result = bind(element, c);
+  });
+  return result;
+}
+
+/// Binds `seq` to all of `layers` (a residual branch): nothing may be left over on either side.
+template <class Owner, class Seq>
+status bind_branch(Seq& seq, const std::vector<imported_layer>& layers, const imported_layer& owner, const char* role) {
+  bind_cursor inner(&layers);
+  OHQ_TRY_STATUS(bind_elements(seq, inner));
+  if (inner.folded_bias_from)
+    return make_status(errc::shape_mismatch, describe_node(*inner.folded_bias_from), " has a bias but ",
+                       inner.folded_bias_layer, " has none and no batch_norm follows it");
+  if (const imported_layer* extra = inner.peek())
+    return make_status(errc::shape_mismatch, describe_node(*extra), " in the ", role, " of ", describe_node(owner),
+                       " has no counterpart in ", describe_layer<Owner>());
+  return {};
+}
+
+template <class In, class Path, std::size_t First, class... Layers>
+status bind(nn::sequence_instance<In, Path, First, Layers...>& seq, bind_cursor& c) {
+  return bind_elements(seq, c);  // a nested sequential is spliced into its parent's list
+}
+
+template <class In, class Path, class Shortcut, class... Body>
+status bind(nn::detail::residual_instance<In, Path, Shortcut, Body...>& res, bind_cursor& c) {
+  using L = nn::detail::residual_instance<In, Path, Shortcut, Body...>;
+  const imported_layer* l = nullptr;
+  OHQ_TRY_STATUS(take<L>(c, layer_op::residual, l));
+  if (L::has_projection == l->shortcut.empty())
+    return mismatch<L>(*l, L::has_projection ? "the layer has a projection shortcut, the node an identity one"
+                                             : "the node has a projection shortcut, the layer an identity one");
+  OHQ_TRY_STATUS(bind_branch<L>(res.body(), l->body, *l, "body"));
+  if constexpr (L::has_projection) OHQ_TRY_STATUS(bind_branch<L>(res.projection(), l->shortcut, *l, "shortcut"));
+  return {};
+}
+
+template <std::size_t S, class Inner, class Gate, class In, class Path>
+status bind(nn::detail::squeeze_excite_instance<S, Inner, Gate, In, Path>& se, bind_cursor& c) {
+  using L = nn::detail::squeeze_excite_instance<S, Inner, Gate, In, Path>;
+  const imported_layer* l = nullptr;
+  OHQ_TRY_STATUS(take<L>(c, layer_op::squeeze_excite, l));
+  const auto& b = l->body;  // dense, inner activation, dense, gate
+  if (to_string(b[1].op) != Inner::label || to_string(b[3].op) != Gate::label)
+    return mismatch<L>(*l, "the node's activations are ", to_string(b[1].op), "/", to_string(b[3].op), ", the layer's ",
+                       Inner::label, "/", Gate::label);
+  if (b[0].out != L::squeeze_channels)
+    return mismatch<L>(*l, "the node squeezes to ", b[0].out, " channels, the layer to ", L::squeeze_channels);
+  bind_cursor squeeze(&l->body, 0), excite(&l->body, 2);
+  OHQ_TRY_STATUS(bind(se.squeeze(), squeeze));
+  OHQ_TRY_STATUS(bind(se.excite(), excite));
+  if (!b[0].has_bias || !b[2].has_bias) return mismatch<L>(*l, "squeeze-excite convolutions need biases");
+  return {};
+}
+
+}  // namespace io::onnx::detail
+
+/// Binds an imported graph's weights onto `net` (every layer's kind, geometry and shapes are
+/// checked), then folds batch norms. On error `net` may hold part of the weights.
+template <class Net>
+status try_bind_onnx(Net& net, const io::onnx::imported_network& imported) {
+  const auto want = io::onnx::detail::dims_of<typename Net::input_shape_t>();
+  if (imported.input_shape != want)
+    return make_status(errc::shape_mismatch, "ONNX graph input '", imported.input_name, "' has shape ",
+                       io::onnx::detail::shape_str(imported.input_shape), ", the network type expects ", Net::input_shape_t::str());
+  io::onnx::detail::bind_cursor cursor(&imported.layers);
+  status result;
+  net.for_each_element([&](auto& element) {
+    if (result.ok()) result = io::onnx::detail::bind(element, cursor);
+  });
+  OHQ_TRY_STATUS(result);
+  if (cursor.folded_bias_from)
+    return make_status(errc::shape_mismatch, io::onnx::detail::describe_node(*cursor.folded_bias_from), " has a bias but ",
+                       cursor.folded_bias_layer, " has none and no batch_norm follows it");
+  if (const io::onnx::imported_layer* extra = cursor.peek())
+    return make_status(errc::shape_mismatch, io::onnx::detail::describe_node(*extra),
+                       " has no counterpart: the network type ends before the graph");
+  net.fold_batch_norms();
+  return {};
+}
+
+/// Reads an ONNX file into a new network of type Net (see try_bind_onnx).
+template <class Net>
+result<Net> try_load_onnx(const std::filesystem::path& path) {
+  auto model = io::onnx::try_load_model(path);
+  if (!model) return model.error();
+  auto imported = io::onnx::try_import_layers(model->g);
+  if (!imported) return status(imported.error().code(), path.string() + ": " + imported.error().message());
+  Net net;
+  if (status s = try_bind_onnx(net, *imported); !s.ok()) return status(s.code(), path.string() + ": " + s.message());
+  return net;
+}
+
+#ifndef OHQ_NO_EXCEPTIONS
+/// `try_load_onnx<Net>(path).value()`: throws ohq::error naming the node, the layer and both shapes.
+template <class Net>
+Net load_onnx(const std::filesystem::path& path) {
+  return try_load_onnx<Net>(path).value();
+}
+#endif
+
+}  // namespace ohq
+// ---- end ohq/io/onnx/bind.hpp ----
+// #include <ohq/io/codegen.hpp>
+// ---- begin ohq/io/codegen.hpp ----
+// SPDX-License-Identifier: MIT
+/// @file Defines `ohq::io::generate_model_header`: C++ source for the compile-time network type of an
+/// imported ONNX graph, optionally with its weights embedded (for apps that read no file at run time).
+
+// #include <ohq/io/onnx/import.hpp>
+
+#include <cstddef>
+#include <cstdio>
+#include <sstream>
+#include <string>
+#include <vector>
+
+namespace ohq::io {
+
+/// What goes into a generated model header besides the type.
+struct codegen_options {
+  std::string name = "model";              ///< C++ identifier of the network type
+  std::string source = "model.onnx";       ///< shown in the banner
+  bool embed_weights = false;              ///< also emit the weights and `load_embedded_weights`
+  std::vector<float> mean{0.0f}, stddev{1.0f};  ///< input normalisation: x = (pixel / 255 - mean) / std
+  double fp32_test_accuracy = -1.0;        ///< from the export sidecar, when known
+};
+
+namespace detail {
+
+inline std::string spell_float(float v) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.9g", static_cast<double>(v));
+  std::string s = buf;
+  if (s.find_first_of(".eEn") == std::string::npos) s += ".0";  // keep it a floating literal
+  return s + "f";
+}
+
+inline const char* activation_type(onnx::layer_op op) {
+  switch (op) {
+    case onnx::layer_op::relu: return "relu";
+    case onnx::layer_op::relu6: return "relu6";
+    case onnx::layer_op::hardswish: return "hardswish";
+    case onnx::layer_op::hardsigmoid: return "hardsigmoid";
+    case onnx::layer_op::sigmoid: return "sigmoid";
+    default: return nullptr;
+  }
+}
+
+/// The layer spec of one imported layer, e.g. "conv2d<16, 3, 1, 1, 1, true>".
+inline std::string layer_spec(const onnx::imported_layer& l, int indent);
+
+inline std::string layer_list(const std::vector<onnx::imported_layer>& layers, int indent) {
+  std::string out;
+  const std::string pad(std::size_t(indent), ' ');
+  for (std::size_t i = 0; i < layers.size(); ++i) {
+    out += pad + layer_spec(layers[i], indent);
+    if (i + 1 < layers.size()) out += ",";
+    out += "  // " + layers[i].node + "\n";
+  }
+  return out;
+}
+
+inline std::string layer_spec(const onnx::imported_layer& l, int indent) {
+  using onnx::layer_op;
+  const auto n = [](std::size_t v) { return std::to_string(v); };
+  switch (l.op) {
+    case layer_op::conv2d:
+      return "conv2d<" + n(l.out) + ", " + n(l.kernel) + ", " + n(l.stride) + ", " + n(l.padding) + ", " + n(l.groups) +
+             (l.has_bias ? ", true>" : ", false>");
+    case layer_op::dense: return "dense<" + n(l.out) + (l.has_bias ? ", true>" : ", false>");
+    case layer_op::batch_norm: return "batch_norm";
+    case layer_op::max_pool: return "max_pool<" + n(l.kernel) + ", " + n(l.stride) + ", " + n(l.padding) + ">";
+    case layer_op::avg_pool:
+      return "avg_pool<" + n(l.kernel) + ", " + n(l.stride) + ", " + n(l.padding) +
+             (l.count_include_pad ? ", true>" : ", false>");
+    case layer_op::global_avg_pool: return "global_avg_pool";
+    case layer_op::flatten: return "flatten";
+    case layer_op::softmax: return "softmax";
+    case layer_op::squeeze_excite:
+      return "squeeze_excite<" + n(l.body[0].out) + ", " + activation_type(l.body[1].op) + ", " +
+             activation_type(l.body[3].op) + ">";
+    case layer_op::residual: {
+      const std::string pad(std::size_t(indent + 4), ' ');
+      std::string out = "residual<\n";
+      if (!l.shortcut.empty()) out += pad + "shortcut<\n" + layer_list(l.shortcut, indent + 8) + pad + ">,\n";
+      return out + layer_list(l.body, indent + 4) + std::string(std::size_t(indent), ' ') + ">";
+    }
+    default: return activation_type(l.op);
+  }
+}
+
+/// Appends the parameter arrays of `layers` in the order `for_each_layer`/`for_each_parameter`
+/// visit them (residual: body then shortcut; squeeze-excite: squeeze then excite).
+inline void collect_parameters(const std::vector<onnx::imported_layer>& layers,
+                               std::vector<const std::vector<float>*>& params, std::vector<float>& epsilons) {
+  using onnx::layer_op;
+  for (const auto& l : layers) {
+    switch (l.op) {
+      case layer_op::conv2d:
+      case layer_op::dense:
+        params.push_back(&l.weight);
+        if (l.has_bias) params.push_back(&l.bias);
+        break;
+      case layer_op::batch_norm:
+        params.insert(params.end(), {&l.gamma, &l.beta, &l.mean, &l.var});
+        epsilons.push_back(l.epsilon);
+        break;
+      case layer_op::residual:
+        collect_parameters(l.body, params, epsilons);
+        collect_parameters(l.shortcut, params, epsilons);
+        break;
+      case layer_op::squeeze_excite:
+        for (const auto* fc : {&l.body[0], &l.body[2]}) {
+          params.push_back(&fc->weight);
+          params.push_back(&fc->bias);
+        }
+        break;
+      default: break;
+    }
+  }
+}
+
+inline std::string float_array(const std::vector<float>& values) {
+  std::string out = "{";
+  for (std::size_t i = 0; i < values.size(); ++i) {
+    if (i) out += (i % 8 == 0) ? ",\n    " : ", ";
+    out += spell_float(values[i]);
+  }
+  return out + "}";
+}
+
+}  // namespace detail
+
+/// The header text: `using <name> = ohq::network<...>;`, a `<name>_info` struct with the input
+/// normalisation, and with `embed_weights` the weights plus `load_embedded_weights(<name>&)`.
+inline std::string generate_model_header(const onnx::imported_network& net, const codegen_options& options) {
+  std::ostringstream out;
+  const std::string& name = options.name;
+  out << "// Generated by ohq-codegen from " << options.source << ": DO NOT EDIT.\n"
+      << "// SPDX-License-Identifier: MIT\n#pragma once\n\n#include <ohq/nn.hpp>\n\n"
+      << "#include <algorithm>\n#include <array>\n#include <cstddef>\n#include <span>\n#include <string_view>\n\n"
+      << "namespace ohq::models {\n\nusing namespace ohq::nn;\n\n// clang-format off\nusing " << name
+      << " = ohq::network<ohq::shape<" << net.input_shape[0] << ", " << net.input_shape[1] << ", "
+      << net.input_shape[2] << ">,\n"
+      << detail::layer_list(net.layers, 4) << ">;\n// clang-format on\n\n";
+  out << "/// Facts about " << name << " that the type does not carry.\nstruct " << name << "_info {\n"
+      << "  static constexpr std::string_view source = \"" << options.source << "\";\n"
+      << "  /// Input normalisation: x = (pixel / 255 - mean[c]) / std[c].\n"
+      << "  static constexpr std::array<float, " << options.mean.size() << "> mean" << detail::float_array(options.mean)
+      << ";\n  static constexpr std::array<float, " << options.stddev.size() << "> stddev"
+      << detail::float_array(options.stddev) << ";\n"
+      << "  /// fp32 accuracy on the 10,000 test images, measured at export (negative: unknown).\n"
+      << "  static constexpr double fp32_test_accuracy = " << options.fp32_test_accuracy << ";\n"
+      << "  static constexpr bool embedded_weights = " << (options.embed_weights ? "true" : "false") << ";\n";
+  if (options.embed_weights)
+    out << "  /// Fills a network with the weights compiled into this header (defined below).\n"
+        << "  static void load_embedded_weights(" << name << "& net);\n";
+  out << "};\n";
+  if (options.embed_weights) {
+    std::vector<const std::vector<float>*> params;
+    std::vector<float> epsilons;
+    detail::collect_parameters(net.layers, params, epsilons);
+    out << "\nnamespace " << name << "_weights {\n";
+    for (std::size_t i = 0; i < params.size(); ++i)
+      out << "inline constexpr float p" << i << "[" << std::max<std::size_t>(params[i]->size(), 1) << "] = "
+          << detail::float_array(*params[i]) << ";\n";
+    out << "inline constexpr const float* all[] = {";
+    for (std::size_t i = 0; i < params.size(); ++i) out << (i ? ", " : "") << "p" << i;
+    out << "};\ninline constexpr std::size_t sizes[] = {";
+    for (std::size_t i = 0; i < params.size(); ++i) out << (i ? ", " : "") << params[i]->size();
+    out << "};\ninline constexpr float batch_norm_epsilons[] = {";
+    for (std::size_t i = 0; i < epsilons.size(); ++i) out << (i ? ", " : "") << detail::spell_float(epsilons[i]);
+    if (epsilons.empty()) out << "0.0f";
+    out << "};\n}  // namespace " << name << "_weights\n\n"
+        << "/// Fills `net` with the embedded weights and folds its batch norms: no file needed.\n"
+        << "inline void load_embedded_weights(" << name << "& net) {\n"
+        << "  std::size_t param = 0, norm = 0;\n"
+        << "  net.for_each_layer([&](auto& layer) {\n"
+        << "    layer.for_each_parameter([&](std::string_view, std::span<float> dst) {\n"
+        << "      std::copy_n(" << name << "_weights::all[param], " << name << "_weights::sizes[param], dst.data());\n"
+        << "      ++param;\n    });\n"
+        << "    if constexpr (requires { layer.epsilon(); }) layer.epsilon() = " << name
+        << "_weights::batch_norm_epsilons[norm++];\n"
+        << "  });\n  net.fold_batch_norms();\n}\n"
+        << "inline void " << name << "_info::load_embedded_weights(" << name << "& net) { ohq::models::load_embedded_weights(net); }\n";
+  }
+  out << "\n}  // namespace ohq::models\n";
+  return out.str();
+}
+
+}  // namespace ohq::io
+// ---- end ohq/io/codegen.hpp ----
+// ---- end ohq/io.hpp ----
+// #include <ohq/solver.hpp>
+// ---- begin ohq/solver.hpp ----
+// SPDX-License-Identifier: MIT
+/// @file The standalone entry of ohq's solver: LP, MILP, multiple-choice knapsack, Pareto sweeps.
+///
+/// Standard library only; usable without the rest of ohq (`#include <ohq/solver.hpp>`).
+
+// #include <ohq/solver/status.hpp>
+// ---- begin ohq/solver/status.hpp ----
+// SPDX-License-Identifier: MIT
+/// @file Defines `ohq::solver::status`, the outcome of every solve (a result, never an error).
+
+#include <string_view>
+
+namespace ohq::solver {
+
+/// How a solve ended. Limits still carry the best incumbent found and the proven gap.
+enum class status {
+  optimal,          ///< proven optimal (within the stated tolerances, re-checked exactly)
+  infeasible,       ///< no point satisfies the constraints
+  unbounded,        ///< the objective improves without bound over the feasible set
+  iteration_limit,  ///< the simplex iteration limit was reached
+  node_limit,       ///< the branch-and-bound node limit was reached
+  time_limit,       ///< the wall-clock limit was reached
+  numerical_issue,  ///< floating point trouble the solver could not repair
+  invalid_input,    ///< the problem is malformed (sizes disagree, a value is NaN or infinite)
+};
+
+/// A stable name for a status.
+constexpr std::string_view to_string(status s) noexcept {
+  switch (s) {
+    case status::optimal: return "optimal";
+    case status::infeasible: return "infeasible";
+    case status::unbounded: return "unbounded";
+    case status::iteration_limit: return "iteration_limit";
+    case status::node_limit: return "node_limit";
+    case status::time_limit: return "time_limit";
+    case status::numerical_issue: return "numerical_issue";
+    case status::invalid_input: return "invalid_input";
+  }
+  return "unknown";
+}
+
+/// True when the solve stopped on a limit rather than with a proof.
+constexpr bool is_limit(status s) noexcept {
+  return s == status::iteration_limit || s == status::node_limit || s == status::time_limit;
+}
+
+}  // namespace ohq::solver
+// ---- end ohq/solver/status.hpp ----
+// #include <ohq/solver/exact.hpp>
+// ---- begin ohq/solver/exact.hpp ----
+// SPDX-License-Identifier: MIT
+/// @file Defines `exact_number`, exact arithmetic on doubles and decimals used to re-check answers.
+///
+/// Every double is m·2^e and every decimal literal is m·10^e = m·2^e·5^e, so sums and products of
+/// both kinds are exactly m·2^a·5^b with an arbitrary-precision integer m. That is all a final
+/// feasibility check needs: no division, no rounding, no tolerance.
+
+#include <algorithm>
+#include <charconv>
+#include <cmath>
+#include <compare>
+#include <cstdint>
+#include <limits>
+#include <string>
+#include <string_view>
+#include <system_error>
+#include <vector>
+
+namespace ohq::solver {
+
+/// An exact value (-1)^negative · magnitude · 2^e2 · 5^e5 with an unbounded integer magnitude.
+class exact_number {
+ public:
+  /// Zero.
+  exact_number() = default;
+
+  /// The exact value of a finite double. Non-finite input gives an invalid number.
+  static exact_number from_double(double v) {
+    exact_number r;
+    if (!std::isfinite(v)) {
+      r.valid_ = false;
+      return r;
+    }
+    if (v == 0.0) return r;
+    int e = 0;
+    const double frac = std::frexp(std::fabs(v), &e);  // v = frac·2^e, frac in [0.5, 1)
+    const auto m = static_cast<std::uint64_t>(std::ldexp(frac, 53));
+    r.negative_ = v < 0;
+    r.mag_ = {static_cast<std::uint32_t>(m & 0xffffffffu), static_cast<std::uint32_t>(m >> 32)};
+    r.e2_ = e - 53;
+    r.trim();
+    return r;
+  }
+
+  /// The exact value of a decimal literal in JSON number syntax; invalid if it is not one, or if
+  /// its exponent exceeds +-max_exponent (such values are out of any sane model's range).
+  static exact_number from_decimal(std::string_view s, int max_exponent = 400) {
+    exact_number r;
+    r.valid_ = false;
+    std::size_t i = 0;
+    bool neg = false;
+    if (i < s.size() && s[i] == '-') {
+      neg = true;
+      ++i;
+    }
+    std::vector<std::uint32_t> mag;
+    long exp10 = 0;
+    std::size_t int_digits = 0, frac_digits = 0;
+    while (i < s.size() && s[i] >= '0' && s[i] <= '9') {
+      mul_small(mag, 10, static_cast<std::uint32_t>(s[i] - '0'));
+      ++i;
+      ++int_digits;
+    }
+    if (int_digits == 0) return r;
+    if (int_digits > 1 && s[i - int_digits] == '0') return r;  // JSON forbids leading zeros
+    if (i < s.size() && s[i] == '.') {
+      ++i;
+      while (i < s.size() && s[i] >= '0' && s[i] <= '9') {
+        mul_small(mag, 10, static_cast<std::uint32_t>(s[i] - '0'));
+        ++i;
+        ++frac_digits;
+      }
+      if (frac_digits == 0) return r;
+    }
+    if (i < s.size() && (s[i] == 'e' || s[i] == 'E')) {
+      ++i;
+      bool eneg = false;
+      if (i < s.size() && (s[i] == '+' || s[i] == '-')) {
+        eneg = s[i] == '-';
+        ++i;
+      }
+      std::size_t ed = 0;
+      long e = 0;
+      while (i < s.size() && s[i] >= '0' && s[i] <= '9') {
+        if (e < 1000000) e = e * 10 + (s[i] - '0');
+        ++i;
+        ++ed;
+      }
+      if (ed == 0) return r;
+      exp10 = eneg ? -e : e;
+    }
+    if (i != s.size()) return r;
+    exp10 -= static_cast<long>(frac_digits);
+    while (!mag.empty() && mag.back() == 0) mag.pop_back();
+    if (mag.empty()) {
+      r.valid_ = true;
+      return r;
+    }
+    if (exp10 > max_exponent || exp10 < -max_exponent - 400) return r;
+    r.mag_ = std::move(mag);
+    r.negative_ = neg;
+    r.e2_ = static_cast<int>(exp10);
+    r.e5_ = static_cast<int>(exp10);
+    r.valid_ = true;
+    r.trim();
+    return r;
+  }
+
+  /// The exact value of an integer.
+  static exact_number from_integer(std::int64_t v) {
+    exact_number r;
+    r.negative_ = v < 0;
+    const std::uint64_t m = v < 0 ? 0 - static_cast<std::uint64_t>(v) : static_cast<std::uint64_t>(v);
+    r.mag_ = {static_cast<std::uint32_t>(m & 0xffffffffu), static_cast<std::uint32_t>(m >> 32)};
+    r.trim();
+    return r;
+  }
+
+  /// False for a number made from NaN, infinity or malformed text; arithmetic propagates it.
+  bool valid() const noexcept { return valid_; }
+  bool is_zero() const noexcept { return mag_.empty(); }
+  /// -1, 0 or +1.
+  int sign() const noexcept { return mag_.empty() ? 0 : (negative_ ? -1 : 1); }
+
+  friend exact_number operator-(exact_number a) {
+    if (!a.mag_.empty()) a.negative_ = !a.negative_;
+    return a;
+  }
+
+  friend exact_number operator+(const exact_number& a, const exact_number& b) {
+    if (!a.valid_ || !b.valid_) return invalid();
+    if (a.mag_.empty()) return b;
+    if (b.mag_.empty()) return a;
+    const int e2 = std::min(a.e2_, b.e2_), e5 = std::min(a.e5_, b.e5_);
+    std::vector<std::uint32_t> ma = a.mag_, mb = b.mag_;
+    scale(ma, a.e2_ - e2, a.e5_ - e5);
+    scale(mb, b.e2_ - e2, b.e5_ - e5);
+    exact_number r;
+    r.e2_ = e2;
+    r.e5_ = e5;
+    if (a.negative_ == b.negative_) {
+      r.mag_ = add_mag(ma, mb);
+      r.negative_ = a.negative_;
+    } else {
+      const int c = cmp_mag(ma, mb);
+      if (c == 0) return exact_number{};
+      if (c > 0) {
+        r.mag_ = sub_mag(ma, mb);
+        r.negative_ = a.negative_;
+      } else {
+        r.mag_ = sub_mag(mb, ma);
+        r.negative_ = b.negative_;
+      }
+    }
+    r.trim();
+    return r;
+  }
+  friend exact_number operator-(const exact_number& a, const exact_number& b) { return a + (-b); }
+
+  friend exact_number operator*(const exact_number& a, const exact_number& b) {
+    if (!a.valid_ || !b.valid_) return invalid();
+    if (a.mag_.empty() || b.mag_.empty()) return exact_number{};
+    exact_number r;
+    r.mag_ = mul_mag(a.mag_, b.mag_);
+    r.negative_ = a.negative_ != b.negative_;
+    r.e2_ = a.e2_ + b.e2_;
+    r.e5_ = a.e5_ + b.e5_;
+    r.trim();
+    return r;
+  }
+
+  exact_number& operator+=(const exact_number& b) { return *this = *this + b; }
+  exact_number& operator-=(const exact_number& b) { return *this = *this - b; }
+
+  /// Exact three-way comparison (both operands must be valid).
+  friend std::strong_ordering operator<=>(const exact_number& a, const exact_number& b) {
+    const int s = (a - b).sign();
+    return s < 0 ? std::strong_ordering::less
+                 : (s > 0 ? std::strong_ordering::greater : std::strong_ordering::equal);
+  }
+  friend bool operator==(const exact_number& a, const exact_number& b) { return (a - b).is_zero(); }
+
+  /// The value divided by 2^e2 5^e5 as a 64-bit integer, if that is an integer of magnitude below
+  /// `limit`; used to reason about sums modulo a common unit.
+  bool scaled_to_int64(int e2, int e5, std::int64_t& out, std::int64_t limit = std::int64_t{1} << 62) const {
+    if (!valid_) return false;
+    if (mag_.empty()) {
+      out = 0;
+      return true;
+    }
+    if (e2_ < e2 || e5_ < e5 || e2_ - e2 > 62 || e5_ - e5 > 27 || mag_.size() > 2) return false;
+    std::vector<std::uint32_t> m = mag_;
+    scale(m, e2_ - e2, e5_ - e5);
+    while (!m.empty() && m.back() == 0) m.pop_back();
+    if (m.size() > 2) return false;
+    const std::uint64_t v = (m.size() > 1 ? static_cast<std::uint64_t>(m[1]) << 32 : 0) | (m.empty() ? 0 : m[0]);
+    if (v >= static_cast<std::uint64_t>(limit)) return false;
+    out = negative_ ? -static_cast<std::int64_t>(v) : static_cast<std::int64_t>(v);
+    return true;
+  }
+  /// Exponents of 2 and 5 of a nonzero value (its magnitude is free of both factors).
+  int exp2() const noexcept { return e2_; }
+  int exp5() const noexcept { return e5_; }
+
+  /// True when the value is an integer.
+  bool is_integer() const {
+    if (mag_.empty()) return true;
+    if (e2_ >= 0 && e5_ >= 0) return true;
+    // Divisible by 2^-e2 and 5^-e5? trim() keeps the magnitude free of those factors.
+    return false;
+  }
+
+  /// The nearest double (correctly rounded; used for reporting, never for decisions).
+  double to_double() const {
+    if (!valid_) return std::numeric_limits<double>::quiet_NaN();
+    if (mag_.empty()) return 0.0;
+    // m·2^a·5^b = M·10^e with M = m·2^(a-b), e = b when a >= b, else M = m·5^(b-a), e = a;
+    // then the decimal text M e e is rounded once by from_chars.
+    std::vector<std::uint32_t> m = mag_;
+    int e10 = 0;
+    if (e2_ >= e5_) {
+      scale(m, e2_ - e5_, 0);
+      e10 = e5_;
+    } else {
+      scale(m, 0, e5_ - e2_);
+      e10 = e2_;
+    }
+    std::string digits;
+    while (!m.empty()) {
+      std::uint64_t rem = 0;
+      for (std::size_t k = m.size(); k-- > 0;) {
+        const std::uint64_t cur = (rem << 32) | m[k];
+        m[k] = static_cast<std::uint32_t>(cur / 1000000000u);
+        rem = cur % 1000000000u;
+      }
+      while (!m.empty() && m.back() == 0) m.pop_back();
+      for (int k = 0; k < 9; ++k) {
+        digits.push_back(static_cast<char>('0' + rem % 10));
+        rem /= 10;
+        if (m.empty() && rem == 0) break;
+      }
+    }
+    std::string text = negative_ ? "-" : "";
+    text.append(digits.rbegin(), digits.rend());
+    text += 'e';
+    text += std::to_string(e10);
+    double v = 0;
+    const auto r = std::from_chars(text.data(), text.data() + text.size(), v);
+    if (r.ec == std::errc::result_out_of_range) {
+      // Overflow or underflow: the sign of the exponent tells which.
+      const bool huge = e10 > 0;
+      return (negative_ ? -1.0 : 1.0) * (huge ? std::numeric_limits<double>::infinity() : 0.0);
+    }
+    return v;
+  }
+
+ private:
+  static exact_number invalid() {
+    exact_number r;
+    r.valid_ = false;
+    return r;
+  }
+
+  // Normalise: drop zero limbs, pull factors of 2 and 5 into the exponents so equal values have
+  // equal representations and magnitudes stay short.
+  void trim() {
+    while (!mag_.empty() && mag_.back() == 0) mag_.pop_back();
+    if (mag_.empty()) {
+      negative_ = false;
+      e2_ = e5_ = 0;
+      return;
+    }
+    std::size_t zl = 0;
+    while (mag_[zl] == 0) ++zl;
+    int tz = static_cast<int>(zl) * 32;
+    std::uint32_t w = mag_[zl];
+    while ((w & 1u) == 0) {
+      w >>= 1;
+      ++tz;
+    }
+    if (tz > 0) {
+      shr(mag_, static_cast<std::size_t>(tz));
+      e2_ += tz;
+    }
+    while (div_small_exact(mag_, 5)) ++e5_;
+  }
+
+  static void mul_small(std::vector<std::uint32_t>& m, std::uint32_t f, std::uint32_t add = 0) {
+    std::uint64_t carry = add;
+    for (auto& limb : m) {
+      const std::uint64_t t = static_cast<std::uint64_t>(limb) * f + carry;
+      limb = static_cast<std::uint32_t>(t);
+      carry = t >> 32;
+    }
+    if (carry) m.push_back(static_cast<std::uint32_t>(carry));
+  }
+
+  // Divides by d when the remainder is zero; returns whether it did.
+  static bool div_small_exact(std::vector<std::uint32_t>& m, std::uint32_t d) {
+    std::vector<std::uint32_t> q(m.size());
+    std::uint64_t rem = 0;
+    for (std::size_t k = m.size(); k-- > 0;) {
+      const std::uint64_t cur = (rem << 32) | m[k];
+      q[k] = static_cast<std::uint32_t>(cur / d);
+      rem = cur % d;
+    }
+    if (rem != 0) return false;
+    while (!q.empty() && q.back() == 0) q.pop_back();
+    m = std::move(q);
+    return true;
+  }
+
+  static void shl(std::vector<std::uint32_t>& m, std::size_t bits) {
+    if (m.empty() || bits == 0) return;
+    const std::size_t limbs = bits / 32, b = bits % 32;
+    if (b) {
+      std::uint32_t carry = 0;
+      for (auto& limb : m) {
+        const std::uint32_t nc = limb >> (32 - b);
+        limb = (limb << b) | carry;
+        carry = nc;
+      }
+      if (carry) m.push_back(carry);
+    }
+    m.insert(m.begin(), limbs, 0u);
+  }
+
+  static void shr(std::vector<std::uint32_t>& m, std::size_t bits) {
+    const std::size_t limbs = bits / 32, b = bits % 32;
+    m.erase(m.begin(), m.begin() + static_cast<std::ptrdiff_t>(std::min(limbs, m.size())));
+    if (b && !m.empty()) {
+      for (std::size_t k = 0; k < m.size(); ++k) {
+        const std::uint32_t hi = k + 1 < m.size() ? m[k + 1] : 0u;
+        m[k] = (m[k] >> b) | (hi << (32 - b));
+      }
+    }
+    while (!m.empty() && m.back() == 0) m.pop_back();
+  }
+
+  static void scale(std::vector<std::uint32_t>& m, int d2, int d5) {
+    while (d5 >= 13) {
+      mul_small(m, 1220703125u);  // 5^13 fits in 32 bits
+      d5 -= 13;
+    }
+    std::uint32_t f = 1;
+    while (d5-- > 0) f *= 5;
+    if (f != 1) mul_small(m, f);
+    shl(m, static_cast<std::size_t>(d2));
+  }
+
+  static int cmp_mag(const std::vector<std::uint32_t>& a, const std::vector<std::uint32_t>& b) {
+    if (a.size() != b.size()) return a.size() < b.size() ? -1 : 1;
+    for (std::size_t k = a.size(); k-- > 0;)
+      if (a[k] != b[k]) return a[k] < b[k] ? -1 : 1;
+    return 0;
+  }
+
+  static std::vector<std::uint32_t> add_mag(const std::vector<std::uint32_t>& a,
+                                            const std::vector<std::uint32_t>& b) {
+    std::vector<std::uint32_t> r(std::max(a.size(), b.size()) + 1, 0u);
+    std::uint64_t carry = 0;
+    for (std::size_t k = 0; k + 1 < r.size(); ++k) {
+      const std::uint64_t t = carry + (k < a.size() ? a[k] : 0u) + (k < b.size() ? b[k] : 0u);
+      r[k] = static_cast<std::uint32_t>(t);
+      carry = t >> 32;
+    }
+    r.back() = static_cast<std::uint32_t>(carry);
+    return r;
+  }
+
+  // a - b for |a| >= |b|.
+  static std::vector<std::uint32_t> sub_mag(const std::vector<std::uint32_t>& a,
+                                            const std::vector<std::uint32_t>& b) {
+    std::vector<std::uint32_t> r(a.size());
+    std::int64_t borrow = 0;
+    for (std::size_t k = 0; k < a.size(); ++k) {
+      std::int64_t t = static_cast<std::int64_t>(a[k]) - borrow - (k < b.size() ? b[k] : 0u);
+      borrow = t < 0 ? 1 : 0;
+      if (t < 0) t += (static_cast<std::int64_t>(1) << 32);
+      r[k] = static_cast<std::uint32_t>(t);
+    }
+    return r;
+  }
+
+  static std::vector<std::uint32_t> mul_mag(const std::vector<std::uint32_t>& a,
+                                            const std::vector<std::uint32_t>& b) {
+    std::vector<std::uint32_t> r(a.size() + b.size(), 0u);
+    for (std::size_t i = 0; i < a.size(); ++i) {
+      std::uint64_t carry = 0;
+      for (std::size_t j = 0; j < b.size(); ++j) {
+        const std::uint64_t t = static_cast<std::uint64_t>(a[i]) * b[j] + r[i + j] + carry;
+        r[i + j] = static_cast<std::uint32_t>(t);
+        carry = t >> 32;
+      }
+      std::size_t k = i + b.size();
+      while (carry) {
+        const std::uint64_t t = static_cast<std::uint64_t>(r[k]) + carry;
+        r[k] = static_cast<std::uint32_t>(t);
+        carry = t >> 32;
+        ++k;
+      }
+    }
+    return r;
+  }
+
+  std::vector<std::uint32_t> mag_;
+  int e2_ = 0;
+  int e5_ = 0;
+  bool negative_ = false;
+  bool valid_ = true;
+};
+
+}  // namespace ohq::solver
+// ---- end ohq/solver/exact.hpp ----
+// #include <ohq/solver/problem.hpp>
+// ---- begin ohq/solver/problem.hpp ----
+// SPDX-License-Identifier: MIT
+/// @file Defines the problem and result types: `milp_problem`, `mckp_problem` and their results.
+
+// #include <ohq/solver/exact.hpp>
+// #include <ohq/solver/status.hpp>
+
+#include <cstddef>
+#include <limits>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace ohq::solver {
+
+/// Positive infinity, the value of a missing bound.
+inline constexpr double infinity = std::numeric_limits<double>::infinity();
+
+/// Whether the objective is minimised or maximised.
+enum class objective_sense { minimize, maximize };
+
+/// The relation of a constraint row to its right-hand side.
+enum class row_op { le, ge, eq };
+
+/// A decision variable. Infinite bounds mean free in that direction.
+struct variable {
+  std::string name;
+  double lb = 0.0;
+  double ub = infinity;
+  bool integer = false;
+  /// Exact values of the bounds when they came from decimal text (otherwise the doubles are exact).
+  std::optional<exact_number> exact_lb, exact_ub;
+};
+
+/// One nonzero coefficient of a row.
+struct term {
+  std::size_t var = 0;
+  double coef = 0.0;
+};
+
+/// A linear constraint `sum(coef * x[var]) op rhs`.
+struct constraint {
+  std::string name;
+  std::vector<term> terms;
+  row_op op = row_op::le;
+  double rhs = 0.0;
+  /// Exact coefficients (same order as `terms`) and rhs when they came from decimal text.
+  std::vector<exact_number> exact_coefs;
+  std::optional<exact_number> exact_rhs;
+};
+
+/// A mixed-integer linear program.
+struct milp_problem {
+  objective_sense sense = objective_sense::minimize;
+  std::vector<variable> variables;
+  /// One coefficient per variable (missing entries are zero).
+  std::vector<double> objective;
+  std::vector<constraint> constraints;
+  /// Exact objective coefficients when they came from decimal text (same length as `objective`).
+  std::vector<exact_number> exact_objective;
+
+  /// Adds a variable and returns its index.
+  std::size_t add_variable(std::string name, double lb, double ub, bool integer, double cost = 0.0) {
+    variables.push_back({std::move(name), lb, ub, integer, std::nullopt, std::nullopt});
+    objective.resize(variables.size(), 0.0);
+    objective.back() = cost;
+    return variables.size() - 1;
+  }
+  /// Adds a row and returns its index.
+  std::size_t add_constraint(std::string name, std::vector<term> terms, row_op op, double rhs) {
+    constraints.push_back({std::move(name), std::move(terms), op, rhs, {}, std::nullopt});
+    return constraints.size() - 1;
+  }
+};
+
+/// Limits and tolerances for the LP and MILP solvers. Tolerances are relative (see docs/solver.md).
+struct milp_options {
+  double time_limit_seconds = infinity;
+  std::size_t node_limit = std::numeric_limits<std::size_t>::max();
+  std::size_t iteration_limit = 10'000'000;  ///< simplex pivots over the whole solve
+  double feasibility_tolerance = 1e-9;       ///< row and bound violation, relative to magnitude
+  double optimality_tolerance = 1e-9;        ///< reduced-cost sign, relative to the cost scale
+  double integrality_tolerance = 1e-9;       ///< distance to the nearest integer
+  double relative_gap = 1e-9;                ///< stop when (incumbent - bound) <= this * max(1,|incumbent|)
+  bool detect_mckp = true;                   ///< route multiple-choice structure to the MCKP search
+  std::size_t max_dense_entries = 40'000'000;  ///< rows x (rows + cols) cap of the dense tableau (320 MB)
+};
+
+/// The outcome of an LP or MILP solve.
+struct milp_result {
+  solver::status status = solver::status::numerical_issue;
+  double objective = 0.0;      ///< of the incumbent, in the problem's own sense
+  std::vector<double> x;       ///< the incumbent (empty when there is none)
+  double bound = 0.0;          ///< best proven bound, in the problem's own sense
+  double gap = 0.0;            ///< |objective - bound| / max(1, |objective|); 0 when optimal
+  std::size_t nodes = 0;
+  std::size_t iterations = 0;
+  bool exactly_verified = false;  ///< the incumbent passed the exact rational re-check
+  bool has_solution() const noexcept { return !x.empty(); }
+};
+
+/// One group (layer) of a multiple-choice knapsack: pick exactly one of its choices.
+struct mckp_group {
+  std::string name;
+  std::vector<std::string> choice_names;
+  std::vector<double> costs;              ///< one per choice
+  std::vector<std::vector<double>> uses;  ///< uses[choice][resource]
+  /// Exact values when they came from decimal text (same shapes as costs and uses, or empty).
+  std::vector<exact_number> exact_costs;
+  std::vector<std::vector<exact_number>> exact_uses;
+};
+
+/// A resource limit `lo <= sum of chosen uses <= hi` (use -inf/+inf for one-sided budgets).
+struct mckp_budget {
+  std::string name;
+  double lo = -infinity;
+  double hi = infinity;
+  std::optional<exact_number> exact_lo, exact_hi;
+};
+
+/// Minimise the total cost picking exactly one choice per group under every budget.
+struct mckp_problem {
+  std::vector<mckp_group> groups;
+  std::vector<mckp_budget> budgets;
+
+  std::size_t resources() const noexcept { return budgets.size(); }
+};
+
+/// Limits for the MCKP search.
+struct mckp_options {
+  double time_limit_seconds = infinity;
+  std::size_t node_limit = std::numeric_limits<std::size_t>::max();
+  double relative_gap = 1e-9;  ///< prune when bound >= incumbent - this * max(1, |incumbent|)
+  bool symmetry_breaking = true;
+};
+
+/// The outcome of an MCKP solve.
+struct mckp_result {
+  solver::status status = solver::status::numerical_issue;
+  double objective = 0.0;
+  std::vector<std::size_t> choice;  ///< one index per group (empty when there is none)
+  std::vector<double> use;          ///< total use per resource of `choice`
+  double bound = 0.0;
+  double gap = 0.0;
+  std::size_t nodes = 0;
+  bool exactly_verified = false;
+  bool has_solution() const noexcept { return !choice.empty(); }
+};
+
+}  // namespace ohq::solver
+// ---- end ohq/solver/problem.hpp ----
+// #include <ohq/solver/verify.hpp>
+// ---- begin ohq/solver/verify.hpp ----
+// SPDX-License-Identifier: MIT
+/// @file Defines the exact re-checks of MILP and MCKP answers (rational arithmetic, no tolerance
+/// on integer rows).
+
+// #include <ohq/solver/exact.hpp>
+// #include <ohq/solver/problem.hpp>
+
+#include <algorithm>
+#include <cmath>
+#include <cstddef>
+#include <vector>
+
+namespace ohq::solver {
+
+/// The verdict of an exact re-check.
+struct verification {
+  bool feasible = false;
+  double objective = 0.0;          ///< exact objective rounded to double
+  double max_violation = 0.0;      ///< worst relative violation on rows with continuous terms
+  std::size_t violated_row = static_cast<std::size_t>(-1);  ///< first row failing, if any
+};
+
+namespace detail {
+
+inline exact_number exact_coef(const constraint& c, std::size_t k) {
+  return k < c.exact_coefs.size() ? c.exact_coefs[k] : exact_number::from_double(c.terms[k].coef);
+}
+inline exact_number exact_rhs(const constraint& c) {
+  return c.exact_rhs ? *c.exact_rhs : exact_number::from_double(c.rhs);
+}
+inline exact_number exact_cost(const milp_problem& p, std::size_t j) {
+  if (j < p.exact_objective.size()) return p.exact_objective[j];
+  return exact_number::from_double(j < p.objective.size() ? p.objective[j] : 0.0);
+}
+
+}  // namespace detail
+
+/// Re-checks x against p exactly. Bounds and rows whose variables are all integer must hold
+/// exactly; rows or bounds involving continuous variables may miss by `tolerance` relative to
+/// their magnitude (a floating-point vertex cannot be exact there).
+inline verification verify_milp(const milp_problem& p, const std::vector<double>& x,
+                                double tolerance = 1e-9) {
+  verification v;
+  const std::size_t n = p.variables.size();
+  if (x.size() != n) return v;
+  std::vector<exact_number> ex(n);
+  for (std::size_t j = 0; j < n; ++j) {
+    const auto& var = p.variables[j];
+    if (!std::isfinite(x[j])) return v;
+    if (var.integer && x[j] != std::floor(x[j])) return v;
+    ex[j] = exact_number::from_double(x[j]);
+    const exact_number lb = var.exact_lb ? *var.exact_lb : exact_number::from_double(var.lb);
+    const exact_number ub = var.exact_ub ? *var.exact_ub : exact_number::from_double(var.ub);
+    const double tol = var.integer ? 0.0 : tolerance;
+    if (std::isfinite(var.lb) && ex[j] < lb) {
+      const double miss = (lb - ex[j]).to_double() / std::max(1.0, std::fabs(var.lb));
+      if (miss > tol) return v;
+      v.max_violation = std::max(v.max_violation, miss);
+    }
+    if (std::isfinite(var.ub) && ex[j] > ub) {
+      const double miss = (ex[j] - ub).to_double() / std::max(1.0, std::fabs(var.ub));
+      if (miss > tol) return v;
+      v.max_violation = std::max(v.max_violation, miss);
+    }
+  }
+  for (std::size_t i = 0; i < p.constraints.size(); ++i) {
+    const auto& c = p.constraints[i];
+    exact_number act;
+    bool all_integer = true;
+    double mag = std::max(1.0, std::fabs(c.rhs));
+    for (std::size_t k = 0; k < c.terms.size(); ++k) {
+      const auto j = c.terms[k].var;
+      if (!p.variables[j].integer) all_integer = false;
+      if (x[j] == 0.0) continue;  // most 0/1 plans: skip the exact product
+      act += detail::exact_coef(c, k) * ex[j];
+      mag = std::max(mag, std::fabs(c.terms[k].coef * x[j]));
+    }
+    const exact_number diff = act - detail::exact_rhs(c);  // activity - rhs
+    const int s = diff.sign();
+    const bool bad = (c.op == row_op::le && s > 0) || (c.op == row_op::ge && s < 0) ||
+                     (c.op == row_op::eq && s != 0);
+    if (!bad) continue;
+    const double miss = std::fabs(diff.to_double()) / mag;
+    if (all_integer || miss > tolerance) {
+      v.violated_row = i;
+      return v;
+    }
+    v.max_violation = std::max(v.max_violation, miss);
+  }
+  exact_number obj;
+  for (std::size_t j = 0; j < n; ++j)
+    if (j < p.objective.size() && p.objective[j] != 0.0 && x[j] != 0.0) obj += detail::exact_cost(p, j) * ex[j];
+  v.objective = obj.to_double();
+  v.feasible = true;
+  return v;
+}
+
+/// Re-checks a choice vector against an MCKP exactly (every budget must hold with no tolerance).
+inline verification verify_mckp(const mckp_problem& p, const std::vector<std::size_t>& choice) {
+  verification v;
+  if (choice.size() != p.groups.size()) return v;
+  const std::size_t r = p.resources();
+  std::vector<exact_number> use(r);
+  exact_number cost;
+  for (std::size_t g = 0; g < p.groups.size(); ++g) {
+    const auto& grp = p.groups[g];
+    const std::size_t c = choice[g];
+    if (c >= grp.costs.size()) return v;
+    cost += c < grp.exact_costs.size() ? grp.exact_costs[c] : exact_number::from_double(grp.costs[c]);
+    for (std::size_t k = 0; k < r; ++k) {
+      const bool has_exact = c < grp.exact_uses.size() && k < grp.exact_uses[c].size();
+      use[k] += has_exact ? grp.exact_uses[c][k] : exact_number::from_double(grp.uses[c][k]);
+    }
+  }
+  for (std::size_t k = 0; k < r; ++k) {
+    const auto& b = p.budgets[k];
+    if (std::isfinite(b.hi) && use[k] > (b.exact_hi ? *b.exact_hi : exact_number::from_double(b.hi))) {
+      v.violated_row = k;
+      return v;
+    }
+    if (std::isfinite(b.lo) && use[k] < (b.exact_lo ? *b.exact_lo : exact_number::from_double(b.lo))) {
+      v.violated_row = k;
+      return v;
+    }
+  }
+  v.objective = cost.to_double();
+  v.feasible = true;
+  return v;
+}
+
+}  // namespace ohq::solver
+// ---- end ohq/solver/verify.hpp ----
+// #include <ohq/solver/simplex.hpp>
+// ---- begin ohq/solver/simplex.hpp ----
+// SPDX-License-Identifier: MIT
+/// @file Defines the dense bounded-variable simplex (primal with composite phase 1, dual for re-solves).
+///
+/// Form: rows are `A x - r = 0` with one logical variable r_i per row carrying the row's range,
+/// so every constraint kind (<=, >=, =, ranges) and every variable bound is a bound on some
+/// variable. The tableau T = B^-1 [A | -I] is kept dense: the solver serves bit-allocation
+/// problems of a few hundred rows, where a dense row operation is a tight vectorised loop.
+
+// #include <ohq/solver/problem.hpp>
+// #include <ohq/solver/status.hpp>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstddef>
+#include <cstdint>
+#include <limits>
+#include <vector>
+
+namespace ohq::solver {
+namespace detail {
+
+/// A dense LP in range form: minimise cost·x, row_lo <= A x <= row_up, col_lo <= x <= col_up.
+struct lp_data {
+  std::size_t rows = 0, cols = 0;
+  std::vector<double> a;  ///< row-major rows × cols
+  std::vector<double> col_lo, col_up, row_lo, row_up, cost;
+};
+
+/// A basis to warm-start from: which variable is basic in each row, and which nonbasic
+/// variables sit at their upper bound.
+struct basis_snapshot {
+  std::vector<std::uint32_t> head;
+  std::vector<bool> at_upper;
+};
+
+/// Rounds to the nearest power of two so scaling never perturbs a coefficient.
+inline double pow2_round(double v) {
+  if (!(v > 0) || !std::isfinite(v)) return 1.0;
+  int e = 0;
+  (void)std::frexp(v, &e);
+  return std::ldexp(1.0, e - 1);
+}
+
+/// Tolerances and anti-cycling parameters of `dense_simplex`.
+struct simplex_settings {
+  double feasibility_tolerance = 1e-9;
+  double optimality_tolerance = 1e-9;
+  double pivot_tolerance = 1e-9;
+  std::size_t degenerate_before_bland = 40;  ///< consecutive degenerate pivots before Bland's rule
+  std::size_t refresh_every = 50;            ///< pivots between accuracy checks
+};
+
+/// Dense bounded-variable simplex on T = B^-1 [A | -I] (see the file comment).
+class dense_simplex {
+ public:
+
+  dense_simplex() = default;
+
+  /// Loads an LP, scales it by powers of two and starts from the all-logical basis.
+  void load(const lp_data& lp, const simplex_settings& s = {}) {
+    set_ = s;
+    m_ = lp.rows;
+    n_ = lp.cols;
+    nt_ = n_ + m_;
+    a_ = lp.a;
+    compute_scaling(lp);
+    lo_.assign(nt_, 0.0);
+    up_.assign(nt_, 0.0);
+    cost_.assign(nt_, 0.0);
+    for (std::size_t j = 0; j < n_; ++j) {
+      lo_[j] = lp.col_lo[j] / cs_[j];
+      up_[j] = lp.col_up[j] / cs_[j];
+      cost_[j] = lp.cost[j] * cs_[j];
+    }
+    double cmax = 0;
+    for (std::size_t j = 0; j < n_; ++j) cmax = std::max(cmax, std::fabs(cost_[j]));
+    obj_scale_ = cmax > 0 ? 1.0 / pow2_round(cmax) : 1.0;
+    for (std::size_t j = 0; j < n_; ++j) cost_[j] *= obj_scale_;
+    for (std::size_t i = 0; i < m_; ++i) {
+      lo_[n_ + i] = lp.row_lo[i] * rs_[i];
+      up_[n_ + i] = lp.row_up[i] * rs_[i];
+    }
+    head_.resize(m_);
+    for (std::size_t i = 0; i < m_; ++i) head_[i] = static_cast<std::uint32_t>(n_ + i);
+    x_.assign(nt_, 0.0);
+    for (std::size_t j = 0; j < n_; ++j) x_[j] = initial_value(j);
+    rebuild_from_head();
+  }
+
+  std::size_t rows() const noexcept { return m_; }
+  std::size_t cols() const noexcept { return n_; }
+  std::size_t iterations() const noexcept { return iterations_; }
+
+  /// Changes a structural variable's bounds (original units). A nonbasic variable moves to the
+  /// new bound; a basic one may become infeasible, which the dual simplex then repairs.
+  void set_col_bounds(std::size_t j, double lo, double up) {
+    const double nl = lo / cs_[j], nu = up / cs_[j];
+    const bool was_upper = std::isfinite(up_[j]) && x_[j] == up_[j] && x_[j] != lo_[j];
+    lo_[j] = nl;
+    up_[j] = nu;
+    if (pos_[j] < 0) {
+      double nv;
+      if (was_upper)
+        nv = std::isfinite(nu) ? nu : (std::isfinite(nl) ? nl : 0.0);
+      else
+        nv = std::isfinite(nl) ? nl : (std::isfinite(nu) ? nu : 0.0);
+      shift_nonbasic(j, nv);
+    }
+  }
+  double col_lo(std::size_t j) const { return lo_[j] * cs_[j]; }
+  double col_up(std::size_t j) const { return up_[j] * cs_[j]; }
+
+  /// Primal simplex from the current basis: composite phase 1 then phase 2.
+  status solve_primal(std::size_t iteration_limit) { return primal(iteration_limit); }
+
+  /// Dual simplex when the basis is dual feasible (after bound changes), else the primal; the
+  /// primal always finishes so tolerance drift never leaves a wrong status.
+  status solve(std::size_t iteration_limit) {
+    if (dual_feasible()) {
+      const status s = dual(iteration_limit);
+      if (s == status::infeasible || s == status::iteration_limit) {
+        if (s == status::infeasible && confirm_dual_infeasible()) return s;
+        if (s == status::iteration_limit && iterations_ >= iteration_limit) return s;
+      }
+    }
+    return primal(iteration_limit);
+  }
+
+  /// The objective in original units (minimisation form).
+  double objective() const {
+    long double v = 0;
+    for (std::size_t j = 0; j < n_; ++j) v += static_cast<long double>(cost_[j]) * x_[j];
+    return static_cast<double>(v / obj_scale_);
+  }
+  /// The value of structural variable j in original units.
+  double value(std::size_t j) const { return x_[j] * cs_[j]; }
+  std::vector<double> primal_values() const {
+    std::vector<double> v(n_);
+    for (std::size_t j = 0; j < n_; ++j) v[j] = value(j);
+    return v;
+  }
+  bool is_basic(std::size_t j) const { return pos_[j] >= 0; }
+  /// The shadow price of row i (d objective / d row bound, original units) at the current basis.
+  double row_dual(std::size_t i) {
+    if (!costs_valid_) {
+      compute_reduced_costs(cost_);
+      costs_valid_ = true;
+    }
+    return d_[n_ + i] * rs_[i] / obj_scale_;
+  }
+
+  basis_snapshot save_basis() const {
+    basis_snapshot b;
+    b.head = head_;
+    b.at_upper.assign(nt_, false);
+    for (std::size_t j = 0; j < nt_; ++j)
+      if (pos_[j] < 0 && std::isfinite(up_[j]) && x_[j] == up_[j] && up_[j] != lo_[j]) b.at_upper[j] = true;
+    return b;
+  }
+
+  /// Re-factorises the given basis against the current bounds.
+  void restore_basis(const basis_snapshot& b) {
+    head_ = b.head;
+    for (std::size_t j = 0; j < nt_; ++j) {
+      if (b.at_upper[j] && std::isfinite(up_[j]))
+        x_[j] = up_[j];
+      else
+        x_[j] = initial_value(j);
+    }
+    rebuild_from_head();
+  }
+
+ private:
+  // ---------------------------------------------------------------- scaling
+  void compute_scaling(const lp_data& lp) {
+    rs_.assign(m_, 1.0);
+    cs_.assign(n_, 1.0);
+    // Geometric-mean passes, then row equilibration, all in powers of two (exact).
+    for (int pass = 0; pass < 4; ++pass) {
+      for (std::size_t i = 0; i < m_; ++i) {
+        double mn = infinity, mx = 0;
+        for (std::size_t j = 0; j < n_; ++j) {
+          const double v = std::fabs(lp.a[i * n_ + j]) * rs_[i] * cs_[j];
+          if (v > 0) {
+            mn = std::min(mn, v);
+            mx = std::max(mx, v);
+          }
+        }
+        if (mx > 0) rs_[i] *= pow2_round(1.0 / std::sqrt(mn * mx));
+      }
+      for (std::size_t j = 0; j < n_; ++j) {
+        double mn = infinity, mx = 0;
+        for (std::size_t i = 0; i < m_; ++i) {
+          const double v = std::fabs(lp.a[i * n_ + j]) * rs_[i] * cs_[j];
+          if (v > 0) {
+            mn = std::min(mn, v);
+            mx = std::max(mx, v);
+          }
+        }
+        if (mx > 0) cs_[j] *= pow2_round(1.0 / std::sqrt(mn * mx));
+      }
+    }
+    for (std::size_t i = 0; i < m_; ++i) {
+      double mx = 0;
+      for (std::size_t j = 0; j < n_; ++j) mx = std::max(mx, std::fabs(lp.a[i * n_ + j]) * rs_[i] * cs_[j]);
+      if (mx > 0) rs_[i] /= pow2_round(mx);
+    }
+    for (std::size_t i = 0; i < m_; ++i)
+      for (std::size_t j = 0; j < n_; ++j) a_[i * n_ + j] = lp.a[i * n_ + j] * rs_[i] * cs_[j];
+  }
+
+  double initial_value(std::size_t j) const {
+    if (std::isfinite(lo_[j])) return lo_[j];
+    if (std::isfinite(up_[j])) return up_[j];
+    return 0.0;  // a free nonbasic variable rests at zero
+  }
+
+  double ftol(std::size_t j, bool upper) const {
+    const double b = upper ? up_[j] : lo_[j];
+    return set_.feasibility_tolerance * std::max(1.0, std::fabs(b));
+  }
+  bool below(std::size_t j) const { return x_[j] < lo_[j] - ftol(j, false); }
+  bool above(std::size_t j) const { return x_[j] > up_[j] + ftol(j, true); }
+
+  // ---------------------------------------------------------------- factorisation
+  // Gauss-Jordan on [A | -I] with the columns in head_, partial pivoting by rows; a column that
+  // turns out dependent is replaced by a logical so the basis is always nonsingular.
+  void rebuild_from_head() {
+    tab_.assign(m_ * nt_, 0.0);
+    for (std::size_t i = 0; i < m_; ++i) {
+      std::copy(a_.begin() + static_cast<std::ptrdiff_t>(i * n_),
+                a_.begin() + static_cast<std::ptrdiff_t>((i + 1) * n_),
+                tab_.begin() + static_cast<std::ptrdiff_t>(i * nt_));
+      tab_[i * nt_ + n_ + i] = -1.0;
+    }
+    std::vector<std::uint32_t> wanted = head_;
+    std::vector<int> row_of(m_, -1);
+    std::vector<bool> row_done(m_, false);
+    std::vector<std::uint32_t> new_head(m_, 0);
+    std::vector<bool> used(nt_, false);
+    // Logicals first: their columns are unit vectors, which keeps the elimination cheap and stable.
+    std::stable_sort(wanted.begin(), wanted.end(), [&](std::uint32_t p, std::uint32_t q) {
+      return (p >= n_) > (q >= n_);
+    });
+    for (const std::uint32_t col : wanted) {
+      std::size_t best = m_;
+      double bv = 0;
+      double cmax = 0;
+      for (std::size_t i = 0; i < m_; ++i) cmax = std::max(cmax, std::fabs(tab_[i * nt_ + col]));
+      for (std::size_t i = 0; i < m_; ++i) {
+        if (row_done[i]) continue;
+        const double v = std::fabs(tab_[i * nt_ + col]);
+        if (v > bv) {
+          bv = v;
+          best = i;
+        }
+      }
+      if (best == m_ || bv <= 1e-11 * std::max(1.0, cmax)) continue;  // dependent: replaced below
+      eliminate(best, col);
+      row_done[best] = true;
+      new_head[best] = col;
+      used[col] = true;
+    }
+    for (std::size_t i = 0; i < m_; ++i) {
+      if (row_done[i]) continue;
+      // Pick the unused column with the largest entry in this row, preferring logicals.
+      std::size_t best = nt_;
+      double bv = 0;
+      for (std::size_t k = 0; k < nt_; ++k) {
+        const std::size_t col = (k + n_) % nt_;
+        if (used[col]) continue;
+        const double v = std::fabs(tab_[i * nt_ + col]);
+        if (v > bv * 1.0000001) {
+          bv = v;
+          best = col;
+        }
+      }
+      eliminate(i, best);
+      row_done[i] = true;
+      new_head[i] = static_cast<std::uint32_t>(best);
+      used[best] = true;
+    }
+    head_ = new_head;
+    pos_.assign(nt_, -1);
+    for (std::size_t i = 0; i < m_; ++i) pos_[head_[i]] = static_cast<int>(i);
+    // Nonbasic variables that used to be basic go to a bound.
+    for (std::size_t j = 0; j < nt_; ++j) {
+      if (pos_[j] >= 0) continue;
+      if (x_[j] < lo_[j] || x_[j] > up_[j] || (!std::isfinite(x_[j]))) x_[j] = initial_value(j);
+      if (x_[j] != lo_[j] && x_[j] != up_[j] && (std::isfinite(lo_[j]) || std::isfinite(up_[j])))
+        x_[j] = std::isfinite(lo_[j]) ? lo_[j] : up_[j];
+    }
+    since_refresh_ = 0;
+    recompute_basic_values();
+    costs_valid_ = false;
+  }
+
+  void eliminate(std::size_t r, std::size_t col) {
+    double* tr = &tab_[r * nt_];
+    const double inv = 1.0 / tr[col];
+    for (std::size_t k = 0; k < nt_; ++k) tr[k] *= inv;
+    tr[col] = 1.0;
+    for (std::size_t i = 0; i < m_; ++i) {
+      if (i == r) continue;
+      double* ti = &tab_[i * nt_];
+      const double f = ti[col];
+      if (f == 0.0) continue;
+      for (std::size_t k = 0; k < nt_; ++k) ti[k] -= f * tr[k];
+      ti[col] = 0.0;
+    }
+  }
+
+  void recompute_basic_values() {
+    for (std::size_t i = 0; i < m_; ++i) {
+      const double* ti = &tab_[i * nt_];
+      long double s = 0;
+      for (std::size_t j = 0; j < nt_; ++j)
+        if (pos_[j] < 0 && x_[j] != 0.0) s -= static_cast<long double>(ti[j]) * x_[j];
+      x_[head_[i]] = static_cast<double>(s);
+    }
+  }
+
+  // Max |A x_struct - x_logical| relative to the row's magnitude: detects tableau drift.
+  double residual() const {
+    double worst = 0;
+    for (std::size_t i = 0; i < m_; ++i) {
+      long double s = 0, mag = 1;
+      for (std::size_t j = 0; j < n_; ++j) {
+        const long double t = static_cast<long double>(a_[i * n_ + j]) * x_[j];
+        s += t;
+        mag = std::max(mag, std::fabs(t));
+      }
+      worst = std::max(worst, static_cast<double>(std::fabs(s - x_[n_ + i]) / mag));
+    }
+    return worst;
+  }
+
+  void shift_nonbasic(std::size_t j, double nv) {
+    const double delta = nv - x_[j];
+    if (delta == 0.0) return;
+    for (std::size_t i = 0; i < m_; ++i) x_[head_[i]] -= tab_[i * nt_ + j] * delta;
+    x_[j] = nv;
+  }
+
+  // ---------------------------------------------------------------- pricing data
+  void compute_reduced_costs(const std::vector<double>& c) {
+    d_.assign(nt_, 0.0);
+    for (std::size_t j = 0; j < nt_; ++j) d_[j] = c[j];
+    for (std::size_t i = 0; i < m_; ++i) {
+      const double cb = c[head_[i]];
+      if (cb == 0.0) continue;
+      const double* ti = &tab_[i * nt_];
+      for (std::size_t j = 0; j < nt_; ++j) d_[j] -= cb * ti[j];
+    }
+    for (std::size_t i = 0; i < m_; ++i) d_[head_[i]] = 0.0;
+  }
+
+  // Phase-1 costs: -1 below the lower bound, +1 above the upper; returns the infeasibility sum.
+  double phase1_costs(std::vector<double>& c, std::size_t& count) const {
+    c.assign(nt_, 0.0);
+    double sum = 0;
+    count = 0;
+    for (std::size_t i = 0; i < m_; ++i) {
+      const std::size_t k = head_[i];
+      if (below(k)) {
+        c[k] = -1.0;
+        sum += lo_[k] - x_[k];
+        ++count;
+      } else if (above(k)) {
+        c[k] = 1.0;
+        sum += x_[k] - up_[k];
+        ++count;
+      }
+    }
+    return sum;
+  }
+
+  bool dual_feasible() {
+    if (!costs_valid_) {
+      compute_reduced_costs(cost_);
+      costs_valid_ = true;
+    }
+    for (std::size_t j = 0; j < nt_; ++j) {
+      if (pos_[j] >= 0) continue;
+      if (x_[j] < up_[j] && d_[j] < -set_.optimality_tolerance) return false;
+      if (x_[j] > lo_[j] && d_[j] > set_.optimality_tolerance) return false;
+    }
+    return true;
+  }
+
+  // Pivot on (r, j): T_r /= T_rj, eliminate column j elsewhere, update the reduced costs.
+  void pivot(std::size_t r, std::size_t j) {
+    eliminate(r, j);
+    const double dj = d_[j];
+    if (dj != 0.0) {
+      const double* tr = &tab_[r * nt_];
+      for (std::size_t k = 0; k < nt_; ++k) d_[k] -= dj * tr[k];
+    }
+    d_[j] = 0.0;
+    const std::uint32_t leaving = head_[r];
+    pos_[leaving] = -1;
+    head_[r] = static_cast<std::uint32_t>(j);
+    pos_[j] = static_cast<int>(r);
+    ++iterations_;
+    ++since_refresh_;
+  }
+
+  // Keeps the iterate accurate: recomputes basic values and, if the tableau drifted, refactors.
+  void refresh_if_due() {
+    if (since_refresh_ < set_.refresh_every) return;
+    since_refresh_ = 0;
+    if (residual() > 1e-10) {
+      rebuild_from_head();
+    } else {
+      recompute_basic_values();
+      costs_valid_ = false;
+    }
+  }
+
+  // ---------------------------------------------------------------- primal simplex
+  status primal(std::size_t iteration_limit) {
+    std::vector<double> c1;
+    std::size_t degenerate = 0;
+    bool phase2_costs_current = false;
+    int refactor_checks = 0;
+    for (;;) {
+      if (iterations_ >= iteration_limit) return status::iteration_limit;
+      refresh_if_due();
+      std::size_t nin = 0;
+      const double infeas = phase1_costs(c1, nin);
+      const bool phase1 = nin > 0;
+      if (phase1) {
+        compute_reduced_costs(c1);
+        phase2_costs_current = false;
+        costs_valid_ = false;
+      } else if (!phase2_costs_current || !costs_valid_) {
+        compute_reduced_costs(cost_);
+        phase2_costs_current = true;
+        costs_valid_ = true;
+      }
+      const bool bland = degenerate >= set_.degenerate_before_bland;
+      // Pricing: Dantzig's largest |d_j| normally, Bland's smallest index when stalling.
+      std::size_t enter = nt_;
+      double best = 0;
+      int dir = 0;
+      const double otol = phase1 ? 1e-11 : set_.optimality_tolerance;
+      for (std::size_t j = 0; j < nt_; ++j) {
+        if (pos_[j] >= 0) continue;
+        const double dj = d_[j];
+        int dj_dir = 0;
+        if (dj < -otol && x_[j] < up_[j]) dj_dir = 1;
+        else if (dj > otol && x_[j] > lo_[j]) dj_dir = -1;
+        if (dj_dir == 0) continue;
+        if (bland) {
+          enter = j;
+          dir = dj_dir;
+          break;
+        }
+        if (std::fabs(dj) > best) {
+          best = std::fabs(dj);
+          enter = j;
+          dir = dj_dir;
+        }
+      }
+      if (enter == nt_) {
+        // Optimal for the current phase. Confirm on a fresh factorisation before concluding.
+        if (residual() > 1e-10 && refactor_checks < 3) {
+          ++refactor_checks;
+          rebuild_from_head();
+          continue;
+        }
+        if (phase1) return infeas > 0 ? status::infeasible : status::optimal;
+        return status::optimal;
+      }
+      const std::size_t j = enter;
+      // alpha_i: change of basic i per unit step of the entering variable in direction dir.
+      double step = infinity;
+      std::size_t leave_row = m_;
+      bool leave_upper = false;
+      const double flip = up_[j] - lo_[j];
+      if (bland) {
+        for (std::size_t i = 0; i < m_; ++i) {
+          const double alpha = -tab_[i * nt_ + j] * dir;
+          if (std::fabs(alpha) <= set_.pivot_tolerance) continue;
+          double bound;
+          bool upper;
+          if (!ratio_bound(head_[i], alpha, bound, upper)) continue;
+          const double t = std::max(0.0, (bound - x_[head_[i]]) / alpha);
+          if (t < step || (t == step && leave_row < m_ && head_[i] < head_[leave_row])) {
+            step = t;
+            leave_row = i;
+            leave_upper = upper;
+          }
+        }
+      } else {
+        // Harris two-pass: largest pivot among rows whose ratio fits the relaxed minimum.
+        double relaxed = infinity;
+        for (std::size_t i = 0; i < m_; ++i) {
+          const double alpha = -tab_[i * nt_ + j] * dir;
+          if (std::fabs(alpha) <= set_.pivot_tolerance) continue;
+          double bound;
+          bool upper;
+          if (!ratio_bound(head_[i], alpha, bound, upper)) continue;
+          const double tol = ftol(head_[i], upper);
+          const double t = (bound - x_[head_[i]] + (alpha > 0 ? tol : -tol)) / alpha;
+          relaxed = std::min(relaxed, t);
+        }
+        double best_alpha = 0;
+        for (std::size_t i = 0; i < m_ && relaxed < infinity; ++i) {
+          const double alpha = -tab_[i * nt_ + j] * dir;
+          if (std::fabs(alpha) <= set_.pivot_tolerance) continue;
+          double bound;
+          bool upper;
+          if (!ratio_bound(head_[i], alpha, bound, upper)) continue;
+          const double t = (bound - x_[head_[i]]) / alpha;
+          if (t <= relaxed && std::fabs(alpha) > best_alpha) {
+            best_alpha = std::fabs(alpha);
+            step = std::max(0.0, t);
+            leave_row = i;
+            leave_upper = upper;
+          }
+        }
+      }
+      if (std::isfinite(flip) && flip <= step) {
+        // The entering variable reaches its other bound first: a bound flip, no pivot.
+        const double nv = dir > 0 ? up_[j] : lo_[j];
+        shift_nonbasic(j, nv);
+        ++iterations_;
+        degenerate = 0;
+        continue;
+      }
+      if (leave_row == m_) {
+        if (phase1) {  // cannot happen in exact arithmetic; refactor and retry
+          if (refactor_checks++ < 3) {
+            rebuild_from_head();
+            continue;
+          }
+          return status::numerical_issue;
+        }
+        return status::unbounded;
+      }
+      degenerate = step <= 1e-12 ? degenerate + 1 : 0;
+      // Move along the edge, then exchange.
+      const double delta = step * dir;
+      for (std::size_t i = 0; i < m_; ++i) {
+        const double tij = tab_[i * nt_ + j];
+        if (tij != 0.0) x_[head_[i]] -= tij * delta;
+      }
+      x_[j] += delta;
+      const std::size_t leaving = head_[leave_row];
+      pivot(leave_row, j);
+      x_[leaving] = leave_upper ? up_[leaving] : lo_[leaving];
+    }
+  }
+
+  // The bound a basic variable may reach moving with slope alpha; in phase 1 an infeasible
+  // variable only blocks at the bound it violates (where it becomes feasible).
+  bool ratio_bound(std::size_t k, double alpha, double& bound, bool& upper) const {
+    if (below(k)) {
+      if (alpha > 0) {
+        bound = lo_[k];
+        upper = false;
+        return true;
+      }
+      return false;
+    }
+    if (above(k)) {
+      if (alpha < 0) {
+        bound = up_[k];
+        upper = true;
+        return true;
+      }
+      return false;
+    }
+    if (alpha > 0) {
+      if (!std::isfinite(up_[k])) return false;
+      bound = up_[k];
+      upper = true;
+      return true;
+    }
+    if (!std::isfinite(lo_[k])) return false;
+    bound = lo_[k];
+    upper = false;
+    return true;
+  }
+
+  // ---------------------------------------------------------------- dual simplex
+  status dual(std::size_t iteration_limit) {
+    std::size_t stall = 0;
+    double last_obj = -infinity;
+    for (;;) {
+      if (iterations_ >= iteration_limit) return status::iteration_limit;
+      if (since_refresh_ >= set_.refresh_every) {
+        refresh_if_due();
+        if (!costs_valid_) {
+          compute_reduced_costs(cost_);
+          costs_valid_ = true;
+        }
+      }
+      // Leaving row: the largest scaled infeasibility.
+      std::size_t r = m_;
+      double worst = 0;
+      for (std::size_t i = 0; i < m_; ++i) {
+        const std::size_t k = head_[i];
+        double v = 0;
+        if (below(k)) v = (lo_[k] - x_[k]) / std::max(1.0, std::fabs(lo_[k]));
+        else if (above(k)) v = (x_[k] - up_[k]) / std::max(1.0, std::fabs(up_[k]));
+        if (v > worst) {
+          worst = v;
+          r = i;
+        }
+      }
+      if (r == m_) return status::optimal;
+      const std::size_t k = head_[r];
+      const bool raise = below(k);
+      const double target = raise ? lo_[k] : up_[k];
+      const double* tr = &tab_[r * nt_];
+      // Entering: keep the reduced costs sign-feasible (Harris two-pass on the dual ratios).
+      double relaxed = infinity;
+      for (std::size_t j = 0; j < nt_; ++j) {
+        if (pos_[j] >= 0) continue;
+        const double t = raise ? -tr[j] : tr[j];  // > 0: increasing x_j moves x_k the right way
+        if (std::fabs(t) <= set_.pivot_tolerance) continue;
+        if (t > 0 && !(x_[j] < up_[j])) continue;
+        if (t < 0 && !(x_[j] > lo_[j])) continue;
+        const double ratio = (std::fabs(d_[j]) + set_.optimality_tolerance) / std::fabs(t);
+        relaxed = std::min(relaxed, ratio);
+      }
+      if (relaxed == infinity) return status::infeasible;
+      std::size_t enter = nt_;
+      double best = 0;
+      for (std::size_t j = 0; j < nt_; ++j) {
+        if (pos_[j] >= 0) continue;
+        const double t = raise ? -tr[j] : tr[j];
+        if (std::fabs(t) <= set_.pivot_tolerance) continue;
+        if (t > 0 && !(x_[j] < up_[j])) continue;
+        if (t < 0 && !(x_[j] > lo_[j])) continue;
+        if (std::fabs(d_[j]) / std::fabs(t) <= relaxed && std::fabs(t) > best) {
+          best = std::fabs(t);
+          enter = j;
+        }
+      }
+      const double delta = (x_[k] - target) / tr[enter];
+      for (std::size_t i = 0; i < m_; ++i) {
+        const double tij = tab_[i * nt_ + enter];
+        if (tij != 0.0) x_[head_[i]] -= tij * delta;
+      }
+      x_[enter] += delta;
+      pivot(r, enter);
+      x_[k] = target;
+      const double obj = objective();
+      if (obj <= last_obj + 1e-12 * std::max(1.0, std::fabs(obj))) {
+        if (++stall > 200) return status::iteration_limit;  // dual stalling: let the primal finish
+      } else {
+        stall = 0;
+      }
+      last_obj = obj;
+    }
+  }
+
+  // A dual ray proves infeasibility only if the factorisation is sound; re-check after refactoring.
+  bool confirm_dual_infeasible() {
+    if (residual() <= 1e-10) return true;
+    rebuild_from_head();
+    return false;
+  }
+
+  simplex_settings set_;
+  std::size_t m_ = 0, n_ = 0, nt_ = 0;
+  std::vector<double> a_;    // scaled A, rows × cols
+  std::vector<double> rs_, cs_;
+  double obj_scale_ = 1.0;
+  std::vector<double> lo_, up_, cost_, x_, d_;
+  std::vector<double> tab_;  // rows × (cols + rows)
+  std::vector<std::uint32_t> head_;
+  std::vector<int> pos_;
+  std::size_t iterations_ = 0;
+  std::size_t since_refresh_ = 0;
+  bool costs_valid_ = false;
+};
+
+/// Converts a problem's rows to the dense range form (objective negated for maximisation).
+inline lp_data to_lp_data(const milp_problem& p) {
+  lp_data lp;
+  lp.rows = p.constraints.size();
+  lp.cols = p.variables.size();
+  lp.a.assign(lp.rows * lp.cols, 0.0);
+  lp.row_lo.assign(lp.rows, -infinity);
+  lp.row_up.assign(lp.rows, infinity);
+  for (std::size_t i = 0; i < lp.rows; ++i) {
+    const auto& c = p.constraints[i];
+    for (const auto& t : c.terms) lp.a[i * lp.cols + t.var] += t.coef;
+    if (c.op != row_op::ge) lp.row_up[i] = c.rhs;
+    if (c.op != row_op::le) lp.row_lo[i] = c.rhs;
+  }
+  lp.col_lo.resize(lp.cols);
+  lp.col_up.resize(lp.cols);
+  lp.cost.assign(lp.cols, 0.0);
+  const double sgn = p.sense == objective_sense::maximize ? -1.0 : 1.0;
+  for (std::size_t j = 0; j < lp.cols; ++j) {
+    lp.col_lo[j] = p.variables[j].lb;
+    lp.col_up[j] = p.variables[j].ub;
+    if (j < p.objective.size()) lp.cost[j] = sgn * p.objective[j];
+  }
+  return lp;
+}
+
+}  // namespace detail
+}  // namespace ohq::solver
+// ---- end ohq/solver/simplex.hpp ----
+// #include <ohq/solver/branch_and_bound.hpp>
+// ---- begin ohq/solver/branch_and_bound.hpp ----
+// SPDX-License-Identifier: MIT
+/// @file Defines `branch_and_bound` (the general MILP search) and `solve_lp`.
+///
+/// Best-bound node selection with depth-first dives: a dive keeps the tableau in place and
+/// re-solves each child with the dual simplex after one bound change; a jump to the best open
+/// node re-factorises the basis saved with it. Integer rows are tightened by their coefficients'
+/// gcd (which alone settles Jeroslow-style parity problems), and every incumbent is re-checked in
+/// exact arithmetic before it is accepted.
+
+// #include <ohq/solver/exact.hpp>
+// #include <ohq/solver/problem.hpp>
+// #include <ohq/solver/simplex.hpp>
+// #include <ohq/solver/status.hpp>
+// #include <ohq/solver/verify.hpp>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstddef>
+#include <cstdint>
+#include <limits>
+#include <memory>
+#include <numeric>
+#include <optional>
+#include <queue>
+#include <utility>
+#include <vector>
+
+namespace ohq::solver {
+namespace detail {
+
+inline constexpr double max_exact_int = 9007199254740992.0;  // 2^53
+
+inline bool is_int_value(double v) { return std::isfinite(v) && v == std::floor(v) && std::fabs(v) < max_exact_int; }
+
+inline std::int64_t gcd64(std::int64_t a, std::int64_t b) {
+  a = a < 0 ? -a : a;
+  b = b < 0 ? -b : b;
+  while (b) {
+    const std::int64_t t = a % b;
+    a = b;
+    b = t;
+  }
+  return a;
+}
+
+inline std::int64_t floor_mod(std::int64_t a, std::int64_t m) {
+  const std::int64_t r = a % m;
+  return r < 0 ? r + m : r;
+}
+
+// Modular inverse of a mod m (gcd(a, m) == 1, m <= 2^31 so products fit in 64 bits).
+inline std::int64_t mod_inverse(std::int64_t a, std::int64_t m) {
+  std::int64_t t = 0, nt = 1, r = m, nr = floor_mod(a, m);
+  while (nr) {
+    const std::int64_t q = r / nr;
+    t -= q * nt;
+    std::swap(t, nt);
+    r -= q * nr;
+    std::swap(r, nr);
+  }
+  return floor_mod(t, m);
+}
+
+/// A row whose variables are all integer with integer coefficients and an exactly integer rhs:
+/// such rows admit gcd reasoning.
+struct integral_row {
+  std::size_t row = 0;
+  std::vector<std::pair<std::size_t, std::int64_t>> terms;
+  std::int64_t lo = std::numeric_limits<std::int64_t>::min();  // min() when -inf
+  std::int64_t hi = std::numeric_limits<std::int64_t>::max();  // max() when +inf
+  bool equality = false;
+};
+
+/// Collects integral rows and tightens their sides to multiples of the coefficient gcd.
+inline std::vector<integral_row> integral_rows(const milp_problem& p) {
+  std::vector<integral_row> out;
+  for (std::size_t i = 0; i < p.constraints.size(); ++i) {
+    const auto& c = p.constraints[i];
+    integral_row r;
+    r.row = i;
+    bool ok = !c.terms.empty();
+    for (std::size_t k = 0; k < c.terms.size() && ok; ++k) {
+      const auto& t = c.terms[k];
+      if (!p.variables[t.var].integer || !is_int_value(t.coef) || std::fabs(t.coef) > 2147483647.0) ok = false;
+      else if (k < c.exact_coefs.size() && !(c.exact_coefs[k] == exact_number::from_double(t.coef))) ok = false;
+      else if (t.coef != 0.0) r.terms.emplace_back(t.var, static_cast<std::int64_t>(t.coef));
+    }
+    if (!ok || r.terms.empty()) continue;
+    // The rhs as an exact value; a fractional rhs is rounded inwards exactly.
+    const exact_number rhs = detail::exact_rhs(c);
+    if (!std::isfinite(c.rhs) || std::fabs(c.rhs) > 1e15) continue;
+    const double fl = std::floor(c.rhs), ce = std::ceil(c.rhs);
+    const bool rhs_exact_int = rhs == exact_number::from_double(c.rhs) && c.rhs == fl;
+    // floor/ceil of the exact rhs: the double may have rounded across an integer only if it is one.
+    std::int64_t rfloor = static_cast<std::int64_t>(fl), rceil = static_cast<std::int64_t>(ce);
+    if (!rhs_exact_int) {
+      if (rhs < exact_number::from_double(fl)) --rfloor;
+      if (rhs > exact_number::from_double(ce)) ++rceil;
+      if (rfloor >= rceil) rceil = rfloor + 1;  // exact rhs is not an integer
+    }
+    r.equality = c.op == row_op::eq;
+    if (r.equality && !rhs_exact_int) {
+      r.lo = 1;  // empty range: marks the row infeasible
+      r.hi = 0;
+    } else {
+      if (c.op != row_op::ge) r.hi = rfloor;
+      if (c.op != row_op::le) r.lo = rhs_exact_int ? rfloor : rceil;
+    }
+    std::int64_t g = 0;
+    for (const auto& t : r.terms) g = gcd64(g, t.second);
+    if (g > 1) {
+      if (r.hi != std::numeric_limits<std::int64_t>::max()) r.hi = r.hi - floor_mod(r.hi, g);
+      if (r.lo != std::numeric_limits<std::int64_t>::min()) {
+        const std::int64_t m = floor_mod(r.lo, g);
+        if (m) r.lo = r.lo + (g - m);
+      }
+    }
+    out.push_back(std::move(r));
+  }
+  return out;
+}
+
+/// Integer bounds tightened by congruences: in an integral equality row, sum a_k x_k = b, every
+/// x_j satisfies a_j x_j = b (mod g_j) with g_j the gcd of the other coefficients. Returns false
+/// when a domain becomes empty.
+inline bool congruence_tighten(const std::vector<integral_row>& rows, std::vector<double>& lo,
+                               std::vector<double>& up) {
+  for (int round = 0; round < 4; ++round) {
+    bool changed = false;
+    for (const auto& r : rows) {
+      if (r.lo > r.hi) return false;
+      if (r.lo != r.hi) continue;
+      const std::size_t k = r.terms.size();
+      std::vector<std::int64_t> prefix(k + 1, 0), suffix(k + 1, 0);
+      for (std::size_t t = 0; t < k; ++t) prefix[t + 1] = gcd64(prefix[t], r.terms[t].second);
+      for (std::size_t t = k; t-- > 0;) suffix[t] = gcd64(suffix[t + 1], r.terms[t].second);
+      if (r.lo % std::max<std::int64_t>(prefix[k], 1) != 0) return false;
+      for (std::size_t t = 0; t < k; ++t) {
+        const std::int64_t g = gcd64(prefix[t], suffix[t + 1]);
+        if (g <= 1) continue;
+        const std::size_t j = r.terms[t].first;
+        const std::int64_t a = r.terms[t].second;
+        const std::int64_t h = gcd64(a, g);
+        const std::int64_t b = floor_mod(r.lo, g);
+        if (b % h != 0) return false;
+        const std::int64_t mod = g / h;
+        if (mod <= 1) continue;
+        const std::int64_t x0 = floor_mod((b / h) % mod * mod_inverse((a / h) % mod, mod), mod);
+        if (std::isfinite(lo[j]) && std::fabs(lo[j]) < 1e15) {
+          const auto l = static_cast<std::int64_t>(lo[j]);
+          const std::int64_t nl = l + floor_mod(x0 - l, mod);
+          if (static_cast<double>(nl) > lo[j]) {
+            lo[j] = static_cast<double>(nl);
+            changed = true;
+          }
+        }
+        if (std::isfinite(up[j]) && std::fabs(up[j]) < 1e15) {
+          const auto u = static_cast<std::int64_t>(up[j]);
+          const std::int64_t nu = u - floor_mod(u - x0, mod);
+          if (static_cast<double>(nu) < up[j]) {
+            up[j] = static_cast<double>(nu);
+            changed = true;
+          }
+        }
+        if (lo[j] > up[j]) return false;
+      }
+    }
+    if (!changed) break;
+  }
+  return true;
+}
+
+/// At a node: does some integral row admit no value given the current bounds?
+inline bool integral_rows_infeasible(const std::vector<integral_row>& rows, const std::vector<double>& lo,
+                                     const std::vector<double>& up) {
+  for (const auto& r : rows) {
+    if (r.lo > r.hi) return true;
+    std::int64_t fixed = 0, g = 0;
+    long double minact = 0, maxact = 0;
+    for (const auto& [j, a] : r.terms) {
+      if (lo[j] == up[j]) {
+        fixed += a * static_cast<std::int64_t>(lo[j]);
+      } else {
+        g = gcd64(g, a);
+      }
+      minact += a > 0 ? a * static_cast<long double>(lo[j]) : a * static_cast<long double>(up[j]);
+      maxact += a > 0 ? a * static_cast<long double>(up[j]) : a * static_cast<long double>(lo[j]);
+    }
+    const bool has_lo = r.lo != std::numeric_limits<std::int64_t>::min();
+    const bool has_hi = r.hi != std::numeric_limits<std::int64_t>::max();
+    if (has_hi && minact > static_cast<long double>(r.hi)) return true;
+    if (has_lo && maxact < static_cast<long double>(r.lo)) return true;
+    if (!has_lo || !has_hi) continue;
+    if (std::fabs(minact) > 1e15 || std::fabs(maxact) > 1e15) continue;  // int64 range guard
+    if (g == 0) {
+      if (fixed < r.lo || fixed > r.hi) return true;
+      continue;
+    }
+    // Some multiple of g must lie in [lo - fixed, hi - fixed].
+    const std::int64_t l = r.lo - fixed, h = r.hi - fixed;
+    const std::int64_t first = l + floor_mod(-l, g);
+    if (first > h) return true;
+  }
+  return false;
+}
+
+struct bb_change {
+  std::uint32_t var;
+  double lo, up;
+};
+
+struct bb_node {
+  double bound = -infinity;
+  std::size_t depth = 0;
+  std::vector<bb_change> changes;  // cumulative from the root; later entries win
+  std::shared_ptr<const basis_snapshot> basis;
+};
+
+struct bb_node_order {
+  bool operator()(const bb_node& a, const bb_node& b) const {
+    if (a.bound != b.bound) return a.bound > b.bound;  // smallest bound on top
+    return a.depth < b.depth;                          // then deepest
+  }
+};
+
+inline double elapsed_seconds(std::chrono::steady_clock::time_point t0) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+}
+
+}  // namespace detail
+
+/// Solves a MILP by LP-based branch-and-bound (no MCKP routing; see `solve_milp`).
+inline milp_result branch_and_bound(const milp_problem& p, const milp_options& opt = {}) {
+  using namespace detail;
+  const auto t0 = std::chrono::steady_clock::now();
+  milp_result res;
+  const std::size_t n = p.variables.size();
+  const double sgn = p.sense == objective_sense::maximize ? -1.0 : 1.0;
+  const std::size_t m = p.constraints.size();
+  if (m * (m + n) > opt.max_dense_entries || p.objective.size() > n) {
+    res.status = status::invalid_input;  // too large for the dense tableau, or inconsistent sizes
+    return res;
+  }
+  for (const auto& c : p.constraints)
+    for (const auto& t : c.terms)
+      if (t.var >= n || !std::isfinite(t.coef)) {
+        res.status = status::invalid_input;
+        return res;
+      }
+
+  // Root bounds: integer bounds rounded inwards, then gcd congruences.
+  std::vector<double> root_lo(n), root_up(n);
+  bool any_integer = false;
+  for (std::size_t j = 0; j < n; ++j) {
+    const auto& v = p.variables[j];
+    root_lo[j] = v.lb;
+    root_up[j] = v.ub;
+    if (v.integer) {
+      any_integer = true;
+      root_lo[j] = std::ceil(v.lb);
+      root_up[j] = std::floor(v.ub);
+      if (v.exact_lb && std::isfinite(v.lb) && *v.exact_lb > exact_number::from_double(root_lo[j])) root_lo[j] += 1;
+      if (v.exact_ub && std::isfinite(v.ub) && *v.exact_ub < exact_number::from_double(root_up[j])) root_up[j] -= 1;
+    }
+  }
+  auto finish_infeasible = [&]() {
+    res.status = status::infeasible;
+    res.objective = 0.0;
+    res.bound = 0.0;
+    return res;
+  };
+  for (std::size_t j = 0; j < n; ++j)
+    if (root_lo[j] > root_up[j]) return finish_infeasible();
+  const std::vector<integral_row> irows = integral_rows(p);
+  if (!congruence_tighten(irows, root_lo, root_up)) return finish_infeasible();
+  if (integral_rows_infeasible(irows, root_lo, root_up)) return finish_infeasible();
+
+  lp_data lp = to_lp_data(p);
+  for (const auto& r : irows) {  // gcd-tightened sides
+    if (r.lo != std::numeric_limits<std::int64_t>::min()) lp.row_lo[r.row] = static_cast<double>(r.lo);
+    if (r.hi != std::numeric_limits<std::int64_t>::max()) lp.row_up[r.row] = static_cast<double>(r.hi);
+  }
+  lp.col_lo = root_lo;
+  lp.col_up = root_up;
+  simplex_settings ss;
+  ss.feasibility_tolerance = opt.feasibility_tolerance;
+  ss.optimality_tolerance = opt.optimality_tolerance;
+  dense_simplex sx;
+  sx.load(lp, ss);
+
+  // The objective takes only integer values when every cost sits on an integer variable and is
+  // an integer: then a node is pruned unless it can beat the incumbent by at least one.
+  bool integral_objective = any_integer;
+  for (std::size_t j = 0; j < n && integral_objective; ++j) {
+    const double c = j < p.objective.size() ? p.objective[j] : 0.0;
+    if (c != 0.0 && (!p.variables[j].integer || !is_int_value(c))) integral_objective = false;
+    if (c != 0.0 && j < p.exact_objective.size() && !(p.exact_objective[j] == exact_number::from_double(c)))
+      integral_objective = false;
+  }
+
+  double incumbent = infinity;  // minimisation form
+  std::vector<double> best_x;
+  auto cutoff = [&]() {
+    if (incumbent == infinity) return infinity;
+    if (integral_objective) return incumbent - 1.0 + std::max(1e-6, 1e-9 * std::fabs(incumbent));
+    return incumbent - opt.relative_gap * std::max(1.0, std::fabs(incumbent));
+  };
+
+  std::priority_queue<bb_node, std::vector<bb_node>, bb_node_order> open;
+  std::vector<double> cur_lo = root_lo, cur_up = root_up;
+  std::vector<bb_change> applied;
+  auto apply = [&](const std::vector<bb_change>& changes) {
+    std::vector<double> want_lo, want_up;
+    std::vector<std::uint32_t> touched;
+    for (const auto& c : applied) touched.push_back(c.var);
+    for (const auto& c : changes) touched.push_back(c.var);
+    std::sort(touched.begin(), touched.end());
+    touched.erase(std::unique(touched.begin(), touched.end()), touched.end());
+    for (const auto v : touched) {
+      double lo = root_lo[v], up = root_up[v];
+      for (const auto& c : changes)
+        if (c.var == v) {
+          lo = c.lo;
+          up = c.up;
+        }
+      if (lo != cur_lo[v] || up != cur_up[v]) {
+        sx.set_col_bounds(v, lo, up);
+        cur_lo[v] = lo;
+        cur_up[v] = up;
+      }
+    }
+    applied = changes;
+  };
+
+  status stop = status::optimal;
+  bool numerical_trouble = false;
+  std::optional<bb_node> dive = bb_node{};
+  bool in_place = true;
+  bool root = true;
+  for (;;) {
+    if (!dive) {
+      if (open.empty()) break;
+      if (open.top().bound >= cutoff()) {
+        open = {};
+        break;
+      }
+      dive = open.top();
+      open.pop();
+      in_place = false;
+    }
+    bb_node node = std::move(*dive);
+    dive.reset();
+    if (node.bound >= cutoff()) continue;
+    if (res.nodes >= opt.node_limit || elapsed_seconds(t0) > opt.time_limit_seconds) {
+      stop = res.nodes >= opt.node_limit ? status::node_limit : status::time_limit;
+      open.push(std::move(node));
+      break;
+    }
+    ++res.nodes;
+    apply(node.changes);
+    if (!in_place && node.basis) sx.restore_basis(*node.basis);
+    if (integral_rows_infeasible(irows, cur_lo, cur_up)) continue;
+    status st = root ? sx.solve_primal(opt.iteration_limit) : sx.solve(opt.iteration_limit);
+    if (st == status::numerical_issue) {
+      // Start this node again from the all-logical basis before giving up on it.
+      sx.load(lp, ss);
+      for (std::size_t j = 0; j < n; ++j) sx.set_col_bounds(j, cur_lo[j], cur_up[j]);
+      st = sx.solve_primal(opt.iteration_limit);
+      if (st == status::numerical_issue) {
+        numerical_trouble = true;
+        continue;
+      }
+    }
+    if (st == status::iteration_limit) {
+      stop = status::iteration_limit;
+      open.push(std::move(node));
+      break;
+    }
+    if (st == status::infeasible) {
+      if (root) return finish_infeasible();
+      continue;
+    }
+    if (st == status::unbounded) {
+      if (!root) continue;  // cannot happen below a bounded root
+      // LP unbounded: the MILP is unbounded if it has any integer point (rational data), else
+      // infeasible. Look for one with a zero objective.
+      if (!any_integer) {
+        res.status = status::unbounded;
+        return res;
+      }
+      milp_problem feas = p;
+      std::fill(feas.objective.begin(), feas.objective.end(), 0.0);
+      feas.exact_objective.clear();
+      milp_options fo = opt;
+      fo.detect_mckp = false;
+      fo.time_limit_seconds = std::max(0.0, opt.time_limit_seconds - elapsed_seconds(t0));
+      milp_result fr = branch_and_bound(feas, fo);
+      res.nodes += fr.nodes;
+      if (fr.status == status::optimal) {
+        res.status = status::unbounded;
+        res.x = fr.x;
+      } else if (fr.status == status::infeasible) {
+        res.status = status::infeasible;
+      } else {
+        res.status = fr.status;
+      }
+      return res;
+    }
+    root = false;
+    const double obj = sx.objective();
+    if (obj >= cutoff()) continue;
+    // Most fractional integer variable.
+    std::size_t branch = n;
+    double best_frac = 0;
+    std::vector<double> x = sx.primal_values();
+    for (std::size_t j = 0; j < n; ++j) {
+      if (!p.variables[j].integer) continue;
+      const double f = x[j] - std::floor(x[j]);
+      const double dist = std::min(f, 1.0 - f);
+      if (dist > opt.integrality_tolerance * std::max(1.0, std::fabs(x[j])) && dist > best_frac) {
+        best_frac = dist;
+        branch = j;
+      }
+    }
+    if (branch == n) {
+      for (std::size_t j = 0; j < n; ++j) {
+        if (p.variables[j].integer) x[j] = std::round(x[j]);
+        x[j] = std::clamp(x[j], cur_lo[j], cur_up[j]);  // continuous values within 1e-9 of a bound
+      }
+      const verification v = verify_milp(p, x, 1e-7);
+      if (v.feasible) {
+        const double val = sgn * v.objective;
+        if (val < incumbent) {
+          incumbent = val;
+          best_x = x;
+        }
+        continue;
+      }
+      if (v.violated_row >= p.constraints.size()) continue;
+      // Integer point accepted by the LP tolerance but exactly infeasible: split an unfixed
+      // integer variable of the violated row three ways (below, at, above its value) so the
+      // row is eventually checked with all its variables fixed.
+      const auto& row = p.constraints[v.violated_row];
+      std::size_t pick = n;
+      for (const auto& t : row.terms)
+        if (p.variables[t.var].integer && cur_lo[t.var] < cur_up[t.var]) {
+          pick = t.var;
+          break;
+        }
+      if (pick == n) continue;  // every variable fixed: this node holds no feasible point
+      const double val = x[pick];
+      auto child = [&](double lo, double up) {
+        if (lo > up) return;
+        bb_node c;
+        c.bound = obj;
+        c.depth = node.depth + 1;
+        c.changes = node.changes;
+        c.changes.push_back({static_cast<std::uint32_t>(pick), lo, up});
+        c.basis = std::make_shared<const basis_snapshot>(sx.save_basis());
+        open.push(std::move(c));
+      };
+      child(cur_lo[pick], val - 1);
+      child(val, val);
+      child(val + 1, cur_up[pick]);
+      continue;
+    }
+    // Branch: dive towards the nearer integer, keep the other child with this node's basis.
+    auto basis = std::make_shared<const basis_snapshot>(sx.save_basis());
+    const double xv = x[branch];
+    bb_node down, up;
+    down.bound = up.bound = obj;
+    down.depth = up.depth = node.depth + 1;
+    down.changes = node.changes;
+    up.changes = std::move(node.changes);
+    down.changes.push_back({static_cast<std::uint32_t>(branch), cur_lo[branch], std::floor(xv)});
+    up.changes.push_back({static_cast<std::uint32_t>(branch), std::ceil(xv), cur_up[branch]});
+    down.basis = up.basis = basis;
+    const bool go_up = xv - std::floor(xv) >= 0.5;
+    open.push(go_up ? std::move(down) : std::move(up));
+    dive = go_up ? std::move(up) : std::move(down);
+    in_place = true;
+  }
+
+  res.iterations = sx.iterations();
+  double bound = incumbent;
+  if (stop != status::optimal) {
+    while (!open.empty()) {
+      bound = std::min(bound, open.top().bound);
+      open.pop();
+    }
+  }
+  if (best_x.empty()) {
+    if (stop == status::optimal) {
+      res.status = numerical_trouble ? status::numerical_issue : status::infeasible;
+      return res;
+    }
+    res.status = stop;
+    res.bound = sgn * bound;
+    return res;
+  }
+  const verification v = verify_milp(p, best_x, 1e-7);
+  res.exactly_verified = v.feasible;
+  res.x = std::move(best_x);
+  res.objective = v.feasible ? v.objective : sgn * incumbent;
+  res.status = stop == status::optimal && numerical_trouble ? status::numerical_issue : stop;
+  if (res.status == status::optimal) bound = incumbent;
+  res.bound = sgn * bound;
+  res.gap = std::isfinite(bound) ? std::fabs(incumbent - bound) / std::max(1.0, std::fabs(incumbent)) : infinity;
+  return res;
+}
+
+/// Solves the LP relaxation (integrality ignored) with the bounded primal simplex.
+inline milp_result solve_lp(const milp_problem& p, const milp_options& opt = {}) {
+  milp_problem relaxed = p;
+  for (auto& v : relaxed.variables) v.integer = false;
+  return branch_and_bound(relaxed, opt);
+}
+
+}  // namespace ohq::solver
+// ---- end ohq/solver/branch_and_bound.hpp ----
+// #include <ohq/solver/mckp.hpp>
+// ---- begin ohq/solver/mckp.hpp ----
+// SPDX-License-Identifier: MIT
+/// @file Defines `solve_mckp`, the exact multiple-choice knapsack search used for bit allocation.
+///
+/// Pick one choice per group (layer) minimising total cost under a few resource budgets. The
+/// search is a depth-first branch-and-bound over groups:
+///   * dominated choices are dropped (no worse in every budgeted resource and in cost);
+///   * Lagrange multipliers for the budgets come from the LP relaxation, solved by column
+///     generation over whole assignments (a master LP of 1 + R rows);
+///   * those multipliers fold the budgets into one surrogate knapsack whose LP relaxation is
+///     solved exactly by the lower convex hull of each group's (weight, cost) points, merged in
+///     slope order; every suffix of the group order has its hull precomputed, so a node's bound
+///     is one binary search;
+///   * choices whose Lagrangian reduced cost exceeds the gap are fixed out, and identical groups
+///     are explored in non-decreasing choice order (symmetry);
+///   * a candidate incumbent that is not clearly inside every budget in floating point is
+///     re-checked in exact rational arithmetic, so no tolerance can admit an infeasible plan.
+
+// #include <ohq/solver/exact.hpp>
+// #include <ohq/solver/problem.hpp>
+// #include <ohq/solver/simplex.hpp>
+// #include <ohq/solver/status.hpp>
+// #include <ohq/solver/verify.hpp>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstddef>
+#include <cstdint>
+#include <limits>
+#include <numeric>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace ohq::solver {
+
+/// Checks shapes and values of an MCKP; returns an empty string when it is well formed, else a
+/// sentence naming the first problem.
+inline std::string validate(const mckp_problem& p) {
+  const std::size_t r = p.resources();
+  for (std::size_t k = 0; k < r; ++k) {
+    const auto& b = p.budgets[k];
+    if (std::isnan(b.lo) || std::isnan(b.hi) || b.lo == infinity || b.hi == -infinity)
+      return std::string("budget ") + std::to_string(k) + " (" + b.name + ") has an invalid bound";
+  }
+  for (std::size_t g = 0; g < p.groups.size(); ++g) {
+    const auto& grp = p.groups[g];
+    const std::string where = std::string("group ") + std::to_string(g) + " (" + grp.name + ")";
+    if (grp.costs.empty()) return where + " has no choices";
+    if (grp.uses.size() != grp.costs.size()) return where + ": uses and costs differ in length";
+    for (std::size_t c = 0; c < grp.costs.size(); ++c) {
+      if (!std::isfinite(grp.costs[c])) return where + std::string(" choice ") + std::to_string(c) + ": cost is not finite";
+      if (grp.uses[c].size() != r)
+        return where + std::string(" choice ") + std::to_string(c) + std::string(": has ") + std::to_string(grp.uses[c].size()) +
+               std::string(" uses for ") + std::to_string(r) + " resources";
+      for (double u : grp.uses[c])
+        if (!std::isfinite(u)) return where + std::string(" choice ") + std::to_string(c) + ": a use is not finite";
+    }
+  }
+  return {};
+}
+
+namespace detail {
+
+/// The MCKP search; keeps exact values and LP columns between solves (Pareto sweeps reuse them).
+class mckp_engine {
+ public:
+  explicit mckp_engine(const mckp_problem& p) : p_(p), r_(p.resources()) {}
+
+  mckp_result solve(const std::vector<mckp_budget>& budgets, const mckp_options& opt,
+                    const std::vector<std::size_t>* warm = nullptr) {
+    t0_ = std::chrono::steady_clock::now();
+    opt_ = opt;
+    budgets_ = &budgets;
+    mckp_result res;
+    res.nodes = 0;
+    const std::size_t ng = p_.groups.size();
+    lo_.assign(r_, -infinity);
+    hi_.assign(r_, infinity);
+    for (std::size_t k = 0; k < r_; ++k) {
+      lo_[k] = budgets[k].lo;
+      hi_[k] = budgets[k].hi;
+    }
+    if (ng == 0) {
+      res.status = feasible_exact_empty() ? status::optimal : status::infeasible;
+      res.use.assign(r_, 0.0);
+      return res;
+    }
+    // Floating-point margins: a comparison is only trusted when it clears the rounding error of
+    // a sum of this magnitude by a wide factor; anything closer goes to the exact check.
+    margin_.assign(r_, 0.0);
+    for (std::size_t k = 0; k < r_; ++k) {
+      double s = 0;
+      for (const auto& g : p_.groups) {
+        double m = 0;
+        for (const auto& u : g.uses) m = std::max(m, std::fabs(u[k]));
+        s += m;
+      }
+      if (std::isfinite(lo_[k])) s += std::fabs(lo_[k]);
+      if (std::isfinite(hi_[k])) s += std::fabs(hi_[k]);
+      margin_[k] = 1e-11 * s + 1e-300;
+    }
+    cost_scale_ = 0;
+    for (const auto& g : p_.groups) {
+      double m = 0;
+      for (double c : g.costs) m = std::max(m, std::fabs(c));
+      cost_scale_ += m;
+    }
+
+    build_candidates();
+    // Quick infeasibility: the cheapest-in-resource choices already overrun a budget.
+    for (std::size_t k = 0; k < r_; ++k) {
+      double mn = 0, mx = 0;
+      for (std::size_t g = 0; g < ng; ++g) {
+        double a = infinity, b = -infinity;
+        for (auto c : cand_[g]) {
+          a = std::min(a, use(g, c, k));
+          b = std::max(b, use(g, c, k));
+        }
+        mn += a;
+        mx += b;
+      }
+      if (mn > hi_[k] + margin_[k] || mx < lo_[k] - margin_[k]) {
+        res.status = status::infeasible;
+        return res;
+      }
+    }
+
+    compute_multipliers();
+    // Incumbent: the warm start, then rounding of the surrogate LP, then 1-opt improvement.
+    incumbent_ = infinity;
+    best_.clear();
+    if (warm && warm->size() == ng) try_incumbent(*warm);
+    rounding_heuristic();
+
+    search(res);
+    if (res.status == status::infeasible || res.status == status::invalid_input) return res;
+    if (best_.empty()) {
+      res.status = res.status == status::optimal ? status::infeasible : res.status;
+      return res;
+    }
+    const verification v = verify_mckp_with(best_);
+    res.exactly_verified = v.feasible;
+    res.choice = best_;
+    res.objective = v.feasible ? v.objective : incumbent_;
+    res.use.assign(r_, 0.0);
+    for (std::size_t k = 0; k < r_; ++k) res.use[k] = exact_total_use(best_, k).to_double();
+    if (res.status == status::optimal) {
+      res.bound = res.objective;
+      res.gap = 0;
+    } else {
+      res.bound = std::min(res.bound, res.objective);
+      res.gap = std::fabs(res.objective - res.bound) / std::max(1.0, std::fabs(res.objective));
+    }
+    return res;
+  }
+
+  /// Exact total use of resource k by a choice vector.
+  exact_number exact_total_use(const std::vector<std::size_t>& choice, std::size_t k) {
+    exact_number s;
+    for (std::size_t g = 0; g < choice.size(); ++g) s += exact_use(g, choice[g], k);
+    return s;
+  }
+
+ private:
+  double use(std::size_t g, std::size_t c, std::size_t k) const { return p_.groups[g].uses[c][k]; }
+  double cost(std::size_t g, std::size_t c) const { return p_.groups[g].costs[c]; }
+
+  const exact_number& exact_use(std::size_t g, std::size_t c, std::size_t k) {
+    if (exact_use_.empty()) {
+      exact_off_.assign(p_.groups.size() + 1, 0);
+      for (std::size_t gi = 0; gi < p_.groups.size(); ++gi)
+        exact_off_[gi + 1] = exact_off_[gi] + p_.groups[gi].costs.size() * r_;
+      exact_use_.assign(exact_off_.back(), std::nullopt);
+    }
+    auto& slot = exact_use_[exact_off_[g] + c * r_ + k];
+    if (!slot) {
+      const auto& grp = p_.groups[g];
+      const bool has = c < grp.exact_uses.size() && k < grp.exact_uses[c].size();
+      slot = has ? grp.exact_uses[c][k] : exact_number::from_double(grp.uses[c][k]);
+    }
+    return *slot;
+  }
+
+  exact_number exact_budget(std::size_t k, bool upper) const {
+    const auto& b = (*budgets_)[k];
+    if (upper) return b.exact_hi ? *b.exact_hi : exact_number::from_double(b.hi);
+    return b.exact_lo ? *b.exact_lo : exact_number::from_double(b.lo);
+  }
+
+  bool feasible_exact_empty() const {
+    for (std::size_t k = 0; k < r_; ++k) {
+      if (std::isfinite(hi_[k]) && exact_budget(k, true).sign() < 0) return false;
+      if (std::isfinite(lo_[k]) && exact_budget(k, false).sign() > 0) return false;
+    }
+    return true;
+  }
+
+  verification verify_mckp_with(const std::vector<std::size_t>& choice) {
+    verification v;
+    exact_number c;
+    for (std::size_t g = 0; g < choice.size(); ++g) {
+      const auto& grp = p_.groups[g];
+      c += choice[g] < grp.exact_costs.size() ? grp.exact_costs[choice[g]]
+                                              : exact_number::from_double(grp.costs[choice[g]]);
+    }
+    if (!exactly_feasible(choice)) return v;
+    v.feasible = true;
+    v.objective = c.to_double();
+    return v;
+  }
+
+  bool exactly_feasible(const std::vector<std::size_t>& choice) {
+    for (std::size_t k = 0; k < r_; ++k) {
+      if (!std::isfinite(hi_[k]) && !std::isfinite(lo_[k])) continue;
+      exact_number s;
+      for (std::size_t g = 0; g < choice.size(); ++g) s += exact_use(g, choice[g], k);
+      if (std::isfinite(hi_[k]) && s > exact_budget(k, true)) return false;
+      if (std::isfinite(lo_[k]) && s < exact_budget(k, false)) return false;
+    }
+    return true;
+  }
+
+  // 1 = clearly feasible, -1 = clearly infeasible, 0 = too close to call in floating point.
+  int float_feasibility(const double* used) const {
+    int verdict = 1;
+    for (std::size_t k = 0; k < r_; ++k) {
+      if (used[k] > hi_[k] + margin_[k] || used[k] < lo_[k] - margin_[k]) return -1;
+      if (used[k] > hi_[k] - margin_[k] || used[k] < lo_[k] + margin_[k]) verdict = 0;
+    }
+    return verdict;
+  }
+
+  // Accepts a full assignment as incumbent if it is feasible (exactly) and better.
+  bool try_incumbent(const std::vector<std::size_t>& choice) {
+    std::vector<double> used(r_, 0.0);
+    double c = 0;
+    for (std::size_t g = 0; g < choice.size(); ++g) {
+      if (choice[g] >= p_.groups[g].costs.size()) return false;
+      c += cost(g, choice[g]);
+      for (std::size_t k = 0; k < r_; ++k) used[k] += use(g, choice[g], k);
+    }
+    if (!(c < incumbent_)) return false;
+    const int f = float_feasibility(used.data());
+    if (f < 0) return false;
+    if (f == 0 && !exactly_feasible(choice)) return false;
+    incumbent_ = c;
+    best_ = choice;
+    return true;
+  }
+
+  // Dominance: b dominates a when it costs no more and uses no more of every resource that has
+  // an upper budget (no less where a lower budget exists, equal where both do).
+  void build_candidates() {
+    const std::size_t ng = p_.groups.size();
+    cand_.assign(ng, {});
+    for (std::size_t g = 0; g < ng; ++g) {
+      const std::size_t nc = p_.groups[g].costs.size();
+      for (std::size_t a = 0; a < nc; ++a) {
+        bool dominated = false;
+        for (std::size_t b = 0; b < nc && !dominated; ++b) {
+          if (a == b) continue;
+          bool no_worse = cost(g, b) <= cost(g, a);
+          bool strictly = cost(g, b) < cost(g, a);
+          for (std::size_t k = 0; k < r_ && no_worse; ++k) {
+            const bool up = std::isfinite(hi_[k]), dn = std::isfinite(lo_[k]);
+            const double ub = use(g, b, k), ua = use(g, a, k);
+            if (up && ub > ua) no_worse = false;
+            if (dn && ub < ua) no_worse = false;
+            if ((up && ub < ua) || (dn && ub > ua)) strictly = true;
+          }
+          // Identical choices: keep the lowest index.
+          if (no_worse && (strictly || b < a)) dominated = true;
+        }
+        if (!dominated) cand_[g].push_back(a);
+      }
+    }
+  }
+
+  // ---------------------------------------------------------------- multipliers
+  // Column generation on the LP relaxation: master over whole assignments (convexity row plus
+  // one row per budget, with penalised slacks so it is always feasible).
+  void compute_multipliers() {
+    sigma_.assign(r_, 0.0);
+    std::vector<std::size_t> active;
+    for (std::size_t k = 0; k < r_; ++k)
+      if (std::isfinite(lo_[k]) || std::isfinite(hi_[k])) active.push_back(k);
+    if (active.empty()) return;
+    const std::size_t ng = p_.groups.size();
+    std::vector<double> rscale(r_, 1.0);
+    for (std::size_t k : active) rscale[k] = std::max(margin_[k] / 1e-11, 1e-300);
+    double spread = 1;
+    for (std::size_t g = 0; g < ng; ++g) {
+      double a = infinity, b = -infinity;
+      for (auto c : cand_[g]) {
+        a = std::min(a, cost(g, c));
+        b = std::max(b, cost(g, c));
+      }
+      spread += b - a;
+    }
+    const double penalty = 100 * spread;
+    double best_lag = -infinity;
+    std::vector<double> best_sigma(r_, 0.0);
+    // Seed columns: cheapest assignment and the least-use assignment per resource.
+    auto add_column = [&](const std::vector<std::size_t>& ch) {
+      column col;
+      col.cost = 0;
+      col.use.assign(r_, 0.0);
+      for (std::size_t g = 0; g < ng; ++g) {
+        col.cost += cost(g, ch[g]);
+        for (std::size_t k = 0; k < r_; ++k) col.use[k] += use(g, ch[g], k);
+      }
+      columns_.push_back(std::move(col));
+    };
+    if (columns_.size() > 400) columns_.erase(columns_.begin(), columns_.end() - 200);
+    std::vector<std::size_t> ch(ng);
+    {
+      std::vector<double> zero(r_, 0.0);
+      price(zero, ch);
+      add_column(ch);
+      for (std::size_t k : active) {
+        for (int s = -1; s <= 1; s += 2) {
+          for (std::size_t g = 0; g < ng; ++g) {
+            std::size_t best = cand_[g][0];
+            for (auto c : cand_[g])
+              if (s * use(g, c, k) < s * use(g, best, k) ||
+                  (use(g, c, k) == use(g, best, k) && cost(g, c) < cost(g, best)))
+                best = c;
+            ch[g] = best;
+          }
+          add_column(ch);
+        }
+      }
+    }
+    const std::size_t m = 1 + active.size();
+    for (int iter = 0; iter < 200; ++iter) {
+      const std::size_t nk = columns_.size();
+      lp_data lp;
+      lp.rows = m;
+      lp.cols = nk + 2 * active.size();
+      lp.a.assign(lp.rows * lp.cols, 0.0);
+      lp.col_lo.assign(lp.cols, 0.0);
+      lp.col_up.assign(lp.cols, infinity);
+      lp.cost.assign(lp.cols, 0.0);
+      lp.row_lo.assign(m, 1.0);
+      lp.row_up.assign(m, 1.0);
+      for (std::size_t q = 0; q < nk; ++q) {
+        lp.a[q] = 1.0;
+        lp.cost[q] = columns_[q].cost;
+        for (std::size_t t = 0; t < active.size(); ++t)
+          lp.a[(1 + t) * lp.cols + q] = columns_[q].use[active[t]] / rscale[active[t]];
+      }
+      for (std::size_t t = 0; t < active.size(); ++t) {
+        const std::size_t k = active[t];
+        lp.row_lo[1 + t] = std::isfinite(lo_[k]) ? lo_[k] / rscale[k] : -infinity;
+        lp.row_up[1 + t] = std::isfinite(hi_[k]) ? hi_[k] / rscale[k] : infinity;
+        lp.a[(1 + t) * lp.cols + nk + 2 * t] = 1.0;
+        lp.a[(1 + t) * lp.cols + nk + 2 * t + 1] = -1.0;
+        lp.cost[nk + 2 * t] = lp.cost[nk + 2 * t + 1] = penalty;
+      }
+      dense_simplex sx;
+      sx.load(lp);
+      if (sx.solve_primal(100000) != status::optimal) break;
+      const double y0 = sx.row_dual(0);
+      std::vector<double> sig(r_, 0.0);
+      for (std::size_t t = 0; t < active.size(); ++t) {
+        const std::size_t k = active[t];
+        sig[k] = -sx.row_dual(1 + t) / rscale[k];
+        if (sig[k] > 0 && !std::isfinite(hi_[k])) sig[k] = 0;
+        if (sig[k] < 0 && !std::isfinite(lo_[k])) sig[k] = 0;
+      }
+      const double val = price(sig, ch) - y0;
+      // Lagrangian bound of these multipliers: keep the best; stop once it meets the master.
+      const double lag = val + y0 - surrogate_capacity_of(sig);
+      if (lag > best_lag) {
+        best_lag = lag;
+        best_sigma = sig;
+      }
+      const double z = sx.objective();
+      if (val >= -1e-9 * std::max(1.0, std::fabs(z)) || z - best_lag <= 1e-7 * (std::fabs(z) + spread)) break;
+      add_column(ch);
+    }
+    sigma_ = best_sigma;
+  }
+
+  // Best assignment for multipliers sig; returns sum of min (cost + sig.use).
+  double price(const std::vector<double>& sig, std::vector<std::size_t>& ch) const {
+    double total = 0;
+    for (std::size_t g = 0; g < p_.groups.size(); ++g) {
+      double best = infinity;
+      for (auto c : cand_[g]) {
+        double v = cost(g, c);
+        for (std::size_t k = 0; k < r_; ++k) v += sig[k] * use(g, c, k);
+        if (v < best) {
+          best = v;
+          ch[g] = c;
+        }
+      }
+      total += best;
+    }
+    return total;
+  }
+
+  double weight(std::size_t g, std::size_t c) const {
+    double w = 0;
+    for (std::size_t k = 0; k < r_; ++k)
+      if (sigma_[k] != 0.0) w += sigma_[k] * use(g, c, k);
+    return w;
+  }
+
+  double surrogate_capacity() const { return surrogate_capacity_of(sigma_); }
+  double surrogate_capacity_of(const std::vector<double>& sig) const {
+    double s = 0;
+    for (std::size_t k = 0; k < r_; ++k) {
+      if (sig[k] > 0) s += sig[k] * hi_[k];
+      if (sig[k] < 0) s += sig[k] * lo_[k];
+    }
+    return s;
+  }
+
+  // ---------------------------------------------------------------- heuristics
+  void rounding_heuristic() {
+    const std::size_t ng = p_.groups.size();
+    // Greedy on the surrogate knapsack (the LP solution, rounded down): every group starts at
+    // its lightest hull point and hull segments are bought in slope order while they fit.
+    std::vector<std::size_t> ch(ng);
+    struct seg_ref {
+      double slope, dw;
+      std::size_t g, to;
+    };
+    std::vector<seg_ref> segs;
+    double cap = surrogate_capacity();
+    for (std::size_t g = 0; g < ng; ++g) {
+      std::vector<std::size_t> pts = cand_[g];
+      std::sort(pts.begin(), pts.end(), [&](std::size_t a, std::size_t b) {
+        return weight(g, a) < weight(g, b) || (weight(g, a) == weight(g, b) && cost(g, a) < cost(g, b));
+      });
+      std::vector<std::size_t> h;
+      for (const std::size_t q : pts) {
+        if (!h.empty() && cost(g, q) >= cost(g, h.back())) continue;
+        while (h.size() >= 2) {
+          const std::size_t o = h[h.size() - 2], a = h.back();
+          const double cross = (weight(g, a) - weight(g, o)) * (cost(g, q) - cost(g, o)) -
+                               (cost(g, a) - cost(g, o)) * (weight(g, q) - weight(g, o));
+          if (cross <= 0) h.pop_back();
+          else break;
+        }
+        h.push_back(q);
+      }
+      ch[g] = h.front();
+      cap -= weight(g, h.front());
+      for (std::size_t t = 1; t < h.size(); ++t) {
+        const double dw = weight(g, h[t]) - weight(g, h[t - 1]);
+        const double dc = cost(g, h[t]) - cost(g, h[t - 1]);
+        segs.push_back({dw > 0 ? dc / dw : -infinity, dw, g, h[t]});
+      }
+    }
+    std::stable_sort(segs.begin(), segs.end(), [](const seg_ref& a, const seg_ref& b) { return a.slope < b.slope; });
+    std::vector<bool> stopped(ng, false);
+    for (const auto& sg : segs) {
+      if (stopped[sg.g]) continue;
+      if (sg.dw <= cap) {
+        cap -= sg.dw;
+        ch[sg.g] = sg.to;
+      } else {
+        stopped[sg.g] = true;
+      }
+    }
+    repair_and_improve(ch);
+  }
+
+  // Moves towards feasibility at the least cost per unit of violation removed, then takes any
+  // single-group change that lowers the cost and stays clearly feasible.
+  void repair_and_improve(std::vector<std::size_t> ch) {
+    const std::size_t ng = p_.groups.size();
+    std::vector<double> used(r_, 0.0);
+    for (std::size_t g = 0; g < ng; ++g)
+      for (std::size_t k = 0; k < r_; ++k) used[k] += use(g, ch[g], k);
+    auto violation = [&](const std::vector<double>& u) {
+      double v = 0;
+      for (std::size_t k = 0; k < r_; ++k) {
+        const double sc = margin_[k] / 1e-11;
+        if (u[k] > hi_[k] - margin_[k]) v += (u[k] - hi_[k] + margin_[k]) / sc;
+        if (u[k] < lo_[k] + margin_[k]) v += (lo_[k] + margin_[k] - u[k]) / sc;
+      }
+      return v;
+    };
+    std::vector<double> nu(r_);
+    for (std::size_t step = 0; step < 4 * r_ + 16; ++step) {
+      const double v0 = violation(used);
+      if (v0 <= 0) break;
+      double best = infinity;
+      std::size_t bg = ng, bc = 0;
+      for (std::size_t g = 0; g < ng; ++g)
+        for (auto c : cand_[g]) {
+          if (c == ch[g]) continue;
+          for (std::size_t k = 0; k < r_; ++k) nu[k] = used[k] - use(g, ch[g], k) + use(g, c, k);
+          const double dv = violation(nu) - v0;
+          if (dv >= 0) continue;
+          const double score = (cost(g, c) - cost(g, ch[g])) / -dv;
+          if (score < best) {
+            best = score;
+            bg = g;
+            bc = c;
+          }
+        }
+      if (bg == ng) return;
+      for (std::size_t k = 0; k < r_; ++k) used[k] += use(bg, bc, k) - use(bg, ch[bg], k);
+      ch[bg] = bc;
+    }
+    if (violation(used) > 0) return;
+    bool improved = true;
+    for (int pass = 0; pass < 20 && improved; ++pass) {
+      improved = false;
+      for (std::size_t g = 0; g < ng; ++g)
+        for (auto c : cand_[g]) {
+          if (cost(g, c) >= cost(g, ch[g])) continue;
+          for (std::size_t k = 0; k < r_; ++k) nu[k] = used[k] - use(g, ch[g], k) + use(g, c, k);
+          if (violation(nu) > 0) continue;
+          used = nu;
+          ch[g] = c;
+          improved = true;
+        }
+    }
+    try_incumbent(ch);
+  }
+
+  // Local search on the incumbent over the free groups: the best single change, else the best
+  // change of two groups at once, that lowers the cost and stays clearly inside every budget.
+  void pair_exchange(const std::vector<std::vector<std::size_t>>& cands, const std::vector<std::size_t>& order) {
+    std::vector<std::size_t> ch = best_;
+    std::vector<double> used(r_, 0.0), nu(r_), nu2(r_);
+    for (std::size_t g = 0; g < ch.size(); ++g)
+      for (std::size_t k = 0; k < r_; ++k) used[k] += use(g, ch[g], k);
+    auto inside = [&](const std::vector<double>& u) {
+      for (std::size_t k = 0; k < r_; ++k)
+        if (u[k] > hi_[k] - margin_[k] || u[k] < lo_[k] + margin_[k]) return false;
+      return true;
+    };
+    struct move {
+      std::size_t g, c;
+    };
+    std::vector<move> moves;
+    for (const std::size_t g : order)
+      for (const std::size_t c : cands[g]) moves.push_back({g, c});
+    for (int pass = 0; pass < 50; ++pass) {
+      double best_gain = 0;
+      move m1{0, 0}, m2{0, 0};
+      bool two = false;
+      for (std::size_t a = 0; a < moves.size(); ++a) {
+        const auto [g1, c1] = moves[a];
+        if (c1 == ch[g1]) continue;
+        const double d1 = cost(g1, c1) - cost(g1, ch[g1]);
+        for (std::size_t k = 0; k < r_; ++k) nu[k] = used[k] - use(g1, ch[g1], k) + use(g1, c1, k);
+        if (d1 < best_gain && inside(nu)) {
+          best_gain = d1;
+          m1 = moves[a];
+          two = false;
+        }
+        for (std::size_t b = a + 1; b < moves.size(); ++b) {
+          const auto [g2, c2] = moves[b];
+          if (g2 == g1 || c2 == ch[g2]) continue;
+          const double d2 = d1 + cost(g2, c2) - cost(g2, ch[g2]);
+          if (!(d2 < best_gain)) continue;
+          for (std::size_t k = 0; k < r_; ++k) nu2[k] = nu[k] - use(g2, ch[g2], k) + use(g2, c2, k);
+          if (!inside(nu2)) continue;
+          best_gain = d2;
+          m1 = moves[a];
+          m2 = moves[b];
+          two = true;
+        }
+      }
+      if (best_gain >= 0) break;
+      for (std::size_t k = 0; k < r_; ++k) {
+        used[k] += use(m1.g, m1.c, k) - use(m1.g, ch[m1.g], k);
+        if (two) used[k] += use(m2.g, m2.c, k) - use(m2.g, ch[m2.g], k);
+      }
+      ch[m1.g] = m1.c;
+      if (two) ch[m2.g] = m2.c;
+    }
+    try_incumbent(ch);
+  }
+
+  // ---------------------------------------------------------------- search
+  double cutoff() const {
+    if (incumbent_ == infinity) return infinity;
+    return incumbent_ - opt_.relative_gap * std::max(1.0, std::fabs(incumbent_));
+  }
+
+  void search(mckp_result& res) {
+    const std::size_t ng = p_.groups.size();
+    // Lagrangian reduced costs for the multipliers.
+    std::vector<double> lag_min(ng, infinity);
+    for (std::size_t g = 0; g < ng; ++g)
+      for (auto c : cand_[g]) lag_min[g] = std::min(lag_min[g], cost(g, c) + weight(g, c));
+    double lag_bound = -surrogate_capacity();
+    for (std::size_t g = 0; g < ng; ++g) lag_bound += lag_min[g];
+    auto rc = [&](std::size_t g, std::size_t c) { return cost(g, c) + weight(g, c) - lag_min[g]; };
+    const double lag_slack = 1e-12 * (cost_scale_ + std::fabs(lag_bound)) + 1e-300;
+
+    // Reduced-cost fixing, candidate order by reduced cost; single-candidate groups become constants.
+    std::vector<std::vector<std::size_t>> cands(ng);
+    for (std::size_t g = 0; g < ng; ++g) {
+      for (auto c : cand_[g])
+        if (lag_bound + rc(g, c) - lag_slack < cutoff()) cands[g].push_back(c);
+      std::stable_sort(cands[g].begin(), cands[g].end(),
+                       [&](std::size_t a, std::size_t b) { return rc(g, a) < rc(g, b); });
+      if (cands[g].empty()) {  // nothing beats the incumbent through this group
+        finish_search(res, status::optimal, lag_bound);
+        return;
+      }
+    }
+    std::vector<std::size_t> fixed_choice(ng, 0);
+    std::vector<std::size_t> order;
+    double base_cost = 0;
+    std::vector<double> base_use(r_, 0.0);
+    double base_rc = 0;
+    for (std::size_t g = 0; g < ng; ++g) {
+      if (cands[g].size() == 1) {
+        const std::size_t c = cands[g][0];
+        fixed_choice[g] = c;
+        base_cost += cost(g, c);
+        base_rc += rc(g, c);
+        for (std::size_t k = 0; k < r_; ++k) base_use[k] += use(g, c, k);
+      } else {
+        order.push_back(g);
+      }
+    }
+    // Symmetry classes: groups whose candidate lists are identical in cost and every use.
+    std::vector<std::size_t> cls(ng);
+    std::iota(cls.begin(), cls.end(), 0);
+    if (opt_.symmetry_breaking) {
+      std::vector<std::size_t> sorted = order;
+      auto key_less = [&](std::size_t a, std::size_t b) {
+        if (cands[a].size() != cands[b].size()) return cands[a].size() < cands[b].size();
+        for (std::size_t t = 0; t < cands[a].size(); ++t) {
+          const std::size_t ca = cands[a][t], cb = cands[b][t];
+          if (cost(a, ca) != cost(b, cb)) return cost(a, ca) < cost(b, cb);
+          for (std::size_t k = 0; k < r_; ++k)
+            if (use(a, ca, k) != use(b, cb, k)) return use(a, ca, k) < use(b, cb, k);
+        }
+        return false;
+      };
+      std::stable_sort(sorted.begin(), sorted.end(), key_less);
+      for (std::size_t t = 1; t < sorted.size(); ++t)
+        if (!key_less(sorted[t - 1], sorted[t]) && same_exact(sorted[t - 1], sorted[t], cands))
+          cls[sorted[t]] = cls[sorted[t - 1]];
+    }
+    // Group order: largest surrogate-weight range first (decisions that move the budget most),
+    // identical groups adjacent.
+    std::vector<double> impact(ng, 0.0);
+    for (std::size_t g : order) {
+      double wmin = infinity, wmax = -infinity, cmin = infinity, cmax = -infinity;
+      for (auto c : cands[g]) {
+        wmin = std::min(wmin, weight(g, c));
+        wmax = std::max(wmax, weight(g, c));
+        cmin = std::min(cmin, cost(g, c));
+        cmax = std::max(cmax, cost(g, c));
+      }
+      impact[g] = (wmax - wmin) + (cmax - cmin);
+    }
+    std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) {
+      if (impact[cls[a]] != impact[cls[b]]) return impact[cls[a]] > impact[cls[b]];
+      return cls[a] < cls[b];
+    });
+    const std::size_t depth = order.size();
+    if (!best_.empty()) pair_exchange(cands, order);
+
+    // Equality budgets: every total is an integer multiple of the data's common decimal/binary
+    // unit, and the choices of the free groups can only move it by multiples of the gcd of their
+    // differences. A target off that lattice is unreachable; this settles near-miss equalities
+    // (and parity-like structure) without enumeration.
+    std::vector<modular_row> mods;
+    for (std::size_t k = 0; k < r_; ++k) {
+      if (!(std::isfinite(lo_[k]) && lo_[k] == hi_[k])) continue;
+      const exact_number elo = exact_budget(k, false), ehi = exact_budget(k, true);
+      if (!(elo == ehi)) continue;
+      int e2 = 0, e5 = 0;
+      bool first = true;
+      for (std::size_t g = 0; g < ng; ++g)
+        for (auto c : cands[g]) {
+          const exact_number& v = exact_use(g, c, k);
+          if (v.is_zero()) continue;
+          e2 = first ? v.exp2() : std::min(e2, v.exp2());
+          e5 = first ? v.exp5() : std::min(e5, v.exp5());
+          first = false;
+        }
+      const std::int64_t limit = (std::int64_t{1} << 62) / static_cast<std::int64_t>(ng + 2);
+      modular_row m;
+      m.val.assign(ng, {});
+      bool ok = true;
+      for (std::size_t g = 0; g < ng && ok; ++g) {
+        m.val[g].assign(p_.groups[g].costs.size(), 0);
+        for (auto c : cands[g]) ok = ok && exact_use(g, c, k).scaled_to_int64(e2, e5, m.val[g][c], limit);
+      }
+      if (!ok) continue;
+      if (!ehi.scaled_to_int64(e2, e5, m.target, limit)) {
+        // Off the unit lattice (or out of range): unreachable if it is a finer value in range.
+        if (ehi.is_zero() || ehi.exp2() < e2 || ehi.exp5() < e5) {
+          finish_search(res, status::optimal, infinity);
+          return;
+        }
+        continue;
+      }
+      m.suf_ref.assign(depth + 1, 0);
+      m.suf_gcd.assign(depth + 1, 0);
+      for (std::size_t d = depth; d-- > 0;) {
+        const std::size_t g = order[d];
+        const std::int64_t ref = m.val[g][cands[g][0]];
+        std::int64_t gg = m.suf_gcd[d + 1];
+        for (auto c : cands[g]) gg = gcd_i64(gg, m.val[g][c] - ref);
+        m.suf_ref[d] = m.suf_ref[d + 1] + ref;
+        m.suf_gcd[d] = gg;
+      }
+      m.acc.assign(depth + 1, 0);
+      for (std::size_t g = 0; g < ng; ++g)
+        if (cands[g].size() == 1) m.acc[0] += m.val[g][cands[g][0]];
+      if (!m.reachable(0, m.acc[0])) {
+        finish_search(res, status::optimal, infinity);
+        return;
+      }
+      mods.push_back(std::move(m));
+    }
+
+    // Per-depth suffix data: min/max use for budget pruning and the merged hull segments.
+    std::vector<double> suf_min((depth + 1) * r_, 0.0), suf_max((depth + 1) * r_, 0.0);
+    for (std::size_t d = depth; d-- > 0;) {
+      const std::size_t g = order[d];
+      for (std::size_t k = 0; k < r_; ++k) {
+        double a = infinity, b = -infinity;
+        for (auto c : cands[g]) {
+          a = std::min(a, use(g, c, k));
+          b = std::max(b, use(g, c, k));
+        }
+        suf_min[d * r_ + k] = suf_min[(d + 1) * r_ + k] + a;
+        suf_max[d * r_ + k] = suf_max[(d + 1) * r_ + k] + b;
+      }
+    }
+    // Surrogate bounds: the multiplier direction, and each budget on its own (which catches the
+    // subtrees where one budget binds harder than the multipliers foresaw). A node's bound is
+    // the largest of their LP values.
+    std::vector<surrogate_bound> sur;
+    sur.push_back(build_surrogate(sigma_, cands, order));
+    for (std::size_t k = 0; k < r_; ++k) {
+      std::vector<double> mu(r_, 0.0);
+      if (std::isfinite(hi_[k])) {
+        mu[k] = 1.0;
+        sur.push_back(build_surrogate(mu, cands, order));
+      }
+      if (std::isfinite(lo_[k])) {
+        mu[k] = -1.0;
+        sur.push_back(build_surrogate(mu, cands, order));
+      }
+    }
+    // Mixed directions: the multipliers with one budget's weight doubled or halved (skipped when
+    // the suffix tables would be large: each direction costs depth x segments breakpoints).
+    std::size_t cand_total = 0;
+    for (const std::size_t g : order) cand_total += cands[g].size();
+    const bool mixed = depth * cand_total <= 4'000'000;
+    for (std::size_t k = 0; k < r_ && r_ > 1 && mixed; ++k) {
+      if (sigma_[k] == 0.0) continue;
+      for (const double f : {0.5, 2.0}) {
+        std::vector<double> mu = sigma_;
+        mu[k] *= f;
+        sur.push_back(build_surrogate(mu, cands, order));
+      }
+    }
+    const std::size_t ns = sur.size();
+    std::vector<double> base_ws(ns, 0.0);
+    for (std::size_t s = 0; s < ns; ++s)
+      for (std::size_t g = 0; g < ng; ++g)
+        if (cands[g].size() == 1) base_ws[s] += sur[s].w[g][cands[g][0]];
+    const double bound_slack = 1e-12 * (cost_scale_ + 1.0);
+
+    // Root bound.
+    double root_bound = -infinity;
+    for (std::size_t t = 0; t < ns; ++t) root_bound = std::max(root_bound, base_cost + sur[t].eval(0, base_ws[t]));
+    root_bound = std::max(root_bound, lag_bound + base_rc);
+    res.bound = root_bound;
+    for (std::size_t k = 0; k < r_; ++k) {
+      if (base_use[k] + suf_min[k] > hi_[k] + margin_[k] || base_use[k] + suf_max[k] < lo_[k] - margin_[k]) {
+        finish_search(res, status::optimal, root_bound);
+        return;
+      }
+    }
+    if (root_bound - bound_slack >= cutoff()) {
+      finish_search(res, status::optimal, root_bound);
+      return;
+    }
+
+    // Iterative DFS. Level d chooses for group order[d]; its children are tried in order of
+    // their bound (best first), so good plans turn up early and prune the rest.
+    std::vector<std::size_t> pick(depth + 1, 0), kpos(depth + 1, 0);
+    std::vector<std::vector<std::pair<double, std::size_t>>> kids(depth + 1);
+    std::vector<double> acc_cost(depth + 1), acc_w((depth + 1) * ns), acc_rc(depth + 1), acc_use((depth + 1) * r_);
+    acc_cost[0] = base_cost;
+    for (std::size_t s = 0; s < ns; ++s) acc_w[s] = base_ws[s];
+    acc_rc[0] = base_rc;
+    for (std::size_t k = 0; k < r_; ++k) acc_use[k] = base_use[k];
+    std::vector<std::size_t> choice = fixed_choice;
+    std::size_t nodes = 0;
+    status stop = status::optimal;
+    std::vector<double> u1(r_);
+    // Child (lvl, t) checks: budgets, lattice, surrogate bounds. Returns its bound, or infinity.
+    auto child_bound = [&](std::size_t lvl, std::size_t t) -> double {
+      const std::size_t g = order[lvl], c = cands[g][t];
+      for (std::size_t k = 0; k < r_; ++k) {
+        u1[k] = acc_use[lvl * r_ + k] + use(g, c, k);
+        if (u1[k] + suf_min[(lvl + 1) * r_ + k] > hi_[k] + margin_[k] ||
+            u1[k] + suf_max[(lvl + 1) * r_ + k] < lo_[k] - margin_[k])
+          return infinity;
+      }
+      for (const auto& m : mods)
+        if (!m.reachable(lvl + 1, m.acc[lvl] + m.val[g][c])) return infinity;
+      const double ncost = acc_cost[lvl] + cost(g, c);
+      double b = lag_bound + acc_rc[lvl] + rc(g, c);
+      for (std::size_t s = 0; s < ns; ++s) b = std::max(b, ncost + sur[s].eval(lvl + 1, acc_w[lvl * ns + s] + sur[s].w[g][c]));
+      return b;
+    };
+    auto expand = [&](std::size_t lvl) {
+      kids[lvl].clear();
+      kpos[lvl] = 0;
+      const std::size_t g = order[lvl];
+      const std::size_t start = lvl > 0 && cls[g] == cls[order[lvl - 1]] ? pick[lvl - 1] : 0;
+      const double cut = cutoff() + bound_slack;
+      for (std::size_t t = start; t < cands[g].size(); ++t) {
+        // Candidates are sorted by reduced cost: once the Lagrangian bound fails, all later do.
+        if (lag_bound + acc_rc[lvl] + rc(g, cands[g][t]) - lag_slack >= cutoff()) break;
+        const double b = child_bound(lvl, t);
+        if (b < cut) kids[lvl].push_back({b, t});
+      }
+      std::stable_sort(kids[lvl].begin(), kids[lvl].end(),
+                       [](const auto& x, const auto& y) { return x.first < y.first; });
+    };
+    std::size_t d = 0;
+    if (depth > 0) expand(0);
+    for (;;) {
+      if (d == depth) {
+        // Leaf: all groups fixed.
+        const double* u = &acc_use[d * r_];
+        const int f = float_feasibility(u);
+        if (f >= 0 && acc_cost[d] < incumbent_) {
+          for (std::size_t t = 0; t < depth; ++t) choice[order[t]] = cands[order[t]][pick[t]];
+          if (f == 1 || exactly_feasible(choice)) {
+            incumbent_ = acc_cost[d];
+            best_ = choice;
+          }
+        }
+        if (d == 0) break;
+        --d;
+        continue;
+      }
+      bool descended = false;
+      while (kpos[d] < kids[d].size()) {
+        const auto [b, t] = kids[d][kpos[d]++];
+        if (b >= cutoff() + bound_slack) {
+          kpos[d] = kids[d].size();  // sorted by bound: the rest cannot win either
+          break;
+        }
+        const std::size_t g = order[d], c = cands[g][t];
+        for (std::size_t k = 0; k < r_; ++k) acc_use[(d + 1) * r_ + k] = acc_use[d * r_ + k] + use(g, c, k);
+        for (auto& m : mods) m.acc[d + 1] = m.acc[d] + m.val[g][c];
+        for (std::size_t s = 0; s < ns; ++s) acc_w[(d + 1) * ns + s] = acc_w[d * ns + s] + sur[s].w[g][c];
+        acc_cost[d + 1] = acc_cost[d] + cost(g, c);
+        acc_rc[d + 1] = acc_rc[d] + rc(g, c);
+        pick[d] = t;
+        ++d;
+        if (d < depth) expand(d);
+        descended = true;
+        break;
+      }
+      if (descended) {
+        ++nodes;
+        if (nodes >= opt_.node_limit) {
+          stop = status::node_limit;
+          break;
+        }
+        if ((nodes & 1023) == 0 &&
+            std::chrono::duration<double>(std::chrono::steady_clock::now() - t0_).count() > opt_.time_limit_seconds) {
+          stop = status::time_limit;
+          break;
+        }
+        continue;
+      }
+      if (d == 0) break;
+      --d;
+    }
+    res.nodes += nodes;
+    finish_search(res, stop, root_bound);
+  }
+
+  void finish_search(mckp_result& res, status st, double bound) {
+    res.status = st;
+    res.bound = bound;
+  }
+
+  bool same_exact(std::size_t a, std::size_t b, const std::vector<std::vector<std::size_t>>& cands) {
+    const auto& ga = p_.groups[a];
+    const auto& gb = p_.groups[b];
+    if (ga.exact_costs.empty() && gb.exact_costs.empty() && ga.exact_uses.empty() && gb.exact_uses.empty())
+      return true;  // the doubles are the exact values and already compared equal
+    for (std::size_t t = 0; t < cands[a].size(); ++t) {
+      const std::size_t ca = cands[a][t], cb = cands[b][t];
+      const exact_number xa = ca < ga.exact_costs.size() ? ga.exact_costs[ca] : exact_number::from_double(ga.costs[ca]);
+      const exact_number xb = cb < gb.exact_costs.size() ? gb.exact_costs[cb] : exact_number::from_double(gb.costs[cb]);
+      if (!(xa == xb)) return false;
+      for (std::size_t k = 0; k < r_; ++k)
+        if (!(exact_use(a, ca, k) == exact_use(b, cb, k))) return false;
+    }
+    return true;
+  }
+
+  static std::int64_t gcd_i64(std::int64_t a, std::int64_t b) {
+    a = a < 0 ? -a : a;
+    b = b < 0 ? -b : b;
+    while (b) {
+      const std::int64_t t = a % b;
+      a = b;
+      b = t;
+    }
+    return a;
+  }
+
+  // An equality budget in integer units (see search()).
+  struct modular_row {
+    std::int64_t target = 0;
+    std::vector<std::vector<std::int64_t>> val;   // [group][choice]
+    std::vector<std::int64_t> suf_ref, suf_gcd;   // per depth: sum of reference values, gcd of moves
+    std::vector<std::int64_t> acc;                // per depth: fixed total
+    bool reachable(std::size_t d, std::int64_t fixed) const {
+      const std::int64_t rest = target - fixed - suf_ref[d];
+      return suf_gcd[d] == 0 ? rest == 0 : rest % suf_gcd[d] == 0;
+    }
+  };
+
+  struct segment {
+    double dw, dc, slope;
+  };
+
+  // The LP relaxation of "one choice per group, sum of w <= capacity" for every suffix of the
+  // group order, as cumulative breakpoints of the merged hull segments (see the file comment).
+  struct surrogate_bound {
+    std::vector<std::vector<double>> w;  // [group][choice] weight
+    double capacity = 0, margin = 0;
+    std::vector<double> left_w, left_c;  // per depth: sum of the leftmost hull points
+    std::vector<std::size_t> off;
+    std::vector<double> bw, bc;
+    // LP value of the free suffix from depth d with `used` weight already fixed.
+    double eval(std::size_t d, double used) const {
+      // One margin of extra room keeps the bound conservative under rounding.
+      const double room = capacity - used - left_w[d] + margin;
+      if (room < 0) return infinity;
+      const double* pw = &bw[off[d]];
+      const double* pc = &bc[off[d]];
+      const std::size_t cnt = off[d + 1] - off[d];
+      const std::size_t t = static_cast<std::size_t>(std::upper_bound(pw, pw + cnt, room) - pw) - 1;
+      double v = pc[t];
+      if (t + 1 < cnt) v += (pc[t + 1] - pc[t]) * ((room - pw[t]) / (pw[t + 1] - pw[t]));
+      return left_c[d] + v;
+    }
+  };
+
+  surrogate_bound build_surrogate(const std::vector<double>& mu, const std::vector<std::vector<std::size_t>>& cands,
+                                  const std::vector<std::size_t>& order) const {
+    surrogate_bound sb;
+    const std::size_t ng = p_.groups.size(), depth = order.size();
+    sb.w.resize(ng);
+    double scale = 0;
+    for (std::size_t k = 0; k < r_; ++k) {
+      if (mu[k] > 0) sb.capacity += mu[k] * hi_[k];
+      if (mu[k] < 0) sb.capacity += mu[k] * lo_[k];
+      scale += std::fabs(mu[k]) * (margin_[k] / 1e-11);
+    }
+    for (std::size_t g = 0; g < ng; ++g) {
+      sb.w[g].assign(p_.groups[g].costs.size(), 0.0);
+      for (auto c : cands[g]) {
+        double v = 0;
+        for (std::size_t k = 0; k < r_; ++k)
+          if (mu[k] != 0.0) v += mu[k] * use(g, c, k);
+        sb.w[g][c] = v;
+      }
+    }
+    sb.margin = 1e-10 * scale + 1e-300;
+    sb.left_w.assign(depth + 1, 0.0);
+    sb.left_c.assign(depth + 1, 0.0);
+    std::vector<std::vector<segment>> hulls(depth);
+    for (std::size_t d = depth; d-- > 0;) {
+      double lw, lc;
+      hulls[d] = lower_hull(sb.w[order[d]], order[d], cands[order[d]], lw, lc);
+      sb.left_w[d] = sb.left_w[d + 1] + lw;
+      sb.left_c[d] = sb.left_c[d + 1] + lc;
+    }
+    std::vector<segment> cur, next;
+    std::vector<std::vector<double>> ws(depth + 1), cs(depth + 1);
+    ws[depth] = {0.0};
+    cs[depth] = {0.0};
+    for (std::size_t d = depth; d-- > 0;) {
+      next.clear();
+      std::merge(cur.begin(), cur.end(), hulls[d].begin(), hulls[d].end(), std::back_inserter(next),
+                 [](const segment& a, const segment& b) { return a.slope < b.slope; });
+      cur.swap(next);
+      ws[d].assign(cur.size() + 1, 0.0);
+      cs[d].assign(cur.size() + 1, 0.0);
+      for (std::size_t t = 0; t < cur.size(); ++t) {
+        ws[d][t + 1] = ws[d][t] + cur[t].dw;
+        cs[d][t + 1] = cs[d][t] + cur[t].dc;
+      }
+    }
+    sb.off.assign(depth + 2, 0);
+    for (std::size_t d = 0; d <= depth; ++d) sb.off[d + 1] = sb.off[d] + ws[d].size();
+    sb.bw.reserve(sb.off[depth + 1]);
+    sb.bc.reserve(sb.off[depth + 1]);
+    for (std::size_t d = 0; d <= depth; ++d) {
+      sb.bw.insert(sb.bw.end(), ws[d].begin(), ws[d].end());
+      sb.bc.insert(sb.bc.end(), cs[d].begin(), cs[d].end());
+    }
+    return sb;
+  }
+  struct column {
+    double cost;
+    std::vector<double> use;
+  };
+
+  // Lower-left convex hull of a group's (weight, cost) points: the part of the hull that an LP
+  // minimising cost under a weight cap can use. Returns its segments (increasing slope, all
+  // negative) and the leftmost point.
+  std::vector<segment> lower_hull(const std::vector<double>& wg, std::size_t g, const std::vector<std::size_t>& cs,
+                                  double& left_w, double& left_c) const {
+    struct pt {
+      double w, c;
+    };
+    std::vector<pt> pts;
+    for (auto c : cs) pts.push_back({wg[c], cost(g, c)});
+    std::sort(pts.begin(), pts.end(), [](const pt& a, const pt& b) { return a.w < b.w || (a.w == b.w && a.c < b.c); });
+    std::vector<pt> h;
+    for (const pt& q : pts) {
+      if (!h.empty() && q.c >= h.back().c) continue;
+      while (h.size() >= 2) {
+        const pt& o = h[h.size() - 2];
+        const pt& a = h.back();
+        const double cross = (a.w - o.w) * (q.c - o.c) - (a.c - o.c) * (q.w - o.w);
+        if (cross <= 0) h.pop_back();
+        else break;
+      }
+      h.push_back(q);
+    }
+    left_w = h.front().w;
+    left_c = h.front().c;
+    std::vector<segment> segs;
+    for (std::size_t t = 1; t < h.size(); ++t) {
+      const double dw = h[t].w - h[t - 1].w, dc = h[t].c - h[t - 1].c;
+      if (dw > 0 && dc < 0) segs.push_back({dw, dc, dc / dw});
+    }
+    return segs;
+  }
+
+  const mckp_problem& p_;
+  std::size_t r_;
+  mckp_options opt_;
+  const std::vector<mckp_budget>* budgets_ = nullptr;
+  std::chrono::steady_clock::time_point t0_;
+  std::vector<double> lo_, hi_, margin_, sigma_;
+  double cost_scale_ = 0;
+  std::vector<std::vector<std::size_t>> cand_;
+  std::vector<column> columns_;
+  double incumbent_ = infinity;
+  std::vector<std::size_t> best_;
+  std::vector<std::optional<exact_number>> exact_use_;
+  std::vector<std::size_t> exact_off_;
+};
+
+}  // namespace detail
+
+/// Solves a multiple-choice knapsack exactly (see the file comment for the method).
+inline mckp_result solve_mckp(const mckp_problem& p, const mckp_options& opt = {}) {
+  if (!validate(p).empty()) {
+    mckp_result r;
+    r.status = status::invalid_input;
+    return r;
+  }
+  detail::mckp_engine e(p);
+  return e.solve(p.budgets, opt);
+}
+
+}  // namespace ohq::solver
+// ---- end ohq/solver/mckp.hpp ----
+// #include <ohq/solver/milp.hpp>
+// ---- begin ohq/solver/milp.hpp ----
+// SPDX-License-Identifier: MIT
+/// @file Defines `solve_milp`: recognises multiple-choice structure and routes it to the MCKP
+/// search, otherwise runs the general branch-and-bound.
+///
+/// A MILP is a multiple-choice knapsack when every variable is a non-negative integer, every
+/// variable sits in exactly one row `sum x = 1` (a group), and every other row is either a tie
+/// `a x_u - a x_v = 0` between groups (layers forced to the same choice) or an arbitrary linear
+/// row, which becomes a resource budget. Tied groups are merged into one group whose choices
+/// are the consistent combinations, so ties cost nothing in the search.
+
+// #include <ohq/solver/branch_and_bound.hpp>
+// #include <ohq/solver/exact.hpp>
+// #include <ohq/solver/mckp.hpp>
+// #include <ohq/solver/problem.hpp>
+// #include <ohq/solver/status.hpp>
+// #include <ohq/solver/verify.hpp>
+
+#include <algorithm>
+#include <cmath>
+#include <cstddef>
+#include <numeric>
+#include <optional>
+#include <vector>
+
+namespace ohq::solver {
+namespace detail {
+
+/// An MCKP equivalent to a MILP, with the variables each (group, choice) sets to one.
+struct mckp_mapping {
+  mckp_problem problem;
+  std::vector<std::vector<std::vector<std::size_t>>> ones;  // [group][choice] -> MILP variables
+};
+
+inline bool exactly_value(const std::optional<exact_number>& ex, double v, double want) {
+  if (v != want) return false;
+  return !ex || *ex == exact_number::from_double(want);
+}
+
+/// Finds multiple-choice structure; nullopt when the MILP does not have it (or has more than
+/// `max_resources` budget rows after merging ties).
+inline std::optional<mckp_mapping> detect_mckp(const milp_problem& p, std::size_t max_resources = 8,
+                                               std::size_t max_combinations = 4096) {
+  const std::size_t n = p.variables.size();
+  if (n == 0) return std::nullopt;
+  for (const auto& v : p.variables)
+    if (!v.integer || !exactly_value(v.exact_lb, v.lb, 0.0) || !(v.ub >= 1.0)) return std::nullopt;
+  std::vector<int> group_of(n, -1);
+  std::vector<std::vector<std::size_t>> groups;
+  std::vector<std::size_t> other_rows;
+  for (std::size_t i = 0; i < p.constraints.size(); ++i) {
+    const auto& c = p.constraints[i];
+    bool gub = c.op == row_op::eq && exactly_value(c.exact_rhs, c.rhs, 1.0) && !c.terms.empty();
+    for (std::size_t k = 0; k < c.terms.size() && gub; ++k) {
+      const bool one = c.terms[k].coef == 1.0 &&
+                       (k >= c.exact_coefs.size() || c.exact_coefs[k] == exact_number::from_integer(1));
+      if (!one || group_of[c.terms[k].var] != -1) gub = false;
+    }
+    if (gub) {
+      std::vector<std::size_t> vars;
+      for (const auto& t : c.terms) vars.push_back(t.var);
+      std::sort(vars.begin(), vars.end());
+      if (std::adjacent_find(vars.begin(), vars.end()) != vars.end()) {
+        other_rows.push_back(i);
+        continue;
+      }
+      for (auto v : vars) group_of[v] = static_cast<int>(groups.size());
+      groups.push_back(std::move(vars));
+    } else {
+      other_rows.push_back(i);
+    }
+  }
+  for (std::size_t j = 0; j < n; ++j)
+    if (group_of[j] < 0) return std::nullopt;
+  // Ties: x_u - x_v = 0 (any common nonzero coefficient a, -a).
+  struct tie {
+    std::size_t u, v;
+  };
+  std::vector<tie> ties;
+  std::vector<std::size_t> resource_rows;
+  std::vector<std::size_t> parent(groups.size());
+  std::iota(parent.begin(), parent.end(), 0);
+  auto find = [&](std::size_t a) {
+    while (parent[a] != a) a = parent[a] = parent[parent[a]];
+    return a;
+  };
+  for (std::size_t i : other_rows) {
+    const auto& c = p.constraints[i];
+    const bool is_tie = c.op == row_op::eq && c.terms.size() == 2 && exactly_value(c.exact_rhs, c.rhs, 0.0) &&
+                        c.terms[0].coef == -c.terms[1].coef && c.terms[0].coef != 0.0 &&
+                        (c.exact_coefs.empty() || c.exact_coefs[0] == -c.exact_coefs[1]);
+    if (is_tie) {
+      ties.push_back({c.terms[0].var, c.terms[1].var});
+      parent[find(static_cast<std::size_t>(group_of[c.terms[0].var]))] =
+          find(static_cast<std::size_t>(group_of[c.terms[1].var]));
+    } else {
+      resource_rows.push_back(i);
+    }
+  }
+  if (resource_rows.size() > max_resources) return std::nullopt;
+  // Components of tied groups, enumerated into consistent combinations.
+  std::vector<std::vector<std::size_t>> comps;
+  {
+    std::vector<int> comp_of(groups.size(), -1);
+    for (std::size_t g = 0; g < groups.size(); ++g) {
+      const std::size_t r = find(g);
+      if (comp_of[r] < 0) {
+        comp_of[r] = static_cast<int>(comps.size());
+        comps.emplace_back();
+      }
+      comps[static_cast<std::size_t>(comp_of[r])].push_back(g);
+    }
+  }
+  std::vector<std::vector<std::size_t>> ties_of_comp(comps.size());
+  {
+    std::vector<int> comp_index(groups.size(), -1);
+    for (std::size_t ci = 0; ci < comps.size(); ++ci)
+      for (auto g : comps[ci]) comp_index[g] = static_cast<int>(ci);
+    for (std::size_t t = 0; t < ties.size(); ++t)
+      ties_of_comp[static_cast<std::size_t>(comp_index[static_cast<std::size_t>(group_of[ties[t].u])])].push_back(t);
+  }
+  const double sgn = p.sense == objective_sense::maximize ? -1.0 : 1.0;
+  mckp_mapping map;
+  auto& mp = map.problem;
+  const std::size_t nr = resource_rows.size();
+  // Per-variable resource coefficients (doubles and exact).
+  std::vector<std::vector<double>> coef(n, std::vector<double>(nr, 0.0));
+  std::vector<std::vector<exact_number>> ecoef(n, std::vector<exact_number>(nr));
+  for (std::size_t r = 0; r < nr; ++r) {
+    const auto& c = p.constraints[resource_rows[r]];
+    for (std::size_t k = 0; k < c.terms.size(); ++k) {
+      coef[c.terms[k].var][r] += c.terms[k].coef;
+      ecoef[c.terms[k].var][r] += exact_coef(c, k);
+    }
+    mckp_budget b;
+    b.name = c.name;
+    const exact_number rhs = exact_rhs(c);
+    if (c.op != row_op::ge) {
+      b.hi = c.rhs;
+      b.exact_hi = rhs;
+    }
+    if (c.op != row_op::le) {
+      b.lo = c.rhs;
+      b.exact_lo = rhs;
+    }
+    mp.budgets.push_back(std::move(b));
+  }
+  std::vector<std::size_t> chosen;
+  for (std::size_t ci = 0; ci < comps.size(); ++ci) {
+    const auto& comp = comps[ci];
+    mckp_group grp;
+    grp.name = p.constraints.empty() ? std::string() : std::string("group") + std::to_string(ci);
+    std::vector<std::vector<std::size_t>> combos;
+    chosen.assign(comp.size(), 0);
+    // Depth-first enumeration of one variable per group, keeping ties consistent.
+    auto consistent = [&](std::size_t upto) {
+      for (auto t : ties_of_comp[ci]) {
+        const std::size_t gu = static_cast<std::size_t>(group_of[ties[t].u]);
+        const std::size_t gv = static_cast<std::size_t>(group_of[ties[t].v]);
+        std::size_t pu = comp.size(), pv = comp.size();
+        for (std::size_t q = 0; q < upto; ++q) {
+          if (comp[q] == gu) pu = q;
+          if (comp[q] == gv) pv = q;
+        }
+        if (pu == comp.size() || pv == comp.size()) continue;
+        const bool su = groups[gu][chosen[pu]] == ties[t].u;
+        const bool sv = groups[gv][chosen[pv]] == ties[t].v;
+        if (su != sv) return false;
+      }
+      return true;
+    };
+    bool overflow = false;
+    std::size_t level = 0;
+    std::vector<std::size_t> nxt(comp.size() + 1, 0);
+    while (!overflow) {
+      if (level == comp.size()) {
+        std::vector<std::size_t> vars;
+        for (std::size_t q = 0; q < comp.size(); ++q) vars.push_back(groups[comp[q]][chosen[q]]);
+        combos.push_back(std::move(vars));
+        if (combos.size() > max_combinations) overflow = true;
+        if (level == 0) break;
+        --level;
+        continue;
+      }
+      if (nxt[level] >= groups[comp[level]].size()) {
+        nxt[level] = 0;
+        if (level == 0) break;
+        --level;
+        continue;
+      }
+      chosen[level] = nxt[level]++;
+      if (consistent(level + 1)) ++level;
+    }
+    if (overflow) return std::nullopt;
+    if (combos.empty()) {
+      // No consistent combination: the MILP is infeasible; an empty group says so.
+      map.ones.emplace_back();
+      mp.groups.push_back(std::move(grp));
+      continue;
+    }
+    std::vector<std::vector<std::size_t>> ones;
+    for (auto& vars : combos) {
+      double c = 0;
+      exact_number ec;
+      std::vector<double> u(nr, 0.0);
+      std::vector<exact_number> eu(nr);
+      for (auto v : vars) {
+        const double o = v < p.objective.size() ? p.objective[v] : 0.0;
+        c += sgn * o;
+        ec += sgn < 0 ? -exact_cost(p, v) : exact_cost(p, v);
+        for (std::size_t r = 0; r < nr; ++r) {
+          u[r] += coef[v][r];
+          eu[r] += ecoef[v][r];
+        }
+      }
+      grp.choice_names.push_back(std::to_string(grp.costs.size()));
+      grp.costs.push_back(c);
+      grp.uses.push_back(std::move(u));
+      grp.exact_costs.push_back(std::move(ec));
+      grp.exact_uses.push_back(std::move(eu));
+      ones.push_back(std::move(vars));
+    }
+    map.ones.push_back(std::move(ones));
+    mp.groups.push_back(std::move(grp));
+  }
+  return map;
+}
+
+}  // namespace detail
+
+/// Solves a MILP: multiple-choice structure goes to the exact MCKP search (when
+/// `opt.detect_mckp`), anything else to `branch_and_bound`. The answer is re-checked exactly.
+inline milp_result solve_milp(const milp_problem& p, const milp_options& opt = {}) {
+  if (opt.detect_mckp) {
+    if (auto map = detail::detect_mckp(p)) {
+      milp_result res;
+      const auto& mp = map->problem;
+      for (const auto& g : mp.groups)
+        if (g.costs.empty()) {
+          res.status = status::infeasible;
+          return res;
+        }
+      mckp_options mo;
+      mo.time_limit_seconds = opt.time_limit_seconds;
+      mo.node_limit = opt.node_limit;
+      mo.relative_gap = opt.relative_gap;
+      const mckp_result r = solve_mckp(mp, mo);
+      res.nodes = r.nodes;
+      const double sgn = p.sense == objective_sense::maximize ? -1.0 : 1.0;
+      if (r.status == status::infeasible) {
+        res.status = status::infeasible;
+        return res;
+      }
+      if (r.has_solution()) {
+        std::vector<double> x(p.variables.size(), 0.0);
+        for (std::size_t g = 0; g < r.choice.size(); ++g)
+          for (auto v : map->ones[g][r.choice[g]]) x[v] = 1.0;
+        const verification v = verify_milp(p, x);
+        if (v.feasible) {
+          res.status = r.status;
+          res.x = std::move(x);
+          res.objective = v.objective;
+          res.exactly_verified = true;
+          res.bound = sgn * r.bound;
+          if (r.status == status::optimal) res.bound = res.objective;
+          res.gap = r.gap;
+          return res;
+        }
+        // Cannot happen (the mapping is exact); fall through to the general search.
+      } else if (is_limit(r.status)) {
+        res.status = r.status;
+        res.bound = sgn * r.bound;
+        return res;
+      }
+    }
+  }
+  return branch_and_bound(p, opt);
+}
+
+}  // namespace ohq::solver
+// ---- end ohq/solver/milp.hpp ----
+// #include <ohq/solver/pareto.hpp>
+// ---- begin ohq/solver/pareto.hpp ----
+// SPDX-License-Identifier: MIT
+/// @file Defines `pareto_sweep` and `pareto_front`: optimal cost against one resource's budget.
+///
+/// Both walk budgets from large to small on one MCKP engine, so exact values and the LP columns
+/// of the multiplier search are shared, and a solution whose use of the swept resource is below
+/// the next budget answers that budget too without a search (it stays feasible, and a smaller
+/// budget cannot lower the optimum).
+
+// #include <ohq/solver/mckp.hpp>
+// #include <ohq/solver/problem.hpp>
+// #include <ohq/solver/status.hpp>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstddef>
+#include <numeric>
+#include <vector>
+
+namespace ohq::solver {
+
+/// One budget of a sweep and its optimum.
+struct pareto_point {
+  double budget = 0.0;              ///< the swept resource's upper budget
+  solver::status status = solver::status::infeasible;
+  double objective = 0.0;           ///< optimal total cost
+  double use = 0.0;                 ///< the optimum's use of the swept resource (<= budget)
+  std::vector<std::size_t> choice;  ///< one index per group
+};
+
+/// All points of a sweep, in the order of the budgets given.
+struct pareto_result {
+  std::vector<pareto_point> points;
+  std::size_t solves = 0;  ///< searches actually run (the rest were answered by reuse)
+  std::size_t nodes = 0;
+  double seconds = 0.0;
+};
+
+/// Solves `p` for each upper budget in `budgets` on resource `resource` (the other budgets as
+/// given in `p`). Each point is exact (same guarantees as `solve_mckp`).
+inline pareto_result pareto_sweep(const mckp_problem& p, std::size_t resource, const std::vector<double>& budgets,
+                                  const mckp_options& opt = {}) {
+  const auto t0 = std::chrono::steady_clock::now();
+  pareto_result out;
+  out.points.resize(budgets.size());
+  if (resource >= p.resources() || !validate(p).empty()) {
+    for (std::size_t t = 0; t < budgets.size(); ++t) {
+      out.points[t].budget = budgets[t];
+      out.points[t].status = status::invalid_input;
+    }
+    return out;
+  }
+  std::vector<std::size_t> idx(budgets.size());
+  std::iota(idx.begin(), idx.end(), 0);
+  std::sort(idx.begin(), idx.end(), [&](std::size_t a, std::size_t b) { return budgets[a] > budgets[b]; });
+  detail::mckp_engine engine(p);
+  std::vector<mckp_budget> bs = p.budgets;
+  const pareto_point* last = nullptr;
+  bool infeasible_below = false;
+  for (const std::size_t t : idx) {
+    pareto_point& pt = out.points[t];
+    pt.budget = budgets[t];
+    if (infeasible_below) {  // a larger budget was already infeasible
+      pt.status = status::infeasible;
+      continue;
+    }
+    if (last && last->status == status::optimal && last->use <= budgets[t] &&
+        std::isfinite(p.budgets[resource].lo) == false) {
+      // The previous optimum fits this budget too, and nothing cheaper exists with less room.
+      // The use is compared exactly, as every feasibility decision is.
+      const exact_number used = [&] {
+        exact_number s;
+        for (std::size_t g = 0; g < last->choice.size(); ++g) {
+          const auto& grp = p.groups[g];
+          const std::size_t c = last->choice[g];
+          const bool has = c < grp.exact_uses.size() && resource < grp.exact_uses[c].size();
+          s += has ? grp.exact_uses[c][resource] : exact_number::from_double(grp.uses[c][resource]);
+        }
+        return s;
+      }();
+      if (!(used > exact_number::from_double(budgets[t]))) {
+        pt.status = last->status;
+        pt.objective = last->objective;
+        pt.use = last->use;
+        pt.choice = last->choice;
+        last = &pt;
+        continue;
+      }
+    }
+    bs[resource].hi = budgets[t];
+    bs[resource].exact_hi = exact_number::from_double(budgets[t]);
+    const mckp_result r = engine.solve(bs, opt, last && !last->choice.empty() ? &last->choice : nullptr);
+    ++out.solves;
+    out.nodes += r.nodes;
+    pt.status = r.status;
+    pt.objective = r.objective;
+    pt.choice = r.choice;
+    pt.use = r.has_solution() ? r.use[resource] : 0.0;
+    if (r.status == status::infeasible) infeasible_below = true;
+    last = &pt;
+  }
+  out.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  return out;
+}
+
+/// The whole front on [lo, hi]: every distinct optimal cost as the budget of `resource` shrinks
+/// from hi to lo, each with the least use that attains it. Stops after `max_points`.
+inline pareto_result pareto_front(const mckp_problem& p, std::size_t resource, double lo, double hi,
+                                  const mckp_options& opt = {}, std::size_t max_points = 100000) {
+  const auto t0 = std::chrono::steady_clock::now();
+  pareto_result out;
+  if (resource >= p.resources() || !validate(p).empty()) return out;
+  detail::mckp_engine engine(p);
+  std::vector<mckp_budget> bs = p.budgets;
+  double budget = hi;
+  std::vector<std::size_t> warm;
+  while (budget >= lo && out.points.size() < max_points) {
+    bs[resource].hi = budget;
+    bs[resource].exact_hi = exact_number::from_double(budget);
+    const mckp_result r = engine.solve(bs, opt, warm.empty() ? nullptr : &warm);
+    ++out.solves;
+    out.nodes += r.nodes;
+    if (!r.has_solution()) break;
+    pareto_point pt;
+    pt.budget = budget;
+    pt.status = r.status;
+    pt.objective = r.objective;
+    pt.use = r.use[resource];
+    pt.choice = r.choice;
+    // Same cost with less use: the earlier point was only weakly efficient.
+    if (!out.points.empty() && out.points.back().objective == pt.objective) out.points.pop_back();
+    out.points.push_back(pt);
+    if (r.status != status::optimal) break;
+    // Next budget: the largest double strictly below the exact use of this point.
+    const exact_number used = engine.exact_total_use(r.choice, resource);
+    budget = used.to_double();
+    while (!(exact_number::from_double(budget) < used)) budget = std::nextafter(budget, -infinity);
+  }
+  out.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  return out;
+}
+
+}  // namespace ohq::solver
+// ---- end ohq/solver/pareto.hpp ----
+// #include <ohq/solver/small_mckp.hpp>
+// ---- begin ohq/solver/small_mckp.hpp ----
+// SPDX-License-Identifier: MIT
+/// @file Defines `small_mckp`, a constexpr exact MCKP for small fixed-size problems (e.g. a
+/// bit-width plan chosen at compile time).
+
+#include <array>
+#include <cstddef>
+
+namespace ohq::solver {
+
+/// A fixed-size MCKP: G groups of C choices, R upper budgets. Choices beyond a group's
+/// `count` are ignored. Values are of type T (integers keep compile-time answers exact).
+template <class T, std::size_t G, std::size_t C, std::size_t R>
+struct small_mckp {
+  std::array<std::size_t, G> count{};
+  std::array<std::array<T, C>, G> cost{};
+  std::array<std::array<std::array<T, R>, C>, G> use{};
+  std::array<T, R> budget{};
+};
+
+/// The answer of `solve_small`: `feasible` false when no choice vector fits the budgets.
+template <class T, std::size_t G>
+struct small_mckp_result {
+  bool feasible = false;
+  T objective{};
+  std::array<std::size_t, G> choice{};
+};
+
+/// Exact depth-first branch-and-bound; the bound adds each remaining group's cheapest choice
+/// and each remaining group's smallest use per resource.
+template <class T, std::size_t G, std::size_t C, std::size_t R>
+constexpr small_mckp_result<T, G> solve_small(const small_mckp<T, G, C, R>& p) {
+  small_mckp_result<T, G> best;
+  std::array<T, G + 1> min_cost_suffix{};
+  std::array<std::array<T, R>, G + 1> min_use_suffix{};
+  for (std::size_t g = G; g-- > 0;) {
+    T mc = p.cost[g][0];
+    std::array<T, R> mu = p.use[g][0];
+    for (std::size_t c = 1; c < p.count[g] && c < C; ++c) {
+      if (p.cost[g][c] < mc) mc = p.cost[g][c];
+      for (std::size_t r = 0; r < R; ++r)
+        if (p.use[g][c][r] < mu[r]) mu[r] = p.use[g][c][r];
+    }
+    min_cost_suffix[g] = min_cost_suffix[g + 1] + mc;
+    for (std::size_t r = 0; r < R; ++r) min_use_suffix[g][r] = min_use_suffix[g + 1][r] + mu[r];
+  }
+  std::array<std::size_t, G + 1> next{};
+  std::array<std::size_t, G> pick{};
+  std::array<T, G + 1> acc_cost{};
+  std::array<std::array<T, R>, G + 1> acc_use{};
+  std::size_t d = 0;
+  for (;;) {
+    if (d == G) {
+      if (!best.feasible || acc_cost[G] < best.objective) {
+        best.feasible = true;
+        best.objective = acc_cost[G];
+        best.choice = pick;
+      }
+      if (d == 0) break;
+      --d;
+      continue;
+    }
+    bool descended = false;
+    while (next[d] < p.count[d] && next[d] < C) {
+      const std::size_t c = next[d]++;
+      const T nc = acc_cost[d] + p.cost[d][c];
+      if (best.feasible && !(nc + min_cost_suffix[d + 1] < best.objective)) continue;
+      bool ok = true;
+      for (std::size_t r = 0; r < R; ++r) {
+        acc_use[d + 1][r] = acc_use[d][r] + p.use[d][c][r];
+        if (acc_use[d + 1][r] + min_use_suffix[d + 1][r] > p.budget[r]) ok = false;
+      }
+      if (!ok) continue;
+      acc_cost[d + 1] = nc;
+      pick[d] = c;
+      ++d;
+      if (d < G) next[d] = 0;
+      descended = true;
+      break;
+    }
+    if (descended) continue;
+    if (d == 0) break;
+    --d;
+  }
+  return best;
+}
+
+}  // namespace ohq::solver
+// ---- end ohq/solver/small_mckp.hpp ----
+// #include <ohq/solver/json.hpp>
+// ---- begin ohq/solver/json.hpp ----
+// SPDX-License-Identifier: MIT
+/// @file Defines a small strict JSON reader (std only, no exceptions, depth and size limits)
+/// and the readers of the `mckp` and `milp` instance formats.
+///
+/// Numbers keep their source text so the instance can be re-checked in exact decimal
+/// arithmetic. Every error names where it is (line:column for syntax, a path like
+/// `groups[3].choices[1].use` for content) and what is wrong.
+
+// #include <ohq/solver/exact.hpp>
+// #include <ohq/solver/problem.hpp>
+
+#include <charconv>
+#include <cmath>
+#include <cstddef>
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <system_error>
+#include <utility>
+#include <vector>
+
+namespace ohq::solver {
+
+/// Limits that bound the reader's memory and recursion on hostile input.
+struct json_limits {
+  std::size_t max_bytes = 64u << 20;
+  std::size_t max_depth = 64;
+  std::size_t max_string = 1u << 20;
+  std::size_t max_elements = 2'000'000;  ///< values in the whole document (about 128 bytes each)
+};
+
+/// A parsed JSON value. Objects keep member order; duplicate keys are rejected by the parser.
+struct json_value {
+  enum class kind { null, boolean, number, string, array, object };
+  kind type = kind::null;
+  bool boolean = false;
+  double number = 0.0;
+  std::string text;  ///< string contents, or a number's source text
+  std::vector<json_value> items;
+  std::vector<std::string> keys;     ///< object member names, in order
+  std::vector<json_value> values;    ///< object member values, parallel to keys
+
+  bool is_null() const noexcept { return type == kind::null; }
+  bool is_number() const noexcept { return type == kind::number; }
+  bool is_string() const noexcept { return type == kind::string; }
+  bool is_bool() const noexcept { return type == kind::boolean; }
+  bool is_array() const noexcept { return type == kind::array; }
+  bool is_object() const noexcept { return type == kind::object; }
+  /// The member named key, or nullptr.
+  const json_value* find(std::string_view key) const {
+    for (std::size_t k = 0; k < keys.size(); ++k)
+      if (keys[k] == key) return &values[k];
+    return nullptr;
+  }
+};
+
+/// Either a value or an error message (never both).
+template <class T>
+struct parse_result {
+  std::optional<T> value;
+  std::string error;
+  bool ok() const noexcept { return value.has_value(); }
+};
+
+namespace detail {
+
+class json_parser {
+ public:
+  json_parser(std::string_view s, const json_limits& lim) : s_(s), lim_(lim) {}
+
+  parse_result<json_value> run() {
+    parse_result<json_value> out;
+    if (s_.size() > lim_.max_bytes) {
+      out.error = std::string("input is ") + std::to_string(s_.size()) + " bytes, over the limit of " +
+                  std::to_string(lim_.max_bytes);
+      return out;
+    }
+    // A UTF-8 byte order mark is tolerated.
+    if (s_.size() >= 3 && s_.substr(0, 3) == "\xEF\xBB\xBF") pos_ = 3;
+    json_value v;
+    skip_ws();
+    if (!value(v, 0)) {
+      out.error = where() + ": " + err_;
+      return out;
+    }
+    skip_ws();
+    if (pos_ != s_.size()) {
+      out.error = where() + ": unexpected content after the JSON value";
+      return out;
+    }
+    out.value = std::move(v);
+    return out;
+  }
+
+ private:
+  std::string where() const {
+    std::size_t line = 1, col = 1;
+    for (std::size_t i = 0; i < pos_ && i < s_.size(); ++i) {
+      if (s_[i] == '\n') {
+        ++line;
+        col = 1;
+      } else {
+        ++col;
+      }
+    }
+    return std::string("line ") + std::to_string(line) + std::string(", column ") + std::to_string(col);
+  }
+  bool fail(std::string msg) {
+    err_ = std::move(msg);
+    return false;
+  }
+  void skip_ws() {
+    while (pos_ < s_.size() && (s_[pos_] == ' ' || s_[pos_] == '\t' || s_[pos_] == '\n' || s_[pos_] == '\r')) ++pos_;
+  }
+  bool literal(std::string_view word) {
+    if (s_.substr(pos_, word.size()) != word) return fail("invalid literal (expected '" + std::string(word) + "')");
+    pos_ += word.size();
+    return true;
+  }
+
+  bool value(json_value& v, std::size_t depth) {
+    if (depth > lim_.max_depth) return fail(std::string("nesting deeper than ") + std::to_string(lim_.max_depth));
+    if (++elements_ > lim_.max_elements) return fail(std::string("more than ") + std::to_string(lim_.max_elements) + " values");
+    if (pos_ >= s_.size()) return fail("unexpected end of input");
+    const char c = s_[pos_];
+    switch (c) {
+      case 'n': v.type = json_value::kind::null; return literal("null");
+      case 't': v.type = json_value::kind::boolean; v.boolean = true; return literal("true");
+      case 'f': v.type = json_value::kind::boolean; v.boolean = false; return literal("false");
+      case '"': v.type = json_value::kind::string; return string(v.text);
+      case '[': return array(v, depth);
+      case '{': return object(v, depth);
+      default:
+        if (c == '-' || (c >= '0' && c <= '9')) return number(v);
+        return fail(std::string("unexpected character '") + printable(c) + "'");
+    }
+  }
+
+  static std::string printable(char c) {
+    if (static_cast<unsigned char>(c) < 0x20 || static_cast<unsigned char>(c) >= 0x7f) {
+      const char* hex = "0123456789abcdef";
+      const auto u = static_cast<unsigned char>(c);
+      return std::string("\\x") + hex[u >> 4] + hex[u & 15];
+    }
+    return std::string(1, c);
+  }
+
+  bool number(json_value& v) {
+    const std::size_t start = pos_;
+    if (s_[pos_] == '-') ++pos_;
+    if (pos_ >= s_.size() || !digit(s_[pos_])) return fail("invalid number");
+    if (s_[pos_] == '0') {
+      ++pos_;
+      if (pos_ < s_.size() && digit(s_[pos_])) return fail("invalid number (leading zero)");
+    } else {
+      while (pos_ < s_.size() && digit(s_[pos_])) ++pos_;
+    }
+    if (pos_ < s_.size() && s_[pos_] == '.') {
+      ++pos_;
+      if (pos_ >= s_.size() || !digit(s_[pos_])) return fail("invalid number (no digit after '.')");
+      while (pos_ < s_.size() && digit(s_[pos_])) ++pos_;
+    }
+    if (pos_ < s_.size() && (s_[pos_] == 'e' || s_[pos_] == 'E')) {
+      ++pos_;
+      if (pos_ < s_.size() && (s_[pos_] == '+' || s_[pos_] == '-')) ++pos_;
+      if (pos_ >= s_.size() || !digit(s_[pos_])) return fail("invalid number (empty exponent)");
+      while (pos_ < s_.size() && digit(s_[pos_])) ++pos_;
+    }
+    v.type = json_value::kind::number;
+    v.text = std::string(s_.substr(start, pos_ - start));
+    if (v.text.size() > 400) return fail("number literal longer than 400 characters");
+    double d = 0;
+    const auto r = std::from_chars(v.text.data(), v.text.data() + v.text.size(), d);
+    if (r.ec == std::errc::result_out_of_range) {
+      // Underflow to zero is harmless; overflow is not a usable coefficient.
+      bool big = false;
+      const auto e = v.text.find_first_of("eE");
+      if (e == std::string::npos || v.text[e + 1] != '-') big = true;
+      if (big) {
+        pos_ = start;
+        return fail("number " + v.text + " is out of the range of a double");
+      }
+      d = 0.0;
+    } else if (r.ec != std::errc() || r.ptr != v.text.data() + v.text.size()) {
+      pos_ = start;
+      return fail("invalid number");
+    }
+    v.number = d;
+    return true;
+  }
+  static bool digit(char c) { return c >= '0' && c <= '9'; }
+
+  static int hexval(char c) {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+  }
+  bool hex4(std::uint32_t& cp) {
+    if (pos_ + 4 > s_.size()) return fail("truncated \\u escape");
+    cp = 0;
+    for (int k = 0; k < 4; ++k) {
+      const int h = hexval(s_[pos_ + static_cast<std::size_t>(k)]);
+      if (h < 0) return fail("invalid \\u escape");
+      cp = cp * 16 + static_cast<std::uint32_t>(h);
+    }
+    pos_ += 4;
+    return true;
+  }
+  static void utf8(std::string& out, std::uint32_t cp) {
+    if (cp < 0x80) {
+      out += static_cast<char>(cp);
+    } else if (cp < 0x800) {
+      out += static_cast<char>(0xC0 | (cp >> 6));
+      out += static_cast<char>(0x80 | (cp & 0x3F));
+    } else if (cp < 0x10000) {
+      out += static_cast<char>(0xE0 | (cp >> 12));
+      out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
+      out += static_cast<char>(0x80 | (cp & 0x3F));
+    } else {
+      out += static_cast<char>(0xF0 | (cp >> 18));
+      out += static_cast<char>(0x80 | ((cp >> 12) & 0x3F));
+      out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
+      out += static_cast<char>(0x80 | (cp & 0x3F));
+    }
+  }
+  // Validates one UTF-8 sequence starting at pos_ and appends it.
+  bool utf8_passthrough(std::string& out) {
+    const auto b0 = static_cast<unsigned char>(s_[pos_]);
+    std::size_t len = 0;
+    std::uint32_t cp = 0;
+    if (b0 >= 0xC2 && b0 <= 0xDF) { len = 2; cp = b0 & 0x1Fu; }
+    else if (b0 >= 0xE0 && b0 <= 0xEF) { len = 3; cp = b0 & 0x0Fu; }
+    else if (b0 >= 0xF0 && b0 <= 0xF4) { len = 4; cp = b0 & 0x07u; }
+    else return fail("invalid UTF-8 in string");
+    if (pos_ + len > s_.size()) return fail("truncated UTF-8 sequence in string");
+    for (std::size_t k = 1; k < len; ++k) {
+      const auto b = static_cast<unsigned char>(s_[pos_ + k]);
+      if ((b & 0xC0) != 0x80) return fail("invalid UTF-8 in string");
+      cp = (cp << 6) | (b & 0x3Fu);
+    }
+    if ((len == 3 && (cp < 0x800 || (cp >= 0xD800 && cp <= 0xDFFF))) || (len == 4 && (cp < 0x10000 || cp > 0x10FFFF)))
+      return fail("invalid UTF-8 in string");
+    out.append(s_.substr(pos_, len));
+    pos_ += len;
+    return true;
+  }
+
+  bool string(std::string& out) {
+    ++pos_;  // opening quote
+    for (;;) {
+      if (pos_ >= s_.size()) return fail("unterminated string");
+      if (out.size() > lim_.max_string) return fail(std::string("string longer than ") + std::to_string(lim_.max_string) + " bytes");
+      const char c = s_[pos_];
+      if (c == '"') {
+        ++pos_;
+        return true;
+      }
+      if (static_cast<unsigned char>(c) < 0x20) return fail("control character in string");
+      if (c == '\\') {
+        ++pos_;
+        if (pos_ >= s_.size()) return fail("unterminated escape");
+        const char e = s_[pos_++];
+        switch (e) {
+          case '"': out += '"'; break;
+          case '\\': out += '\\'; break;
+          case '/': out += '/'; break;
+          case 'b': out += '\b'; break;
+          case 'f': out += '\f'; break;
+          case 'n': out += '\n'; break;
+          case 'r': out += '\r'; break;
+          case 't': out += '\t'; break;
+          case 'u': {
+            std::uint32_t cp = 0;
+            if (!hex4(cp)) return false;
+            if (cp >= 0xD800 && cp <= 0xDBFF) {
+              if (s_.substr(pos_, 2) != "\\u") return fail("unpaired surrogate in \\u escape");
+              pos_ += 2;
+              std::uint32_t lo = 0;
+              if (!hex4(lo)) return false;
+              if (lo < 0xDC00 || lo > 0xDFFF) return fail("unpaired surrogate in \\u escape");
+              cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
+            } else if (cp >= 0xDC00 && cp <= 0xDFFF) {
+              return fail("unpaired surrogate in \\u escape");
+            }
+            utf8(out, cp);
+            break;
+          }
+          default: --pos_; return fail(std::string("invalid escape '\\") + printable(e) + "'");
+        }
+        continue;
+      }
+      if (static_cast<unsigned char>(c) >= 0x80) {
+        if (!utf8_passthrough(out)) return false;
+        continue;
+      }
+      out += c;
+      ++pos_;
+    }
+  }
+
+  bool array(json_value& v, std::size_t depth) {
+    v.type = json_value::kind::array;
+    ++pos_;
+    skip_ws();
+    if (pos_ < s_.size() && s_[pos_] == ']') {
+      ++pos_;
+      return true;
+    }
+    for (;;) {
+      json_value item;
+      skip_ws();
+      if (!value(item, depth + 1)) return false;
+      v.items.push_back(std::move(item));
+      skip_ws();
+      if (pos_ >= s_.size()) return fail("unterminated array (expected ',' or ']')");
+      if (s_[pos_] == ',') {
+        ++pos_;
+        continue;
+      }
+      if (s_[pos_] == ']') {
+        ++pos_;
+        return true;
+      }
+      return fail("expected ',' or ']' in array");
+    }
+  }
+
+  bool object(json_value& v, std::size_t depth) {
+    v.type = json_value::kind::object;
+    ++pos_;
+    skip_ws();
+    if (pos_ < s_.size() && s_[pos_] == '}') {
+      ++pos_;
+      return true;
+    }
+    std::map<std::string, bool, std::less<>> seen;
+    for (;;) {
+      skip_ws();
+      if (pos_ >= s_.size() || s_[pos_] != '"') return fail("expected a string key in object");
+      std::string key;
+      const std::size_t key_pos = pos_;
+      if (!string(key)) return false;
+      if (!seen.emplace(key, true).second) {
+        pos_ = key_pos;
+        return fail("duplicate key \"" + key + "\" in object");
+      }
+      skip_ws();
+      if (pos_ >= s_.size() || s_[pos_] != ':') return fail("expected ':' after object key");
+      ++pos_;
+      skip_ws();
+      json_value item;
+      if (!value(item, depth + 1)) return false;
+      v.keys.push_back(std::move(key));
+      v.values.push_back(std::move(item));
+      skip_ws();
+      if (pos_ >= s_.size()) return fail("unterminated object (expected ',' or '}')");
+      if (s_[pos_] == ',') {
+        ++pos_;
+        continue;
+      }
+      if (s_[pos_] == '}') {
+        ++pos_;
+        return true;
+      }
+      return fail("expected ',' or '}' in object");
+    }
+  }
+
+  std::string_view s_;
+  json_limits lim_;
+  std::size_t pos_ = 0;
+  std::size_t elements_ = 0;
+  std::string err_;
+};
+
+inline const char* kind_name(json_value::kind k) {
+  switch (k) {
+    case json_value::kind::null: return "null";
+    case json_value::kind::boolean: return "a boolean";
+    case json_value::kind::number: return "a number";
+    case json_value::kind::string: return "a string";
+    case json_value::kind::array: return "an array";
+    case json_value::kind::object: return "an object";
+  }
+  return "?";
+}
+
+// A number member's double and exact value, or an error naming the path.
+inline bool read_number(const json_value& v, const std::string& path, double& d, exact_number& ex, std::string& err) {
+  if (!v.is_number()) {
+    err = path + ": expected a number, got " + kind_name(v.type);
+    return false;
+  }
+  d = v.number;
+  ex = exact_number::from_decimal(v.text);
+  if (!ex.valid() || !std::isfinite(d)) {
+    err = path + ": number " + v.text + " is out of range";
+    return false;
+  }
+  return true;
+}
+
+}  // namespace detail
+
+/// Parses JSON text (strict RFC 8259, plus a tolerated UTF-8 BOM).
+inline parse_result<json_value> parse_json(std::string_view text, const json_limits& limits = {}) {
+  return detail::json_parser(text, limits).run();
+}
+
+/// Reads the `mckp` instance format (see docs/solver.md) from parsed JSON.
+inline parse_result<mckp_problem> read_mckp(const json_value& doc) {
+  using namespace detail;
+  parse_result<mckp_problem> out;
+  std::string& err = out.error;
+  if (!doc.is_object()) {
+    err = "instance: expected an object, got " + std::string(kind_name(doc.type));
+    return out;
+  }
+  const json_value* groups = doc.find("groups");
+  const json_value* resources = doc.find("resources");
+  const json_value* budgets = doc.find("budgets");
+  if (!groups) {
+    err = "instance: missing \"groups\"";
+    return out;
+  }
+  if (!groups->is_array()) {
+    err = "groups: expected an array, got " + std::string(kind_name(groups->type));
+    return out;
+  }
+  mckp_problem p;
+  std::size_t nres = 0;
+  if (resources) {
+    if (!resources->is_array()) {
+      err = "resources: expected an array, got " + std::string(kind_name(resources->type));
+      return out;
+    }
+    nres = resources->items.size();
+    for (std::size_t k = 0; k < nres; ++k) {
+      if (!resources->items[k].is_string()) {
+        err = std::string("resources[") + std::to_string(k) + "]: expected a string, got " + kind_name(resources->items[k].type);
+        return out;
+      }
+    }
+  }
+  const std::size_t nbud = budgets ? (budgets->is_array() ? budgets->items.size() : 0) : 0;
+  if (budgets && !budgets->is_array()) {
+    err = "budgets: expected an array, got " + std::string(kind_name(budgets->type));
+    return out;
+  }
+  if (!resources) nres = nbud;
+  if (nbud != nres) {
+    err = std::string("budgets: ") + std::to_string(nbud) + std::string(" budgets for ") + std::to_string(nres) + " resources";
+    return out;
+  }
+  for (std::size_t k = 0; k < nres; ++k) {
+    mckp_budget b;
+    b.name = resources ? resources->items[k].text : std::string("r") + std::to_string(k);
+    exact_number ex;
+    double d = 0;
+    if (!read_number(budgets->items[k], std::string("budgets[") + std::to_string(k) + "]", d, ex, err)) return out;
+    b.hi = d;
+    b.exact_hi = ex;
+    p.budgets.push_back(std::move(b));
+  }
+  for (std::size_t g = 0; g < groups->items.size(); ++g) {
+    const json_value& gv = groups->items[g];
+    const std::string gp = std::string("groups[") + std::to_string(g) + "]";
+    if (!gv.is_object()) {
+      err = gp + ": expected an object, got " + kind_name(gv.type);
+      return out;
+    }
+    mckp_group grp;
+    if (const json_value* name = gv.find("name")) {
+      if (!name->is_string()) {
+        err = gp + ".name: expected a string, got " + kind_name(name->type);
+        return out;
+      }
+      grp.name = name->text;
+    }
+    const json_value* choices = gv.find("choices");
+    if (!choices) {
+      err = gp + ": missing \"choices\"";
+      return out;
+    }
+    if (!choices->is_array()) {
+      err = gp + ".choices: expected an array, got " + kind_name(choices->type);
+      return out;
+    }
+    if (choices->items.empty()) {
+      err = gp + ".choices: a group needs at least one choice";
+      return out;
+    }
+    for (std::size_t c = 0; c < choices->items.size(); ++c) {
+      const json_value& cv = choices->items[c];
+      const std::string cp = gp + std::string(".choices[") + std::to_string(c) + "]";
+      if (!cv.is_object()) {
+        err = cp + ": expected an object, got " + kind_name(cv.type);
+        return out;
+      }
+      std::string cname = std::to_string(c);
+      if (const json_value* name = cv.find("name")) {
+        if (!name->is_string()) {
+          err = cp + ".name: expected a string, got " + kind_name(name->type);
+          return out;
+        }
+        cname = name->text;
+      }
+      const json_value* cost = cv.find("cost");
+      if (!cost) {
+        err = cp + ": missing \"cost\"";
+        return out;
+      }
+      double d = 0;
+      exact_number ex;
+      if (!read_number(*cost, cp + ".cost", d, ex, err)) return out;
+      grp.costs.push_back(d);
+      grp.exact_costs.push_back(ex);
+      const json_value* use = cv.find("use");
+      std::vector<double> u;
+      std::vector<exact_number> eu;
+      if (!use && nres > 0) {
+        err = cp + ": missing \"use\"";
+        return out;
+      }
+      if (use) {
+        if (!use->is_array()) {
+          err = cp + ".use: expected an array, got " + kind_name(use->type);
+          return out;
+        }
+        if (use->items.size() != nres) {
+          err = cp + std::string(".use: has ") + std::to_string(use->items.size()) + std::string(" numbers for ") + std::to_string(nres) +
+                " resources";
+          return out;
+        }
+        for (std::size_t k = 0; k < nres; ++k) {
+          if (!read_number(use->items[k], cp + std::string(".use[") + std::to_string(k) + "]", d, ex, err)) return out;
+          u.push_back(d);
+          eu.push_back(ex);
+        }
+      }
+      grp.choice_names.push_back(std::move(cname));
+      grp.uses.push_back(std::move(u));
+      grp.exact_uses.push_back(std::move(eu));
+    }
+    p.groups.push_back(std::move(grp));
+  }
+  out.value = std::move(p);
+  return out;
+}
+
+/// Reads the `milp` instance format (see docs/solver.md) from parsed JSON.
+inline parse_result<milp_problem> read_milp(const json_value& doc) {
+  using namespace detail;
+  parse_result<milp_problem> out;
+  std::string& err = out.error;
+  if (!doc.is_object()) {
+    err = "instance: expected an object, got " + std::string(kind_name(doc.type));
+    return out;
+  }
+  milp_problem p;
+  if (const json_value* sense = doc.find("sense")) {
+    if (!sense->is_string() || (sense->text != "min" && sense->text != "max")) {
+      err = "sense: expected \"min\" or \"max\"";
+      return out;
+    }
+    p.sense = sense->text == "max" ? objective_sense::maximize : objective_sense::minimize;
+  }
+  const json_value* vars = doc.find("variables");
+  if (!vars) {
+    err = "instance: missing \"variables\"";
+    return out;
+  }
+  if (!vars->is_array()) {
+    err = "variables: expected an array, got " + std::string(kind_name(vars->type));
+    return out;
+  }
+  std::map<std::string, std::size_t, std::less<>> index;
+  for (std::size_t j = 0; j < vars->items.size(); ++j) {
+    const json_value& v = vars->items[j];
+    const std::string vp = std::string("variables[") + std::to_string(j) + "]";
+    if (!v.is_object()) {
+      err = vp + ": expected an object, got " + kind_name(v.type);
+      return out;
+    }
+    const json_value* name = v.find("name");
+    if (!name || !name->is_string()) {
+      err = vp + ".name: expected a string";
+      return out;
+    }
+    if (!index.emplace(name->text, j).second) {
+      err = vp + ".name: duplicate variable name \"" + name->text + "\"";
+      return out;
+    }
+    variable var;
+    var.name = name->text;
+    var.lb = 0.0;
+    var.ub = infinity;
+    for (int side = 0; side < 2; ++side) {
+      const char* key = side == 0 ? "lb" : "ub";
+      const json_value* b = v.find(key);
+      if (!b) continue;
+      if (b->is_null()) {
+        (side == 0 ? var.lb : var.ub) = side == 0 ? -infinity : infinity;
+        continue;
+      }
+      double d = 0;
+      exact_number ex;
+      if (!read_number(*b, vp + "." + key, d, ex, err)) return out;
+      (side == 0 ? var.lb : var.ub) = d;
+      (side == 0 ? var.exact_lb : var.exact_ub) = ex;
+    }
+    if (const json_value* integer = v.find("integer")) {
+      if (!integer->is_bool()) {
+        err = vp + ".integer: expected true or false, got " + std::string(kind_name(integer->type));
+        return out;
+      }
+      var.integer = integer->boolean;
+    }
+    p.variables.push_back(std::move(var));
+  }
+  const std::size_t n = p.variables.size();
+  p.objective.assign(n, 0.0);
+  p.exact_objective.assign(n, exact_number{});
+  if (const json_value* obj = doc.find("objective")) {
+    if (!obj->is_object()) {
+      err = "objective: expected an object {name: coefficient}, got " + std::string(kind_name(obj->type));
+      return out;
+    }
+    for (std::size_t m = 0; m < obj->keys.size(); ++m) {
+      const std::string& key = obj->keys[m];
+      const json_value& val = obj->values[m];
+      const auto it = index.find(key);
+      if (it == index.end()) {
+        err = "objective: unknown variable \"" + key + "\"";
+        return out;
+      }
+      double d = 0;
+      exact_number ex;
+      if (!read_number(val, "objective." + key, d, ex, err)) return out;
+      p.objective[it->second] = d;
+      p.exact_objective[it->second] = ex;
+    }
+  }
+  if (const json_value* cons = doc.find("constraints")) {
+    if (!cons->is_array()) {
+      err = "constraints: expected an array, got " + std::string(kind_name(cons->type));
+      return out;
+    }
+    for (std::size_t i = 0; i < cons->items.size(); ++i) {
+      const json_value& c = cons->items[i];
+      const std::string cp = std::string("constraints[") + std::to_string(i) + "]";
+      if (!c.is_object()) {
+        err = cp + ": expected an object, got " + kind_name(c.type);
+        return out;
+      }
+      constraint row;
+      if (const json_value* name = c.find("name")) {
+        if (!name->is_string()) {
+          err = cp + ".name: expected a string, got " + kind_name(name->type);
+          return out;
+        }
+        row.name = name->text;
+      }
+      const json_value* op = c.find("op");
+      if (!op || !op->is_string() || (op->text != "<=" && op->text != ">=" && op->text != "=")) {
+        err = cp + ".op: expected \"<=\", \">=\" or \"=\"";
+        return out;
+      }
+      row.op = op->text == "<=" ? row_op::le : (op->text == ">=" ? row_op::ge : row_op::eq);
+      const json_value* rhs = c.find("rhs");
+      if (!rhs) {
+        err = cp + ": missing \"rhs\"";
+        return out;
+      }
+      exact_number ex;
+      if (!read_number(*rhs, cp + ".rhs", row.rhs, ex, err)) return out;
+      row.exact_rhs = ex;
+      const json_value* coefs = c.find("coefs");
+      if (!coefs) {
+        err = cp + ": missing \"coefs\"";
+        return out;
+      }
+      if (!coefs->is_object()) {
+        err = cp + ".coefs: expected an object {name: coefficient}, got " + std::string(kind_name(coefs->type));
+        return out;
+      }
+      for (std::size_t m = 0; m < coefs->keys.size(); ++m) {
+        const std::string& key = coefs->keys[m];
+        const json_value& val = coefs->values[m];
+        const auto it = index.find(key);
+        if (it == index.end()) {
+          err = cp + ".coefs: unknown variable \"" + key + "\"";
+          return out;
+        }
+        double d = 0;
+        if (!read_number(val, cp + ".coefs." + key, d, ex, err)) return out;
+        row.terms.push_back({it->second, d});
+        row.exact_coefs.push_back(ex);
+      }
+      p.constraints.push_back(std::move(row));
+    }
+  }
+  out.value = std::move(p);
+  return out;
+}
+
+/// Escapes a string for JSON output.
+inline std::string json_escape(std::string_view s) {
+  std::string out;
+  out.reserve(s.size() + 2);
+  for (const char c : s) {
+    switch (c) {
+      case '"': out += "\\\""; break;
+      case '\\': out += "\\\\"; break;
+      case '\n': out += "\\n"; break;
+      case '\r': out += "\\r"; break;
+      case '\t': out += "\\t"; break;
+      default:
+        if (static_cast<unsigned char>(c) < 0x20) {
+          const char* hex = "0123456789abcdef";
+          out += "\\u00";
+          out += hex[(c >> 4) & 15];
+          out += hex[c & 15];
+        } else {
+          out += c;
+        }
+    }
+  }
+  return out;
+}
+
+/// The shortest decimal text that reads back as exactly v (null for NaN or infinity).
+inline std::string json_number(double v) {
+  if (!std::isfinite(v)) return "null";
+  if (v == 0.0) return "0";
+  char buf[64];
+  const auto r = std::to_chars(buf, buf + sizeof buf, v);
+  return std::string(buf, r.ptr);
+}
+
+}  // namespace ohq::solver
+// ---- end ohq/solver/json.hpp ----
+// ---- end ohq/solver.hpp ----

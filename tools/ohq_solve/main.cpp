@@ -195,6 +195,12 @@ int main(int argc, char** argv) {
   if (node_limit >= 0) mo.node_limit = static_cast<std::size_t>(node_limit);
   mo.detect_mckp = !no_mckp;
   const milp_result r = lp_only ? solve_lp(p, mo) : solve_milp(p, mo);
+  if (r.status == status::invalid_input) {
+    const std::size_t rows = p.constraints.size(), cols = p.variables.size();
+    return fail(path + ": instance too large for the dense simplex (" + std::to_string(rows) + " rows x " +
+                std::to_string(cols) + " columns; the limit is rows x (rows + columns) <= " +
+                std::to_string(mo.max_dense_entries) + ")");
+  }
   const double secs = seconds();
   const bool has = r.has_solution() && r.status != status::unbounded;
   out << "{\"status\": \"" << status_name(r.status) << "\", \"objective\": "

@@ -238,6 +238,17 @@ inline milp_result branch_and_bound(const milp_problem& p, const milp_options& o
   milp_result res;
   const std::size_t n = p.variables.size();
   const double sgn = p.sense == objective_sense::maximize ? -1.0 : 1.0;
+  const std::size_t m = p.constraints.size();
+  if (m * (m + n) > opt.max_dense_entries || p.objective.size() > n) {
+    res.status = status::invalid_input;  // too large for the dense tableau, or inconsistent sizes
+    return res;
+  }
+  for (const auto& c : p.constraints)
+    for (const auto& t : c.terms)
+      if (t.var >= n || !std::isfinite(t.coef)) {
+        res.status = status::invalid_input;
+        return res;
+      }
 
   // Root bounds: integer bounds rounded inwards, then gcd congruences.
   std::vector<double> root_lo(n), root_up(n);

@@ -181,6 +181,28 @@ class exact_number {
   }
   friend bool operator==(const exact_number& a, const exact_number& b) { return (a - b).is_zero(); }
 
+  /// The value divided by 2^e2 5^e5 as a 64-bit integer, if that is an integer of magnitude below
+  /// `limit`; used to reason about sums modulo a common unit.
+  bool scaled_to_int64(int e2, int e5, std::int64_t& out, std::int64_t limit = std::int64_t{1} << 62) const {
+    if (!valid_) return false;
+    if (mag_.empty()) {
+      out = 0;
+      return true;
+    }
+    if (e2_ < e2 || e5_ < e5 || e2_ - e2 > 62 || e5_ - e5 > 27 || mag_.size() > 2) return false;
+    std::vector<std::uint32_t> m = mag_;
+    scale(m, e2_ - e2, e5_ - e5);
+    while (!m.empty() && m.back() == 0) m.pop_back();
+    if (m.size() > 2) return false;
+    const std::uint64_t v = (m.size() > 1 ? static_cast<std::uint64_t>(m[1]) << 32 : 0) | (m.empty() ? 0 : m[0]);
+    if (v >= static_cast<std::uint64_t>(limit)) return false;
+    out = negative_ ? -static_cast<std::int64_t>(v) : static_cast<std::int64_t>(v);
+    return true;
+  }
+  /// Exponents of 2 and 5 of a nonzero value (its magnitude is free of both factors).
+  int exp2() const noexcept { return e2_; }
+  int exp5() const noexcept { return e5_; }
+
   /// True when the value is an integer.
   bool is_integer() const {
     if (mag_.empty()) return true;
@@ -221,7 +243,8 @@ class exact_number {
     }
     std::string text = negative_ ? "-" : "";
     text.append(digits.rbegin(), digits.rend());
-    text += std::string("e") + std::to_string(e10);
+    text += 'e';
+    text += std::to_string(e10);
     double v = 0;
     const auto r = std::from_chars(text.data(), text.data() + text.size(), v);
     if (r.ec == std::errc::result_out_of_range) {

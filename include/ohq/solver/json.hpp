@@ -26,10 +26,10 @@ namespace ohq::solver {
 
 /// Limits that bound the reader's memory and recursion on hostile input.
 struct json_limits {
-  std::size_t max_bytes = 256u << 20;
+  std::size_t max_bytes = 64u << 20;
   std::size_t max_depth = 64;
   std::size_t max_string = 1u << 20;
-  std::size_t max_elements = 50'000'000;  ///< values in the whole document
+  std::size_t max_elements = 2'000'000;  ///< values in the whole document (about 128 bytes each)
 };
 
 /// A parsed JSON value. Objects keep member order; duplicate keys are rejected by the parser.

@@ -145,8 +145,7 @@ class mckp_engine {
     res.choice = best_;
     res.objective = v.feasible ? v.objective : incumbent_;
     res.use.assign(r_, 0.0);
-    for (std::size_t g = 0; g < ng; ++g)
-      for (std::size_t k = 0; k < r_; ++k) res.use[k] += use(g, best_[g], k);
+    for (std::size_t k = 0; k < r_; ++k) res.use[k] = exact_total_use(best_, k).to_double();
     if (res.status == status::optimal) {
       res.bound = res.objective;
       res.gap = 0;
@@ -157,10 +156,10 @@ class mckp_engine {
     return res;
   }
 
-  /// Total use of resource k by a choice vector (floating point, for reporting).
-  double total_use(const std::vector<std::size_t>& choice, std::size_t k) const {
-    double s = 0;
-    for (std::size_t g = 0; g < choice.size(); ++g) s += use(g, choice[g], k);
+  /// Exact total use of resource k by a choice vector.
+  exact_number exact_total_use(const std::vector<std::size_t>& choice, std::size_t k) {
+    exact_number s;
+    for (std::size_t g = 0; g < choice.size(); ++g) s += exact_use(g, choice[g], k);
     return s;
   }
 
@@ -527,6 +526,62 @@ class mckp_engine {
     try_incumbent(ch);
   }
 
+  // Local search on the incumbent over the free groups: the best single change, else the best
+  // change of two groups at once, that lowers the cost and stays clearly inside every budget.
+  void pair_exchange(const std::vector<std::vector<std::size_t>>& cands, const std::vector<std::size_t>& order) {
+    std::vector<std::size_t> ch = best_;
+    std::vector<double> used(r_, 0.0), nu(r_), nu2(r_);
+    for (std::size_t g = 0; g < ch.size(); ++g)
+      for (std::size_t k = 0; k < r_; ++k) used[k] += use(g, ch[g], k);
+    auto inside = [&](const std::vector<double>& u) {
+      for (std::size_t k = 0; k < r_; ++k)
+        if (u[k] > hi_[k] - margin_[k] || u[k] < lo_[k] + margin_[k]) return false;
+      return true;
+    };
+    struct move {
+      std::size_t g, c;
+    };
+    std::vector<move> moves;
+    for (const std::size_t g : order)
+      for (const std::size_t c : cands[g]) moves.push_back({g, c});
+    for (int pass = 0; pass < 50; ++pass) {
+      double best_gain = 0;
+      move m1{0, 0}, m2{0, 0};
+      bool two = false;
+      for (std::size_t a = 0; a < moves.size(); ++a) {
+        const auto [g1, c1] = moves[a];
+        if (c1 == ch[g1]) continue;
+        const double d1 = cost(g1, c1) - cost(g1, ch[g1]);
+        for (std::size_t k = 0; k < r_; ++k) nu[k] = used[k] - use(g1, ch[g1], k) + use(g1, c1, k);
+        if (d1 < best_gain && inside(nu)) {
+          best_gain = d1;
+          m1 = moves[a];
+          two = false;
+        }
+        for (std::size_t b = a + 1; b < moves.size(); ++b) {
+          const auto [g2, c2] = moves[b];
+          if (g2 == g1 || c2 == ch[g2]) continue;
+          const double d2 = d1 + cost(g2, c2) - cost(g2, ch[g2]);
+          if (!(d2 < best_gain)) continue;
+          for (std::size_t k = 0; k < r_; ++k) nu2[k] = nu[k] - use(g2, ch[g2], k) + use(g2, c2, k);
+          if (!inside(nu2)) continue;
+          best_gain = d2;
+          m1 = moves[a];
+          m2 = moves[b];
+          two = true;
+        }
+      }
+      if (best_gain >= 0) break;
+      for (std::size_t k = 0; k < r_; ++k) {
+        used[k] += use(m1.g, m1.c, k) - use(m1.g, ch[m1.g], k);
+        if (two) used[k] += use(m2.g, m2.c, k) - use(m2.g, ch[m2.g], k);
+      }
+      ch[m1.g] = m1.c;
+      if (two) ch[m2.g] = m2.c;
+    }
+    try_incumbent(ch);
+  }
+
   // ---------------------------------------------------------------- search
   double cutoff() const {
     if (incumbent_ == infinity) return infinity;
@@ -560,13 +615,12 @@ class mckp_engine {
     std::vector<std::size_t> order;
     double base_cost = 0;
     std::vector<double> base_use(r_, 0.0);
-    double base_w = 0, base_rc = 0;
+    double base_rc = 0;
     for (std::size_t g = 0; g < ng; ++g) {
       if (cands[g].size() == 1) {
         const std::size_t c = cands[g][0];
         fixed_choice[g] = c;
         base_cost += cost(g, c);
-        base_w += weight(g, c);
         base_rc += rc(g, c);
         for (std::size_t k = 0; k < r_; ++k) base_use[k] += use(g, c, k);
       } else {
@@ -611,11 +665,66 @@ class mckp_engine {
       return cls[a] < cls[b];
     });
     const std::size_t depth = order.size();
+    if (!best_.empty()) pair_exchange(cands, order);
+
+    // Equality budgets: every total is an integer multiple of the data's common decimal/binary
+    // unit, and the choices of the free groups can only move it by multiples of the gcd of their
+    // differences. A target off that lattice is unreachable; this settles near-miss equalities
+    // (and parity-like structure) without enumeration.
+    std::vector<modular_row> mods;
+    for (std::size_t k = 0; k < r_; ++k) {
+      if (!(std::isfinite(lo_[k]) && lo_[k] == hi_[k])) continue;
+      const exact_number elo = exact_budget(k, false), ehi = exact_budget(k, true);
+      if (!(elo == ehi)) continue;
+      int e2 = 0, e5 = 0;
+      bool first = true;
+      for (std::size_t g = 0; g < ng; ++g)
+        for (auto c : cands[g]) {
+          const exact_number& v = exact_use(g, c, k);
+          if (v.is_zero()) continue;
+          e2 = first ? v.exp2() : std::min(e2, v.exp2());
+          e5 = first ? v.exp5() : std::min(e5, v.exp5());
+          first = false;
+        }
+      const std::int64_t limit = (std::int64_t{1} << 62) / static_cast<std::int64_t>(ng + 2);
+      modular_row m;
+      m.val.assign(ng, {});
+      bool ok = true;
+      for (std::size_t g = 0; g < ng && ok; ++g) {
+        m.val[g].assign(p_.groups[g].costs.size(), 0);
+        for (auto c : cands[g]) ok = ok && exact_use(g, c, k).scaled_to_int64(e2, e5, m.val[g][c], limit);
+      }
+      if (!ok) continue;
+      if (!ehi.scaled_to_int64(e2, e5, m.target, limit)) {
+        // Off the unit lattice (or out of range): unreachable if it is a finer value in range.
+        if (ehi.is_zero() || ehi.exp2() < e2 || ehi.exp5() < e5) {
+          finish_search(res, status::optimal, infinity);
+          return;
+        }
+        continue;
+      }
+      m.suf_ref.assign(depth + 1, 0);
+      m.suf_gcd.assign(depth + 1, 0);
+      for (std::size_t d = depth; d-- > 0;) {
+        const std::size_t g = order[d];
+        const std::int64_t ref = m.val[g][cands[g][0]];
+        std::int64_t gg = m.suf_gcd[d + 1];
+        for (auto c : cands[g]) gg = gcd_i64(gg, m.val[g][c] - ref);
+        m.suf_ref[d] = m.suf_ref[d + 1] + ref;
+        m.suf_gcd[d] = gg;
+      }
+      m.acc.assign(depth + 1, 0);
+      for (std::size_t g = 0; g < ng; ++g)
+        if (cands[g].size() == 1) m.acc[0] += m.val[g][cands[g][0]];
+      if (!m.reachable(0, m.acc[0])) {
+        finish_search(res, status::optimal, infinity);
+        return;
+      }
+      mods.push_back(std::move(m));
+    }
 
     // Per-depth suffix data: min/max use for budget pruning and the merged hull segments.
     std::vector<double> suf_min((depth + 1) * r_, 0.0), suf_max((depth + 1) * r_, 0.0);
-    std::vector<double> suf_left_w(depth + 1, 0.0), suf_left_c(depth + 1, 0.0);
-    std::vector<std::vector<segment>> hulls(depth);
     for (std::size_t d = depth; d-- > 0;) {
       const std::size_t g = order[d];
       for (std::size_t k = 0; k < r_; ++k) {
@@ -627,67 +736,46 @@ class mckp_engine {
         suf_min[d * r_ + k] = suf_min[(d + 1) * r_ + k] + a;
         suf_max[d * r_ + k] = suf_max[(d + 1) * r_ + k] + b;
       }
-      double lw, lc;
-      hulls[d] = lower_hull(g, cands[g], lw, lc);
-      suf_left_w[d] = suf_left_w[d + 1] + lw;
-      suf_left_c[d] = suf_left_c[d + 1] + lc;
     }
-    // Cumulative breakpoints of each suffix's surrogate LP value, merged in slope order.
-    std::vector<std::size_t> bp_off(depth + 2, 0);
-    std::vector<double> bp_w, bp_c;
-    {
-      std::vector<segment> cur, next;
-      std::vector<std::vector<double>> ws(depth + 1), cs(depth + 1);
-      ws[depth] = {0.0};
-      cs[depth] = {0.0};
-      for (std::size_t d = depth; d-- > 0;) {
-        next.clear();
-        std::merge(cur.begin(), cur.end(), hulls[d].begin(), hulls[d].end(), std::back_inserter(next),
-                   [](const segment& a, const segment& b) { return a.slope < b.slope; });
-        cur.swap(next);
-        auto& w = ws[d];
-        auto& c = cs[d];
-        w.assign(cur.size() + 1, 0.0);
-        c.assign(cur.size() + 1, 0.0);
-        for (std::size_t t = 0; t < cur.size(); ++t) {
-          w[t + 1] = w[t] + cur[t].dw;
-          c[t + 1] = c[t] + cur[t].dc;
-        }
+    // Surrogate bounds: the multiplier direction, and each budget on its own (which catches the
+    // subtrees where one budget binds harder than the multipliers foresaw). A node's bound is
+    // the largest of their LP values.
+    std::vector<surrogate_bound> sur;
+    sur.push_back(build_surrogate(sigma_, cands, order));
+    for (std::size_t k = 0; k < r_; ++k) {
+      std::vector<double> mu(r_, 0.0);
+      if (std::isfinite(hi_[k])) {
+        mu[k] = 1.0;
+        sur.push_back(build_surrogate(mu, cands, order));
       }
-      for (std::size_t d = 0; d <= depth; ++d) bp_off[d + 1] = bp_off[d] + ws[d].size();
-      bp_w.reserve(bp_off[depth + 1]);
-      bp_c.reserve(bp_off[depth + 1]);
-      for (std::size_t d = 0; d <= depth; ++d) {
-        bp_w.insert(bp_w.end(), ws[d].begin(), ws[d].end());
-        bp_c.insert(bp_c.end(), cs[d].begin(), cs[d].end());
+      if (std::isfinite(lo_[k])) {
+        mu[k] = -1.0;
+        sur.push_back(build_surrogate(mu, cands, order));
       }
     }
-    double wscale = std::fabs(surrogate_capacity()) + std::fabs(base_w);
-    for (std::size_t g = 0; g < ng; ++g) {
-      double m = 0;
-      for (auto c : cand_[g]) m = std::max(m, std::fabs(weight(g, c)));
-      wscale += m;
+    // Mixed directions: the multipliers with one budget's weight doubled or halved (skipped when
+    // the suffix tables would be large: each direction costs depth x segments breakpoints).
+    std::size_t cand_total = 0;
+    for (const std::size_t g : order) cand_total += cands[g].size();
+    const bool mixed = depth * cand_total <= 4'000'000;
+    for (std::size_t k = 0; k < r_ && r_ > 1 && mixed; ++k) {
+      if (sigma_[k] == 0.0) continue;
+      for (const double f : {0.5, 2.0}) {
+        std::vector<double> mu = sigma_;
+        mu[k] *= f;
+        sur.push_back(build_surrogate(mu, cands, order));
+      }
     }
-    const double wmargin = 1e-10 * wscale + 1e-300;
-    const double capacity = surrogate_capacity();
-    // LP value of the free suffix from depth d given the remaining surrogate capacity.
-    auto suffix_bound = [&](std::size_t d, double used_w) -> double {
-      // Extra room of one margin keeps the bound conservative under rounding.
-      const double room = capacity - used_w - suf_left_w[d] + wmargin;
-      if (room < 0) return infinity;
-      const double* w = &bp_w[bp_off[d]];
-      const double* c = &bp_c[bp_off[d]];
-      const std::size_t cnt = bp_off[d + 1] - bp_off[d];
-      if (room <= 0) return suf_left_c[d];
-      const std::size_t t = static_cast<std::size_t>(std::upper_bound(w, w + cnt, room) - w) - 1;
-      double v = c[t];
-      if (t + 1 < cnt) v += (c[t + 1] - c[t]) * ((room - w[t]) / (w[t + 1] - w[t]));
-      return suf_left_c[d] + v;
-    };
+    const std::size_t ns = sur.size();
+    std::vector<double> base_ws(ns, 0.0);
+    for (std::size_t s = 0; s < ns; ++s)
+      for (std::size_t g = 0; g < ng; ++g)
+        if (cands[g].size() == 1) base_ws[s] += sur[s].w[g][cands[g][0]];
     const double bound_slack = 1e-12 * (cost_scale_ + 1.0);
 
     // Root bound.
-    double root_bound = base_cost + suffix_bound(0, base_w);
+    double root_bound = -infinity;
+    for (std::size_t t = 0; t < ns; ++t) root_bound = std::max(root_bound, base_cost + sur[t].eval(0, base_ws[t]));
     root_bound = std::max(root_bound, lag_bound + base_rc);
     res.bound = root_bound;
     for (std::size_t k = 0; k < r_; ++k) {
@@ -701,24 +789,52 @@ class mckp_engine {
       return;
     }
 
-    // Iterative DFS. Level d chooses for group order[d].
-    std::vector<std::size_t> next(depth + 1, 0), pick(depth + 1, 0);
-    std::vector<double> acc_cost(depth + 1), acc_w(depth + 1), acc_rc(depth + 1), acc_use((depth + 1) * r_);
+    // Iterative DFS. Level d chooses for group order[d]; its children are tried in order of
+    // their bound (best first), so good plans turn up early and prune the rest.
+    std::vector<std::size_t> pick(depth + 1, 0), kpos(depth + 1, 0);
+    std::vector<std::vector<std::pair<double, std::size_t>>> kids(depth + 1);
+    std::vector<double> acc_cost(depth + 1), acc_w((depth + 1) * ns), acc_rc(depth + 1), acc_use((depth + 1) * r_);
     acc_cost[0] = base_cost;
-    acc_w[0] = base_w;
+    for (std::size_t s = 0; s < ns; ++s) acc_w[s] = base_ws[s];
     acc_rc[0] = base_rc;
     for (std::size_t k = 0; k < r_; ++k) acc_use[k] = base_use[k];
     std::vector<std::size_t> choice = fixed_choice;
-    std::size_t d = 0;
-    next[0] = 0;
     std::size_t nodes = 0;
     status stop = status::optimal;
-    auto level_start = [&](std::size_t lvl) -> std::size_t {
-      if (lvl > 0 && cls[order[lvl]] == cls[order[lvl - 1]]) return pick[lvl - 1];
-      return 0;
+    std::vector<double> u1(r_);
+    // Child (lvl, t) checks: budgets, lattice, surrogate bounds. Returns its bound, or infinity.
+    auto child_bound = [&](std::size_t lvl, std::size_t t) -> double {
+      const std::size_t g = order[lvl], c = cands[g][t];
+      for (std::size_t k = 0; k < r_; ++k) {
+        u1[k] = acc_use[lvl * r_ + k] + use(g, c, k);
+        if (u1[k] + suf_min[(lvl + 1) * r_ + k] > hi_[k] + margin_[k] ||
+            u1[k] + suf_max[(lvl + 1) * r_ + k] < lo_[k] - margin_[k])
+          return infinity;
+      }
+      for (const auto& m : mods)
+        if (!m.reachable(lvl + 1, m.acc[lvl] + m.val[g][c])) return infinity;
+      const double ncost = acc_cost[lvl] + cost(g, c);
+      double b = lag_bound + acc_rc[lvl] + rc(g, c);
+      for (std::size_t s = 0; s < ns; ++s) b = std::max(b, ncost + sur[s].eval(lvl + 1, acc_w[lvl * ns + s] + sur[s].w[g][c]));
+      return b;
     };
-    // The open-frontier bound for a limit stop: the minimum over unexplored siblings is at least
-    // the root bound; we report the root bound (conservative).
+    auto expand = [&](std::size_t lvl) {
+      kids[lvl].clear();
+      kpos[lvl] = 0;
+      const std::size_t g = order[lvl];
+      const std::size_t start = lvl > 0 && cls[g] == cls[order[lvl - 1]] ? pick[lvl - 1] : 0;
+      const double cut = cutoff() + bound_slack;
+      for (std::size_t t = start; t < cands[g].size(); ++t) {
+        // Candidates are sorted by reduced cost: once the Lagrangian bound fails, all later do.
+        if (lag_bound + acc_rc[lvl] + rc(g, cands[g][t]) - lag_slack >= cutoff()) break;
+        const double b = child_bound(lvl, t);
+        if (b < cut) kids[lvl].push_back({b, t});
+      }
+      std::stable_sort(kids[lvl].begin(), kids[lvl].end(),
+                       [](const auto& x, const auto& y) { return x.first < y.first; });
+    };
+    std::size_t d = 0;
+    if (depth > 0) expand(0);
     for (;;) {
       if (d == depth) {
         // Leaf: all groups fixed.
@@ -735,53 +851,34 @@ class mckp_engine {
         --d;
         continue;
       }
-      const std::size_t g = order[d];
-      const auto& cl = cands[g];
       bool descended = false;
-      while (next[d] < cl.size()) {
-        const std::size_t t = next[d]++;
-        const std::size_t c = cl[t];
-        const double crc = acc_rc[d] + rc(g, c);
-        if (lag_bound + crc - lag_slack >= cutoff()) {
-          next[d] = cl.size();  // candidates are sorted by reduced cost: the rest are worse
+      while (kpos[d] < kids[d].size()) {
+        const auto [b, t] = kids[d][kpos[d]++];
+        if (b >= cutoff() + bound_slack) {
+          kpos[d] = kids[d].size();  // sorted by bound: the rest cannot win either
           break;
         }
-        const double* u0 = &acc_use[d * r_];
-        double* u1 = &acc_use[(d + 1) * r_];
-        bool ok = true;
-        for (std::size_t k = 0; k < r_; ++k) {
-          u1[k] = u0[k] + use(g, c, k);
-          if (u1[k] + suf_min[(d + 1) * r_ + k] > hi_[k] + margin_[k] ||
-              u1[k] + suf_max[(d + 1) * r_ + k] < lo_[k] - margin_[k])
-            ok = false;
-        }
-        if (!ok) continue;
-        const double ncost = acc_cost[d] + cost(g, c);
-        const double nw = acc_w[d] + weight(g, c);
-        const double b = ncost + suffix_bound(d + 1, nw);
-        if (b - bound_slack >= cutoff()) continue;
+        const std::size_t g = order[d], c = cands[g][t];
+        for (std::size_t k = 0; k < r_; ++k) acc_use[(d + 1) * r_ + k] = acc_use[d * r_ + k] + use(g, c, k);
+        for (auto& m : mods) m.acc[d + 1] = m.acc[d] + m.val[g][c];
+        for (std::size_t s = 0; s < ns; ++s) acc_w[(d + 1) * ns + s] = acc_w[d * ns + s] + sur[s].w[g][c];
+        acc_cost[d + 1] = acc_cost[d] + cost(g, c);
+        acc_rc[d + 1] = acc_rc[d] + rc(g, c);
         pick[d] = t;
-        acc_cost[d + 1] = ncost;
-        acc_w[d + 1] = nw;
-        acc_rc[d + 1] = crc;
         ++d;
-        if (d < depth) next[d] = level_start(d);
+        if (d < depth) expand(d);
         descended = true;
         break;
       }
       if (descended) {
-        if ((++nodes & 1023) == 0) {
-          if (nodes >= opt_.node_limit) {
-            stop = status::node_limit;
-            break;
-          }
-          if (std::chrono::duration<double>(std::chrono::steady_clock::now() - t0_).count() >
-              opt_.time_limit_seconds) {
-            stop = status::time_limit;
-            break;
-          }
-        } else if (nodes >= opt_.node_limit) {
+        ++nodes;
+        if (nodes >= opt_.node_limit) {
           stop = status::node_limit;
+          break;
+        }
+        if ((nodes & 1023) == 0 &&
+            std::chrono::duration<double>(std::chrono::steady_clock::now() - t0_).count() > opt_.time_limit_seconds) {
+          stop = status::time_limit;
           break;
         }
         continue;
@@ -814,9 +911,112 @@ class mckp_engine {
     return true;
   }
 
+  static std::int64_t gcd_i64(std::int64_t a, std::int64_t b) {
+    a = a < 0 ? -a : a;
+    b = b < 0 ? -b : b;
+    while (b) {
+      const std::int64_t t = a % b;
+      a = b;
+      b = t;
+    }
+    return a;
+  }
+
+  // An equality budget in integer units (see search()).
+  struct modular_row {
+    std::int64_t target = 0;
+    std::vector<std::vector<std::int64_t>> val;   // [group][choice]
+    std::vector<std::int64_t> suf_ref, suf_gcd;   // per depth: sum of reference values, gcd of moves
+    std::vector<std::int64_t> acc;                // per depth: fixed total
+    bool reachable(std::size_t d, std::int64_t fixed) const {
+      const std::int64_t rest = target - fixed - suf_ref[d];
+      return suf_gcd[d] == 0 ? rest == 0 : rest % suf_gcd[d] == 0;
+    }
+  };
+
   struct segment {
     double dw, dc, slope;
   };
+
+  // The LP relaxation of "one choice per group, sum of w <= capacity" for every suffix of the
+  // group order, as cumulative breakpoints of the merged hull segments (see the file comment).
+  struct surrogate_bound {
+    std::vector<std::vector<double>> w;  // [group][choice] weight
+    double capacity = 0, margin = 0;
+    std::vector<double> left_w, left_c;  // per depth: sum of the leftmost hull points
+    std::vector<std::size_t> off;
+    std::vector<double> bw, bc;
+    // LP value of the free suffix from depth d with `used` weight already fixed.
+    double eval(std::size_t d, double used) const {
+      // One margin of extra room keeps the bound conservative under rounding.
+      const double room = capacity - used - left_w[d] + margin;
+      if (room < 0) return infinity;
+      const double* pw = &bw[off[d]];
+      const double* pc = &bc[off[d]];
+      const std::size_t cnt = off[d + 1] - off[d];
+      const std::size_t t = static_cast<std::size_t>(std::upper_bound(pw, pw + cnt, room) - pw) - 1;
+      double v = pc[t];
+      if (t + 1 < cnt) v += (pc[t + 1] - pc[t]) * ((room - pw[t]) / (pw[t + 1] - pw[t]));
+      return left_c[d] + v;
+    }
+  };
+
+  surrogate_bound build_surrogate(const std::vector<double>& mu, const std::vector<std::vector<std::size_t>>& cands,
+                                  const std::vector<std::size_t>& order) const {
+    surrogate_bound sb;
+    const std::size_t ng = p_.groups.size(), depth = order.size();
+    sb.w.resize(ng);
+    double scale = 0;
+    for (std::size_t k = 0; k < r_; ++k) {
+      if (mu[k] > 0) sb.capacity += mu[k] * hi_[k];
+      if (mu[k] < 0) sb.capacity += mu[k] * lo_[k];
+      scale += std::fabs(mu[k]) * (margin_[k] / 1e-11);
+    }
+    for (std::size_t g = 0; g < ng; ++g) {
+      sb.w[g].assign(p_.groups[g].costs.size(), 0.0);
+      for (auto c : cands[g]) {
+        double v = 0;
+        for (std::size_t k = 0; k < r_; ++k)
+          if (mu[k] != 0.0) v += mu[k] * use(g, c, k);
+        sb.w[g][c] = v;
+      }
+    }
+    sb.margin = 1e-10 * scale + 1e-300;
+    sb.left_w.assign(depth + 1, 0.0);
+    sb.left_c.assign(depth + 1, 0.0);
+    std::vector<std::vector<segment>> hulls(depth);
+    for (std::size_t d = depth; d-- > 0;) {
+      double lw, lc;
+      hulls[d] = lower_hull(sb.w[order[d]], order[d], cands[order[d]], lw, lc);
+      sb.left_w[d] = sb.left_w[d + 1] + lw;
+      sb.left_c[d] = sb.left_c[d + 1] + lc;
+    }
+    std::vector<segment> cur, next;
+    std::vector<std::vector<double>> ws(depth + 1), cs(depth + 1);
+    ws[depth] = {0.0};
+    cs[depth] = {0.0};
+    for (std::size_t d = depth; d-- > 0;) {
+      next.clear();
+      std::merge(cur.begin(), cur.end(), hulls[d].begin(), hulls[d].end(), std::back_inserter(next),
+                 [](const segment& a, const segment& b) { return a.slope < b.slope; });
+      cur.swap(next);
+      ws[d].assign(cur.size() + 1, 0.0);
+      cs[d].assign(cur.size() + 1, 0.0);
+      for (std::size_t t = 0; t < cur.size(); ++t) {
+        ws[d][t + 1] = ws[d][t] + cur[t].dw;
+        cs[d][t + 1] = cs[d][t] + cur[t].dc;
+      }
+    }
+    sb.off.assign(depth + 2, 0);
+    for (std::size_t d = 0; d <= depth; ++d) sb.off[d + 1] = sb.off[d] + ws[d].size();
+    sb.bw.reserve(sb.off[depth + 1]);
+    sb.bc.reserve(sb.off[depth + 1]);
+    for (std::size_t d = 0; d <= depth; ++d) {
+      sb.bw.insert(sb.bw.end(), ws[d].begin(), ws[d].end());
+      sb.bc.insert(sb.bc.end(), cs[d].begin(), cs[d].end());
+    }
+    return sb;
+  }
   struct column {
     double cost;
     std::vector<double> use;
@@ -825,13 +1025,13 @@ class mckp_engine {
   // Lower-left convex hull of a group's (weight, cost) points: the part of the hull that an LP
   // minimising cost under a weight cap can use. Returns its segments (increasing slope, all
   // negative) and the leftmost point.
-  std::vector<segment> lower_hull(std::size_t g, const std::vector<std::size_t>& cs, double& left_w,
-                                  double& left_c) const {
+  std::vector<segment> lower_hull(const std::vector<double>& wg, std::size_t g, const std::vector<std::size_t>& cs,
+                                  double& left_w, double& left_c) const {
     struct pt {
       double w, c;
     };
     std::vector<pt> pts;
-    for (auto c : cs) pts.push_back({weight(g, c), cost(g, c)});
+    for (auto c : cs) pts.push_back({wg[c], cost(g, c)});
     std::sort(pts.begin(), pts.end(), [](const pt& a, const pt& b) { return a.w < b.w || (a.w == b.w && a.c < b.c); });
     std::vector<pt> h;
     for (const pt& q : pts) {

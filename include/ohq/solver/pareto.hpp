@@ -132,7 +132,10 @@ inline pareto_result pareto_front(const mckp_problem& p, std::size_t resource, d
     if (!out.points.empty() && out.points.back().objective == pt.objective) out.points.pop_back();
     out.points.push_back(pt);
     if (r.status != status::optimal) break;
-    budget = std::nextafter(pt.use, -infinity);
+    // Next budget: the largest double strictly below the exact use of this point.
+    const exact_number used = engine.exact_total_use(r.choice, resource);
+    budget = used.to_double();
+    while (!(exact_number::from_double(budget) < used)) budget = std::nextafter(budget, -infinity);
   }
   out.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   return out;

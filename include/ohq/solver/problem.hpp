@@ -83,6 +83,7 @@ struct milp_options {
   double integrality_tolerance = 1e-9;       ///< distance to the nearest integer
   double relative_gap = 1e-9;                ///< stop when (incumbent - bound) <= this * max(1,|incumbent|)
   bool detect_mckp = true;                   ///< route multiple-choice structure to the MCKP search
+  std::size_t max_dense_entries = 40'000'000;  ///< rows x (rows + cols) cap of the dense tableau (320 MB)
 };
 
 /// The outcome of an LP or MILP solve.

@@ -72,6 +72,7 @@ inline verification verify_milp(const milp_problem& p, const std::vector<double>
     for (std::size_t k = 0; k < c.terms.size(); ++k) {
       const auto j = c.terms[k].var;
       if (!p.variables[j].integer) all_integer = false;
+      if (x[j] == 0.0) continue;  // most 0/1 plans: skip the exact product
       act += detail::exact_coef(c, k) * ex[j];
       mag = std::max(mag, std::fabs(c.terms[k].coef * x[j]));
     }
@@ -89,7 +90,7 @@ inline verification verify_milp(const milp_problem& p, const std::vector<double>
   }
   exact_number obj;
   for (std::size_t j = 0; j < n; ++j)
-    if (j < p.objective.size() && p.objective[j] != 0.0) obj += detail::exact_cost(p, j) * ex[j];
+    if (j < p.objective.size() && p.objective[j] != 0.0 && x[j] != 0.0) obj += detail::exact_cost(p, j) * ex[j];
   v.objective = obj.to_double();
   v.feasible = true;
   return v;
