@@ -6848,6 +6848,18 @@ class importer {
   }
   static bool near(float a, float b) { return std::abs(a - b) <= 1e-6f * std::max(1.0f, std::abs(b)); }
 
+  /// The optional bias (input 2) of a Conv or Gemm: l.out values.
+  status load_bias(const node& n, imported_layer& l) const {
+    if (n.inputs.size() <= 2 || n.inputs[2].empty()) return {};
+    const tensor* b = nullptr;
+    OHQ_TRY_STATUS(float_input(n, 2, b, "bias"));
+    if (b->element_count() != l.out)
+      return fail("node '", label(n), "': bias has ", b->element_count(), " values for ", l.out, " outputs");
+    l.bias = b->floats;
+    l.has_bias = true;
+    return {};
+  }
+
   /// The float tensor behind input i of n, or an error naming the node.
   status float_input(const node& n, std::size_t i, const tensor*& out, std::string_view role) const {
     if (i >= n.inputs.size() || n.inputs[i].empty())
@@ -7080,14 +7092,7 @@ class importer {
                   "] with group ", group, " does not fit an input of ", shape_str(shape_));
     l.weight = w->floats;
     for (auto d : w->dims) l.weight_dims.push_back(static_cast<std::size_t>(d));
-    if (n.inputs.size() > 2 && !n.inputs[2].empty()) {
-      const tensor* b = nullptr;
-      OHQ_TRY_STATUS(float_input(n, 2, b, "bias"));
-      if (b->element_count() != l.out) return fail("node '", label(n), "': bias has ", b->element_count(), " values for ", l.out, " outputs");
-      l.bias = b->floats;
-      l.has_bias = true;
-    }
-    return {};
+    return load_bias(n, l);
   }
 
   /// A 1x1 convolution on a globally pooled [N, C, 1, 1] map (squeeze-excite) is a dense layer.
@@ -7101,14 +7106,7 @@ class importer {
     tensor as_matrix = *w;
     as_matrix.dims = {w->dims[0], w->dims[1]};
     OHQ_TRY_STATUS(set_dense(n, l, as_matrix, true));
-    if (n.inputs.size() > 2 && !n.inputs[2].empty()) {
-      const tensor* b = nullptr;
-      OHQ_TRY_STATUS(float_input(n, 2, b, "bias"));
-      if (b->element_count() != l.out) return fail("node '", label(n), "': bias has ", b->element_count(), " values for ", l.out, " outputs");
-      l.bias = b->floats;
-      l.has_bias = true;
-    }
-    return {};
+    return load_bias(n, l);
   }
 
   status parse_batch_norm(const node& n, imported_layer& l) {
@@ -7214,14 +7212,7 @@ class importer {
     const tensor* w = nullptr;
     OHQ_TRY_STATUS(float_input(n, 1, w, "weight"));
     OHQ_TRY_STATUS(set_dense(n, l, *w, attr_int(n, "transB", 0) != 0));
-    if (n.inputs.size() > 2 && !n.inputs[2].empty()) {
-      const tensor* b = nullptr;
-      OHQ_TRY_STATUS(float_input(n, 2, b, "bias"));
-      if (b->element_count() != l.out) return fail("node '", label(n), "': bias has ", b->element_count(), " values for ", l.out, " outputs");
-      l.bias = b->floats;
-      l.has_bias = true;
-    }
-    return {};
+    return load_bias(n, l);
   }
 
   /// MatMul(x, W) optionally followed by Add(., b): a dense layer.
