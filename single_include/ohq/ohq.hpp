@@ -2812,10 +2812,22 @@ consteval bool require() {
 
 #include <cstddef>
 #include <cstdint>
+#include <span>
 #include <string>
 #include <vector>
 
 namespace ohq::nn {
+
+/// Folds a per-output affine map (y -> scale * y + shift, e.g. a following batch norm) into
+/// row-major weights [outputs][weight.size() / outputs] and their bias.
+inline void fold_affine_into_rows(std::span<float> weight, std::span<float> bias, std::span<const float> scale,
+                                  std::span<const float> shift) {
+  const std::size_t per_row = weight.size() / bias.size();
+  for (std::size_t o = 0; o < bias.size(); ++o) {
+    for (std::size_t i = 0; i < per_row; ++i) weight[o * per_row + i] *= scale[o];
+    bias[o] = bias[o] * scale[o] + shift[o];
+  }
+}
 
 /// A layer bound to its input shape `In` at position `Path`, producing `Out`. It owns the output
 /// buffer of `capacity` samples, sized by `reserve` at set-up so inference never allocates.
@@ -3267,11 +3279,7 @@ class conv2d_instance<OutArg, K, S, P, GroupsArg, Bias, shape<C, H, W>, Path>
 
   /// Folds y = gamma * (x - mean) / sqrt(var + eps) + beta into this layer's weights and bias.
   void fold_scale_shift(std::span<const float> scale, std::span<const float> shift) {
-    const std::size_t per_out = weight_count / out_channels;
-    for (std::size_t o = 0; o < out_channels; ++o) {
-      for (std::size_t i = 0; i < per_out; ++i) weight_[o * per_out + i] *= scale[o];
-      bias_[o] = bias_[o] * scale[o] + shift[o];
-    }
+    fold_affine_into_rows(weight(), bias(), scale, shift);
   }
 
   const float* forward(const float* in, std::size_t batch, workspace& ws) {
@@ -3367,10 +3375,7 @@ class dense_instance<Out, Bias, shape<N>, Path>
 
   /// Folds a following per-feature affine map (a BatchNorm1d) into weights and bias.
   void fold_scale_shift(std::span<const float> scale, std::span<const float> shift) {
-    for (std::size_t o = 0; o < Out; ++o) {
-      for (std::size_t i = 0; i < N; ++i) weight_[o * N + i] *= scale[o];
-      bias_[o] = bias_[o] * scale[o] + shift[o];
-    }
+    fold_affine_into_rows(weight(), bias(), scale, shift);
   }
 
   const float* forward(const float* in, std::size_t batch, workspace&) {

@@ -7,10 +7,22 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <span>
 #include <string>
 #include <vector>
 
 namespace ohq::nn {
+
+/// Folds a per-output affine map (y -> scale * y + shift, e.g. a following batch norm) into
+/// row-major weights [outputs][weight.size() / outputs] and their bias.
+inline void fold_affine_into_rows(std::span<float> weight, std::span<float> bias, std::span<const float> scale,
+                                  std::span<const float> shift) {
+  const std::size_t per_row = weight.size() / bias.size();
+  for (std::size_t o = 0; o < bias.size(); ++o) {
+    for (std::size_t i = 0; i < per_row; ++i) weight[o * per_row + i] *= scale[o];
+    bias[o] = bias[o] * scale[o] + shift[o];
+  }
+}
 
 /// A layer bound to its input shape `In` at position `Path`, producing `Out`. It owns the output
 /// buffer of `capacity` samples, sized by `reserve` at set-up so inference never allocates.

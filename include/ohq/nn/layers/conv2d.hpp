@@ -78,11 +78,7 @@ class conv2d_instance<OutArg, K, S, P, GroupsArg, Bias, shape<C, H, W>, Path>
 
   /// Folds y = gamma * (x - mean) / sqrt(var + eps) + beta into this layer's weights and bias.
   void fold_scale_shift(std::span<const float> scale, std::span<const float> shift) {
-    const std::size_t per_out = weight_count / out_channels;
-    for (std::size_t o = 0; o < out_channels; ++o) {
-      for (std::size_t i = 0; i < per_out; ++i) weight_[o * per_out + i] *= scale[o];
-      bias_[o] = bias_[o] * scale[o] + shift[o];
-    }
+    fold_affine_into_rows(weight(), bias(), scale, shift);
   }
 
   const float* forward(const float* in, std::size_t batch, workspace& ws) {

@@ -48,10 +48,7 @@ class dense_instance<Out, Bias, shape<N>, Path>
 
   /// Folds a following per-feature affine map (a BatchNorm1d) into weights and bias.
   void fold_scale_shift(std::span<const float> scale, std::span<const float> shift) {
-    for (std::size_t o = 0; o < Out; ++o) {
-      for (std::size_t i = 0; i < N; ++i) weight_[o * N + i] *= scale[o];
-      bias_[o] = bias_[o] * scale[o] + shift[o];
-    }
+    fold_affine_into_rows(weight(), bias(), scale, shift);
   }
 
   const float* forward(const float* in, std::size_t batch, workspace&) {
