@@ -14,3 +14,4 @@
 #include <ohq/nn/combinators/squeeze_excite.hpp>
 #include <ohq/nn/network.hpp>
 #include <ohq/nn/blocks.hpp>
+#include <ohq/nn/quantized.hpp>

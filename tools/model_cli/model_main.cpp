@@ -1,14 +1,17 @@
 // SPDX-License-Identifier: MIT
 // The command-line program of one model, built by ohq_add_model(<target> <model.onnx>):
 //   <target> describe                          the layer table of the compile-time type
-//   <target> eval --images IDX --labels IDX [--limit N] [--batch N] [--model PATH]
-//                                              fp32 accuracy; last line "accuracy: 0.XXXX (c/t)"
+//   <target> eval --images IDX --labels IDX [--limit N] [--batch N] [--model PATH] [--quant wBaA8 ...]
+//                                              fp32 or quantized accuracy; last line "accuracy: 0.XXXX (c/t)"
+//   <target> quant-table --images IDX --labels IDX [--calib-images IDX] ...
+//                                              accuracy of every (bits, calibration, rounding)
 // OHQ_MODEL_HEADER (the generated header), OHQ_MODEL_NAME (its type) and, unless the weights are
 // embedded, OHQ_MODEL_ONNX (the default model path) are set by ohq_add_model.
 #include OHQ_MODEL_HEADER
 
 #include <ohq/io/idx.hpp>
 #include <ohq/io/onnx/bind.hpp>
+#include <ohq/nn/quantized.hpp>
 
 #include <algorithm>
 #include <charconv>
@@ -32,13 +35,44 @@ constexpr const char* program = OHQ_MODEL_PROGRAM;
 int usage(const std::string& why) {
   std::cerr << program << ": " << why << "\n"
             << "usage: " << program << " describe\n"
-            << "       " << program << " eval --images IDX --labels IDX [--limit N] [--batch N] [--model PATH]\n";
+            << "       " << program << " eval --images IDX --labels IDX [--limit N] [--batch N] [--model PATH]\n"
+            << "              [--quant fp32|wBaA8] [--calib-images IDX] [--calib-count N]\n"
+            << "              [--calibration minmax|percentile|mse|entropy] [--rounding nearest|gptq]\n"
+            << "              [--bias-correction] [--engine integer|fake]\n"
+            << "       " << program << " quant-table --images IDX --labels IDX [--calib-images IDX] [--calib-count N]\n"
+            << "              [--limit N] [--bits 8,4,3,2] [--calibrations LIST] [--roundings nearest,gptq,nearest+bc,...]\n"
+            << "              [--engine integer|fake] [--model PATH]\n"
+            << "  --quant wBaA8 quantizes every weight to B bits (1..8) and every activation to 8 bits and runs\n"
+            << "  the integer reference engine; calibration uses the first --calib-count (256) images of\n"
+            << "  --calib-images (default: the --images file).\n";
   return 2;
 }
 
 bool parse_count(std::string_view text, std::size_t& out) {
   const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), out);
   return ec == std::errc() && end == text.data() + text.size() && out > 0;
+}
+
+/// "w4a8" -> 4; 0 when malformed (activations are 8-bit only).
+unsigned parse_quant_spec(std::string_view text) {
+  if (text.size() < 4 || (text[0] != 'w' && text[0] != 'W')) return 0;
+  const std::size_t a = text.find_first_of("aA");
+  if (a == std::string_view::npos || text.substr(a + 1) != "8") return 0;
+  std::size_t bits = 0;
+  if (!parse_count(text.substr(1, a - 1), bits) || bits > 8) return 0;
+  return unsigned(bits);
+}
+
+/// Splits "a,b,c".
+std::vector<std::string_view> split_list(std::string_view text) {
+  std::vector<std::string_view> out;
+  while (!text.empty()) {
+    const std::size_t comma = text.find(',');
+    out.push_back(text.substr(0, comma));
+    if (comma == std::string_view::npos) break;
+    text.remove_prefix(comma + 1);
+  }
+  return out;
 }
 
 /// The network with its weights: embedded in the program, or read from the ONNX file.
@@ -58,89 +92,301 @@ ohq::result<std::unique_ptr<model_t>> load_model([[maybe_unused]] const std::fil
   return net;
 }
 
+using in_t = model_t::input_shape_t;
+constexpr std::size_t classes = model_t::output_shape_t::size;
+
+/// Images normalised as the model was trained, [count][input], and their labels.
+struct dataset {
+  std::vector<float> x;
+  std::vector<std::uint8_t> labels;
+  std::size_t count = 0;
+};
+
+ohq::result<std::vector<float>> load_images(const std::filesystem::path& path, std::size_t limit) {
+  if (in_t::dims[0] != 1)
+    return ohq::make_status(ohq::errc::unsupported, "IDX files hold grayscale images; this model takes ", in_t::dims[0],
+                            " channels");
+  ohq::io::idx_options options;
+  options.limit = limit;
+  auto images = ohq::io::try_load_idx_images(path, options);
+  if (!images) return images.error();
+  if (images->rows != in_t::dims[1] || images->cols != in_t::dims[2])
+    return ohq::make_status(ohq::errc::shape_mismatch, path.string(), " holds ", images->rows, "x", images->cols,
+                            " images; the model takes ", in_t::dims[1], "x", in_t::dims[2]);
+  const float mean = info_t::mean[0], inv_std = 1.0f / info_t::stddev[0];
+  std::vector<float> x(images->count * in_t::size);
+  for (std::size_t i = 0; i < x.size(); ++i) x[i] = (float(images->pixels[i]) / 255.0f - mean) * inv_std;
+  return x;
+}
+
+ohq::result<dataset> load_dataset(const std::filesystem::path& images_path, const std::filesystem::path& labels_path,
+                                  std::size_t limit) {
+  dataset d;
+  auto x = load_images(images_path, limit);
+  if (!x) return x.error();
+  d.x = std::move(*x);
+  d.count = d.x.size() / in_t::size;
+  ohq::io::idx_options options;
+  options.limit = limit;
+  auto labels = ohq::io::try_load_idx_labels(labels_path, options);
+  if (!labels) return labels.error();
+  if (labels->count() != d.count)
+    return ohq::make_status(ohq::errc::shape_mismatch, d.count, " images but ", labels->count(), " labels");
+  for (auto label : labels->labels)
+    if (label >= classes)
+      return ohq::make_status(ohq::errc::invalid_argument, "label ", int(label), " is out of range for ", classes,
+                              " classes");
+  d.labels = std::move(labels->labels);
+  return d;
+}
+
+/// Correct top-1 predictions of run(x, n) -> logits [n][classes] over the dataset.
+template <class Run>
+std::size_t count_correct(const dataset& d, std::size_t batch, Run&& run) {
+  std::size_t correct = 0;
+  for (std::size_t start = 0; start < d.count; start += batch) {
+    const std::size_t n = std::min(batch, d.count - start);
+    const float* logits = run(d.x.data() + start * in_t::size, n);
+    for (std::size_t i = 0; i < n; ++i) {
+      const float* row = logits + i * classes;
+      const auto predicted = static_cast<std::size_t>(std::max_element(row, row + classes) - row);
+      correct += predicted == d.labels[start + i];
+    }
+  }
+  return correct;
+}
+
+void print_accuracy(std::size_t correct, std::size_t total) {
+  char line[96];
+  std::snprintf(line, sizeof line, "accuracy: %.4f (%zu/%zu)", double(correct) / double(total), correct, total);
+  std::cout << line << std::endl;
+}
+
+/// Options shared by eval and quant-table.
+struct common_options {
+  std::filesystem::path images, labels, calib_images, model = OHQ_MODEL_ONNX;
+  std::size_t limit = static_cast<std::size_t>(-1), batch = 100, calib_count = 256;
+  bool integer_engine = true;
+};
+
+/// Parses one shared option at argv[i]; returns 1 if consumed, 0 if not shared, -1 on a bad value.
+int parse_common(int argc, char** argv, int& i, common_options& o, std::string& why) {
+  const std::string_view arg = argv[i];
+  const bool has_value = i + 1 < argc;
+  if (!has_value) return 0;
+  if (arg == "--images") o.images = argv[++i];
+  else if (arg == "--labels") o.labels = argv[++i];
+  else if (arg == "--model") o.model = argv[++i];
+  else if (arg == "--calib-images") o.calib_images = argv[++i];
+  else if (arg == "--limit") {
+    if (!parse_count(argv[++i], o.limit)) return why = "--limit needs a positive count", -1;
+  } else if (arg == "--batch") {
+    if (!parse_count(argv[++i], o.batch) || o.batch > 4096) return why = "--batch needs a count from 1 to 4096", -1;
+  } else if (arg == "--calib-count") {
+    if (!parse_count(argv[++i], o.calib_count) || o.calib_count > 100000)
+      return why = "--calib-count needs a count from 1 to 100000", -1;
+  } else if (arg == "--engine") {
+    const std::string_view e = argv[++i];
+    if (e != "integer" && e != "fake") return why = "--engine is integer or fake", -1;
+    o.integer_engine = e == "integer";
+  } else {
+    return 0;
+  }
+  return 1;
+}
+
+/// The loaded model and data of a command, or an exit code.
+struct session {
+  std::unique_ptr<model_t> net;
+  dataset test;
+  std::vector<float> calibration;  ///< [count][input]
+};
+
+int fail(const std::string& what) {
+  std::cerr << program << ": " << what << "\n";
+  return 1;
+}
+
+int open_session(const common_options& o, bool quantized, session& s) {
+  auto test = load_dataset(o.images, o.labels, o.limit);
+  if (!test) return fail(test.error().what());
+  s.test = std::move(*test);
+  auto net = load_model<info_t>(o.model);
+  if (!net) return fail(net.error().what());
+  s.net = std::move(*net);
+  if (quantized) {
+    const auto& path = o.calib_images.empty() ? o.images : o.calib_images;
+    if (o.calib_images.empty())
+      std::cerr << program << ": note: no --calib-images; calibrating on the first " << o.calib_count << " images of "
+                << path.string() << "\n";
+    auto x = load_images(path, o.calib_count);
+    if (!x) return fail(x.error().what());
+    s.calibration = std::move(*x);
+  }
+  return 0;
+}
+
+std::string describe_quant(unsigned bits, ohq::quant::calibration_method c, ohq::nn::weight_rounding r,
+                           std::size_t calib_count, bool bias_correction, bool integer) {
+  return "W" + std::to_string(bits) + "A8, calibration " + std::string(to_string(c)) + " on " +
+         std::to_string(calib_count) + " images, rounding " + std::string(to_string(r)) +
+         (bias_correction ? " + bias correction" : "") +
+         (integer ? ", integer reference engine" : ", fake-quant (float) engine");
+}
+
 int eval(int argc, char** argv) {
-  std::filesystem::path images_path, labels_path;
-  std::filesystem::path model_path = OHQ_MODEL_ONNX;
-  std::size_t limit = static_cast<std::size_t>(-1), batch = 100;
+  common_options o;
+  unsigned bits = 0;  // 0: fp32
+  ohq::nn::quantization_options q;
   for (int i = 0; i < argc; ++i) {
+    std::string why;
+    const int shared = parse_common(argc, argv, i, o, why);
+    if (shared < 0) return usage(why);
+    if (shared > 0) continue;
     const std::string_view arg = argv[i];
     const bool has_value = i + 1 < argc;
-    if (arg == "--images" && has_value) {
-      images_path = argv[++i];
-    } else if (arg == "--labels" && has_value) {
-      labels_path = argv[++i];
-    } else if (arg == "--model" && has_value) {
-      model_path = argv[++i];
-    } else if (arg == "--limit" && has_value) {
-      if (!parse_count(argv[++i], limit)) return usage("--limit needs a positive count");
-    } else if (arg == "--batch" && has_value) {
-      if (!parse_count(argv[++i], batch) || batch > 4096) return usage("--batch needs a count from 1 to 4096");
+    if (arg == "--quant" && has_value) {
+      const std::string_view spec = argv[++i];
+      bits = spec == "fp32" ? 0 : parse_quant_spec(spec);
+      if (spec != "fp32" && bits == 0) return usage("--quant is fp32 or wBa8 with B from 1 to 8 (e.g. w4a8)");
+    } else if (arg == "--calibration" && has_value) {
+      auto m = ohq::quant::try_parse_calibration_method(argv[++i]);
+      if (!m) return usage(m.error().message());
+      q.calibration = *m;
+    } else if (arg == "--rounding" && has_value) {
+      auto r = ohq::nn::try_parse_weight_rounding(argv[++i]);
+      if (!r) return usage(r.error().message());
+      q.rounding = *r;
+    } else if (arg == "--bias-correction") {
+      q.bias_correction = true;
     } else {
       return usage("unknown or incomplete argument '" + std::string(arg) + "'");
     }
   }
-  if (images_path.empty() || labels_path.empty()) return usage("eval needs --images and --labels");
+  if (o.images.empty() || o.labels.empty()) return usage("eval needs --images and --labels");
+  session s;
+  if (int rc = open_session(o, bits != 0, s)) return rc;
+  model_t& model = *s.net;
 
-  using in_t = model_t::input_shape_t;
-  if (in_t::dims[0] != 1) {
-    std::cerr << program << ": IDX files hold grayscale images; this model takes " << in_t::dims[0] << " channels\n";
-    return 1;
-  }
-  ohq::io::idx_options options;
-  options.limit = limit;
-  auto images = ohq::io::try_load_idx_images(images_path, options);
-  if (!images) {
-    std::cerr << program << ": " << images.error().what() << "\n";
-    return 1;
-  }
-  auto labels = ohq::io::try_load_idx_labels(labels_path, options);
-  if (!labels) {
-    std::cerr << program << ": " << labels.error().what() << "\n";
-    return 1;
-  }
-  if (images->rows != in_t::dims[1] || images->cols != in_t::dims[2]) {
-    std::cerr << program << ": " << images_path.string() << " holds " << images->rows << "x" << images->cols
-              << " images; the model takes " << in_t::dims[1] << "x" << in_t::dims[2] << "\n";
-    return 1;
-  }
-  if (labels->count() != images->count) {
-    std::cerr << program << ": " << images->count << " images but " << labels->count() << " labels\n";
-    return 1;
-  }
-  for (auto label : labels->labels)
-    if (label >= model_t::output_shape_t::size) {
-      std::cerr << program << ": label " << int(label) << " is out of range for " << model_t::output_shape_t::size
-                << " classes\n";
-      return 1;
-    }
-  auto net = load_model<info_t>(model_path);
-  if (!net) {
-    std::cerr << program << ": " << net.error().what() << "\n";
-    return 1;
-  }
-  model_t& model = **net;
-  const float mean = info_t::mean[0], inv_std = 1.0f / info_t::stddev[0];
-  constexpr std::size_t classes = model_t::output_shape_t::size;
-  model.reserve(std::min(batch, images->count));
-  std::vector<float> x(batch * in_t::size);
+  std::cout << "model: " << info_t::source << (info_t::embedded_weights ? " (embedded weights)" : "") << ", ";
   std::size_t correct = 0;
-  for (std::size_t start = 0; start < images->count; start += batch) {
-    const std::size_t n = std::min(batch, images->count - start);
-    for (std::size_t i = 0; i < n * in_t::size; ++i)
-      x[i] = (float(images->pixels[start * in_t::size + i]) / 255.0f - mean) * inv_std;
-    const float* logits = model.forward(x.data(), n);
-    for (std::size_t i = 0; i < n; ++i) {
-      const float* row = logits + i * classes;
-      const auto predicted = static_cast<std::size_t>(std::max_element(row, row + classes) - row);
-      correct += predicted == labels->labels[start + i];
+  if (bits == 0) {
+    std::cout << "fp32\n";
+    model.reserve(std::min(o.batch, s.test.count));
+    correct = count_correct(s.test, o.batch, [&](const float* x, std::size_t n) { return model.forward(x, n); });
+  } else {
+    q.bits = bits;
+    std::cout << describe_quant(bits, q.calibration, q.rounding, s.calibration.size() / in_t::size, q.bias_correction,
+                                o.integer_engine)
+              << "\n";
+    auto graph = ohq::nn::try_lower(model);
+    if (!graph) return fail(graph.error().what());
+    ohq::nn::calibration_settings cs;
+    cs.layer_inputs = q.needs_layer_inputs();
+    auto record = ohq::nn::try_calibrate(*graph, s.calibration, s.calibration.size() / in_t::size, cs);
+    if (!record) return fail(record.error().what());
+    auto qnet = ohq::nn::quantized_network::try_build(*graph, *record, q);
+    if (!qnet) return fail(qnet.error().what());
+    correct = count_correct(s.test, o.batch, [&](const float* x, std::size_t n) {
+      return (o.integer_engine ? qnet->run_integer(x, n) : qnet->run_fake_quant(x, n)).data();
+    });
+  }
+  if (info_t::fp32_test_accuracy >= 0) std::cout << "fp32 accuracy at export: " << info_t::fp32_test_accuracy << "\n";
+  print_accuracy(correct, s.test.count);
+  return 0;
+}
+
+/// Every (bits, calibration, rounding) combination on one calibration pass; one table row each.
+int quant_table(int argc, char** argv) {
+  common_options o;
+  std::vector<unsigned> bit_list{8, 4, 3, 2};
+  std::vector<ohq::quant::calibration_method> methods{ohq::quant::calibration_method::minmax,
+                                                      ohq::quant::calibration_method::percentile,
+                                                      ohq::quant::calibration_method::mse,
+                                                      ohq::quant::calibration_method::entropy};
+  struct rounding_choice {
+    ohq::nn::weight_rounding rounding;
+    bool bias_correction;
+  };
+  std::vector<rounding_choice> roundings{{ohq::nn::weight_rounding::nearest, false},
+                                         {ohq::nn::weight_rounding::gptq, false}};
+  for (int i = 0; i < argc; ++i) {
+    std::string why;
+    const int shared = parse_common(argc, argv, i, o, why);
+    if (shared < 0) return usage(why);
+    if (shared > 0) continue;
+    const std::string_view arg = argv[i];
+    if (i + 1 >= argc) return usage("unknown or incomplete argument '" + std::string(arg) + "'");
+    if (arg == "--bits") {
+      bit_list.clear();
+      for (auto item : split_list(argv[++i])) {
+        std::size_t b = 0;
+        if (!parse_count(item, b) || b > 8) return usage("--bits lists bit-widths from 1 to 8, e.g. 8,4,2");
+        bit_list.push_back(unsigned(b));
+      }
+    } else if (arg == "--calibrations") {
+      methods.clear();
+      for (auto item : split_list(argv[++i])) {
+        auto m = ohq::quant::try_parse_calibration_method(item);
+        if (!m) return usage(m.error().message());
+        methods.push_back(*m);
+      }
+    } else if (arg == "--roundings") {
+      roundings.clear();
+      for (auto item : split_list(argv[++i])) {  // "nearest", "gptq", "nearest+bc", "gptq+bc"
+        const bool bc = item.ends_with("+bc");
+        if (bc) item.remove_suffix(3);
+        auto r = ohq::nn::try_parse_weight_rounding(item);
+        if (!r) return usage(r.error().message() + " (a +bc suffix adds bias correction)");
+        roundings.push_back({*r, bc});
+      }
+    } else {
+      return usage("unknown or incomplete argument '" + std::string(arg) + "'");
     }
   }
-  std::cout << "model: " << info_t::source << (info_t::embedded_weights ? " (embedded weights)" : "") << ", fp32\n";
-  if (info_t::fp32_test_accuracy >= 0) std::cout << "accuracy at export: " << info_t::fp32_test_accuracy << "\n";
-  char line[96];
-  std::snprintf(line, sizeof line, "accuracy: %.4f (%zu/%zu)", double(correct) / double(images->count), correct,
-                images->count);
+  if (o.images.empty() || o.labels.empty()) return usage("quant-table needs --images and --labels");
+  if (bit_list.empty() || methods.empty() || roundings.empty()) return usage("empty --bits/--calibrations/--roundings");
+  session s;
+  if (int rc = open_session(o, true, s)) return rc;
+  model_t& model = *s.net;
+  model.reserve(std::min(o.batch, s.test.count));
+  const std::size_t fp32_correct =
+      count_correct(s.test, o.batch, [&](const float* x, std::size_t n) { return model.forward(x, n); });
+  auto graph = ohq::nn::try_lower(model);
+  if (!graph) return fail(graph.error().what());
+  ohq::nn::calibration_settings cs;
+  for (const auto& r : roundings) cs.layer_inputs |= r.rounding == ohq::nn::weight_rounding::gptq || r.bias_correction;
+  const std::size_t calib_count = s.calibration.size() / in_t::size;
+  auto record = ohq::nn::try_calibrate(*graph, s.calibration, calib_count, cs);
+  if (!record) return fail(record.error().what());
+
+  std::cout << "model: " << info_t::source << "; " << s.test.count << " test images; calibration on " << calib_count
+            << " images; " << (o.integer_engine ? "integer reference engine" : "fake-quant engine") << "\n";
+  char line[160];
+  std::snprintf(line, sizeof line, "%-6s %-11s %-10s %9s %9s", "bits", "calibration", "rounding", "accuracy", "vs fp32");
+  std::cout << line << "\n";
+  std::snprintf(line, sizeof line, "%-6s %-11s %-10s %9.4f %9s", "fp32", "-", "-", double(fp32_correct) / double(s.test.count), "");
   std::cout << line << std::endl;
+  for (unsigned bits : bit_list)
+    for (auto method : methods)
+      for (const auto& [rounding, bias_correction] : roundings) {
+        ohq::nn::quantization_options q;
+        q.bits = bits;
+        q.calibration = method;
+        q.rounding = rounding;
+        q.bias_correction = bias_correction;
+        auto qnet = ohq::nn::quantized_network::try_build(*graph, *record, q);
+        if (!qnet) return fail(qnet.error().what());
+        const std::size_t correct = count_correct(s.test, o.batch, [&](const float* x, std::size_t n) {
+          return (o.integer_engine ? qnet->run_integer(x, n) : qnet->run_fake_quant(x, n)).data();
+        });
+        const double acc = double(correct) / double(s.test.count);
+        const std::string rounding_name = std::string(to_string(rounding)) + (bias_correction ? "+bc" : "");
+        std::snprintf(line, sizeof line, "W%uA8   %-11s %-10s %9.4f %+8.2f", bits, std::string(to_string(method)).c_str(),
+                      rounding_name.c_str(), acc,
+                      100.0 * (acc - double(fp32_correct) / double(s.test.count)));
+        std::cout << line << std::endl;
+      }
   return 0;
 }
 
@@ -154,6 +400,7 @@ int main(int argc, char** argv) {
     return 0;
   }
   if (command == "eval") return eval(argc - 2, argv + 2);
+  if (command == "quant-table") return quant_table(argc - 2, argv + 2);
   if (command == "-h" || command == "--help") {
     usage("runs " + std::string(info_t::source));
     return 0;

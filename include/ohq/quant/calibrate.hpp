@@ -48,6 +48,11 @@ struct calibration_options {
   double percentile = 99.99;          ///< percent, in (50, 100]
   std::size_t entropy_start_bin = 128;  ///< the smallest candidate threshold, in bins
   unsigned mse_rounds = 2;            ///< coordinate-descent rounds for signed u8 ranges
+  /// Entropy thresholds keep at least this fraction of the non-zero values unclipped. KL(P || Q)
+  /// cannot see clipping once the kept values collapse into a few bins next to the threshold (a
+  /// sigmoid gate in [0.2, 0.7], an image whose background is one value): it scores such a
+  /// threshold near 0 and would clip most of the tensor. 0 gives TensorRT's unguarded search.
+  double entropy_min_kept = 0.99;
 };
 
 /// A real range [lo, hi] to be covered by the quantization grid.
@@ -92,9 +97,10 @@ inline double expected_quant_error(const histogram& h, const quant_params& p) no
 ///   Q = h[0, i) merged into `levels` groups (bin j in group floor(j * levels / i)) and expanded
 ///   back, each group's total spread evenly over its non-empty bins (empty bins stay 0);
 /// - KL(P || Q) of the normalised P and Q, infinite where Q = 0 < P;
-/// - i* = the largest i with the least KL (pytorch-quantization's tie rule).
+/// - i* = the largest i with the least KL (pytorch-quantization's tie rule), among the i that keep
+///   at least `min_kept` of the mass below the threshold (0: every i, as TensorRT).
 inline double entropy_threshold(const histogram& magnitudes, std::uint64_t exact_zeros, std::size_t levels = 128,
-                                std::size_t start_bin = 128) {
+                                std::size_t start_bin = 128, double min_kept = 0.0) {
   const auto counts = magnitudes.counts();
   const std::size_t n = counts.size();
   std::vector<double> h(counts.begin(), counts.end());
@@ -108,7 +114,7 @@ inline double entropy_threshold(const histogram& magnitudes, std::uint64_t exact
   std::size_t best_i = n;
   for (std::size_t i = std::min(std::max<std::size_t>(start_bin, 1), n); i <= n; ++i) {
     const double kept = total - suffix[i];
-    if (kept <= 0) continue;
+    if (kept <= 0 || kept < min_kept * total) continue;
     std::fill(group_total.begin(), group_total.end(), 0.0);
     std::fill(group_nonzero.begin(), group_nonzero.end(), 0.0);
     for (std::size_t j = 0; j < i; ++j) {
@@ -222,7 +228,8 @@ inline result<real_range> try_calibrate_range(const tensor_stats& st, calibratio
     case calibration_method::mse: return detail::mse_range(st, type, o);
     case calibration_method::entropy: {
       const std::size_t levels = (nonneg && type == activation_type::u8) ? 256 : 128;
-      const double t = std::min(entropy_threshold(st.magnitudes(), st.zeros(), levels, o.entropy_start_bin),
+      const double t = std::min(entropy_threshold(st.magnitudes(), st.zeros(), levels, o.entropy_start_bin,
+                                                  o.entropy_min_kept),
                                 std::max(-mn, mx));
       if (type == activation_type::s8) return real_range{-t, t};
       return real_range{nonneg ? 0.0 : std::max(mn, -t), std::min(mx, t)};
