@@ -103,6 +103,7 @@ class quantized_network {
     // Activation parameters: calibrated per value; max pooling keeps its input's.
     q.params_.resize(g.values.size());
     for (std::size_t v = 0; v < g.values.size(); ++v) {
+      if (g.final_softmax && v == g.ops.back().output) continue;  // float probabilities, never codes
       if (g.values[v].shares_params_with != quant_value::npos) {
         q.params_[v] = q.params_[g.values[v].shares_params_with];
         continue;
