@@ -342,6 +342,13 @@ def generate(count, seed, classes=None):
         lo = sum(min(Fraction(c["use"][0]) for c in g["choices"]) for g in inst["groups"])
         inst["budgets"][0] = raw(frac_to_decimal(lo - Fraction(1, 1000)))
         add("mckp_infeasible/%d" % t, "mckp", inst, {"expected": ("infeasible", None)})
+    # Uncorrelated costs and uses, 8 choices, three tight budgets (25-35 % of the use range): the
+    # hard class of the MCKP search (deepening on the gap with the tail table). Its own random
+    # stream, so the other classes' instances do not depend on it.
+    rng_t = random.Random(seed * 7919 + 3)
+    for t in range(max(2, k // 3)):
+        inst = gen_mckp_random(rng_t, rng_t.choice([30, 60, 100, 300]), 8, 3, (0.25, 0.35))
+        add("mckp_tight3/%d" % t, "mckp", inst)
     # The same knapsacks written as MILPs: ties, equality budgets, maximisation.
     for t in range(k):
         inst = gen_mckp_random(rng, rng.choice([10, 20, 40, 80]), (2, 6), rng.randint(1, 3), (0.2, 0.8))
