@@ -474,3 +474,17 @@ TEST_CASE("bad requests are errors that say what is wrong") {
   CHECK_FALSE(try_calibrate(rc.graph, std::vector<float>(10), 1).has_value());
   CHECK_FALSE(try_parse_weight_rounding("stochastic").has_value());
 }
+
+TEST_CASE("the network's output keeps its min-max range unless asked otherwise") {
+  random_case<net_b> rc(false, 64);
+  quantization_options o;
+  o.calibration = q::calibration_method::percentile;
+  o.calibration_options.percentile = 90.0;  // clips visibly everywhere it applies
+  const auto minmax = q::calibrate(rc.record.values[rc.graph.output], q::calibration_method::minmax, q::activation_type::u8);
+  const auto clipped = q::calibrate(rc.record.values[rc.graph.output], o.calibration, q::activation_type::u8,
+                                    o.calibration_options);
+  REQUIRE(clipped.scale < minmax.scale);
+  CHECK(quantized_network::try_build(rc.graph, rc.record, o).value().params(rc.graph.output) == minmax);
+  o.output_minmax = false;
+  CHECK(quantized_network::try_build(rc.graph, rc.record, o).value().params(rc.graph.output) == clipped);
+}

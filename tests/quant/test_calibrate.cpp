@@ -222,6 +222,35 @@ TEST_CASE("entropy_threshold is the documented TensorRT algorithm (against a pla
   }
 }
 
+TEST_CASE("entropy keeps 99% of the values where KL cannot see clipping (gates, image backgrounds)") {
+  ohq_test::rng r(37);
+  // a hardsigmoid gate: every value in [0.2, 0.75], nothing near 0
+  q::tensor_stats gate;
+  std::vector<float> x;
+  for (int k = 0; k < 4096; ++k) x.push_back(static_cast<float>(r.uniform(0.2, 0.75)));
+  gate.add(x);
+  q::calibration_options unguarded;
+  unguarded.entropy_min_kept = 0.0;
+  const auto bad = q::try_calibrate_range(gate, q::calibration_method::entropy, q::activation_type::u8, unguarded);
+  REQUIRE(bad.has_value());
+  CHECK(bad->hi < 0.25);  // TensorRT's search clips almost the whole tensor: KL ~ 0 on one bin
+  const auto good = q::try_calibrate_range(gate, q::calibration_method::entropy, q::activation_type::u8);
+  REQUIRE(good.has_value());
+  std::size_t clipped = 0;
+  for (float v : x) clipped += v > good->hi;
+  CHECK(double(clipped) <= 0.01 * double(x.size()));
+  // a normalised image: half the pixels are the background value, the rest spread above it
+  q::tensor_stats image;
+  x.clear();
+  for (int k = 0; k < 8192; ++k) x.push_back(k % 2 ? -0.81f : static_cast<float>(r.uniform(-0.81, 2.02)));
+  image.add(x);
+  const auto range = q::try_calibrate_range(image, q::calibration_method::entropy, q::activation_type::u8);
+  REQUIRE(range.has_value());
+  clipped = 0;
+  for (float v : x) clipped += v > range->hi || v < range->lo;
+  CHECK(double(clipped) <= 0.01 * double(x.size()));
+}
+
 TEST_CASE("calibration errors: nothing recorded, NaN/Inf recorded, bad options; method names") {
   q::tensor_stats empty;
   CHECK(q::try_calibrate(empty, q::calibration_method::minmax, q::activation_type::u8).error().code() ==

@@ -52,6 +52,10 @@ struct quantization_options {
   unsigned bits = 8;
   quant::calibration_method calibration = quant::calibration_method::minmax;
   quant::calibration_options calibration_options;
+  /// The network's output (the logits) keeps its min-max range whatever `calibration` clips
+  /// elsewhere: there the largest values are the answer, not outliers. False applies
+  /// `calibration` to it too.
+  bool output_minmax = true;
   weight_rounding rounding = weight_rounding::nearest;
   /// Per-channel scale search; MSE clipping (the default) matters most at 4 bits and fewer.
   quant::weight_clipping clipping = quant::weight_clipping::mse;
@@ -108,7 +112,8 @@ class quantized_network {
         q.params_[v] = q.params_[g.values[v].shares_params_with];
         continue;
       }
-      auto p = quant::try_calibrate(rec.values[v], o.calibration, quant::activation_type::u8, o.calibration_options);
+      const auto method = v == g.output && o.output_minmax ? quant::calibration_method::minmax : o.calibration;
+      auto p = quant::try_calibrate(rec.values[v], method, quant::activation_type::u8, o.calibration_options);
       if (!p) return make_status(p.error().code(), "calibrating ", g.value_name(v), ": ", p.error().message());
       q.params_[v] = *p;
     }
