@@ -3,7 +3,7 @@
 
 OHQ_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 # What building and testing ohq needs, all from Debian.
-OHQ_PACKAGES=(cmake make g++ clang python3 libeigen3-dev libxsimd-dev libboost-dev doctest-dev
+OHQ_PACKAGES=(cmake make g++ clang libclang-rt-14-dev python3 libeigen3-dev libxsimd-dev libboost-dev doctest-dev
               libbenchmark-dev zlib1g-dev glpk-utils dataset-fashion-mnist
               python3-torch python3-torchvision python3-onnx libopenblas0-pthread)
 

@@ -1731,7 +1731,22 @@ std::int32_t accumulate(const In* x, std::int32_t x_zero_point, const quantized_
                         std::int32_t bias = 0) noexcept {
   static_assert(detail::is_code_type_v<In>, "ohq: quantized activations are std::uint8_t or std::int8_t");
   std::int64_t acc = bias;
-  for (std::size_t k = 0; k < w.cols; ++k) acc += std::int64_t(std::int32_t(x[k]) - x_zero_point) * w.code(r, k);
+  const std::int8_t* wr = w.codes.data() + r * w.cols;
+  if (x_zero_point < -128 || x_zero_point > 255) {  // (x - z) may not fit int16: the plain form
+    for (std::size_t k = 0; k < w.cols; ++k) acc += std::int64_t(std::int32_t(x[k]) - x_zero_point) * wr[k];
+    return detail::narrow_accumulator(acc);
+  }
+  // The same sum, exactly: |x - z| <= 383 and |w| <= 128 make every product fit int16 x int16 ->
+  // int32 with |product| < 2^16, so 2^15 of them cannot overflow an int32 partial sum. Written so
+  // compilers emit multiply-add instructions: the engine runs whole test sets through this loop.
+  constexpr std::size_t block = std::size_t{1} << 15;
+  for (std::size_t k0 = 0; k0 < w.cols; k0 += block) {
+    const std::size_t k1 = std::min(w.cols, k0 + block);
+    std::int32_t partial = 0;
+    for (std::size_t k = k0; k < k1; ++k)
+      partial += std::int32_t(std::int16_t(std::int32_t(x[k]) - x_zero_point)) * std::int32_t(std::int16_t(wr[k]));
+    acc += partial;
+  }
   return detail::narrow_accumulator(acc);
 }
 
@@ -2190,6 +2205,11 @@ struct calibration_options {
   double percentile = 99.99;          ///< percent, in (50, 100]
   std::size_t entropy_start_bin = 128;  ///< the smallest candidate threshold, in bins
   unsigned mse_rounds = 2;            ///< coordinate-descent rounds for signed u8 ranges
+  /// Entropy thresholds keep at least this fraction of the non-zero values unclipped. KL(P || Q)
+  /// cannot see clipping once the kept values collapse into a few bins next to the threshold (a
+  /// sigmoid gate in [0.2, 0.7], an image whose background is one value): it scores such a
+  /// threshold near 0 and would clip most of the tensor. 0 gives TensorRT's unguarded search.
+  double entropy_min_kept = 0.99;
 };
 
 /// A real range [lo, hi] to be covered by the quantization grid.
@@ -2234,9 +2254,10 @@ inline double expected_quant_error(const histogram& h, const quant_params& p) no
 ///   Q = h[0, i) merged into `levels` groups (bin j in group floor(j * levels / i)) and expanded
 ///   back, each group's total spread evenly over its non-empty bins (empty bins stay 0);
 /// - KL(P || Q) of the normalised P and Q, infinite where Q = 0 < P;
-/// - i* = the largest i with the least KL (pytorch-quantization's tie rule).
+/// - i* = the largest i with the least KL (pytorch-quantization's tie rule), among the i that keep
+///   at least `min_kept` of the mass below the threshold (0: every i, as TensorRT).
 inline double entropy_threshold(const histogram& magnitudes, std::uint64_t exact_zeros, std::size_t levels = 128,
-                                std::size_t start_bin = 128) {
+                                std::size_t start_bin = 128, double min_kept = 0.0) {
   const auto counts = magnitudes.counts();
   const std::size_t n = counts.size();
   std::vector<double> h(counts.begin(), counts.end());
@@ -2250,7 +2271,7 @@ inline double entropy_threshold(const histogram& magnitudes, std::uint64_t exact
   std::size_t best_i = n;
   for (std::size_t i = std::min(std::max<std::size_t>(start_bin, 1), n); i <= n; ++i) {
     const double kept = total - suffix[i];
-    if (kept <= 0) continue;
+    if (kept <= 0 || kept < min_kept * total) continue;
     std::fill(group_total.begin(), group_total.end(), 0.0);
     std::fill(group_nonzero.begin(), group_nonzero.end(), 0.0);
     for (std::size_t j = 0; j < i; ++j) {
@@ -2364,7 +2385,8 @@ inline result<real_range> try_calibrate_range(const tensor_stats& st, calibratio
     case calibration_method::mse: return detail::mse_range(st, type, o);
     case calibration_method::entropy: {
       const std::size_t levels = (nonneg && type == activation_type::u8) ? 256 : 128;
-      const double t = std::min(entropy_threshold(st.magnitudes(), st.zeros(), levels, o.entropy_start_bin),
+      const double t = std::min(entropy_threshold(st.magnitudes(), st.zeros(), levels, o.entropy_start_bin,
+                                                  o.entropy_min_kept),
                                 std::max(-mn, mx));
       if (type == activation_type::s8) return real_range{-t, t};
       return real_range{nonneg ? 0.0 : std::max(mn, -t), std::min(mx, t)};
@@ -4342,6 +4364,876 @@ struct inverted_residual {
 
 }  // namespace ohq::nn
 // ---- end ohq/nn/blocks.hpp ----
+// #include <ohq/nn/quantized.hpp>
+// ---- begin ohq/nn/quantized.hpp ----
+// SPDX-License-Identifier: MIT
+/// @file Includes quantization of whole networks: lowering to a quant_graph, the calibration
+/// pass, and the integer reference engine with its fake-quant twin.
+
+// #include <ohq/nn/quantized/graph.hpp>
+// ---- begin ohq/nn/quantized/graph.hpp ----
+// SPDX-License-Identifier: MIT
+/// @file Defines `quant_graph`, the flat list of operations a typed network lowers to for
+/// quantization, and its fp32 interpreter (calibration and fake-quant run through it).
+///
+/// The typed network describes *what* is computed; quantization needs to name every activation
+/// tensor (each gets its own scale and zero point) and every weight tensor (each gets its own
+/// bit-width), including the ones hidden inside composites: a residual's add, a squeeze-excite's
+/// pooled vector and gate. Lowering walks the type once and writes those down as numbered values
+/// and operations in execution order. ReLU/ReLU6 after a convolution, dense layer or add is fused
+/// into it (a clamp in the quantized domain, docs/quantization.md 3.3); batch norms must be folded.
+
+// #include <ohq/core/error.hpp>
+// #include <ohq/kernels/fp32/conv2d.hpp>
+// #include <ohq/kernels/fp32/eltwise.hpp>
+// #include <ohq/kernels/fp32/pool.hpp>
+// #include <ohq/nn/layer_base.hpp>
+// #include <ohq/nn/layers/activation.hpp>
+// #include <ohq/quant/lut.hpp>
+// #include <ohq/quant/reference.hpp>
+// #include <ohq/quant/requantize.hpp>
+
+#include <algorithm>
+#include <cstddef>
+#include <cstdint>
+#include <limits>
+#include <span>
+#include <string>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+namespace ohq::nn {
+
+/// What an operation of a quant_graph computes.
+enum class quant_op_kind : std::uint8_t {
+  conv2d,           ///< convolution (dense, grouped, depthwise) with bias and a fused ReLU/ReLU6
+  dense,            ///< fully connected, with bias and a fused ReLU/ReLU6
+  max_pool,         ///< on codes; the output keeps the input's quantization parameters
+  avg_pool,         ///< window sums, one requantization
+  global_avg_pool,  ///< mean over each channel's plane
+  add,              ///< residual add of two values, with a fused ReLU/ReLU6
+  scale_channels,   ///< x[c][i] * gate[c] (squeeze-excite)
+  elementwise,      ///< a 256-entry table: hardswish, hardsigmoid, sigmoid, or a ReLU that could not fuse
+  softmax,          ///< the network's last operation only; computed in float on dequantized logits
+};
+
+/// A tensor of the graph, one sample: (channels, height, width); flat values are (n, 1, 1).
+struct quant_value {
+  std::size_t channels = 0, height = 1, width = 1;
+  /// The value whose quantization parameters this one must share (max pooling), or npos.
+  std::size_t shares_params_with = npos;
+  static constexpr std::size_t npos = std::numeric_limits<std::size_t>::max();
+  [[nodiscard]] std::size_t size() const noexcept { return channels * height * width; }
+};
+
+/// One operation: reads `inputs[0]` (and `inputs[1]` for add/scale_channels), writes `output`.
+struct quant_op {
+  quant_op_kind kind{};
+  std::size_t inputs[2] = {0, 0};
+  std::size_t output = 0;
+  std::string path;   ///< the layer path in the network ("3.0.1")
+  std::string label;  ///< e.g. "conv 3x3 s1 p1 + relu"
+  // conv2d / dense: dense is a 1x1 convolution of an (n, 1, 1) input
+  kernels::fp32::conv2d_geometry geometry{};
+  std::span<const float> weight;  ///< [Cout][Cin/G][k][k], the network's (BN-folded) weights
+  std::span<const float> bias;    ///< [Cout]
+  std::size_t layer_index = 0;    ///< among the network's quantizable layers (network order)
+  quant::fused_activation fused = quant::fused_activation::none;
+  // pools
+  kernels::fp32::pool_geometry pool{};
+  bool count_include_pad = true;
+  // elementwise
+  quant::elementwise_op function = quant::elementwise_op::identity;
+
+  [[nodiscard]] bool has_weights() const noexcept {
+    return kind == quant_op_kind::conv2d || kind == quant_op_kind::dense;
+  }
+  [[nodiscard]] std::size_t input_count() const noexcept {
+    return kind == quant_op_kind::add || kind == quant_op_kind::scale_channels ? 2 : 1;
+  }
+  /// The GEMM view of a weighted op's input: (K = Cin/G*k*k, pixels, groups).
+  [[nodiscard]] quant::conv2d_shape conv_shape() const noexcept {
+    return {geometry.in_channels, geometry.in_height, geometry.in_width, geometry.out_channels,
+            geometry.kernel,      geometry.stride,    geometry.padding,  geometry.groups};
+  }
+};
+
+/// A network lowered to numbered values (0 is the input) and operations in execution order.
+/// The graph points into the network's weights: the network must outlive it and keep its
+/// weights (fold batch norms before lowering).
+struct quant_graph {
+  std::vector<quant_value> values;
+  std::vector<quant_op> ops;
+  std::size_t output = 0;            ///< the value holding the logits (before a final softmax)
+  bool final_softmax = false;        ///< the network ends with softmax (applied in float)
+  std::size_t quantizable_layers = 0;
+
+  /// "the network input" or "the output of layer 3.1 (conv 3x3 s1 p1 + relu)", for messages.
+  [[nodiscard]] std::string value_name(std::size_t v) const {
+    for (const quant_op& op : ops)
+      if (op.output == v) return "the output of layer " + op.path + " (" + op.label + ")";
+    return v == 0 ? "the network input" : "value " + std::to_string(v);
+  }
+
+  /// The ops with weights, indexed by layer_index.
+  [[nodiscard]] std::vector<const quant_op*> weighted_ops() const {
+    std::vector<const quant_op*> out(quantizable_layers, nullptr);
+    for (const quant_op& op : ops)
+      if (op.has_weights()) out[op.layer_index] = &op;
+    return out;
+  }
+};
+
+namespace detail {
+
+template <class L>
+concept residual_like = requires(L& l) {
+  L::has_projection;
+  l.body();
+};
+template <class L>
+concept squeeze_excite_like = requires(L& l) {
+  L::squeeze_channels;
+  l.squeeze();
+  l.excite();
+};
+template <class L>
+concept sequence_like = requires(L& l) {
+  L::size;
+  l.template layer<0>();
+};
+
+template <class A>
+constexpr quant::elementwise_op elementwise_of() {
+  if constexpr (std::is_same_v<A, relu>) return quant::elementwise_op::relu;
+  else if constexpr (std::is_same_v<A, relu6>) return quant::elementwise_op::relu6;
+  else if constexpr (std::is_same_v<A, hardswish>) return quant::elementwise_op::hardswish;
+  else if constexpr (std::is_same_v<A, hardsigmoid>) return quant::elementwise_op::hardsigmoid;
+  else if constexpr (std::is_same_v<A, sigmoid>) return quant::elementwise_op::sigmoid;
+  else static_assert(dependent_false<A>, "ohq: this activation has no quantized form yet");
+}
+
+template <class Shape>
+quant_value value_of() {
+  quant_value v;
+  if constexpr (Shape::rank == 3) {
+    v.channels = Shape::dims[0];
+    v.height = Shape::dims[1];
+    v.width = Shape::dims[2];
+  } else {
+    v.channels = Shape::size;
+  }
+  return v;
+}
+
+/// Walks a typed network once, appending values and ops.
+class graph_builder {
+ public:
+  explicit graph_builder(quant_graph& g) : g_(g) {}
+
+  std::size_t add_value(quant_value v) {
+    g_.values.push_back(v);
+    return g_.values.size() - 1;
+  }
+
+  /// Lowers `layer` reading value `in`; returns the value it produces.
+  template <class L>
+  result<std::size_t> lower(L& layer, std::size_t in) {
+    using path = typename L::path_t;
+    if constexpr (residual_like<L>) {
+      auto body = lower(layer.body(), in);
+      if (!body) return body;
+      std::size_t side = in;
+      if constexpr (L::has_projection) {
+        auto projected = lower(layer.projection(), in);
+        if (!projected) return projected;
+        side = *projected;
+      }
+      return emit(quant_op_kind::add, {*body, side}, value_of<typename L::output_shape_t>(), path::str(), "add");
+    } else if constexpr (squeeze_excite_like<L>) {
+      using in_t = typename L::input_shape_t;
+      const std::size_t pooled =
+          emit(quant_op_kind::global_avg_pool, {in, in}, quant_value{in_t::dims[0]}, path::str(), "se pool");
+      auto squeezed = lower(layer.squeeze(), pooled);
+      if (!squeezed) return squeezed;
+      const std::size_t inner = lower_activation<typename L::inner_activation>(*squeezed, path::str());
+      auto excited = lower(layer.excite(), inner);
+      if (!excited) return excited;
+      const std::size_t gate = lower_activation<typename L::gate_activation>(*excited, path::str());
+      return emit(quant_op_kind::scale_channels, {in, gate}, value_of<in_t>(), path::str(), "se scale");
+    } else if constexpr (sequence_like<L>) {
+      result<std::size_t> cur = in;
+      layer.for_each_element([&](auto& element) {
+        if (cur) cur = lower(element, *cur);
+      });
+      return cur;
+    } else if constexpr (L::kind == layer_kind::conv2d || L::kind == layer_kind::dense) {
+      quant_op op;
+      if constexpr (L::kind == layer_kind::conv2d) {
+        op.geometry = L::geometry;
+      } else {
+        op.geometry = {L::in_features, 1, 1, L::out_features, 1, 1, 1, 1, 0, 1};
+      }
+      op.weight = std::as_const(layer).weight();
+      op.bias = std::as_const(layer).bias();
+      op.layer_index = g_.quantizable_layers++;
+      return emit(L::kind == layer_kind::conv2d ? quant_op_kind::conv2d : quant_op_kind::dense, {in, in},
+                  value_of<typename L::output_shape_t>(), path::str(), L::name(), op);
+    } else if constexpr (L::kind == layer_kind::batch_norm) {
+      if (!layer.folded())
+        return make_status(errc::unsupported, "layer ", path::str(),
+                           ": a batch_norm that is not folded into a convolution or dense layer has no quantized "
+                           "form (call fold_batch_norms() before quantizing)");
+      return in;
+    } else if constexpr (L::kind == layer_kind::activation) {
+      return lower_activation<typename L::activation>(in, path::str());
+    } else if constexpr (L::kind == layer_kind::pool) {
+      quant_op op;
+      quant_value out = value_of<typename L::output_shape_t>();
+      if constexpr (requires { L::is_max; }) {
+        op.pool = L::geometry;
+        op.count_include_pad = L::count_include_pad;
+        if constexpr (L::is_max) out.shares_params_with = in;
+        return emit(L::is_max ? quant_op_kind::max_pool : quant_op_kind::avg_pool, {in, in}, out, path::str(),
+                    L::name(), op);
+      } else {
+        return emit(quant_op_kind::global_avg_pool, {in, in}, out, path::str(), L::name());
+      }
+    } else if constexpr (L::kind == layer_kind::reshape) {
+      // flatten: the NCHW bytes are already flat; a dense layer reads the value's size
+      return in;
+    } else if constexpr (L::kind == layer_kind::softmax) {
+      return emit(quant_op_kind::softmax, {in, in}, value_of<typename L::output_shape_t>(), path::str(), "softmax");
+    } else {
+      static_assert(dependent_false<L>, "ohq: this layer has no quantized form yet");
+    }
+  }
+
+  /// ReLU/ReLU6 fuse into the op that produced `in` when that op can clamp and nothing else has
+  /// read its output yet (so no other op sees the pre-activation values); others become tables.
+  template <class A>
+  std::size_t lower_activation(std::size_t in, const std::string& path) {
+    constexpr quant::elementwise_op f = elementwise_of<A>();
+    if constexpr (f == quant::elementwise_op::relu || f == quant::elementwise_op::relu6) {
+      if (!g_.ops.empty()) {
+        quant_op& last = g_.ops.back();
+        const bool clamps = last.kind == quant_op_kind::conv2d || last.kind == quant_op_kind::dense ||
+                            last.kind == quant_op_kind::add;
+        if (clamps && last.output == in && last.fused == quant::fused_activation::none && readers(in) == 0) {
+          last.fused = f == quant::elementwise_op::relu ? quant::fused_activation::relu : quant::fused_activation::relu6;
+          last.label += std::string(" + ") + A::label;
+          return in;
+        }
+      }
+    }
+    quant_op op;
+    op.function = f;
+    return emit(quant_op_kind::elementwise, {in, in}, g_.values[in], path, A::label, op);
+  }
+
+  std::size_t emit(quant_op_kind kind, std::initializer_list<std::size_t> inputs, quant_value out, std::string path,
+                   std::string label, quant_op op = {}) {
+    op.kind = kind;
+    op.inputs[0] = *inputs.begin();
+    op.inputs[1] = *(inputs.begin() + 1);
+    op.output = add_value(out);
+    op.path = std::move(path);
+    op.label = std::move(label);
+    g_.ops.push_back(std::move(op));
+    return g_.ops.back().output;
+  }
+
+ private:
+  std::size_t readers(std::size_t value) const {
+    std::size_t n = 0;
+    for (const quant_op& op : g_.ops)
+      for (std::size_t i = 0; i < op.input_count(); ++i) n += op.inputs[i] == value;
+    return n;
+  }
+
+  quant_graph& g_;
+};
+
+}  // namespace detail
+
+/// Lowers a network (whose batch norms are folded) to a quant_graph that points into its weights.
+/// Errors: an unfolded batch norm, a softmax that is not the last operation.
+template <class Net>
+result<quant_graph> try_lower(Net& net) {
+  quant_graph g;
+  detail::graph_builder b(g);
+  b.add_value(detail::value_of<typename Net::input_shape_t>());
+  result<std::size_t> cur = std::size_t{0};
+  net.for_each_element([&](auto& element) {
+    if (cur) cur = b.lower(element, *cur);
+  });
+  if (!cur) return cur.error();
+  for (std::size_t i = 0; i < g.ops.size(); ++i)
+    if (g.ops[i].kind == quant_op_kind::softmax && i + 1 != g.ops.size())
+      return make_status(errc::unsupported, "layer ", g.ops[i].path,
+                         ": softmax inside a quantized network is supported only as the last layer");
+  g.final_softmax = !g.ops.empty() && g.ops.back().kind == quant_op_kind::softmax;
+  g.output = g.final_softmax ? g.ops.back().inputs[0] : *cur;
+  if (g.quantizable_layers != Net::quantizable_layers)
+    return make_status(errc::unsupported, "lowering found ", g.quantizable_layers, " quantizable layers, the type has ",
+                       Net::quantizable_layers);
+  return g;
+}
+#ifndef OHQ_NO_EXCEPTIONS
+/// `try_lower(net).value()`.
+template <class Net>
+quant_graph lower(Net& net) {
+  return try_lower(net).value();
+}
+#endif
+
+/// The fp32 interpreter of a quant_graph: one float buffer per value.
+///
+/// `weights_of(op)` gives the (weight, bias) spans an op uses (the network's, or dequantized
+/// ones for fake-quant); `after(value, span)` sees each value once computed, for the whole batch
+/// ([batch][size]), and may change it in place (fake quantization). Returns the output value's
+/// buffer ([batch][size of graph.output], softmax applied when the network ends with one).
+class float_interpreter {
+ public:
+  explicit float_interpreter(const quant_graph& g) : g_(&g), buffers_(g.values.size()) {
+    std::size_t scratch = 0;
+    for (const quant_op& op : g.ops)
+      if (op.kind == quant_op_kind::conv2d) scratch = std::max(scratch, op.geometry.scratch_floats());
+    scratch_.resize(scratch);
+  }
+
+  /// The buffer of a value after the last run ([batch][size]).
+  [[nodiscard]] std::span<const float> value(std::size_t v) const { return buffers_[v]; }
+
+  template <class WeightsOf, class After>
+  std::span<float> run(const float* input, std::size_t batch, WeightsOf&& weights_of, After&& after) {
+    const quant_graph& g = *g_;
+    for (std::size_t v = 0; v < g.values.size(); ++v) buffers_[v].resize(batch * g.values[v].size());
+    std::copy(input, input + batch * g.values[0].size(), buffers_[0].begin());
+    after(std::size_t{0}, std::span<float>(buffers_[0]));
+    for (const quant_op& op : g.ops) {
+      const quant_value& iv = g.values[op.inputs[0]];
+      const quant_value& ov = g.values[op.output];
+      const float* x = buffers_[op.inputs[0]].data();
+      float* y = buffers_[op.output].data();
+      switch (op.kind) {
+        case quant_op_kind::conv2d:
+        case quant_op_kind::dense: {
+          const auto [w, b] = weights_of(op);
+          if (op.kind == quant_op_kind::dense) {
+            kernels::fp32::dense(x, batch, iv.size(), ov.size(), w.data(), b.data(), y);
+          } else {
+            for (std::size_t n = 0; n < batch; ++n)
+              kernels::fp32::conv2d(op.geometry, x + n * iv.size(), w.data(), b.data(), y + n * ov.size(),
+                                    scratch_.data());
+          }
+          if (op.fused == quant::fused_activation::relu)
+            kernels::fp32::map(y, y, batch * ov.size(), kernels::fp32::relu);
+          else if (op.fused == quant::fused_activation::relu6)
+            kernels::fp32::map(y, y, batch * ov.size(), kernels::fp32::relu6);
+          break;
+        }
+        case quant_op_kind::max_pool:
+          for (std::size_t n = 0; n < batch; ++n) kernels::fp32::max_pool(op.pool, x + n * iv.size(), y + n * ov.size());
+          break;
+        case quant_op_kind::avg_pool:
+          for (std::size_t n = 0; n < batch; ++n)
+            kernels::fp32::avg_pool(op.pool, op.count_include_pad, x + n * iv.size(), y + n * ov.size());
+          break;
+        case quant_op_kind::global_avg_pool:
+          for (std::size_t n = 0; n < batch; ++n)
+            kernels::fp32::global_avg_pool(iv.channels, iv.height * iv.width, x + n * iv.size(), y + n * ov.size());
+          break;
+        case quant_op_kind::add: {
+          kernels::fp32::add(x, buffers_[op.inputs[1]].data(), y, batch * ov.size());
+          if (op.fused == quant::fused_activation::relu)
+            kernels::fp32::map(y, y, batch * ov.size(), kernels::fp32::relu);
+          else if (op.fused == quant::fused_activation::relu6)
+            kernels::fp32::map(y, y, batch * ov.size(), kernels::fp32::relu6);
+          break;
+        }
+        case quant_op_kind::scale_channels: {
+          const float* gate = buffers_[op.inputs[1]].data();
+          const std::size_t plane = iv.height * iv.width;
+          for (std::size_t n = 0; n < batch; ++n)
+            for (std::size_t c = 0; c < iv.channels; ++c) {
+              const float s = gate[n * iv.channels + c];
+              const std::size_t base = (n * iv.channels + c) * plane;
+              for (std::size_t i = 0; i < plane; ++i) y[base + i] = x[base + i] * s;
+            }
+          break;
+        }
+        case quant_op_kind::elementwise:
+          apply_function(op.function, x, y, batch * ov.size());
+          break;
+        case quant_op_kind::softmax:
+          kernels::fp32::softmax(x, y, batch, ov.size());
+          continue;  // not a quantized value
+      }
+      after(op.output, std::span<float>(buffers_[op.output]));
+    }
+    const std::size_t out = g.final_softmax ? g.ops.back().output : g.output;
+    return buffers_[out];
+  }
+
+  /// The plain fp32 forward pass of the graph (equal to the network's own forward).
+  std::span<float> run(const float* input, std::size_t batch) {
+    return run(
+        input, batch, [](const quant_op& op) { return std::pair{op.weight, op.bias}; },
+        [](std::size_t, std::span<float>) {});
+  }
+
+ private:
+  static void apply_function(quant::elementwise_op f, const float* x, float* y, std::size_t n) {
+    // the tables' own definitions, in double (quant/lut.hpp), so fake-quant matches them
+    auto run = [&](double (*fn)(double)) {
+      for (std::size_t i = 0; i < n; ++i) y[i] = static_cast<float>(fn(double(x[i])));
+    };
+    switch (f) {
+      case quant::elementwise_op::identity: run(quant::functions::identity); break;
+      case quant::elementwise_op::relu: run(quant::functions::relu); break;
+      case quant::elementwise_op::relu6: run(quant::functions::relu6); break;
+      case quant::elementwise_op::hardsigmoid: run(quant::functions::hardsigmoid); break;
+      case quant::elementwise_op::hardswish: run(quant::functions::hardswish); break;
+      case quant::elementwise_op::sigmoid: run(quant::functions::sigmoid); break;
+      case quant::elementwise_op::tanh: run(quant::functions::tanh); break;
+    }
+  }
+
+  const quant_graph* g_;
+  std::vector<std::vector<float>> buffers_;
+  std::vector<float> scratch_;
+};
+
+}  // namespace ohq::nn
+// ---- end ohq/nn/quantized/graph.hpp ----
+// #include <ohq/nn/quantized/calibration.hpp>
+// ---- begin ohq/nn/quantized/calibration.hpp ----
+// SPDX-License-Identifier: MIT
+/// @file Defines the calibration pass: the fp32 network runs once over a calibration set and
+/// records what every calibration method and every rounding method needs — a `tensor_stats` for
+/// each value of the quant_graph (min/max, histograms of x and |x|) and, on request, each weighted
+/// layer's input statistics (H = X^T X and E[x] per group, for GPTQ and bias correction).
+
+// #include <ohq/core/error.hpp>
+// #include <ohq/nn/quantized/graph.hpp>
+// #include <ohq/quant/gptq.hpp>
+// #include <ohq/quant/histogram.hpp>
+
+#include <algorithm>
+#include <cstddef>
+#include <span>
+#include <vector>
+
+namespace ohq::nn {
+
+/// Options of the calibration pass.
+struct calibration_settings {
+  std::size_t batch = 32;                 ///< samples per fp32 forward pass
+  std::size_t histogram_bins = 2048;      ///< per value (x and |x|)
+  bool layer_inputs = false;              ///< record H = X^T X and E[x] of each weighted layer's input
+};
+
+/// Input statistics of one weighted layer: one accumulator per group (rows of X are the layer's
+/// input vectors, or its im2col patches for a convolution).
+struct layer_input_stats {
+  std::vector<quant::hessian_accumulator> groups;
+};
+
+/// Everything a calibration pass records.
+struct calibration_record {
+  std::vector<quant::tensor_stats> values;  ///< per graph value (0: the network input)
+  std::vector<layer_input_stats> layers;    ///< per quantizable layer; empty unless requested
+  std::size_t samples = 0;
+};
+
+namespace detail {
+
+/// Adds the rows (patches) of one sample's input of a weighted op to its accumulators.
+inline void accumulate_layer_input(const quant_op& op, const float* x, std::size_t batch, std::size_t in_size,
+                                   layer_input_stats& stats, std::vector<float>& col, std::vector<float>& rows) {
+  const auto& g = op.geometry;
+  if (op.kind == quant_op_kind::dense) {
+    stats.groups[0].add(x, batch, in_size);
+    return;
+  }
+  const std::size_t cin_g = g.in_channels_per_group(), patch = g.patch_size(), pixels = g.out_pixels();
+  col.resize(patch * pixels);
+  rows.resize(patch * pixels);
+  for (std::size_t n = 0; n < batch; ++n)
+    for (std::size_t grp = 0; grp < g.groups; ++grp) {
+      const float* group_in = x + n * in_size + grp * cin_g * g.in_height * g.in_width;
+      kernels::fp32::im2col(group_in, cin_g, g, col.data());  // [patch][pixels]
+      for (std::size_t k = 0; k < patch; ++k)
+        for (std::size_t p = 0; p < pixels; ++p) rows[p * patch + k] = col[k * pixels + p];
+      stats.groups[grp].add(rows.data(), pixels, patch);
+    }
+}
+
+}  // namespace detail
+
+/// Runs the fp32 graph over `count` samples laid out [count][input size] and records each
+/// value's statistics (and the weighted layers' input statistics when asked).
+/// Errors: no samples, or an input of the wrong size.
+inline result<calibration_record> try_calibrate(const quant_graph& g, std::span<const float> inputs, std::size_t count,
+                                                const calibration_settings& s = {}) {
+  const std::size_t in_size = g.values.at(0).size();
+  if (count == 0) return make_status(errc::invalid_argument, "calibration needs at least one sample");
+  if (inputs.size() != count * in_size)
+    return make_status(errc::shape_mismatch, "calibration inputs hold ", inputs.size(), " floats; ", count,
+                       " samples of ", in_size, " need ", count * in_size);
+  calibration_record rec;
+  rec.values.reserve(g.values.size());
+  for (std::size_t v = 0; v < g.values.size(); ++v) rec.values.emplace_back(s.histogram_bins);
+  if (s.layer_inputs) {
+    rec.layers.resize(g.quantizable_layers);
+    for (const quant_op& op : g.ops)
+      if (op.has_weights())
+        for (std::size_t grp = 0; grp < op.geometry.groups; ++grp)
+          rec.layers[op.layer_index].groups.emplace_back(op.geometry.patch_size());
+  }
+  float_interpreter fp32(g);
+  std::vector<float> col, rows;
+  const std::size_t batch = std::max<std::size_t>(1, s.batch);
+  for (std::size_t start = 0; start < count; start += batch) {
+    const std::size_t n = std::min(batch, count - start);
+    fp32.run(
+        inputs.data() + start * in_size, n, [](const quant_op& op) { return std::pair{op.weight, op.bias}; },
+        [&](std::size_t v, std::span<float> x) { rec.values[v].add(x); });
+    if (s.layer_inputs)
+      for (const quant_op& op : g.ops)
+        if (op.has_weights())
+          detail::accumulate_layer_input(op, fp32.value(op.inputs[0]).data(), n, g.values[op.inputs[0]].size(),
+                                         rec.layers[op.layer_index], col, rows);
+  }
+  rec.samples = count;
+  for (std::size_t v = 0; v < g.values.size(); ++v)
+    if (rec.values[v].non_finite() > 0)
+      return make_status(errc::numerical, "calibration: ", g.value_name(v), " holds ", rec.values[v].non_finite(),
+                         " NaN/Inf activations (check the inputs and weights)");
+  return rec;
+}
+
+}  // namespace ohq::nn
+// ---- end ohq/nn/quantized/calibration.hpp ----
+// #include <ohq/nn/quantized/engine.hpp>
+// ---- begin ohq/nn/quantized/engine.hpp ----
+// SPDX-License-Identifier: MIT
+/// @file Defines `quantized_network`: a quant_graph with every weight quantized at its own
+/// bit-width (1–8) and every activation at 8 bits (u8, asymmetric), and two ways to run it:
+///
+/// - `run_integer`: the integer reference engine. Every op is a scalar reference of quant/
+///   (reference.hpp) on 8-bit codes with int32 accumulators and single-rounding requantization:
+///   plain loops, the bit-exact truth for every SIMD kernel.
+/// - `run_fake_quant`: the same assignment simulated in float (dequantized weights and bias,
+///   fp32 arithmetic, every activation rounded to its grid). It differs from the integer engine
+///   only where float sums land within rounding error of a code boundary (docs/quantization.md 7).
+
+// #include <ohq/core/error.hpp>
+// #include <ohq/nn/quantized/calibration.hpp>
+// #include <ohq/nn/quantized/graph.hpp>
+// #include <ohq/quant/calibrate.hpp>
+// #include <ohq/quant/format.hpp>
+// #include <ohq/quant/gptq.hpp>
+// #include <ohq/quant/lut.hpp>
+// #include <ohq/quant/reference.hpp>
+// #include <ohq/quant/requantize.hpp>
+// #include <ohq/quant/weights.hpp>
+
+#include <algorithm>
+#include <cmath>
+#include <cstddef>
+#include <cstdint>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace ohq::nn {
+
+/// How weights are rounded to their grid.
+enum class weight_rounding : std::uint8_t {
+  nearest,  ///< round to nearest at the chosen scales
+  gptq,     ///< GPTQ error-compensating rounding from the calibration inputs (quant/gptq.hpp)
+};
+constexpr std::string_view to_string(weight_rounding r) noexcept { return r == weight_rounding::gptq ? "gptq" : "nearest"; }
+/// Parses "nearest" or "gptq".
+inline result<weight_rounding> try_parse_weight_rounding(std::string_view s) {
+  if (s == "nearest") return weight_rounding::nearest;
+  if (s == "gptq") return weight_rounding::gptq;
+  return make_status(errc::invalid_argument, "unknown rounding '", s, "' (expected nearest or gptq)");
+}
+
+/// What to quantize and how.
+struct quantization_options {
+  /// Weight bits per quantizable layer (network order, 1..8); empty: every layer at `bits`.
+  std::vector<unsigned> weight_bits;
+  unsigned bits = 8;
+  quant::calibration_method calibration = quant::calibration_method::minmax;
+  quant::calibration_options calibration_options;
+  /// The network's output (the logits) keeps its min-max range whatever `calibration` clips
+  /// elsewhere: there the largest values are the answer, not outliers. False applies
+  /// `calibration` to it too.
+  bool output_minmax = true;
+  weight_rounding rounding = weight_rounding::nearest;
+  /// Per-channel scale search; MSE clipping (the default) matters most at 4 bits and fewer.
+  quant::weight_clipping clipping = quant::weight_clipping::mse;
+  /// Shift each bias so the layer's mean output over the calibration set is unchanged.
+  bool bias_correction = false;
+  quant::gptq_options gptq;
+
+  /// True when building needs the layers' input statistics (calibration_settings::layer_inputs).
+  [[nodiscard]] bool needs_layer_inputs() const noexcept { return rounding == weight_rounding::gptq || bias_correction; }
+};
+
+/// The integer form of one op: what its reference needs.
+struct quantized_op {
+  quant::quantized_weights weights;   ///< conv2d/dense
+  std::vector<std::int32_t> bias;     ///< conv2d/dense, at input_scale * weight_scale[r]
+  quant::requant_params requant;      ///< conv2d/dense
+  quant::avg_pool_params pool;        ///< avg_pool/global_avg_pool
+  quant::add_params add;              ///< add
+  quant::mul_params mul;              ///< scale_channels
+  quant::lut8 table{};                ///< elementwise
+  std::vector<float> fake_weight;     ///< conv2d/dense: dequantized weights (fake-quant)
+  std::vector<float> fake_bias;       ///< conv2d/dense: dequantized int32 bias (fake-quant)
+};
+
+/// A quant_graph quantized with one weight bit-width per layer. Keeps a pointer to the graph.
+class quantized_network {
+ public:
+  /// Quantizes every op of `g` from the calibration record. Errors name the layer: bad bit-widths
+  /// or counts, missing layer input statistics for GPTQ/bias correction, degenerate numbers.
+  static result<quantized_network> try_build(const quant_graph& g, const calibration_record& rec,
+                                             const quantization_options& o) {
+    quantized_network q;
+    q.graph_ = &g;
+    if (rec.values.size() != g.values.size())
+      return make_status(errc::invalid_argument, "the calibration record has ", rec.values.size(),
+                         " values; the graph has ", g.values.size());
+    q.bits_ = o.weight_bits.empty() ? std::vector<unsigned>(g.quantizable_layers, o.bits) : o.weight_bits;
+    if (q.bits_.size() != g.quantizable_layers)
+      return make_status(errc::invalid_argument, "expected ", g.quantizable_layers, " weight bit-widths, got ",
+                         q.bits_.size());
+    for (std::size_t i = 0; i < q.bits_.size(); ++i)
+      if (q.bits_[i] < 1 || q.bits_[i] > 8)
+        return make_status(errc::invalid_argument, "quantizable layer ", i, ": weight bits ", q.bits_[i],
+                           " are outside 1..8");
+    if (o.needs_layer_inputs() && rec.layers.size() != g.quantizable_layers)
+      return make_status(errc::invalid_argument, "GPTQ and bias correction need the layers' input statistics: "
+                                                 "calibrate with calibration_settings::layer_inputs = true");
+
+    // Activation parameters: calibrated per value; max pooling keeps its input's.
+    q.params_.resize(g.values.size());
+    for (std::size_t v = 0; v < g.values.size(); ++v) {
+      if (g.final_softmax && v == g.ops.back().output) continue;  // float probabilities, never codes
+      if (g.values[v].shares_params_with != quant_value::npos) {
+        q.params_[v] = q.params_[g.values[v].shares_params_with];
+        continue;
+      }
+      const auto method = v == g.output && o.output_minmax ? quant::calibration_method::minmax : o.calibration;
+      auto p = quant::try_calibrate(rec.values[v], method, quant::activation_type::u8, o.calibration_options);
+      if (!p) return make_status(p.error().code(), "calibrating ", g.value_name(v), ": ", p.error().message());
+      q.params_[v] = *p;
+    }
+    q.ops_.resize(g.ops.size());
+    for (std::size_t i = 0; i < g.ops.size(); ++i)
+      if (auto s = q.build_op(g.ops[i], rec, o, q.ops_[i]); !s.ok())
+        return make_status(s.code(), "layer ", g.ops[i].path, " (", g.ops[i].label, "): ", s.message());
+    q.codes_.resize(g.values.size());
+    return q;
+  }
+
+  [[nodiscard]] const quant_graph& graph() const noexcept { return *graph_; }
+  [[nodiscard]] std::span<const unsigned> weight_bits() const noexcept { return bits_; }
+  /// Quantization parameters of each value (0: the network input).
+  [[nodiscard]] const quant::quant_params& params(std::size_t value) const { return params_.at(value); }
+  [[nodiscard]] const quantized_op& op(std::size_t i) const { return ops_.at(i); }
+  /// The codes of a value after the last run_integer ([batch][size]).
+  [[nodiscard]] std::span<const std::uint8_t> codes(std::size_t value) const { return codes_.at(value); }
+
+  /// The integer reference engine: quantizes `input` ([batch][input size] floats) with the input's
+  /// parameters, runs every op on codes, and returns the dequantized output ([batch][outputs];
+  /// softmax applied when the network ends with one), valid until the next run.
+  std::span<const float> run_integer(const float* input, std::size_t batch) {
+    const quant_graph& g = *graph_;
+    for (std::size_t v = 0; v < g.values.size(); ++v) codes_[v].resize(batch * g.values[v].size());
+    quant::quantize_reference(input, codes_[0].data(), batch * g.values[0].size(), params_[0]);
+    for (std::size_t i = 0; i < g.ops.size(); ++i) run_op(g.ops[i], ops_[i], batch);
+    const std::size_t out = g.output, n = g.values[out].size();
+    output_.resize(batch * n);
+    quant::dequantize_reference(codes_[out].data(), output_.data(), batch * n, params_[out]);
+    if (g.final_softmax) kernels::fp32::softmax(output_.data(), output_.data(), batch, n);
+    return output_;
+  }
+
+  /// The float simulation of the same assignment ("fake quantization"), for comparison.
+  std::span<const float> run_fake_quant(const float* input, std::size_t batch) {
+    if (fake_.empty()) fake_.emplace_back(*graph_);
+    const std::span<float> out = fake_.front().run(
+        input, batch,
+        [this](const quant_op& op) {
+          const quantized_op& qo = ops_[std::size_t(&op - graph_->ops.data())];
+          return std::pair{std::span<const float>(qo.fake_weight), std::span<const float>(qo.fake_bias)};
+        },
+        [this](std::size_t v, std::span<float> x) {
+          for (float& e : x) e = quant::fake_quantize(e, params_[v]);
+        });
+    return out;
+  }
+
+ private:
+  status build_op(const quant_op& op, const calibration_record& rec, const quantization_options& o, quantized_op& q) {
+    const quant_graph& g = *graph_;
+    const quant::quant_params& in = params_[op.inputs[0]];
+    const quant::quant_params& out = params_[op.output];
+    switch (op.kind) {
+      case quant_op_kind::conv2d:
+      case quant_op_kind::dense: return build_weighted(op, rec, o, q);
+      case quant_op_kind::max_pool:
+      case quant_op_kind::softmax: return {};
+      case quant_op_kind::avg_pool: {
+        auto p = quant::try_make_avg_pool(in, out, 1, op.pool.kernel * op.pool.kernel);
+        if (!p) return p.error();
+        q.pool = std::move(*p);
+        return {};
+      }
+      case quant_op_kind::global_avg_pool: {
+        const std::size_t pixels = g.values[op.inputs[0]].height * g.values[op.inputs[0]].width;
+        auto p = quant::try_make_avg_pool(in, out, pixels, pixels);
+        if (!p) return p.error();
+        q.pool = std::move(*p);
+        return {};
+      }
+      case quant_op_kind::add: {
+        auto p = quant::try_make_add(in, params_[op.inputs[1]], out, op.fused);
+        if (!p) return p.error();
+        q.add = *p;
+        return {};
+      }
+      case quant_op_kind::scale_channels: {
+        auto p = quant::try_make_mul(in, params_[op.inputs[1]], out);
+        if (!p) return p.error();
+        q.mul = *p;
+        return {};
+      }
+      case quant_op_kind::elementwise: q.table = quant::make_lut(in, out, op.function); return {};
+    }
+    return {};
+  }
+
+  status build_weighted(const quant_op& op, const calibration_record& rec, const quantization_options& o,
+                        quantized_op& q) {
+    const auto& geo = op.geometry;
+    const std::size_t rows = geo.out_channels, cols = geo.patch_size(), groups = geo.groups;
+    const std::size_t rows_g = rows / groups;
+    const unsigned bits = bits_[op.layer_index];
+    quant::weight_quant_options wopt;
+    wopt.bits = bits;
+    wopt.clipping = o.clipping;
+
+    std::vector<float> bias(op.bias.begin(), op.bias.end());
+    q.weights.format = quant::weight_format_of(bits);
+    q.weights.rows = rows;
+    q.weights.cols = cols;
+    q.weights.codes.resize(rows * cols);
+    q.weights.scales.resize(rows);
+    for (std::size_t grp = 0; grp < groups; ++grp) {
+      const std::span<const float> w = op.weight.subspan(grp * rows_g * cols, rows_g * cols);
+      result<quant::quantized_weights> part = o.rounding == weight_rounding::gptq
+          ? quant::try_gptq(w, rows_g, cols, rec.layers[op.layer_index].groups[grp].hessian(), wopt, o.gptq)
+          : quant::try_quantize_weights(w, rows_g, cols, wopt);
+      if (!part) return part.error();
+      std::copy(part->codes.begin(), part->codes.end(), q.weights.codes.begin() + std::ptrdiff_t(grp * rows_g * cols));
+      std::copy(part->scales.begin(), part->scales.end(), q.weights.scales.begin() + std::ptrdiff_t(grp * rows_g));
+      if (o.bias_correction) {
+        const auto mean = rec.layers[op.layer_index].groups[grp].mean();
+        auto corrected = quant::try_correct_bias(w, *part, mean, std::span<const float>(bias).subspan(grp * rows_g, rows_g));
+        if (!corrected) return corrected.error();
+        std::copy(corrected->begin(), corrected->end(), bias.begin() + std::ptrdiff_t(grp * rows_g));
+      }
+    }
+    const quant::quant_params& in = params_[op.inputs[0]];
+    auto qb = quant::try_quantize_bias(bias, in.scale, q.weights.scales);
+    if (!qb) return qb.error();
+    q.bias = std::move(*qb);
+    std::int64_t max_bias = 0;
+    for (std::int32_t b : q.bias) max_bias = std::max<std::int64_t>(max_bias, std::abs(std::int64_t(b)));
+    const std::int64_t max_code = std::max(-std::int64_t(q.weights.format.code_min), std::int64_t(q.weights.format.code_max));
+    if (!quant::accumulation_fits_int32(cols, 255, max_code, max_bias))
+      return make_status(errc::numerical, "the int32 accumulator could overflow (", cols, " products of ", bits,
+                         "-bit weights with a bias up to ", max_bias, ")");
+    auto rq = quant::try_make_requant(in.scale, q.weights.scales, params_[op.output], op.fused);
+    if (!rq) return rq.error();
+    q.requant = std::move(*rq);
+    q.fake_weight = q.weights.dequantize();
+    q.fake_bias.resize(rows);
+    for (std::size_t r = 0; r < rows; ++r)
+      q.fake_bias[r] = static_cast<float>(double(q.bias[r]) * quant::bias_scale(in.scale, q.weights.scales[r]));
+    return {};
+  }
+
+  void run_op(const quant_op& op, const quantized_op& q, std::size_t batch) {
+    const quant_graph& g = *graph_;
+    const quant_value& iv = g.values[op.inputs[0]];
+    const quant_value& ov = g.values[op.output];
+    const std::uint8_t* x = codes_[op.inputs[0]].data();
+    std::uint8_t* y = codes_[op.output].data();
+    const std::int32_t zx = params_[op.inputs[0]].zero_point;
+    switch (op.kind) {
+      case quant_op_kind::dense:
+        quant::dense_reference(x, batch, zx, q.weights, q.bias.data(), q.requant, y);
+        break;
+      case quant_op_kind::conv2d: {
+        const quant::conv2d_shape shape = op.conv_shape();
+        scratch_.resize(quant::conv2d_scratch_size(shape));
+        for (std::size_t n = 0; n < batch; ++n)
+          quant::conv2d_reference(x + n * iv.size(), shape, zx, q.weights, q.bias.data(), q.requant, y + n * ov.size(),
+                                  scratch_.data());
+        break;
+      }
+      case quant_op_kind::max_pool:
+        for (std::size_t n = 0; n < batch; ++n)
+          quant::max_pool2d_reference(x + n * iv.size(), iv.channels, iv.height, iv.width, op.pool.kernel,
+                                      op.pool.stride, op.pool.padding, y + n * ov.size());
+        break;
+      case quant_op_kind::avg_pool:
+        for (std::size_t n = 0; n < batch; ++n)
+          quant::avg_pool2d_reference(x + n * iv.size(), iv.channels, iv.height, iv.width, op.pool.kernel,
+                                      op.pool.stride, op.pool.padding, op.count_include_pad, q.pool, y + n * ov.size());
+        break;
+      case quant_op_kind::global_avg_pool:
+        for (std::size_t n = 0; n < batch; ++n)
+          quant::global_avg_pool_reference(x + n * iv.size(), iv.channels, iv.height * iv.width, q.pool,
+                                           y + n * ov.size());
+        break;
+      case quant_op_kind::add:
+        quant::add_reference(x, codes_[op.inputs[1]].data(), y, batch * ov.size(), q.add);
+        break;
+      case quant_op_kind::scale_channels:
+        for (std::size_t n = 0; n < batch; ++n)
+          quant::scale_channels_reference(x + n * iv.size(), codes_[op.inputs[1]].data() + n * iv.channels,
+                                          y + n * ov.size(), iv.channels, iv.height * iv.width, q.mul);
+        break;
+      case quant_op_kind::elementwise: quant::apply_lut(q.table, x, y, batch * ov.size()); break;
+      case quant_op_kind::softmax: break;  // applied in float to the dequantized output
+    }
+  }
+
+  const quant_graph* graph_ = nullptr;
+  std::vector<unsigned> bits_;
+  std::vector<quant::quant_params> params_;
+  std::vector<quantized_op> ops_;
+  std::vector<std::vector<std::uint8_t>> codes_;
+  std::vector<std::uint8_t> scratch_;
+  std::vector<float> output_;
+  std::vector<float_interpreter> fake_;  // created on first use (holds float buffers)
+};
+
+}  // namespace ohq::nn
+// ---- end ohq/nn/quantized/engine.hpp ----
+// ---- end ohq/nn/quantized.hpp ----
 // ---- end ohq/nn.hpp ----
 // #include <ohq/io.hpp>
 // ---- begin ohq/io.hpp ----
@@ -5625,6 +6517,7 @@ status for_each_packed_fixed32(const field& f, Fn&& fn) {
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <unordered_set>
 #include <utility>
 #include <vector>
 
@@ -6408,17 +7301,14 @@ inline status validate(const model& m) {
                     "; this is not an ONNX model ohq can read");
   }
   bool has_default = false;
+  std::unordered_set<std::string_view> domains;  // "" stands for the default domain
+  domains.reserve(m.opsets.size());
   for (std::size_t k = 0; k < m.opsets.size(); ++k) {
     const opset& o = m.opsets[k];
     const path op{&root, "opset_import", k, {}, nullptr, nullptr};
-    const auto key = [](const opset& x) {
-      return detail::is_default_domain(x.domain) ? std::string_view{} : std::string_view{x.domain};
-    };
-    for (std::size_t j = 0; j < k; ++j) {
-      if (key(m.opsets[j]) == key(o)) {
-        return error_at(errc::invalid_model, op, no_index, "domain '", printable(o.domain),
-                        "' is imported twice");
-      }
+    const std::string_view key = detail::is_default_domain(o.domain) ? std::string_view{} : std::string_view{o.domain};
+    if (!domains.insert(key).second) {
+      return error_at(errc::invalid_model, op, no_index, "domain '", printable(o.domain), "' is imported twice");
     }
     if (detail::is_default_domain(o.domain)) {
       has_default = true;
@@ -6441,13 +7331,14 @@ inline status validate(const model& m) {
   std::unordered_map<std::string_view, std::int64_t> defined;
   defined.reserve(g.initializers.size() + g.inputs.size() + g.nodes.size());
   for (const auto& [name, t] : g.initializers) defined.emplace(name, -2);
+  // Duplicate checks use hash sets: a file of many inputs, outputs or attributes stays linear.
+  std::unordered_set<std::string_view> names;
+  names.reserve(g.inputs.size());
   for (std::size_t k = 0; k < g.inputs.size(); ++k) {
     const value_info& v = g.inputs[k];
     const path vp{&gp, "input", k, "value", &v.name, nullptr};
-    for (std::size_t j = 0; j < k; ++j) {
-      if (g.inputs[j].name == v.name)
-        return error_at(errc::invalid_model, vp, no_index, "duplicate graph input name");
-    }
+    if (!names.insert(v.name).second)
+      return error_at(errc::invalid_model, vp, no_index, "duplicate graph input name");
     defined.emplace(v.name, -1);  // keeps -2 when the input has an initializer (a default value)
   }
   // All producers, so that a read-before-write can be told apart from an unknown name.
@@ -6467,19 +7358,15 @@ inline status validate(const model& m) {
     const node& n = g.nodes[k];
     const path np{&gp, "node", k, "node", &n.name, &n.op_type};
     if (!detail::is_default_domain(n.domain)) {
-      bool known = false;
-      for (const opset& o : m.opsets) known = known || o.domain == n.domain;
-      if (!known) {
+      if (domains.count(n.domain) == 0) {
         return error_at(errc::invalid_model, np, no_index, "domain '", printable(n.domain),
                         "' has no opset_import entry");
       }
     }
-    for (std::size_t a = 0; a < n.attributes.size(); ++a) {
-      for (std::size_t b = 0; b < a; ++b) {
-        if (n.attributes[a].name == n.attributes[b].name) {
-          return error_at(errc::invalid_model, np, no_index, "attribute '", printable(n.attributes[a].name),
-                          "' is given twice");
-        }
+    names.clear();
+    for (const attribute& a : n.attributes) {
+      if (!names.insert(a.name).second) {
+        return error_at(errc::invalid_model, np, no_index, "attribute '", printable(a.name), "' is given twice");
       }
     }
     for (const std::string& in : n.inputs) {
@@ -6504,6 +7391,7 @@ inline status validate(const model& m) {
     }
   }
   if (g.outputs.empty()) return error_at(errc::invalid_model, gp, no_index, "no outputs");
+  names.clear();
   for (std::size_t k = 0; k < g.outputs.size(); ++k) {
     const value_info& v = g.outputs[k];
     const path vp{&gp, "output", k, "value", &v.name, nullptr};
@@ -6511,10 +7399,8 @@ inline status validate(const model& m) {
       return error_at(errc::invalid_model, vp, no_index,
                       "graph output is not produced by any node, input or initializer");
     }
-    for (std::size_t j = 0; j < k; ++j) {
-      if (g.outputs[j].name == v.name)
-        return error_at(errc::invalid_model, vp, no_index, "duplicate graph output name");
-    }
+    if (!names.insert(v.name).second)
+      return error_at(errc::invalid_model, vp, no_index, "duplicate graph output name");
   }
   return {};
 }
@@ -6584,6 +7470,7 @@ inline model load_model(const std::filesystem::path& path, const read_options& o
 /// (`ohq-codegen`). Shapes are propagated and checked as the graph is walked.
 
 // #include <ohq/core/error.hpp>
+// #include <ohq/io/detail/no_throw.hpp>
 // #include <ohq/io/onnx/graph.hpp>
 // #include <ohq/io/onnx/model.hpp>
 
@@ -6658,6 +7545,11 @@ struct imported_network {
 
 /// How deep forks may nest (residuals inside residuals...), against hostile graphs.
 inline constexpr int max_import_depth = 64;
+/// Largest element count of one sample of the graph input (C * H * W), as read_options::max_tensor_elements.
+inline constexpr std::uint64_t max_import_input_elements = std::uint64_t{1} << 31;
+/// Work bound of one evaluation of a shape computation (Reshape / Pad targets): nodes visited and
+/// values produced. Shape subgraphs of real exports take a few dozen.
+inline constexpr std::size_t max_shape_eval_steps = 4096;
 
 namespace detail {
 
@@ -6701,11 +7593,17 @@ class importer {
     net.output_name = g_.outputs[0].name;
     if (!in->has_shape || in->shape.size() != 4)
       return fail("graph input '", in->name, "' must be a 4-D tensor [N, C, H, W]");
+    std::uint64_t elements = 1;
     for (std::size_t i = 1; i < 4; ++i) {
       if (in->shape[i].value <= 0)
         return fail("graph input '", in->name, "' needs fixed C, H and W; dimension ", i, " is '",
-                    in->shape[i].param.empty() ? std::to_string(in->shape[i].value) : in->shape[i].param, "'");
-      net.input_shape.push_back(static_cast<std::size_t>(in->shape[i].value));
+                    in->shape[i].param.empty() ? std::to_string(in->shape[i].value) : printable(in->shape[i].param), "'");
+      const auto d = static_cast<std::uint64_t>(in->shape[i].value);
+      if (d > max_import_input_elements || elements * d > max_import_input_elements)
+        return make_status(errc::limit_exceeded, "ONNX import: graph input '", printable(in->name), "' has more than ",
+                           max_import_input_elements, " elements per sample (max_import_input_elements)");
+      elements *= d;
+      net.input_shape.push_back(static_cast<std::size_t>(d));
     }
     chain_end end;
     shape_ = net.input_shape;
@@ -6726,13 +7624,20 @@ class importer {
   static status fail(const Parts&... parts) {
     return make_status(errc::invalid_model, "ONNX import: ", parts...);
   }
-  static std::string label(const node& n) { return n.name.empty() ? n.op_type : n.name; }
+  /// The node's name (or op type) as shown in messages and generated code: printable, at most 80 characters.
+  static std::string label(const node& n) { return printable(n.name.empty() ? n.op_type : n.name); }
 
   const tensor* constant(const std::string& name) const {
     auto it = constants_.find(name);
     return it == constants_.end() ? nullptr : it->second;
   }
   bool is_constant(const std::string& name) const { return constants_.count(name) > 0; }
+
+  /// The element-wise activations of nn/ (the inner activation of a squeeze-excite is one of them).
+  static bool is_activation(layer_op op) {
+    return op == layer_op::relu || op == layer_op::relu6 || op == layer_op::hardswish || op == layer_op::hardsigmoid ||
+           op == layer_op::sigmoid;
+  }
 
   /// A node that merges two computed values: a residual add or a gate multiply.
   bool is_join(const node& n) const {
@@ -6753,11 +7658,28 @@ class importer {
   /// Slice, Cast over constants) whose only data input is `reshaped`, one sample of shape_.
   /// The batch dimension evaluates to `batch_dim`.
   static constexpr std::int64_t batch_dim = -2;
-  bool eval_shape(const std::string& name, const std::string& reshaped, std::vector<std::int64_t>& out,
-                  int depth = 0) const {
-    if (depth > 16) return false;
+  bool eval_shape(const std::string& name, const std::string& reshaped, std::vector<std::int64_t>& out) const {
+    std::size_t budget = max_shape_eval_steps;
+    shape_limit_hit_ = false;
+    return eval_shape(name, reshaped, out, 0, budget);
+  }
+  /// Appended to the error of a Reshape or Pad whose target could not be evaluated.
+  std::string shape_limit_note() const {
+    return shape_limit_hit_ ? " (its shape computation exceeds max_shape_eval_steps = " +
+                                  std::to_string(max_shape_eval_steps) + " steps or 16 levels)"
+                            : std::string();
+  }
+  bool eval_shape(const std::string& name, const std::string& reshaped, std::vector<std::int64_t>& out, int depth,
+                  std::size_t& budget) const {
+    // Every visit and every value produced costs one step: a Concat of Concats cannot blow up.
+    if (depth > 16 || budget == 0) {
+      shape_limit_hit_ = true;
+      return false;
+    }
+    --budget;
     if (const tensor* t = constant(name)) {
-      if (!t->is_integer()) return false;
+      if (!t->is_integer() || t->ints.size() > budget) return false;
+      budget -= t->ints.size();
       out = t->ints;
       return true;
     }
@@ -6765,7 +7687,7 @@ class importer {
     if (k == graph_index::none) return false;
     const node& p = g_.nodes[k];
     const auto in = [&](std::size_t i, std::vector<std::int64_t>& v) {
-      return i < p.inputs.size() && eval_shape(p.inputs[i], reshaped, v, depth + 1);
+      return i < p.inputs.size() && eval_shape(p.inputs[i], reshaped, v, depth + 1, budget);
     };
     std::vector<std::int64_t> a, b;
     if (p.op_type == "Shape") {
@@ -6786,13 +7708,15 @@ class importer {
     if (p.op_type == "Concat") {
       out.clear();
       for (std::size_t i = 0; i < p.inputs.size(); ++i) {
-        if (!in(i, a)) return false;
+        if (!in(i, a) || a.size() > budget) return false;
+        budget -= a.size();
         out.insert(out.end(), a.begin(), a.end());
       }
       return true;
     }
     if (p.op_type == "Gather") {
-      if (attr_int(p, "axis", 0) != 0 || !in(0, a) || !in(1, b)) return false;
+      if (attr_int(p, "axis", 0) != 0 || !in(0, a) || !in(1, b) || b.size() > budget) return false;
+      budget -= b.size();
       out.clear();
       for (std::int64_t i : b) {
         if (i < 0) i += static_cast<std::int64_t>(a.size());
@@ -6934,6 +7858,7 @@ class importer {
       branches[b].shape = shape_;
     }
     const node* join = branches[0].end.join;
+    if (join->outputs.empty() || join->outputs[0].empty()) return fail("node '", label(*join), "' has no output");
     if (join != branches[1].end.join)
       return fail("the branches forked at '", value, "' end in different nodes ('", label(*join), "', '",
                   label(*branches[1].end.join), "')");
@@ -6955,7 +7880,7 @@ class importer {
       layer.shortcut = std::move(branches[1].layers);
       layer.output = branches[0].shape;
       shape_ = layer.output;
-      flat_ = fork_flat && shape_.size() == 1;
+      flat_ = shape_.size() == 1;  // both branches may have flattened a feature map
     } else {  // Mul: a gate
       if (!branches[1].identity)
         return fail("node '", label(*join), "' multiplies two computed branches; only x * gate(x) is supported");
@@ -6964,7 +7889,8 @@ class importer {
         layer.op = layer_op::hardswish;  // x * hardsigmoid(x)
         layer.node = g[0].node;
       } else if (g.size() == 5 && g[0].op == layer_op::global_avg_pool && g[1].op == layer_op::dense &&
-                 g[3].op == layer_op::dense && (g[4].op == layer_op::hardsigmoid || g[4].op == layer_op::sigmoid)) {
+                 is_activation(g[2].op) && g[3].op == layer_op::dense &&
+                 (g[4].op == layer_op::hardsigmoid || g[4].op == layer_op::sigmoid)) {
         layer.op = layer_op::squeeze_excite;
         layer.body.assign(std::make_move_iterator(g.begin() + 1), std::make_move_iterator(g.end()));
         layer.node = layer.body[0].node;
@@ -6980,7 +7906,7 @@ class importer {
       flat_ = fork_flat;
     }
     out.push_back(std::move(layer));
-    value = join->outputs.at(0);
+    value = join->outputs[0];
     return {};
   }
 
@@ -7041,6 +7967,7 @@ class importer {
         value = next;
         return {};
       }
+      if (shape_.size() != 3) return fail("node '", label(n), "': ", op, " needs a feature map, got ", shape_str(shape_));
       l.op = layer_op::flatten;
     } else if (op == "Gemm") {
       OHQ_TRY_STATUS(parse_gemm(n, l));
@@ -7132,6 +8059,8 @@ class importer {
     l.mean = parts[2]->floats;
     l.var = parts[3]->floats;
     l.epsilon = attr_float(n, "epsilon", 1e-5f);
+    if (!std::isfinite(l.epsilon))
+      return make_status(errc::numerical, "ONNX import: node '", label(n), "' (BatchNormalization): epsilon is ", l.epsilon);
     for (float v : l.var)
       if (!(v + l.epsilon > 0.0f)) return fail("node '", label(n), "': BatchNormalization variance + epsilon must be positive");
     return {};
@@ -7180,7 +8109,7 @@ class importer {
     std::vector<std::int64_t> target;
     if (n.inputs.size() < 2 || !eval_shape(n.inputs[1], n.inputs[0], target) || target.size() != 2)
       return fail("node '", label(n), "': Reshape is supported only to 2-D [N, features], with a constant target "
-                  "or one computed from the input's Shape");
+                  "or one computed from the input's Shape", shape_limit_note());
     std::size_t features = 1;
     for (auto d : shape_) features *= d;
     const std::int64_t first = target[0], second = target[1];
@@ -7226,13 +8155,18 @@ class importer {
     OHQ_TRY_STATUS(float_input(n, 1, w, "weight"));
     OHQ_TRY_STATUS(set_dense(n, l, *w, false));
     const auto users = consumers(next);
-    if (users.size() == 1 && users[0]->op_type == "Add" && users[0]->inputs.size() == 2) {
+    if (users.size() == 1 && users[0]->op_type == "Add" && users[0]->inputs.size() == 2 &&
+        !users[0]->outputs.empty() && !users[0]->outputs[0].empty()) {
       const node& add = *users[0];
       const std::string& other = add.inputs[0] == next ? add.inputs[1] : add.inputs[0];
       if (const tensor* b = constant(other); b && b->is_float() && b->element_count() == l.out) {
+        for (std::size_t k = 0; k < b->floats.size(); ++k)
+          if (!std::isfinite(b->floats[k]))
+            return make_status(errc::numerical, "ONNX import: node '", label(add), "' (Add): bias '", printable(other),
+                               "' holds a non-finite value (", b->floats[k], ") at index ", k);
         l.bias = b->floats;
         l.has_bias = true;
-        next = add.outputs.at(0);
+        next = add.outputs[0];
       }
     }
     return {};
@@ -7246,19 +8180,20 @@ class importer {
       const auto users = consumers(v);
       return users.size() == 1 ? users[0] : nullptr;
     };
-    const node* clip = ok_add ? single_user(add.outputs.at(0)) : nullptr;
+    const node* clip = ok_add ? single_user(add.outputs[0]) : nullptr;
     float lo = -1, hi = -1;
-    const bool ok_clip = clip && clip->op_type == "Clip" && scalar_input(*clip, 1, lo) && scalar_input(*clip, 2, hi) &&
-                         lo == 0.0f && hi == 6.0f;
-    const node* scale = ok_clip ? single_user(clip->outputs.at(0)) : nullptr;
+    const bool ok_clip = clip && clip->op_type == "Clip" && !clip->outputs.empty() && scalar_input(*clip, 1, lo) &&
+                         scalar_input(*clip, 2, hi) && lo == 0.0f && hi == 6.0f;
+    const node* scale = ok_clip ? single_user(clip->outputs[0]) : nullptr;
     float k = 0;
-    const bool ok_scale = scale && scale->inputs.size() == 2 && scalar_input(*scale, 1, k) &&
+    const bool ok_scale = scale && scale->inputs.size() == 2 && !scale->outputs.empty() && !scale->outputs[0].empty() &&
+                          scalar_input(*scale, 1, k) &&
                           ((scale->op_type == "Div" && near(k, 6.0f)) || (scale->op_type == "Mul" && near(k, 1.0f / 6.0f)));
     if (!ok_scale)
       return fail("node '", label(add), "': an Add of a constant is supported only as the start of "
                   "hardsigmoid written out, (x + 3).clip(0, 6) / 6");
     l.op = layer_op::hardsigmoid;
-    next = scale->outputs.at(0);
+    next = scale->outputs[0];
     return {};
   }
 
@@ -7268,7 +8203,7 @@ class importer {
     const std::string mode = attr_string(n, "mode");
     std::vector<std::int64_t> pads = attr_ints(n, "pads");  // opset < 11
     if (n.inputs.size() > 1 && !n.inputs[1].empty() && !eval_shape(n.inputs[1], n.inputs[0], pads))
-      return fail("node '", label(n), "': Pad needs constant pads");
+      return fail("node '", label(n), "': Pad needs constant pads", shape_limit_note());
     float fill = 0.0f;
     if (n.inputs.size() > 2 && !n.inputs[2].empty() && !scalar_input(n, 2, fill))
       return fail("node '", label(n), "': Pad needs a constant fill value");
@@ -7281,17 +8216,18 @@ class importer {
     const std::int64_t p = pads[2];
     const bool spatial_symmetric = pads[0] == 0 && pads[1] == 0 && pads[4] == 0 && pads[5] == 0 && pads[3] == p &&
                                    pads[6] == p && pads[7] == p && p > 0;
-    const auto users = consumers(n.outputs.at(0));
+    const auto users = consumers(n.outputs[0]);  // parse_node checked that n has an output
     if (!spatial_symmetric || users.size() != 1 || users[0]->op_type != "AveragePool")
       return fail("node '", label(n), "': Pad is supported only as equal zero padding of H and W before an AveragePool");
     const node& pool = *users[0];
+    if (pool.outputs.empty() || pool.outputs[0].empty()) return fail("node '", label(pool), "' has no output");
     OHQ_TRY_STATUS(parse_pool(pool, l));
     if (l.padding != 0) return fail("node '", label(pool), "': padded twice (Pad and pads)");
     l.padding = static_cast<std::size_t>(p);
     l.count_include_pad = true;
     l.node = label(pool);
     if (2 * l.padding > l.kernel) return fail("node '", label(pool), "': padding larger than half the window");
-    next = pool.outputs.at(0);
+    next = pool.outputs[0];
     return {};
   }
 
@@ -7332,13 +8268,17 @@ class importer {
   graph_index index_;
   std::map<std::string, const tensor*, std::less<>> constants_;
   std::vector<std::size_t> shape_;  ///< shape of the value being walked
+  mutable bool shape_limit_hit_ = false;  ///< the last eval_shape ran out of steps or depth
   bool flat_ = false;               ///< the value is flat in ohq terms (after a global pool or flatten)
 };
 
 }  // namespace detail
 
 /// Recognises `g` as ohq layers (weights copied), or explains which node does not fit.
-inline result<imported_network> try_import_layers(const graph& g) { return detail::importer(g).run(); }
+/// Never throws (an exception, e.g. std::bad_alloc, becomes an error).
+inline result<imported_network> try_import_layers(const graph& g) {
+  return io::detail::no_throw([&]() -> result<imported_network> { return detail::importer(g).run(); });
+}
 
 }  // namespace ohq::io::onnx
 // ---- end ohq/io/onnx/import.hpp ----
@@ -7649,6 +8589,7 @@ Net load_onnx(const std::filesystem::path& path) {
 #include <cstdio>
 #include <sstream>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace ohq::io {
@@ -7672,6 +8613,38 @@ inline std::string spell_float(float v) {
   return s + "f";
 }
 
+/// Text from a file for a `//` comment of the generated code: printable ASCII without backslashes
+/// (a newline would end the comment, a trailing backslash would splice the next line into it).
+inline std::string comment_text(std::string_view s) {
+  std::string out;
+  for (const char c : s) {
+    const auto u = static_cast<unsigned char>(c);
+    out += (u >= 0x20 && u < 0x7F && c != '\\') ? c : '?';
+  }
+  return out;
+}
+
+/// `s` as the body of a C++ string literal (quotes, backslashes and other bytes escaped).
+inline std::string string_literal_body(std::string_view s) {
+  std::string out;
+  for (const char c : s) {
+    const auto u = static_cast<unsigned char>(c);
+    if (c == '"' || c == '\\') {
+      out += '\\';
+      out += c;
+    } else if (u < 0x20 || u >= 0x7F) {
+      constexpr char hex[] = "0123456789abcdef";
+      out += "\\x";
+      out += hex[u >> 4];
+      out += hex[u & 15];
+      out += "\"\"";  // ends the escape: "\x41" "b" is not "\x41b"
+    } else {
+      out += c;
+    }
+  }
+  return out;
+}
+
 inline const char* activation_type(onnx::layer_op op) {
   switch (op) {
     case onnx::layer_op::relu: return "relu";
@@ -7692,7 +8665,7 @@ inline std::string layer_list(const std::vector<onnx::imported_layer>& layers, i
   for (std::size_t i = 0; i < layers.size(); ++i) {
     out += pad + layer_spec(layers[i], indent);
     if (i + 1 < layers.size()) out += ",";
-    out += "  // " + layers[i].node + "\n";
+    out += "  // " + comment_text(layers[i].node) + "\n";
   }
   return out;
 }
@@ -7773,7 +8746,7 @@ inline std::string float_array(const std::vector<float>& values) {
 inline std::string generate_model_header(const onnx::imported_network& net, const codegen_options& options) {
   std::ostringstream out;
   const std::string& name = options.name;
-  out << "// Generated by ohq-codegen from " << options.source << ": DO NOT EDIT.\n"
+  out << "// Generated by ohq-codegen from " << detail::comment_text(options.source) << ": DO NOT EDIT.\n"
       << "// SPDX-License-Identifier: MIT\n#pragma once\n\n#include <ohq/nn.hpp>\n\n"
       << "#include <algorithm>\n#include <array>\n#include <cstddef>\n#include <span>\n#include <string_view>\n\n"
       << "namespace ohq::models {\n\nusing namespace ohq::nn;\n\n// clang-format off\nusing " << name
@@ -7781,7 +8754,7 @@ inline std::string generate_model_header(const onnx::imported_network& net, cons
       << net.input_shape[2] << ">,\n"
       << detail::layer_list(net.layers, 4) << ">;\n// clang-format on\n\n";
   out << "/// Facts about " << name << " that the type does not carry.\nstruct " << name << "_info {\n"
-      << "  static constexpr std::string_view source = \"" << options.source << "\";\n"
+      << "  static constexpr std::string_view source = \"" << detail::string_literal_body(options.source) << "\";\n"
       << "  /// Input normalisation: x = (pixel / 255 - mean[c]) / std[c].\n"
       << "  static constexpr std::array<float, " << options.mean.size() << "> mean" << detail::float_array(options.mean)
       << ";\n  static constexpr std::array<float, " << options.stddev.size() << "> stddev"
@@ -9832,6 +10805,11 @@ inline milp_result solve_lp(const milp_problem& p, const milp_options& opt = {})
 ///     is one binary search;
 ///   * choices whose Lagrangian reduced cost exceeds the gap are fixed out, and identical groups
 ///     are explored in non-decreasing choice order (symmetry);
+///   * when that search needs more than a few thousand nodes (uncorrelated data, several tight
+///     budgets), iterative deepening on the gap takes over: only plans below L + tau are sought
+///     (L the LP bound, tau doubling), and the groups with the cheapest deviations form a tail
+///     whose candidate combinations are listed once, in a k-d tree over their uses, so each leaf
+///     of the search over the other groups is completed by one query instead of a subtree;
 ///   * a candidate incumbent that is not clearly inside every budget in floating point is
 ///     re-checked in exact rational arithmetic, so no tolerance can admit an infeasible plan.
 
@@ -9881,6 +10859,13 @@ inline std::string validate(const mckp_problem& p) {
 }
 
 namespace detail {
+
+/// Node budget of the first, plain depth-first search before the deepening search with the tail
+/// table takes over (see mckp_engine::deepening_search). Tests set it to 0 to drive the
+/// deepening path on small problems.
+inline thread_local std::size_t mckp_probe_nodes = 4000;
+/// Most tail combinations the deepening search lists (tests make it small to exercise the split).
+inline thread_local std::size_t mckp_tail_combinations = 8192;
 
 /// The MCKP search; keeps exact values and LP columns between solves (Pareto sweeps reuse them).
 class mckp_engine {
@@ -9953,7 +10938,7 @@ class mckp_engine {
     if (warm && warm->size() == ng) try_incumbent(*warm);
     rounding_heuristic();
 
-    search(res);
+    deepening_search(res);
     if (res.status == status::infeasible || res.status == status::invalid_input) return res;
     if (best_.empty()) {
       res.status = res.status == status::optimal ? status::infeasible : res.status;
@@ -10403,11 +11388,85 @@ class mckp_engine {
 
   // ---------------------------------------------------------------- search
   double cutoff() const {
-    if (incumbent_ == infinity) return infinity;
-    return incumbent_ - opt_.relative_gap * std::max(1.0, std::fabs(incumbent_));
+    const double lvl = level_;
+    if (incumbent_ == infinity) return lvl;
+    return std::min(lvl, incumbent_ - opt_.relative_gap * std::max(1.0, std::fabs(incumbent_)));
   }
 
-  void search(mckp_result& res) {
+  // The search proper. First the plain depth-first search from the heuristic incumbent, with a
+  // small node budget: realistic problems end there. When the budget runs out, iterative
+  // deepening on the gap (the core-problem idea) takes over: search only for plans cheaper than
+  // L + tau, L the Lagrangian (LP) bound, with the tail table (see search). A plan found below
+  // that level is optimal, since the search is exhaustive under it; none found proves the optimum
+  // is at least L + tau, and tau grows. The work is then about that of a search that knew the
+  // optimum from the start (reduced-cost fixing at the true gap), however poor the heuristic
+  // incumbent was.
+  void deepening_search(mckp_result& res) {
+    level_ = infinity;
+    use_tail_ = false;
+    probe_hit_ = false;
+    probe_budget_ = mckp_probe_nodes;
+    search(res, 0);
+    probe_budget_ = std::numeric_limits<std::size_t>::max();
+    if (!probe_hit_) return;
+    // The first search's root bound holds for plans below its cutoff, the incumbent.
+    const double first_bound = std::min(res.bound, incumbent_);
+    use_tail_ = true;
+    const std::size_t ng = p_.groups.size();
+    double lag = -surrogate_capacity();
+    double step = infinity;
+    double max_total = 0;
+    for (std::size_t g = 0; g < ng; ++g) {
+      double a = infinity, b = infinity;  // the two smallest Lagrangian costs of the group
+      double top = -infinity;
+      for (auto c : cand_[g]) {
+        const double v = cost(g, c) + weight(g, c);
+        top = std::max(top, cost(g, c));
+        if (v < a) {
+          b = a;
+          a = v;
+        } else if (v < b) {
+          b = v;
+        }
+      }
+      lag += a;
+      max_total += top;
+      if (b - a > 0) step = std::min(step, b - a);
+    }
+    double tau = std::isfinite(step) ? 2 * step : 1e-6 * (cost_scale_ + 1.0);
+    if (incumbent_ < infinity) tau = std::max(tau, (incumbent_ - lag) / 16);
+    tau = std::max(tau, 1e-9 * (cost_scale_ + std::fabs(lag) + 1.0));
+    double proven = first_bound;
+    std::size_t nodes = res.nodes;
+    for (int rounds = 0;; ++rounds) {
+      if (std::chrono::duration<double>(std::chrono::steady_clock::now() - t0_).count() > opt_.time_limit_seconds) {
+        res.status = status::time_limit;  // (the rounds' own checks come every 1024 nodes)
+        res.bound = proven;
+        break;
+      }
+      level_ = std::isfinite(lag) && std::isfinite(tau) && lag + tau < incumbent_ ? lag + tau : infinity;
+      res.nodes = 0;
+      search(res, nodes);
+      const std::size_t round_nodes = res.nodes;
+      nodes += round_nodes;
+      res.nodes = nodes;
+      if (res.status != status::optimal) {
+        // A limit: the round's root bound holds for plans below its level only.
+        res.bound = std::min(res.bound, level_);
+        break;
+      }
+      if (level_ == infinity || incumbent_ < level_) break;
+      proven = std::max(proven, level_);  // exhaustive below the level, nothing found
+      // Cheap rounds grow the level fast; once the search gets expensive, slowly.
+      tau *= round_nodes < 2000 ? 4 : 2;
+      if (rounds >= 64 || lag + tau >= max_total) tau = infinity;  // no plan costs more
+    }
+    level_ = infinity;
+    use_tail_ = false;
+    if (res.status != status::optimal) res.bound = std::max(res.bound, proven);
+  }
+
+  void search(mckp_result& res, std::size_t nodes_before) {
     const std::size_t ng = p_.groups.size();
     // Lagrangian reduced costs for the multipliers.
     std::vector<double> lag_min(ng, infinity);
@@ -10483,8 +11542,95 @@ class mckp_engine {
       if (impact[cls[a]] != impact[cls[b]]) return impact[cls[a]] > impact[cls[b]];
       return cls[a] < cls[b];
     });
+    // Tail table: the groups whose cheapest deviation from the Lagrangian choice costs least go
+    // last, and every combination of their candidates that could still beat the cutoff (sum of
+    // reduced costs below the gap) is listed once, by cost. A leaf of the depth-first search over
+    // the other groups then takes the cheapest listed combination that fits its remaining
+    // budgets. Cheap deviations are what multiply the depth-first search (it enumerates every
+    // subset of them whose reduced costs fit the gap); the table enumerates them once.
+    tail_cost_.clear();
+    tail_use_.clear();
+    tail_pick_.clear();
+    tail_groups_.clear();
+    std::size_t head = order.size();
+    bool equality = false;
+    for (std::size_t k = 0; k < r_; ++k) equality = equality || (std::isfinite(lo_[k]) && lo_[k] == hi_[k]);
+    if (use_tail_ && !equality && order.size() >= 2) {
+      std::vector<std::size_t> by_key = order;
+      std::stable_sort(by_key.begin(), by_key.end(), [&](std::size_t a, std::size_t b) {
+        const double ka = rc(a, cands[a][1]), kb = rc(b, cands[b][1]);
+        if (ka != kb) return ka < kb;
+        return cls[a] < cls[b];
+      });
+      const double room = cutoff() - lag_bound - base_rc + lag_slack;
+      // Combinations in the order the groups are added (the last added goes first in the order).
+      std::vector<double> t_cost(1, 0.0), t_rc(1, 0.0), t_use(r_, 0.0);
+      std::vector<std::uint32_t> t_pick, t_first(1, 0);
+      std::vector<double> n_cost, n_rc, n_use;
+      std::vector<std::uint32_t> n_pick, n_first;
+      std::size_t m = 0;
+      for (const std::size_t g : by_key) {
+        if (m + 1 >= order.size()) break;
+        const bool same = m > 0 && cls[g] == cls[tail_groups_.back()];
+        n_cost.clear();
+        n_rc.clear();
+        n_use.clear();
+        n_pick.clear();
+        n_first.clear();
+        bool over = false;
+        for (std::size_t q = 0; q < t_cost.size() && !over; ++q) {
+          for (std::size_t t = 0; t < cands[g].size(); ++t) {
+            if (same && t > t_first[q]) break;
+            const std::size_t c = cands[g][t];
+            const double nrc = t_rc[q] + rc(g, c);
+            if (!(nrc < room)) break;  // candidates sorted by reduced cost
+            n_cost.push_back(t_cost[q] + cost(g, c));
+            n_rc.push_back(nrc);
+            for (std::size_t k = 0; k < r_; ++k) n_use.push_back(t_use[q * r_ + k] + use(g, c, k));
+            n_pick.insert(n_pick.end(), t_pick.begin() + static_cast<std::ptrdiff_t>(q * m),
+                          t_pick.begin() + static_cast<std::ptrdiff_t>((q + 1) * m));
+            n_pick.push_back(static_cast<std::uint32_t>(t));
+            n_first.push_back(static_cast<std::uint32_t>(t));
+          }
+          over = n_cost.size() > mckp_tail_combinations;
+        }
+        if (over) break;
+        t_cost.swap(n_cost);
+        t_rc.swap(n_rc);
+        t_use.swap(n_use);
+        t_pick.swap(n_pick);
+        t_first.swap(n_first);
+        tail_groups_.push_back(g);
+        ++m;
+        if (t_cost.empty()) break;
+      }
+      if (m > 0) {
+        std::vector<bool> in_tail(ng, false);
+        for (const std::size_t g : tail_groups_) in_tail[g] = true;
+        std::vector<std::size_t> reordered;
+        // Head: costliest deviations first, so the depth-first search branches little near the
+        // root and the subsets of cheap deviations it enumerates share long prefixes.
+        for (std::size_t q = by_key.size(); q-- > 0;)
+          if (!in_tail[by_key[q]]) reordered.push_back(by_key[q]);
+        head = reordered.size();
+        for (std::size_t q = m; q-- > 0;) reordered.push_back(tail_groups_[q]);
+        order.swap(reordered);
+        // A k-d tree over the uses (see tail_query); picks stored by tail position (order[head + j]).
+        std::vector<std::size_t> idx(t_cost.size());
+        std::iota(idx.begin(), idx.end(), std::size_t{0});
+        kd_.clear();
+        kd_lo_.clear();
+        kd_hi_.clear();
+        kd_build(idx, 0, idx.size(), t_cost, t_use);
+        for (const std::size_t q : idx) {
+          tail_cost_.push_back(t_cost[q]);
+          for (std::size_t k = 0; k < r_; ++k) tail_use_.push_back(t_use[q * r_ + k]);
+          for (std::size_t j = 0; j < m; ++j) tail_pick_.push_back(t_pick[q * m + (m - 1 - j)]);
+        }
+      }
+    }
     const std::size_t depth = order.size();
-    if (!best_.empty()) pair_exchange(cands, order);
+    if (!best_.empty() && !use_tail_) pair_exchange(cands, order);  // once per solve: in the first search
 
     // Equality budgets: every total is an integer multiple of the data's common decimal/binary
     // unit, and the choices of the free groups can only move it by multiples of the gcd of their
@@ -10653,18 +11799,24 @@ class mckp_engine {
                        [](const auto& x, const auto& y) { return x.first < y.first; });
     };
     std::size_t d = 0;
-    if (depth > 0) expand(0);
+    const std::size_t m = depth - head;
+    std::vector<double> uu(r_);
+    std::vector<std::size_t> kd_stack;
+    if (head > 0) expand(0);
     for (;;) {
-      if (d == depth) {
-        // Leaf: all groups fixed.
+      if (d == head) {
+        // Leaf of the head: the cheapest tail combination that fits (all of them when m = 0:
+        // the one empty combination).
         const double* u = &acc_use[d * r_];
-        const int f = float_feasibility(u);
-        if (f >= 0 && acc_cost[d] < incumbent_) {
-          for (std::size_t t = 0; t < depth; ++t) choice[order[t]] = cands[order[t]][pick[t]];
-          if (f == 1 || exactly_feasible(choice)) {
+        for (std::size_t t = 0; t < head; ++t) choice[order[t]] = cands[order[t]][pick[t]];
+        if (m == 0) {
+          const int f = float_feasibility(u);
+          if (f >= 0 && acc_cost[d] < incumbent_ && (f == 1 || exactly_feasible(choice))) {
             incumbent_ = acc_cost[d];
             best_ = choice;
           }
+        } else {
+          tail_query(acc_cost[d], u, order, cands, head, choice, uu, kd_stack);
         }
         if (d == 0) break;
         --d;
@@ -10685,14 +11837,19 @@ class mckp_engine {
         acc_rc[d + 1] = acc_rc[d] + rc(g, c);
         pick[d] = t;
         ++d;
-        if (d < depth) expand(d);
+        if (d < head) expand(d);
         descended = true;
         break;
       }
       if (descended) {
         ++nodes;
-        if (nodes >= opt_.node_limit) {
+        if (nodes_before + nodes >= opt_.node_limit) {
           stop = status::node_limit;
+          break;
+        }
+        if (nodes >= probe_budget_) {
+          stop = status::node_limit;
+          probe_hit_ = true;
           break;
         }
         if ((nodes & 1023) == 0 &&
@@ -10707,6 +11864,102 @@ class mckp_engine {
     }
     res.nodes += nodes;
     finish_search(res, stop, root_bound);
+  }
+
+  // k-d tree over the tail combinations' uses: each node has the bounding box of its uses and
+  // its least cost; leaves hold up to 8 combinations. kd_build permutes idx into tree order.
+  struct kd_node {
+    std::size_t begin, end;
+    std::size_t left, right;  // 0 for a leaf (the root is never a child)
+    double min_cost;
+  };
+
+  std::size_t kd_build(std::vector<std::size_t>& idx, std::size_t b, std::size_t e, const std::vector<double>& tc,
+                       const std::vector<double>& tu) {
+    const std::size_t id = kd_.size();
+    kd_.push_back({b, e, 0, 0, infinity});
+    kd_lo_.resize(kd_lo_.size() + r_, infinity);
+    kd_hi_.resize(kd_hi_.size() + r_, -infinity);
+    double mc = infinity;
+    for (std::size_t i = b; i < e; ++i) {
+      const std::size_t q = idx[i];
+      mc = std::min(mc, tc[q]);
+      for (std::size_t k = 0; k < r_; ++k) {
+        kd_lo_[id * r_ + k] = std::min(kd_lo_[id * r_ + k], tu[q * r_ + k]);
+        kd_hi_[id * r_ + k] = std::max(kd_hi_[id * r_ + k], tu[q * r_ + k]);
+      }
+    }
+    kd_[id].min_cost = mc;
+    if (e - b <= 8) return id;
+    std::size_t dim = 0;
+    double spread = -1;
+    for (std::size_t k = 0; k < r_; ++k) {
+      const double sp = (kd_hi_[id * r_ + k] - kd_lo_[id * r_ + k]) / (margin_[k] / 1e-11);
+      if (sp > spread) {
+        spread = sp;
+        dim = k;
+      }
+    }
+    const std::size_t mid = b + (e - b) / 2;
+    std::nth_element(idx.begin() + static_cast<std::ptrdiff_t>(b), idx.begin() + static_cast<std::ptrdiff_t>(mid),
+                     idx.begin() + static_cast<std::ptrdiff_t>(e),
+                     [&](std::size_t x, std::size_t y) { return tu[x * r_ + dim] < tu[y * r_ + dim]; });
+    const std::size_t l = kd_build(idx, b, mid, tc, tu);
+    const std::size_t rr = kd_build(idx, mid, e, tc, tu);
+    kd_[id].left = l;
+    kd_[id].right = rr;
+    return id;
+  }
+
+  // The cheapest tail combination that completes a head leaf (fixed cost `base`, uses `u`)
+  // into a plan cheaper than the incumbent and inside every budget: branch-and-bound over the
+  // k-d tree (a subtree is skipped when its least cost cannot win or its box is clearly outside
+  // a budget, judged with the same margins as float_feasibility, so nothing feasible is lost).
+  void tail_query(double base, const double* u, const std::vector<std::size_t>& order,
+                  const std::vector<std::vector<std::size_t>>& cands, std::size_t head, std::vector<std::size_t>& choice,
+                  std::vector<double>& uu, std::vector<std::size_t>& stack) {
+    const std::size_t m = order.size() - head;
+    double limit = incumbent_ - base;  // a combination must cost less than this
+    std::size_t found = tail_cost_.size();
+    stack.clear();
+    stack.push_back(0);
+    while (!stack.empty()) {
+      const std::size_t n = stack.back();
+      stack.pop_back();
+      const kd_node& nd = kd_[n];
+      if (!(nd.min_cost < limit)) continue;
+      bool out = false;
+      for (std::size_t k = 0; k < r_ && !out; ++k)
+        out = u[k] + kd_lo_[n * r_ + k] > hi_[k] + margin_[k] || u[k] + kd_hi_[n * r_ + k] < lo_[k] - margin_[k];
+      if (out) continue;
+      if (nd.left != 0) {
+        // Cheaper child last, so it is searched first.
+        if (kd_[nd.left].min_cost < kd_[nd.right].min_cost) {
+          stack.push_back(nd.right);
+          stack.push_back(nd.left);
+        } else {
+          stack.push_back(nd.left);
+          stack.push_back(nd.right);
+        }
+        continue;
+      }
+      for (std::size_t q = nd.begin; q < nd.end; ++q) {
+        if (!(tail_cost_[q] < limit)) continue;
+        for (std::size_t k = 0; k < r_; ++k) uu[k] = u[k] + tail_use_[q * r_ + k];
+        const int f = float_feasibility(uu.data());
+        if (f < 0) continue;
+        if (f == 0) {
+          for (std::size_t j = 0; j < m; ++j) choice[order[head + j]] = cands[order[head + j]][tail_pick_[q * m + j]];
+          if (!exactly_feasible(choice)) continue;
+        }
+        limit = tail_cost_[q];
+        found = q;
+      }
+    }
+    if (found == tail_cost_.size()) return;
+    for (std::size_t j = 0; j < m; ++j) choice[order[head + j]] = cands[order[head + j]][tail_pick_[found * m + j]];
+    incumbent_ = base + tail_cost_[found];
+    best_ = choice;
   }
 
   void finish_search(mckp_result& res, status st, double bound) {
@@ -10884,6 +12137,15 @@ class mckp_engine {
   std::vector<std::vector<std::size_t>> cand_;
   std::vector<column> columns_;
   double incumbent_ = infinity;
+  double level_ = infinity;  // artificial cutoff of the deepening search
+  bool use_tail_ = false;      // the deepening rounds build the tail table
+  bool probe_hit_ = false;     // the first (plain) search ran out of its node budget
+  std::size_t probe_budget_ = std::numeric_limits<std::size_t>::max();
+  std::vector<double> tail_cost_, tail_use_;         // tail combinations by cost, their uses
+  std::vector<std::uint32_t> tail_pick_;             // [combination][tail position] candidate index
+  std::vector<std::size_t> tail_groups_;
+  std::vector<kd_node> kd_;
+  std::vector<double> kd_lo_, kd_hi_;
   std::vector<std::size_t> best_;
   std::vector<std::optional<exact_number>> exact_use_;
   std::vector<std::size_t> exact_off_;
@@ -11449,12 +12711,14 @@ constexpr small_mckp_result<T, G> solve_small(const small_mckp<T, G, C, R>& p) {
 
 namespace ohq::solver {
 
-/// Limits that bound the reader's memory and recursion on hostile input.
+/// Limits that bound the reader's memory and recursion on hostile input. Hitting one is an
+/// error naming the limit (e.g. "nesting deeper than 64 levels (json_limits::max_depth)").
 struct json_limits {
-  std::size_t max_bytes = 64u << 20;
-  std::size_t max_depth = 64;
-  std::size_t max_string = 1u << 20;
+  std::size_t max_bytes = 64u << 20;     ///< input size
+  std::size_t max_depth = 64;            ///< nesting of arrays and objects (the parser recurses once per level)
+  std::size_t max_string = 1u << 20;     ///< bytes of one decoded string
   std::size_t max_elements = 2'000'000;  ///< values in the whole document (about 128 bytes each)
+  std::size_t max_number_chars = 400;    ///< characters of one number literal
 };
 
 /// A parsed JSON value. Objects keep member order; duplicate keys are rejected by the parser.
@@ -11500,7 +12764,7 @@ class json_parser {
     parse_result<json_value> out;
     if (s_.size() > lim_.max_bytes) {
       out.error = std::string("input is ") + std::to_string(s_.size()) + " bytes, over the limit of " +
-                  std::to_string(lim_.max_bytes);
+                  std::to_string(lim_.max_bytes) + " bytes (json_limits::max_bytes)";
       return out;
     }
     // A UTF-8 byte order mark is tolerated.
@@ -11547,8 +12811,10 @@ class json_parser {
   }
 
   bool value(json_value& v, std::size_t depth) {
-    if (depth > lim_.max_depth) return fail(std::string("nesting deeper than ") + std::to_string(lim_.max_depth));
-    if (++elements_ > lim_.max_elements) return fail(std::string("more than ") + std::to_string(lim_.max_elements) + " values");
+    if (depth > lim_.max_depth)
+      return fail(std::string("nesting deeper than ") + std::to_string(lim_.max_depth) + " levels (json_limits::max_depth)");
+    if (++elements_ > lim_.max_elements)
+      return fail(std::string("more than ") + std::to_string(lim_.max_elements) + " values (json_limits::max_elements)");
     if (pos_ >= s_.size()) return fail("unexpected end of input");
     const char c = s_[pos_];
     switch (c) {
@@ -11595,8 +12861,12 @@ class json_parser {
       while (pos_ < s_.size() && digit(s_[pos_])) ++pos_;
     }
     v.type = json_value::kind::number;
+    if (pos_ - start > lim_.max_number_chars) {
+      pos_ = start;
+      return fail(std::string("number literal longer than ") + std::to_string(lim_.max_number_chars) +
+                  " characters (json_limits::max_number_chars)");
+    }
     v.text = std::string(s_.substr(start, pos_ - start));
-    if (v.text.size() > 400) return fail("number literal longer than 400 characters");
     double d = 0;
     const auto r = std::from_chars(v.text.data(), v.text.data() + v.text.size(), d);
     if (r.ec == std::errc::result_out_of_range) {
@@ -11678,7 +12948,8 @@ class json_parser {
     ++pos_;  // opening quote
     for (;;) {
       if (pos_ >= s_.size()) return fail("unterminated string");
-      if (out.size() > lim_.max_string) return fail(std::string("string longer than ") + std::to_string(lim_.max_string) + " bytes");
+      if (out.size() > lim_.max_string)
+        return fail(std::string("string longer than ") + std::to_string(lim_.max_string) + " bytes (json_limits::max_string)");
       const char c = s_[pos_];
       if (c == '"') {
         ++pos_;

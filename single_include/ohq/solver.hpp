@@ -2004,6 +2004,11 @@ inline milp_result solve_lp(const milp_problem& p, const milp_options& opt = {})
 ///     is one binary search;
 ///   * choices whose Lagrangian reduced cost exceeds the gap are fixed out, and identical groups
 ///     are explored in non-decreasing choice order (symmetry);
+///   * when that search needs more than a few thousand nodes (uncorrelated data, several tight
+///     budgets), iterative deepening on the gap takes over: only plans below L + tau are sought
+///     (L the LP bound, tau doubling), and the groups with the cheapest deviations form a tail
+///     whose candidate combinations are listed once, in a k-d tree over their uses, so each leaf
+///     of the search over the other groups is completed by one query instead of a subtree;
 ///   * a candidate incumbent that is not clearly inside every budget in floating point is
 ///     re-checked in exact rational arithmetic, so no tolerance can admit an infeasible plan.
 
@@ -2053,6 +2058,13 @@ inline std::string validate(const mckp_problem& p) {
 }
 
 namespace detail {
+
+/// Node budget of the first, plain depth-first search before the deepening search with the tail
+/// table takes over (see mckp_engine::deepening_search). Tests set it to 0 to drive the
+/// deepening path on small problems.
+inline thread_local std::size_t mckp_probe_nodes = 4000;
+/// Most tail combinations the deepening search lists (tests make it small to exercise the split).
+inline thread_local std::size_t mckp_tail_combinations = 8192;
 
 /// The MCKP search; keeps exact values and LP columns between solves (Pareto sweeps reuse them).
 class mckp_engine {
@@ -2125,7 +2137,7 @@ class mckp_engine {
     if (warm && warm->size() == ng) try_incumbent(*warm);
     rounding_heuristic();
 
-    search(res);
+    deepening_search(res);
     if (res.status == status::infeasible || res.status == status::invalid_input) return res;
     if (best_.empty()) {
       res.status = res.status == status::optimal ? status::infeasible : res.status;
@@ -2575,11 +2587,85 @@ class mckp_engine {
 
   // ---------------------------------------------------------------- search
   double cutoff() const {
-    if (incumbent_ == infinity) return infinity;
-    return incumbent_ - opt_.relative_gap * std::max(1.0, std::fabs(incumbent_));
+    const double lvl = level_;
+    if (incumbent_ == infinity) return lvl;
+    return std::min(lvl, incumbent_ - opt_.relative_gap * std::max(1.0, std::fabs(incumbent_)));
   }
 
-  void search(mckp_result& res) {
+  // The search proper. First the plain depth-first search from the heuristic incumbent, with a
+  // small node budget: realistic problems end there. When the budget runs out, iterative
+  // deepening on the gap (the core-problem idea) takes over: search only for plans cheaper than
+  // L + tau, L the Lagrangian (LP) bound, with the tail table (see search). A plan found below
+  // that level is optimal, since the search is exhaustive under it; none found proves the optimum
+  // is at least L + tau, and tau grows. The work is then about that of a search that knew the
+  // optimum from the start (reduced-cost fixing at the true gap), however poor the heuristic
+  // incumbent was.
+  void deepening_search(mckp_result& res) {
+    level_ = infinity;
+    use_tail_ = false;
+    probe_hit_ = false;
+    probe_budget_ = mckp_probe_nodes;
+    search(res, 0);
+    probe_budget_ = std::numeric_limits<std::size_t>::max();
+    if (!probe_hit_) return;
+    // The first search's root bound holds for plans below its cutoff, the incumbent.
+    const double first_bound = std::min(res.bound, incumbent_);
+    use_tail_ = true;
+    const std::size_t ng = p_.groups.size();
+    double lag = -surrogate_capacity();
+    double step = infinity;
+    double max_total = 0;
+    for (std::size_t g = 0; g < ng; ++g) {
+      double a = infinity, b = infinity;  // the two smallest Lagrangian costs of the group
+      double top = -infinity;
+      for (auto c : cand_[g]) {
+        const double v = cost(g, c) + weight(g, c);
+        top = std::max(top, cost(g, c));
+        if (v < a) {
+          b = a;
+          a = v;
+        } else if (v < b) {
+          b = v;
+        }
+      }
+      lag += a;
+      max_total += top;
+      if (b - a > 0) step = std::min(step, b - a);
+    }
+    double tau = std::isfinite(step) ? 2 * step : 1e-6 * (cost_scale_ + 1.0);
+    if (incumbent_ < infinity) tau = std::max(tau, (incumbent_ - lag) / 16);
+    tau = std::max(tau, 1e-9 * (cost_scale_ + std::fabs(lag) + 1.0));
+    double proven = first_bound;
+    std::size_t nodes = res.nodes;
+    for (int rounds = 0;; ++rounds) {
+      if (std::chrono::duration<double>(std::chrono::steady_clock::now() - t0_).count() > opt_.time_limit_seconds) {
+        res.status = status::time_limit;  // (the rounds' own checks come every 1024 nodes)
+        res.bound = proven;
+        break;
+      }
+      level_ = std::isfinite(lag) && std::isfinite(tau) && lag + tau < incumbent_ ? lag + tau : infinity;
+      res.nodes = 0;
+      search(res, nodes);
+      const std::size_t round_nodes = res.nodes;
+      nodes += round_nodes;
+      res.nodes = nodes;
+      if (res.status != status::optimal) {
+        // A limit: the round's root bound holds for plans below its level only.
+        res.bound = std::min(res.bound, level_);
+        break;
+      }
+      if (level_ == infinity || incumbent_ < level_) break;
+      proven = std::max(proven, level_);  // exhaustive below the level, nothing found
+      // Cheap rounds grow the level fast; once the search gets expensive, slowly.
+      tau *= round_nodes < 2000 ? 4 : 2;
+      if (rounds >= 64 || lag + tau >= max_total) tau = infinity;  // no plan costs more
+    }
+    level_ = infinity;
+    use_tail_ = false;
+    if (res.status != status::optimal) res.bound = std::max(res.bound, proven);
+  }
+
+  void search(mckp_result& res, std::size_t nodes_before) {
     const std::size_t ng = p_.groups.size();
     // Lagrangian reduced costs for the multipliers.
     std::vector<double> lag_min(ng, infinity);
@@ -2655,8 +2741,95 @@ class mckp_engine {
       if (impact[cls[a]] != impact[cls[b]]) return impact[cls[a]] > impact[cls[b]];
       return cls[a] < cls[b];
     });
+    // Tail table: the groups whose cheapest deviation from the Lagrangian choice costs least go
+    // last, and every combination of their candidates that could still beat the cutoff (sum of
+    // reduced costs below the gap) is listed once, by cost. A leaf of the depth-first search over
+    // the other groups then takes the cheapest listed combination that fits its remaining
+    // budgets. Cheap deviations are what multiply the depth-first search (it enumerates every
+    // subset of them whose reduced costs fit the gap); the table enumerates them once.
+    tail_cost_.clear();
+    tail_use_.clear();
+    tail_pick_.clear();
+    tail_groups_.clear();
+    std::size_t head = order.size();
+    bool equality = false;
+    for (std::size_t k = 0; k < r_; ++k) equality = equality || (std::isfinite(lo_[k]) && lo_[k] == hi_[k]);
+    if (use_tail_ && !equality && order.size() >= 2) {
+      std::vector<std::size_t> by_key = order;
+      std::stable_sort(by_key.begin(), by_key.end(), [&](std::size_t a, std::size_t b) {
+        const double ka = rc(a, cands[a][1]), kb = rc(b, cands[b][1]);
+        if (ka != kb) return ka < kb;
+        return cls[a] < cls[b];
+      });
+      const double room = cutoff() - lag_bound - base_rc + lag_slack;
+      // Combinations in the order the groups are added (the last added goes first in the order).
+      std::vector<double> t_cost(1, 0.0), t_rc(1, 0.0), t_use(r_, 0.0);
+      std::vector<std::uint32_t> t_pick, t_first(1, 0);
+      std::vector<double> n_cost, n_rc, n_use;
+      std::vector<std::uint32_t> n_pick, n_first;
+      std::size_t m = 0;
+      for (const std::size_t g : by_key) {
+        if (m + 1 >= order.size()) break;
+        const bool same = m > 0 && cls[g] == cls[tail_groups_.back()];
+        n_cost.clear();
+        n_rc.clear();
+        n_use.clear();
+        n_pick.clear();
+        n_first.clear();
+        bool over = false;
+        for (std::size_t q = 0; q < t_cost.size() && !over; ++q) {
+          for (std::size_t t = 0; t < cands[g].size(); ++t) {
+            if (same && t > t_first[q]) break;
+            const std::size_t c = cands[g][t];
+            const double nrc = t_rc[q] + rc(g, c);
+            if (!(nrc < room)) break;  // candidates sorted by reduced cost
+            n_cost.push_back(t_cost[q] + cost(g, c));
+            n_rc.push_back(nrc);
+            for (std::size_t k = 0; k < r_; ++k) n_use.push_back(t_use[q * r_ + k] + use(g, c, k));
+            n_pick.insert(n_pick.end(), t_pick.begin() + static_cast<std::ptrdiff_t>(q * m),
+                          t_pick.begin() + static_cast<std::ptrdiff_t>((q + 1) * m));
+            n_pick.push_back(static_cast<std::uint32_t>(t));
+            n_first.push_back(static_cast<std::uint32_t>(t));
+          }
+          over = n_cost.size() > mckp_tail_combinations;
+        }
+        if (over) break;
+        t_cost.swap(n_cost);
+        t_rc.swap(n_rc);
+        t_use.swap(n_use);
+        t_pick.swap(n_pick);
+        t_first.swap(n_first);
+        tail_groups_.push_back(g);
+        ++m;
+        if (t_cost.empty()) break;
+      }
+      if (m > 0) {
+        std::vector<bool> in_tail(ng, false);
+        for (const std::size_t g : tail_groups_) in_tail[g] = true;
+        std::vector<std::size_t> reordered;
+        // Head: costliest deviations first, so the depth-first search branches little near the
+        // root and the subsets of cheap deviations it enumerates share long prefixes.
+        for (std::size_t q = by_key.size(); q-- > 0;)
+          if (!in_tail[by_key[q]]) reordered.push_back(by_key[q]);
+        head = reordered.size();
+        for (std::size_t q = m; q-- > 0;) reordered.push_back(tail_groups_[q]);
+        order.swap(reordered);
+        // A k-d tree over the uses (see tail_query); picks stored by tail position (order[head + j]).
+        std::vector<std::size_t> idx(t_cost.size());
+        std::iota(idx.begin(), idx.end(), std::size_t{0});
+        kd_.clear();
+        kd_lo_.clear();
+        kd_hi_.clear();
+        kd_build(idx, 0, idx.size(), t_cost, t_use);
+        for (const std::size_t q : idx) {
+          tail_cost_.push_back(t_cost[q]);
+          for (std::size_t k = 0; k < r_; ++k) tail_use_.push_back(t_use[q * r_ + k]);
+          for (std::size_t j = 0; j < m; ++j) tail_pick_.push_back(t_pick[q * m + (m - 1 - j)]);
+        }
+      }
+    }
     const std::size_t depth = order.size();
-    if (!best_.empty()) pair_exchange(cands, order);
+    if (!best_.empty() && !use_tail_) pair_exchange(cands, order);  // once per solve: in the first search
 
     // Equality budgets: every total is an integer multiple of the data's common decimal/binary
     // unit, and the choices of the free groups can only move it by multiples of the gcd of their
@@ -2825,18 +2998,24 @@ class mckp_engine {
                        [](const auto& x, const auto& y) { return x.first < y.first; });
     };
     std::size_t d = 0;
-    if (depth > 0) expand(0);
+    const std::size_t m = depth - head;
+    std::vector<double> uu(r_);
+    std::vector<std::size_t> kd_stack;
+    if (head > 0) expand(0);
     for (;;) {
-      if (d == depth) {
-        // Leaf: all groups fixed.
+      if (d == head) {
+        // Leaf of the head: the cheapest tail combination that fits (all of them when m = 0:
+        // the one empty combination).
         const double* u = &acc_use[d * r_];
-        const int f = float_feasibility(u);
-        if (f >= 0 && acc_cost[d] < incumbent_) {
-          for (std::size_t t = 0; t < depth; ++t) choice[order[t]] = cands[order[t]][pick[t]];
-          if (f == 1 || exactly_feasible(choice)) {
+        for (std::size_t t = 0; t < head; ++t) choice[order[t]] = cands[order[t]][pick[t]];
+        if (m == 0) {
+          const int f = float_feasibility(u);
+          if (f >= 0 && acc_cost[d] < incumbent_ && (f == 1 || exactly_feasible(choice))) {
             incumbent_ = acc_cost[d];
             best_ = choice;
           }
+        } else {
+          tail_query(acc_cost[d], u, order, cands, head, choice, uu, kd_stack);
         }
         if (d == 0) break;
         --d;
@@ -2857,14 +3036,19 @@ class mckp_engine {
         acc_rc[d + 1] = acc_rc[d] + rc(g, c);
         pick[d] = t;
         ++d;
-        if (d < depth) expand(d);
+        if (d < head) expand(d);
         descended = true;
         break;
       }
       if (descended) {
         ++nodes;
-        if (nodes >= opt_.node_limit) {
+        if (nodes_before + nodes >= opt_.node_limit) {
           stop = status::node_limit;
+          break;
+        }
+        if (nodes >= probe_budget_) {
+          stop = status::node_limit;
+          probe_hit_ = true;
           break;
         }
         if ((nodes & 1023) == 0 &&
@@ -2879,6 +3063,102 @@ class mckp_engine {
     }
     res.nodes += nodes;
     finish_search(res, stop, root_bound);
+  }
+
+  // k-d tree over the tail combinations' uses: each node has the bounding box of its uses and
+  // its least cost; leaves hold up to 8 combinations. kd_build permutes idx into tree order.
+  struct kd_node {
+    std::size_t begin, end;
+    std::size_t left, right;  // 0 for a leaf (the root is never a child)
+    double min_cost;
+  };
+
+  std::size_t kd_build(std::vector<std::size_t>& idx, std::size_t b, std::size_t e, const std::vector<double>& tc,
+                       const std::vector<double>& tu) {
+    const std::size_t id = kd_.size();
+    kd_.push_back({b, e, 0, 0, infinity});
+    kd_lo_.resize(kd_lo_.size() + r_, infinity);
+    kd_hi_.resize(kd_hi_.size() + r_, -infinity);
+    double mc = infinity;
+    for (std::size_t i = b; i < e; ++i) {
+      const std::size_t q = idx[i];
+      mc = std::min(mc, tc[q]);
+      for (std::size_t k = 0; k < r_; ++k) {
+        kd_lo_[id * r_ + k] = std::min(kd_lo_[id * r_ + k], tu[q * r_ + k]);
+        kd_hi_[id * r_ + k] = std::max(kd_hi_[id * r_ + k], tu[q * r_ + k]);
+      }
+    }
+    kd_[id].min_cost = mc;
+    if (e - b <= 8) return id;
+    std::size_t dim = 0;
+    double spread = -1;
+    for (std::size_t k = 0; k < r_; ++k) {
+      const double sp = (kd_hi_[id * r_ + k] - kd_lo_[id * r_ + k]) / (margin_[k] / 1e-11);
+      if (sp > spread) {
+        spread = sp;
+        dim = k;
+      }
+    }
+    const std::size_t mid = b + (e - b) / 2;
+    std::nth_element(idx.begin() + static_cast<std::ptrdiff_t>(b), idx.begin() + static_cast<std::ptrdiff_t>(mid),
+                     idx.begin() + static_cast<std::ptrdiff_t>(e),
+                     [&](std::size_t x, std::size_t y) { return tu[x * r_ + dim] < tu[y * r_ + dim]; });
+    const std::size_t l = kd_build(idx, b, mid, tc, tu);
+    const std::size_t rr = kd_build(idx, mid, e, tc, tu);
+    kd_[id].left = l;
+    kd_[id].right = rr;
+    return id;
+  }
+
+  // The cheapest tail combination that completes a head leaf (fixed cost `base`, uses `u`)
+  // into a plan cheaper than the incumbent and inside every budget: branch-and-bound over the
+  // k-d tree (a subtree is skipped when its least cost cannot win or its box is clearly outside
+  // a budget, judged with the same margins as float_feasibility, so nothing feasible is lost).
+  void tail_query(double base, const double* u, const std::vector<std::size_t>& order,
+                  const std::vector<std::vector<std::size_t>>& cands, std::size_t head, std::vector<std::size_t>& choice,
+                  std::vector<double>& uu, std::vector<std::size_t>& stack) {
+    const std::size_t m = order.size() - head;
+    double limit = incumbent_ - base;  // a combination must cost less than this
+    std::size_t found = tail_cost_.size();
+    stack.clear();
+    stack.push_back(0);
+    while (!stack.empty()) {
+      const std::size_t n = stack.back();
+      stack.pop_back();
+      const kd_node& nd = kd_[n];
+      if (!(nd.min_cost < limit)) continue;
+      bool out = false;
+      for (std::size_t k = 0; k < r_ && !out; ++k)
+        out = u[k] + kd_lo_[n * r_ + k] > hi_[k] + margin_[k] || u[k] + kd_hi_[n * r_ + k] < lo_[k] - margin_[k];
+      if (out) continue;
+      if (nd.left != 0) {
+        // Cheaper child last, so it is searched first.
+        if (kd_[nd.left].min_cost < kd_[nd.right].min_cost) {
+          stack.push_back(nd.right);
+          stack.push_back(nd.left);
+        } else {
+          stack.push_back(nd.left);
+          stack.push_back(nd.right);
+        }
+        continue;
+      }
+      for (std::size_t q = nd.begin; q < nd.end; ++q) {
+        if (!(tail_cost_[q] < limit)) continue;
+        for (std::size_t k = 0; k < r_; ++k) uu[k] = u[k] + tail_use_[q * r_ + k];
+        const int f = float_feasibility(uu.data());
+        if (f < 0) continue;
+        if (f == 0) {
+          for (std::size_t j = 0; j < m; ++j) choice[order[head + j]] = cands[order[head + j]][tail_pick_[q * m + j]];
+          if (!exactly_feasible(choice)) continue;
+        }
+        limit = tail_cost_[q];
+        found = q;
+      }
+    }
+    if (found == tail_cost_.size()) return;
+    for (std::size_t j = 0; j < m; ++j) choice[order[head + j]] = cands[order[head + j]][tail_pick_[found * m + j]];
+    incumbent_ = base + tail_cost_[found];
+    best_ = choice;
   }
 
   void finish_search(mckp_result& res, status st, double bound) {
@@ -3056,6 +3336,15 @@ class mckp_engine {
   std::vector<std::vector<std::size_t>> cand_;
   std::vector<column> columns_;
   double incumbent_ = infinity;
+  double level_ = infinity;  // artificial cutoff of the deepening search
+  bool use_tail_ = false;      // the deepening rounds build the tail table
+  bool probe_hit_ = false;     // the first (plain) search ran out of its node budget
+  std::size_t probe_budget_ = std::numeric_limits<std::size_t>::max();
+  std::vector<double> tail_cost_, tail_use_;         // tail combinations by cost, their uses
+  std::vector<std::uint32_t> tail_pick_;             // [combination][tail position] candidate index
+  std::vector<std::size_t> tail_groups_;
+  std::vector<kd_node> kd_;
+  std::vector<double> kd_lo_, kd_hi_;
   std::vector<std::size_t> best_;
   std::vector<std::optional<exact_number>> exact_use_;
   std::vector<std::size_t> exact_off_;
@@ -3621,12 +3910,14 @@ constexpr small_mckp_result<T, G> solve_small(const small_mckp<T, G, C, R>& p) {
 
 namespace ohq::solver {
 
-/// Limits that bound the reader's memory and recursion on hostile input.
+/// Limits that bound the reader's memory and recursion on hostile input. Hitting one is an
+/// error naming the limit (e.g. "nesting deeper than 64 levels (json_limits::max_depth)").
 struct json_limits {
-  std::size_t max_bytes = 64u << 20;
-  std::size_t max_depth = 64;
-  std::size_t max_string = 1u << 20;
+  std::size_t max_bytes = 64u << 20;     ///< input size
+  std::size_t max_depth = 64;            ///< nesting of arrays and objects (the parser recurses once per level)
+  std::size_t max_string = 1u << 20;     ///< bytes of one decoded string
   std::size_t max_elements = 2'000'000;  ///< values in the whole document (about 128 bytes each)
+  std::size_t max_number_chars = 400;    ///< characters of one number literal
 };
 
 /// A parsed JSON value. Objects keep member order; duplicate keys are rejected by the parser.
@@ -3672,7 +3963,7 @@ class json_parser {
     parse_result<json_value> out;
     if (s_.size() > lim_.max_bytes) {
       out.error = std::string("input is ") + std::to_string(s_.size()) + " bytes, over the limit of " +
-                  std::to_string(lim_.max_bytes);
+                  std::to_string(lim_.max_bytes) + " bytes (json_limits::max_bytes)";
       return out;
     }
     // A UTF-8 byte order mark is tolerated.
@@ -3719,8 +4010,10 @@ class json_parser {
   }
 
   bool value(json_value& v, std::size_t depth) {
-    if (depth > lim_.max_depth) return fail(std::string("nesting deeper than ") + std::to_string(lim_.max_depth));
-    if (++elements_ > lim_.max_elements) return fail(std::string("more than ") + std::to_string(lim_.max_elements) + " values");
+    if (depth > lim_.max_depth)
+      return fail(std::string("nesting deeper than ") + std::to_string(lim_.max_depth) + " levels (json_limits::max_depth)");
+    if (++elements_ > lim_.max_elements)
+      return fail(std::string("more than ") + std::to_string(lim_.max_elements) + " values (json_limits::max_elements)");
     if (pos_ >= s_.size()) return fail("unexpected end of input");
     const char c = s_[pos_];
     switch (c) {
@@ -3767,8 +4060,12 @@ class json_parser {
       while (pos_ < s_.size() && digit(s_[pos_])) ++pos_;
     }
     v.type = json_value::kind::number;
+    if (pos_ - start > lim_.max_number_chars) {
+      pos_ = start;
+      return fail(std::string("number literal longer than ") + std::to_string(lim_.max_number_chars) +
+                  " characters (json_limits::max_number_chars)");
+    }
     v.text = std::string(s_.substr(start, pos_ - start));
-    if (v.text.size() > 400) return fail("number literal longer than 400 characters");
     double d = 0;
     const auto r = std::from_chars(v.text.data(), v.text.data() + v.text.size(), d);
     if (r.ec == std::errc::result_out_of_range) {
@@ -3850,7 +4147,8 @@ class json_parser {
     ++pos_;  // opening quote
     for (;;) {
       if (pos_ >= s_.size()) return fail("unterminated string");
-      if (out.size() > lim_.max_string) return fail(std::string("string longer than ") + std::to_string(lim_.max_string) + " bytes");
+      if (out.size() > lim_.max_string)
+        return fail(std::string("string longer than ") + std::to_string(lim_.max_string) + " bytes (json_limits::max_string)");
       const char c = s_[pos_];
       if (c == '"') {
         ++pos_;

@@ -270,3 +270,24 @@ TEST_CASE("idx: gzip without zlib gives a clear error") {
 }
 
 #endif
+
+TEST_CASE("idx: fuzz regressions and the seed corpus read without a crash") {
+  // tests/fuzz/regressions/idx/ holds inputs that crashed the idx fuzz target (none so far), and
+  // tests/fuzz/seeds/idx/ the seeds: every one must give a value or an error, under every compiler.
+  std::size_t files = 0;
+  const std::filesystem::path root = std::filesystem::path(OHQ_FUZZ_REGRESSIONS).parent_path();
+  for (const auto& dir : {root / "regressions" / "idx", root / "seeds" / "idx"}) {
+    if (!std::filesystem::is_directory(dir)) continue;
+    for (const auto& entry : std::filesystem::directory_iterator(dir)) {
+      if (!entry.is_regular_file() || entry.path().filename().string().rfind("README", 0) == 0) continue;
+      INFO(entry.path().string());
+      ++files;
+      auto images = io::try_load_idx_images(entry.path());
+      if (images) CHECK(images->pixels.size() == images->count * images->rows * images->cols);
+      else CHECK(images.error().code() != ohq::errc::io_error);
+      auto labels = io::try_load_idx_labels(entry.path());
+      if (!labels) CHECK(labels.error().code() != ohq::errc::io_error);
+    }
+  }
+  CHECK(files > 0);
+}

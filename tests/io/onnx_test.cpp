@@ -7,7 +7,11 @@
 #include <cstdint>
 #include <filesystem>
 #include <fstream>
+#include <chrono>
+#include <limits>
+#include <ohq/io/codegen.hpp>
 #include <ohq/io/onnx.hpp>
+#include <ohq/io/onnx/import.hpp>
 #include <random>
 #include <sstream>
 #include <string>
@@ -502,4 +506,238 @@ TEST_CASE("onnx: file errors and the throwing spellings") {
   }
   const auto bytes = file_bytes(data_dir / "conv_bn_relu_gemm_op13_raw.onnx");
   CHECK(onnx::read_model(bytes).g.nodes.size() == 5);
+}
+
+// ---- the importer and the code generator on hostile graphs (found by tests/fuzz, docs/reliability.md) ----
+
+namespace {
+
+onnx::node make_node(std::string op, std::vector<std::string> inputs, std::vector<std::string> outputs,
+                     std::vector<onnx::attribute> attributes = {}) {
+  onnx::node n;
+  n.name = op + "_" + (outputs.empty() ? std::string("x") : outputs[0]);
+  n.op_type = std::move(op);
+  n.inputs = std::move(inputs);
+  n.outputs = std::move(outputs);
+  n.attributes = std::move(attributes);
+  return n;
+}
+
+onnx::value_info tensor_value(std::string name, std::vector<std::int64_t> dims = {}) {
+  onnx::value_info v;
+  v.name = std::move(name);
+  v.elem_type = onnx::data_type::float32;
+  v.has_shape = !dims.empty();
+  for (std::int64_t d : dims) {
+    onnx::dimension dim;
+    dim.value = d;
+    v.shape.push_back(dim);
+  }
+  return v;
+}
+
+void add_float(onnx::graph& g, const std::string& name, std::vector<std::int64_t> dims, float value = 0.5F) {
+  onnx::tensor t;
+  t.name = name;
+  t.type = onnx::data_type::float32;
+  t.dims = std::move(dims);
+  t.floats.assign(t.element_count(), value);
+  g.initializers.emplace(name, std::move(t));
+}
+
+/// x [1, C, H, W] -> ... -> y.
+onnx::graph io_graph(std::vector<std::int64_t> input_dims) {
+  onnx::graph g;
+  g.inputs.push_back(tensor_value("x", std::move(input_dims)));
+  g.outputs.push_back(tensor_value("y"));
+  return g;
+}
+
+}  // namespace
+
+TEST_CASE("import: Flatten after a residual of two flattened branches reads no shape out of bounds") {
+  // Both branches flatten: the residual's value is flat; Flatten used to read shape[1] and shape[2] of it.
+  onnx::graph g = io_graph({1, 1, 2, 2});
+  g.nodes = {make_node("Flatten", {"x"}, {"a"}), make_node("Flatten", {"x"}, {"b"}), make_node("Add", {"a", "b"}, {"s"}),
+             make_node("Flatten", {"s"}, {"y"})};
+  auto r = onnx::try_import_layers(g);
+  REQUIRE_MESSAGE(r.has_value(), r.error().what());
+  REQUIRE(r->layers.size() == 1);
+  CHECK(r->layers[0].op == onnx::layer_op::residual);
+  CHECK(r->layers[0].output == std::vector<std::size_t>{4});
+}
+
+TEST_CASE("import: a squeeze-excite gate needs an activation between its convolutions") {
+  // Softmax there used to import, and ohq-codegen then built a std::string from a null pointer.
+  onnx::graph g = io_graph({1, 4, 2, 2});
+  add_float(g, "w1", {2, 4, 1, 1});
+  add_float(g, "b1", {2});
+  add_float(g, "w2", {4, 2, 1, 1});
+  add_float(g, "b2", {4});
+  g.nodes = {make_node("GlobalAveragePool", {"x"}, {"p"}), make_node("Conv", {"p", "w1", "b1"}, {"s1"}),
+             make_node("Softmax", {"s1"}, {"a"}),           make_node("Conv", {"a", "w2", "b2"}, {"s2"}),
+             make_node("Sigmoid", {"s2"}, {"gate"}),        make_node("Mul", {"x", "gate"}, {"y"})};
+  auto r = onnx::try_import_layers(g);
+  REQUIRE(!r.has_value());
+  CHECK(r.error().code() == ohq::errc::invalid_model);
+  CHECK(contains(r.error().message(), "supported gates"));
+  g.nodes[2].op_type = "Relu";  // the supported form imports
+  auto ok = onnx::try_import_layers(g);
+  REQUIRE_MESSAGE(ok.has_value(), ok.error().what());
+  CHECK(ok->layers.at(0).op == onnx::layer_op::squeeze_excite);
+  CHECK(contains(ohq::io::generate_model_header(*ok, {}), "squeeze_excite<2, relu, sigmoid>"));
+}
+
+TEST_CASE("import: nodes without outputs are errors, not exceptions") {
+  // MatMul followed by an Add that has no output: the importer used to call outputs.at(0).
+  onnx::graph g = io_graph({1, 1, 2, 2});
+  add_float(g, "w", {4, 3});
+  add_float(g, "b", {3});
+  g.nodes = {make_node("Flatten", {"x"}, {"f"}), make_node("MatMul", {"f", "w"}, {"m"}), make_node("Add", {"m", "b"}, {})};
+  auto r = onnx::try_import_layers(g);
+  REQUIRE(!r.has_value());
+  CHECK(r.error().code() == ohq::errc::invalid_model);
+  CHECK(contains(r.error().message(), "has no output"));
+  // The same for a decomposed hardsigmoid whose Clip has no output.
+  onnx::graph h = io_graph({1, 1, 2, 2});
+  add_float(h, "three", {}, 3.0F);
+  add_float(h, "zero", {}, 0.0F);
+  add_float(h, "six", {}, 6.0F);
+  h.nodes = {make_node("Add", {"x", "three"}, {"a"}), make_node("Clip", {"a", "zero", "six"}, {})};
+  auto rh = onnx::try_import_layers(h);
+  REQUIRE(!rh.has_value());
+  CHECK(rh.error().code() == ohq::errc::invalid_model);  // A join (residual Add) without an output: found by the onnx_graph fuzz target.
+  onnx::graph j = io_graph({1, 1, 2, 2});
+  j.nodes = {make_node("Relu", {"x"}, {"a"}), make_node("Sigmoid", {"x"}, {"b"}), make_node("Add", {"a", "b"}, {})};
+  auto rj = onnx::try_import_layers(j);
+  REQUIRE(!rj.has_value());
+  CHECK(rj.error().code() == ohq::errc::invalid_model);
+  CHECK(contains(rj.error().message(), "has no output"));
+}
+
+TEST_CASE("import: a shape computation cannot blow up (max_shape_eval_steps)") {
+  // c1 = Concat(c0 x 10), c2 = Concat(c1 x 10), ...: 10^8 values and as many visits without the bound.
+  onnx::graph g = io_graph({1, 1, 2, 2});
+  onnx::tensor c0;
+  c0.name = "c0";
+  c0.type = onnx::data_type::int64;
+  c0.dims = {1};
+  c0.ints = {1};
+  g.initializers.emplace("c0", c0);
+  for (int level = 1; level <= 8; ++level) {
+    const std::string in = "c" + std::to_string(level - 1);
+    g.nodes.push_back(make_node("Concat", std::vector<std::string>(10, in), {"c" + std::to_string(level)}));
+  }
+  g.nodes.push_back(make_node("Reshape", {"x", "c8"}, {"y"}));
+  const auto start = std::chrono::steady_clock::now();
+  auto r = onnx::try_import_layers(g);
+  CHECK(std::chrono::steady_clock::now() - start < std::chrono::seconds(5));
+  REQUIRE(!r.has_value());
+  CHECK(contains(r.error().message(), "Reshape is supported only to 2-D"));
+  CHECK(contains(r.error().message(), "max_shape_eval_steps = 4096"));
+}
+
+TEST_CASE("import: NaN and Inf are rejected in a MatMul's bias and a BatchNormalization's epsilon") {
+  onnx::graph g = io_graph({1, 1, 2, 2});
+  add_float(g, "w", {4, 3});
+  add_float(g, "b", {3}, std::numeric_limits<float>::quiet_NaN());
+  g.nodes = {make_node("Flatten", {"x"}, {"f"}), make_node("MatMul", {"f", "w"}, {"m"}), make_node("Add", {"m", "b"}, {"y"})};
+  auto r = onnx::try_import_layers(g);
+  REQUIRE(!r.has_value());
+  CHECK(r.error().code() == ohq::errc::numerical);
+  CHECK(contains(r.error().message(), "bias 'b' holds a non-finite value"));
+  onnx::graph h = io_graph({1, 2, 2, 2});
+  for (const char* part : {"s", "o", "mu", "var"}) add_float(h, part, {2}, 1.0F);
+  onnx::attribute eps;
+  eps.name = "epsilon";
+  eps.type = onnx::attribute_type::floating;
+  eps.f = std::numeric_limits<float>::infinity();
+  h.nodes = {make_node("BatchNormalization", {"x", "s", "o", "mu", "var"}, {"y"}, {eps})};
+  auto rh = onnx::try_import_layers(h);
+  REQUIRE(!rh.has_value());
+  CHECK(rh.error().code() == ohq::errc::numerical);
+  CHECK(contains(rh.error().message(), "epsilon is inf"));
+}
+
+TEST_CASE("import: the graph input's size is bounded (max_import_input_elements)") {
+  onnx::graph g = io_graph({1, 65536, 65536, 65536});
+  g.nodes = {make_node("Relu", {"x"}, {"y"})};
+  auto r = onnx::try_import_layers(g);
+  REQUIRE(!r.has_value());
+  CHECK(r.error().code() == ohq::errc::limit_exceeded);
+  CHECK(contains(r.error().message(), "max_import_input_elements"));
+}
+
+TEST_CASE("codegen: names from the file cannot change the generated code") {
+  onnx::imported_network net;
+  net.input_shape = {1, 2, 2};
+  onnx::imported_layer relu;
+  relu.op = onnx::layer_op::relu;
+  relu.node = "a\nusing evil = int;";
+  onnx::imported_layer sigmoid;
+  sigmoid.op = onnx::layer_op::sigmoid;
+  sigmoid.node = "ends in a backslash \\";  // would splice the next line into the comment
+  net.layers = {relu, sigmoid, relu};
+  ohq::io::codegen_options options;
+  options.source = "q\"uote\\.onnx";
+  const std::string header = ohq::io::generate_model_header(net, options);
+  CHECK_FALSE(contains(header, "\nusing evil"));
+  CHECK_FALSE(contains(header, "\\\n"));
+  CHECK(contains(header, "// a?using evil = int;\n"));
+  CHECK(contains(header, "source = \"q\\\"uote\\\\.onnx\";"));
+}
+
+TEST_CASE("onnx: validate is linear in the number of names (no quadratic duplicate checks)") {
+  onnx::model m;
+  m.ir_version = 7;
+  m.opsets.push_back({"", 13});
+  // Names built with append: g++ 12 warns (-Wrestrict, a false positive) on "a" + std::to_string(k).
+  const auto numbered = [](char prefix, int k) {
+    std::string name(1, prefix);
+    name.append(std::to_string(k));
+    return name;
+  };
+  for (int k = 0; k < 200000; ++k) m.opsets.push_back({numbered('d', k), 1});
+  onnx::node n = make_node("Relu", {"x"}, {"y"});
+  for (int k = 0; k < 200000; ++k) {
+    onnx::attribute a;
+    a.name = numbered('a', k);
+    a.type = onnx::attribute_type::integer;
+    n.attributes.push_back(a);
+  }
+  n.attributes.push_back(n.attributes.front());
+  m.g = io_graph({1, 1, 2, 2});
+  m.g.nodes.push_back(n);
+  const auto start = std::chrono::steady_clock::now();
+  const ohq::status s = onnx::validate(m);
+  CHECK(std::chrono::steady_clock::now() - start < std::chrono::seconds(5));
+  CHECK(s.code() == ohq::errc::invalid_model);
+  CHECK(contains(s.message(), "attribute 'a0' is given twice"));
+}
+
+TEST_CASE("fuzz regressions: every saved ONNX input reads, imports and generates code without a crash") {
+  // tests/fuzz/regressions/<target>/ holds the inputs that crashed a fuzz target; the fix keeps them errors
+  // (or clean successes) under every compiler of the suite, not only under the clang fuzz pass.
+  std::size_t files = 0;
+  for (const char* target : {"onnx_reader", "onnx_import", "codegen"}) {
+    const std::filesystem::path dir = std::filesystem::path(OHQ_FUZZ_REGRESSIONS) / target;
+    if (!std::filesystem::is_directory(dir)) continue;
+    for (const auto& entry : std::filesystem::directory_iterator(dir)) {
+      if (!entry.is_regular_file() || entry.path().filename().string().rfind("README", 0) == 0) continue;
+      INFO(entry.path().string());
+      ++files;
+      auto m = onnx::try_load_model(entry.path());
+      if (!m) {
+        CHECK(m.error().code() != ohq::errc::io_error);
+        continue;
+      }
+      auto imported = onnx::try_import_layers(m->g);
+      if (!imported) {
+        CHECK(!imported.error().message().empty());
+        continue;
+      }
+      CHECK(!ohq::io::generate_model_header(*imported, {}).empty());
+    }
+  }
+  MESSAGE(files << " regression files");
 }

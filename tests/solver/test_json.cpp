@@ -49,6 +49,35 @@ TEST_CASE("json_limits_bound_depth_and_size") {
   CHECK(parse_json("\xEF\xBB\xBF[1]").ok());
 }
 
+TEST_CASE("json_limits_name_the_limit_hit") {
+  // Each limit's error names the json_limits field, at its default value.
+  const auto error = [](const std::string& text, const json_limits& lim = {}) {
+    const auto r = parse_json(text, lim);
+    CHECK_FALSE(r.ok());
+    return r.error;
+  };
+  CHECK(error(std::string(66, '[') + std::string(66, ']')).find("deeper than 64 levels (json_limits::max_depth)") !=
+        std::string::npos);
+  CHECK(parse_json(std::string(65, '[') + std::string(65, ']')).ok());
+  CHECK(error("\"" + std::string((1u << 20) + 1, 'a') + "\"").find("json_limits::max_string") != std::string::npos);
+  CHECK(parse_json("\"" + std::string(1u << 20, 'a') + "\"").ok());
+  CHECK(error("[1" + std::string(400, '0') + "]").find("longer than 400 characters (json_limits::max_number_chars)") !=
+        std::string::npos);
+  CHECK(parse_json("[1" + std::string(300, '0') + "]").ok());
+  json_limits tight;
+  tight.max_elements = 3;
+  CHECK(error("[1, 2, 3]", tight).find("more than 3 values (json_limits::max_elements)") != std::string::npos);
+  tight = {};
+  tight.max_bytes = 4;
+  CHECK(error("[1, 2]", tight).find("over the limit of 4 bytes (json_limits::max_bytes)") != std::string::npos);
+  // An exponent far outside any model's range is refused by the exact reader, not expanded.
+  const auto tiny = parse_json(R"({"groups": [{"choices": [{"cost": 1e-99999, "use": []}]}]})");
+  REQUIRE(tiny.ok());
+  const auto inst = read_mckp(*tiny.value);
+  CHECK_FALSE(inst.ok());
+  CHECK(inst.error.find("groups[0].choices[0].cost") != std::string::npos);
+}
+
 TEST_CASE("json_reads_mckp_instances_and_names_errors") {
   const auto ok = parse_json(R"({"groups": [{"name": "conv1", "choices": [{"name": "w4", "cost": 0.1, "use": [1.5, 2]},
                                                                           {"name": "w8", "cost": 0, "use": [3, 4]}]}],

@@ -24,12 +24,14 @@
 
 namespace ohq::solver {
 
-/// Limits that bound the reader's memory and recursion on hostile input.
+/// Limits that bound the reader's memory and recursion on hostile input. Hitting one is an
+/// error naming the limit (e.g. "nesting deeper than 64 levels (json_limits::max_depth)").
 struct json_limits {
-  std::size_t max_bytes = 64u << 20;
-  std::size_t max_depth = 64;
-  std::size_t max_string = 1u << 20;
+  std::size_t max_bytes = 64u << 20;     ///< input size
+  std::size_t max_depth = 64;            ///< nesting of arrays and objects (the parser recurses once per level)
+  std::size_t max_string = 1u << 20;     ///< bytes of one decoded string
   std::size_t max_elements = 2'000'000;  ///< values in the whole document (about 128 bytes each)
+  std::size_t max_number_chars = 400;    ///< characters of one number literal
 };
 
 /// A parsed JSON value. Objects keep member order; duplicate keys are rejected by the parser.
@@ -75,7 +77,7 @@ class json_parser {
     parse_result<json_value> out;
     if (s_.size() > lim_.max_bytes) {
       out.error = std::string("input is ") + std::to_string(s_.size()) + " bytes, over the limit of " +
-                  std::to_string(lim_.max_bytes);
+                  std::to_string(lim_.max_bytes) + " bytes (json_limits::max_bytes)";
       return out;
     }
     // A UTF-8 byte order mark is tolerated.
@@ -122,8 +124,10 @@ class json_parser {
   }
 
   bool value(json_value& v, std::size_t depth) {
-    if (depth > lim_.max_depth) return fail(std::string("nesting deeper than ") + std::to_string(lim_.max_depth));
-    if (++elements_ > lim_.max_elements) return fail(std::string("more than ") + std::to_string(lim_.max_elements) + " values");
+    if (depth > lim_.max_depth)
+      return fail(std::string("nesting deeper than ") + std::to_string(lim_.max_depth) + " levels (json_limits::max_depth)");
+    if (++elements_ > lim_.max_elements)
+      return fail(std::string("more than ") + std::to_string(lim_.max_elements) + " values (json_limits::max_elements)");
     if (pos_ >= s_.size()) return fail("unexpected end of input");
     const char c = s_[pos_];
     switch (c) {
@@ -170,8 +174,12 @@ class json_parser {
       while (pos_ < s_.size() && digit(s_[pos_])) ++pos_;
     }
     v.type = json_value::kind::number;
+    if (pos_ - start > lim_.max_number_chars) {
+      pos_ = start;
+      return fail(std::string("number literal longer than ") + std::to_string(lim_.max_number_chars) +
+                  " characters (json_limits::max_number_chars)");
+    }
     v.text = std::string(s_.substr(start, pos_ - start));
-    if (v.text.size() > 400) return fail("number literal longer than 400 characters");
     double d = 0;
     const auto r = std::from_chars(v.text.data(), v.text.data() + v.text.size(), d);
     if (r.ec == std::errc::result_out_of_range) {
@@ -253,7 +261,8 @@ class json_parser {
     ++pos_;  // opening quote
     for (;;) {
       if (pos_ >= s_.size()) return fail("unterminated string");
-      if (out.size() > lim_.max_string) return fail(std::string("string longer than ") + std::to_string(lim_.max_string) + " bytes");
+      if (out.size() > lim_.max_string)
+        return fail(std::string("string longer than ") + std::to_string(lim_.max_string) + " bytes (json_limits::max_string)");
       const char c = s_[pos_];
       if (c == '"') {
         ++pos_;

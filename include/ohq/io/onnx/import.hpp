@@ -10,6 +10,7 @@
 #pragma once
 
 #include <ohq/core/error.hpp>
+#include <ohq/io/detail/no_throw.hpp>
 #include <ohq/io/onnx/graph.hpp>
 #include <ohq/io/onnx/model.hpp>
 
@@ -84,6 +85,11 @@ struct imported_network {
 
 /// How deep forks may nest (residuals inside residuals...), against hostile graphs.
 inline constexpr int max_import_depth = 64;
+/// Largest element count of one sample of the graph input (C * H * W), as read_options::max_tensor_elements.
+inline constexpr std::uint64_t max_import_input_elements = std::uint64_t{1} << 31;
+/// Work bound of one evaluation of a shape computation (Reshape / Pad targets): nodes visited and
+/// values produced. Shape subgraphs of real exports take a few dozen.
+inline constexpr std::size_t max_shape_eval_steps = 4096;
 
 namespace detail {
 
@@ -127,11 +133,17 @@ class importer {
     net.output_name = g_.outputs[0].name;
     if (!in->has_shape || in->shape.size() != 4)
       return fail("graph input '", in->name, "' must be a 4-D tensor [N, C, H, W]");
+    std::uint64_t elements = 1;
     for (std::size_t i = 1; i < 4; ++i) {
       if (in->shape[i].value <= 0)
         return fail("graph input '", in->name, "' needs fixed C, H and W; dimension ", i, " is '",
-                    in->shape[i].param.empty() ? std::to_string(in->shape[i].value) : in->shape[i].param, "'");
-      net.input_shape.push_back(static_cast<std::size_t>(in->shape[i].value));
+                    in->shape[i].param.empty() ? std::to_string(in->shape[i].value) : printable(in->shape[i].param), "'");
+      const auto d = static_cast<std::uint64_t>(in->shape[i].value);
+      if (d > max_import_input_elements || elements * d > max_import_input_elements)
+        return make_status(errc::limit_exceeded, "ONNX import: graph input '", printable(in->name), "' has more than ",
+                           max_import_input_elements, " elements per sample (max_import_input_elements)");
+      elements *= d;
+      net.input_shape.push_back(static_cast<std::size_t>(d));
     }
     chain_end end;
     shape_ = net.input_shape;
@@ -152,13 +164,20 @@ class importer {
   static status fail(const Parts&... parts) {
     return make_status(errc::invalid_model, "ONNX import: ", parts...);
   }
-  static std::string label(const node& n) { return n.name.empty() ? n.op_type : n.name; }
+  /// The node's name (or op type) as shown in messages and generated code: printable, at most 80 characters.
+  static std::string label(const node& n) { return printable(n.name.empty() ? n.op_type : n.name); }
 
   const tensor* constant(const std::string& name) const {
     auto it = constants_.find(name);
     return it == constants_.end() ? nullptr : it->second;
   }
   bool is_constant(const std::string& name) const { return constants_.count(name) > 0; }
+
+  /// The element-wise activations of nn/ (the inner activation of a squeeze-excite is one of them).
+  static bool is_activation(layer_op op) {
+    return op == layer_op::relu || op == layer_op::relu6 || op == layer_op::hardswish || op == layer_op::hardsigmoid ||
+           op == layer_op::sigmoid;
+  }
 
   /// A node that merges two computed values: a residual add or a gate multiply.
   bool is_join(const node& n) const {
@@ -179,11 +198,28 @@ class importer {
   /// Slice, Cast over constants) whose only data input is `reshaped`, one sample of shape_.
   /// The batch dimension evaluates to `batch_dim`.
   static constexpr std::int64_t batch_dim = -2;
-  bool eval_shape(const std::string& name, const std::string& reshaped, std::vector<std::int64_t>& out,
-                  int depth = 0) const {
-    if (depth > 16) return false;
+  bool eval_shape(const std::string& name, const std::string& reshaped, std::vector<std::int64_t>& out) const {
+    std::size_t budget = max_shape_eval_steps;
+    shape_limit_hit_ = false;
+    return eval_shape(name, reshaped, out, 0, budget);
+  }
+  /// Appended to the error of a Reshape or Pad whose target could not be evaluated.
+  std::string shape_limit_note() const {
+    return shape_limit_hit_ ? " (its shape computation exceeds max_shape_eval_steps = " +
+                                  std::to_string(max_shape_eval_steps) + " steps or 16 levels)"
+                            : std::string();
+  }
+  bool eval_shape(const std::string& name, const std::string& reshaped, std::vector<std::int64_t>& out, int depth,
+                  std::size_t& budget) const {
+    // Every visit and every value produced costs one step: a Concat of Concats cannot blow up.
+    if (depth > 16 || budget == 0) {
+      shape_limit_hit_ = true;
+      return false;
+    }
+    --budget;
     if (const tensor* t = constant(name)) {
-      if (!t->is_integer()) return false;
+      if (!t->is_integer() || t->ints.size() > budget) return false;
+      budget -= t->ints.size();
       out = t->ints;
       return true;
     }
@@ -191,7 +227,7 @@ class importer {
     if (k == graph_index::none) return false;
     const node& p = g_.nodes[k];
     const auto in = [&](std::size_t i, std::vector<std::int64_t>& v) {
-      return i < p.inputs.size() && eval_shape(p.inputs[i], reshaped, v, depth + 1);
+      return i < p.inputs.size() && eval_shape(p.inputs[i], reshaped, v, depth + 1, budget);
     };
     std::vector<std::int64_t> a, b;
     if (p.op_type == "Shape") {
@@ -212,13 +248,15 @@ class importer {
     if (p.op_type == "Concat") {
       out.clear();
       for (std::size_t i = 0; i < p.inputs.size(); ++i) {
-        if (!in(i, a)) return false;
+        if (!in(i, a) || a.size() > budget) return false;
+        budget -= a.size();
         out.insert(out.end(), a.begin(), a.end());
       }
       return true;
     }
     if (p.op_type == "Gather") {
-      if (attr_int(p, "axis", 0) != 0 || !in(0, a) || !in(1, b)) return false;
+      if (attr_int(p, "axis", 0) != 0 || !in(0, a) || !in(1, b) || b.size() > budget) return false;
+      budget -= b.size();
       out.clear();
       for (std::int64_t i : b) {
         if (i < 0) i += static_cast<std::int64_t>(a.size());
@@ -360,6 +398,7 @@ class importer {
       branches[b].shape = shape_;
     }
     const node* join = branches[0].end.join;
+    if (join->outputs.empty() || join->outputs[0].empty()) return fail("node '", label(*join), "' has no output");
     if (join != branches[1].end.join)
       return fail("the branches forked at '", value, "' end in different nodes ('", label(*join), "', '",
                   label(*branches[1].end.join), "')");
@@ -381,7 +420,7 @@ class importer {
       layer.shortcut = std::move(branches[1].layers);
       layer.output = branches[0].shape;
       shape_ = layer.output;
-      flat_ = fork_flat && shape_.size() == 1;
+      flat_ = shape_.size() == 1;  // both branches may have flattened a feature map
     } else {  // Mul: a gate
       if (!branches[1].identity)
         return fail("node '", label(*join), "' multiplies two computed branches; only x * gate(x) is supported");
@@ -390,7 +429,8 @@ class importer {
         layer.op = layer_op::hardswish;  // x * hardsigmoid(x)
         layer.node = g[0].node;
       } else if (g.size() == 5 && g[0].op == layer_op::global_avg_pool && g[1].op == layer_op::dense &&
-                 g[3].op == layer_op::dense && (g[4].op == layer_op::hardsigmoid || g[4].op == layer_op::sigmoid)) {
+                 is_activation(g[2].op) && g[3].op == layer_op::dense &&
+                 (g[4].op == layer_op::hardsigmoid || g[4].op == layer_op::sigmoid)) {
         layer.op = layer_op::squeeze_excite;
         layer.body.assign(std::make_move_iterator(g.begin() + 1), std::make_move_iterator(g.end()));
         layer.node = layer.body[0].node;
@@ -406,7 +446,7 @@ class importer {
       flat_ = fork_flat;
     }
     out.push_back(std::move(layer));
-    value = join->outputs.at(0);
+    value = join->outputs[0];
     return {};
   }
 
@@ -467,6 +507,7 @@ class importer {
         value = next;
         return {};
       }
+      if (shape_.size() != 3) return fail("node '", label(n), "': ", op, " needs a feature map, got ", shape_str(shape_));
       l.op = layer_op::flatten;
     } else if (op == "Gemm") {
       OHQ_TRY_STATUS(parse_gemm(n, l));
@@ -558,6 +599,8 @@ class importer {
     l.mean = parts[2]->floats;
     l.var = parts[3]->floats;
     l.epsilon = attr_float(n, "epsilon", 1e-5f);
+    if (!std::isfinite(l.epsilon))
+      return make_status(errc::numerical, "ONNX import: node '", label(n), "' (BatchNormalization): epsilon is ", l.epsilon);
     for (float v : l.var)
       if (!(v + l.epsilon > 0.0f)) return fail("node '", label(n), "': BatchNormalization variance + epsilon must be positive");
     return {};
@@ -606,7 +649,7 @@ class importer {
     std::vector<std::int64_t> target;
     if (n.inputs.size() < 2 || !eval_shape(n.inputs[1], n.inputs[0], target) || target.size() != 2)
       return fail("node '", label(n), "': Reshape is supported only to 2-D [N, features], with a constant target "
-                  "or one computed from the input's Shape");
+                  "or one computed from the input's Shape", shape_limit_note());
     std::size_t features = 1;
     for (auto d : shape_) features *= d;
     const std::int64_t first = target[0], second = target[1];
@@ -652,13 +695,18 @@ class importer {
     OHQ_TRY_STATUS(float_input(n, 1, w, "weight"));
     OHQ_TRY_STATUS(set_dense(n, l, *w, false));
     const auto users = consumers(next);
-    if (users.size() == 1 && users[0]->op_type == "Add" && users[0]->inputs.size() == 2) {
+    if (users.size() == 1 && users[0]->op_type == "Add" && users[0]->inputs.size() == 2 &&
+        !users[0]->outputs.empty() && !users[0]->outputs[0].empty()) {
       const node& add = *users[0];
       const std::string& other = add.inputs[0] == next ? add.inputs[1] : add.inputs[0];
       if (const tensor* b = constant(other); b && b->is_float() && b->element_count() == l.out) {
+        for (std::size_t k = 0; k < b->floats.size(); ++k)
+          if (!std::isfinite(b->floats[k]))
+            return make_status(errc::numerical, "ONNX import: node '", label(add), "' (Add): bias '", printable(other),
+                               "' holds a non-finite value (", b->floats[k], ") at index ", k);
         l.bias = b->floats;
         l.has_bias = true;
-        next = add.outputs.at(0);
+        next = add.outputs[0];
       }
     }
     return {};
@@ -672,19 +720,20 @@ class importer {
       const auto users = consumers(v);
       return users.size() == 1 ? users[0] : nullptr;
     };
-    const node* clip = ok_add ? single_user(add.outputs.at(0)) : nullptr;
+    const node* clip = ok_add ? single_user(add.outputs[0]) : nullptr;
     float lo = -1, hi = -1;
-    const bool ok_clip = clip && clip->op_type == "Clip" && scalar_input(*clip, 1, lo) && scalar_input(*clip, 2, hi) &&
-                         lo == 0.0f && hi == 6.0f;
-    const node* scale = ok_clip ? single_user(clip->outputs.at(0)) : nullptr;
+    const bool ok_clip = clip && clip->op_type == "Clip" && !clip->outputs.empty() && scalar_input(*clip, 1, lo) &&
+                         scalar_input(*clip, 2, hi) && lo == 0.0f && hi == 6.0f;
+    const node* scale = ok_clip ? single_user(clip->outputs[0]) : nullptr;
     float k = 0;
-    const bool ok_scale = scale && scale->inputs.size() == 2 && scalar_input(*scale, 1, k) &&
+    const bool ok_scale = scale && scale->inputs.size() == 2 && !scale->outputs.empty() && !scale->outputs[0].empty() &&
+                          scalar_input(*scale, 1, k) &&
                           ((scale->op_type == "Div" && near(k, 6.0f)) || (scale->op_type == "Mul" && near(k, 1.0f / 6.0f)));
     if (!ok_scale)
       return fail("node '", label(add), "': an Add of a constant is supported only as the start of "
                   "hardsigmoid written out, (x + 3).clip(0, 6) / 6");
     l.op = layer_op::hardsigmoid;
-    next = scale->outputs.at(0);
+    next = scale->outputs[0];
     return {};
   }
 
@@ -694,7 +743,7 @@ class importer {
     const std::string mode = attr_string(n, "mode");
     std::vector<std::int64_t> pads = attr_ints(n, "pads");  // opset < 11
     if (n.inputs.size() > 1 && !n.inputs[1].empty() && !eval_shape(n.inputs[1], n.inputs[0], pads))
-      return fail("node '", label(n), "': Pad needs constant pads");
+      return fail("node '", label(n), "': Pad needs constant pads", shape_limit_note());
     float fill = 0.0f;
     if (n.inputs.size() > 2 && !n.inputs[2].empty() && !scalar_input(n, 2, fill))
       return fail("node '", label(n), "': Pad needs a constant fill value");
@@ -707,17 +756,18 @@ class importer {
     const std::int64_t p = pads[2];
     const bool spatial_symmetric = pads[0] == 0 && pads[1] == 0 && pads[4] == 0 && pads[5] == 0 && pads[3] == p &&
                                    pads[6] == p && pads[7] == p && p > 0;
-    const auto users = consumers(n.outputs.at(0));
+    const auto users = consumers(n.outputs[0]);  // parse_node checked that n has an output
     if (!spatial_symmetric || users.size() != 1 || users[0]->op_type != "AveragePool")
       return fail("node '", label(n), "': Pad is supported only as equal zero padding of H and W before an AveragePool");
     const node& pool = *users[0];
+    if (pool.outputs.empty() || pool.outputs[0].empty()) return fail("node '", label(pool), "' has no output");
     OHQ_TRY_STATUS(parse_pool(pool, l));
     if (l.padding != 0) return fail("node '", label(pool), "': padded twice (Pad and pads)");
     l.padding = static_cast<std::size_t>(p);
     l.count_include_pad = true;
     l.node = label(pool);
     if (2 * l.padding > l.kernel) return fail("node '", label(pool), "': padding larger than half the window");
-    next = pool.outputs.at(0);
+    next = pool.outputs[0];
     return {};
   }
 
@@ -758,12 +808,16 @@ class importer {
   graph_index index_;
   std::map<std::string, const tensor*, std::less<>> constants_;
   std::vector<std::size_t> shape_;  ///< shape of the value being walked
+  mutable bool shape_limit_hit_ = false;  ///< the last eval_shape ran out of steps or depth
   bool flat_ = false;               ///< the value is flat in ohq terms (after a global pool or flatten)
 };
 
 }  // namespace detail
 
 /// Recognises `g` as ohq layers (weights copied), or explains which node does not fit.
-inline result<imported_network> try_import_layers(const graph& g) { return detail::importer(g).run(); }
+/// Never throws (an exception, e.g. std::bad_alloc, becomes an error).
+inline result<imported_network> try_import_layers(const graph& g) {
+  return io::detail::no_throw([&]() -> result<imported_network> { return detail::importer(g).run(); });
+}
 
 }  // namespace ohq::io::onnx

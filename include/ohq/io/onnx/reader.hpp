@@ -25,6 +25,7 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <unordered_set>
 #include <utility>
 #include <vector>
 
@@ -808,17 +809,14 @@ inline status validate(const model& m) {
                     "; this is not an ONNX model ohq can read");
   }
   bool has_default = false;
+  std::unordered_set<std::string_view> domains;  // "" stands for the default domain
+  domains.reserve(m.opsets.size());
   for (std::size_t k = 0; k < m.opsets.size(); ++k) {
     const opset& o = m.opsets[k];
     const path op{&root, "opset_import", k, {}, nullptr, nullptr};
-    const auto key = [](const opset& x) {
-      return detail::is_default_domain(x.domain) ? std::string_view{} : std::string_view{x.domain};
-    };
-    for (std::size_t j = 0; j < k; ++j) {
-      if (key(m.opsets[j]) == key(o)) {
-        return error_at(errc::invalid_model, op, no_index, "domain '", printable(o.domain),
-                        "' is imported twice");
-      }
+    const std::string_view key = detail::is_default_domain(o.domain) ? std::string_view{} : std::string_view{o.domain};
+    if (!domains.insert(key).second) {
+      return error_at(errc::invalid_model, op, no_index, "domain '", printable(o.domain), "' is imported twice");
     }
     if (detail::is_default_domain(o.domain)) {
       has_default = true;
@@ -841,13 +839,14 @@ inline status validate(const model& m) {
   std::unordered_map<std::string_view, std::int64_t> defined;
   defined.reserve(g.initializers.size() + g.inputs.size() + g.nodes.size());
   for (const auto& [name, t] : g.initializers) defined.emplace(name, -2);
+  // Duplicate checks use hash sets: a file of many inputs, outputs or attributes stays linear.
+  std::unordered_set<std::string_view> names;
+  names.reserve(g.inputs.size());
   for (std::size_t k = 0; k < g.inputs.size(); ++k) {
     const value_info& v = g.inputs[k];
     const path vp{&gp, "input", k, "value", &v.name, nullptr};
-    for (std::size_t j = 0; j < k; ++j) {
-      if (g.inputs[j].name == v.name)
-        return error_at(errc::invalid_model, vp, no_index, "duplicate graph input name");
-    }
+    if (!names.insert(v.name).second)
+      return error_at(errc::invalid_model, vp, no_index, "duplicate graph input name");
     defined.emplace(v.name, -1);  // keeps -2 when the input has an initializer (a default value)
   }
   // All producers, so that a read-before-write can be told apart from an unknown name.
@@ -867,19 +866,15 @@ inline status validate(const model& m) {
     const node& n = g.nodes[k];
     const path np{&gp, "node", k, "node", &n.name, &n.op_type};
     if (!detail::is_default_domain(n.domain)) {
-      bool known = false;
-      for (const opset& o : m.opsets) known = known || o.domain == n.domain;
-      if (!known) {
+      if (domains.count(n.domain) == 0) {
         return error_at(errc::invalid_model, np, no_index, "domain '", printable(n.domain),
                         "' has no opset_import entry");
       }
     }
-    for (std::size_t a = 0; a < n.attributes.size(); ++a) {
-      for (std::size_t b = 0; b < a; ++b) {
-        if (n.attributes[a].name == n.attributes[b].name) {
-          return error_at(errc::invalid_model, np, no_index, "attribute '", printable(n.attributes[a].name),
-                          "' is given twice");
-        }
+    names.clear();
+    for (const attribute& a : n.attributes) {
+      if (!names.insert(a.name).second) {
+        return error_at(errc::invalid_model, np, no_index, "attribute '", printable(a.name), "' is given twice");
       }
     }
     for (const std::string& in : n.inputs) {
@@ -904,6 +899,7 @@ inline status validate(const model& m) {
     }
   }
   if (g.outputs.empty()) return error_at(errc::invalid_model, gp, no_index, "no outputs");
+  names.clear();
   for (std::size_t k = 0; k < g.outputs.size(); ++k) {
     const value_info& v = g.outputs[k];
     const path vp{&gp, "output", k, "value", &v.name, nullptr};
@@ -911,10 +907,8 @@ inline status validate(const model& m) {
       return error_at(errc::invalid_model, vp, no_index,
                       "graph output is not produced by any node, input or initializer");
     }
-    for (std::size_t j = 0; j < k; ++j) {
-      if (g.outputs[j].name == v.name)
-        return error_at(errc::invalid_model, vp, no_index, "duplicate graph output name");
-    }
+    if (!names.insert(v.name).second)
+      return error_at(errc::invalid_model, vp, no_index, "duplicate graph output name");
   }
   return {};
 }
