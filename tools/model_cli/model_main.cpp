@@ -41,7 +41,7 @@ int usage(const std::string& why) {
             << "              [--bias-correction] [--engine integer|fake]\n"
             << "       " << program << " quant-table --images IDX --labels IDX [--calib-images IDX] [--calib-count N]\n"
             << "              [--limit N] [--bits 8,4,3,2] [--calibrations LIST] [--roundings nearest,gptq,nearest+bc,...]\n"
-            << "              [--engine integer|fake] [--model PATH]\n"
+            << "              [--engine integer|fake|both] [--model PATH]\n"
             << "  --quant wBaA8 quantizes every weight to B bits (1..8) and every activation to 8 bits and runs\n"
             << "  the integer reference engine; calibration uses the first --calib-count (256) images of\n"
             << "  --calib-images (default: the --images file).\n";
@@ -140,19 +140,24 @@ ohq::result<dataset> load_dataset(const std::filesystem::path& images_path, cons
   return d;
 }
 
-/// Correct top-1 predictions of run(x, n) -> logits [n][classes] over the dataset.
+/// Top-1 class of run(x, n) -> logits [n][classes] for every image of the dataset.
 template <class Run>
-std::size_t count_correct(const dataset& d, std::size_t batch, Run&& run) {
-  std::size_t correct = 0;
+std::vector<std::uint8_t> predict(const dataset& d, std::size_t batch, Run&& run) {
+  std::vector<std::uint8_t> out(d.count);
   for (std::size_t start = 0; start < d.count; start += batch) {
     const std::size_t n = std::min(batch, d.count - start);
     const float* logits = run(d.x.data() + start * in_t::size, n);
     for (std::size_t i = 0; i < n; ++i) {
       const float* row = logits + i * classes;
-      const auto predicted = static_cast<std::size_t>(std::max_element(row, row + classes) - row);
-      correct += predicted == d.labels[start + i];
+      out[start + i] = static_cast<std::uint8_t>(std::max_element(row, row + classes) - row);
     }
   }
+  return out;
+}
+
+std::size_t count_correct(const dataset& d, const std::vector<std::uint8_t>& predicted) {
+  std::size_t correct = 0;
+  for (std::size_t i = 0; i < d.count; ++i) correct += predicted[i] == d.labels[i];
   return correct;
 }
 
@@ -167,6 +172,7 @@ struct common_options {
   std::filesystem::path images, labels, calib_images, model = OHQ_MODEL_ONNX;
   std::size_t limit = static_cast<std::size_t>(-1), batch = 100, calib_count = 256;
   bool integer_engine = true;
+  bool both_engines = false;  ///< quant-table: run both and count argmax disagreements
 };
 
 /// Parses one shared option at argv[i]; returns 1 if consumed, 0 if not shared, -1 on a bad value.
@@ -187,8 +193,9 @@ int parse_common(int argc, char** argv, int& i, common_options& o, std::string& 
       return why = "--calib-count needs a count from 1 to 100000", -1;
   } else if (arg == "--engine") {
     const std::string_view e = argv[++i];
-    if (e != "integer" && e != "fake") return why = "--engine is integer or fake", -1;
-    o.integer_engine = e == "integer";
+    if (e != "integer" && e != "fake" && e != "both") return why = "--engine is integer, fake or both", -1;
+    o.integer_engine = e != "fake";
+    o.both_engines = e == "both";
   } else {
     return 0;
   }
@@ -273,7 +280,7 @@ int eval(int argc, char** argv) {
   if (bits == 0) {
     std::cout << "fp32\n";
     model.reserve(std::min(o.batch, s.test.count));
-    correct = count_correct(s.test, o.batch, [&](const float* x, std::size_t n) { return model.forward(x, n); });
+    correct = count_correct(s.test, predict(s.test, o.batch, [&](const float* x, std::size_t n) { return model.forward(x, n); }));
   } else {
     q.bits = bits;
     std::cout << describe_quant(bits, q.calibration, q.rounding, s.calibration.size() / in_t::size, q.bias_correction,
@@ -287,9 +294,9 @@ int eval(int argc, char** argv) {
     if (!record) return fail(record.error().what());
     auto qnet = ohq::nn::quantized_network::try_build(*graph, *record, q);
     if (!qnet) return fail(qnet.error().what());
-    correct = count_correct(s.test, o.batch, [&](const float* x, std::size_t n) {
-      return (o.integer_engine ? qnet->run_integer(x, n) : qnet->run_fake_quant(x, n)).data();
-    });
+    correct = count_correct(s.test, predict(s.test, o.batch, [&](const float* x, std::size_t n) {
+                              return (o.integer_engine ? qnet->run_integer(x, n) : qnet->run_fake_quant(x, n)).data();
+                            }));
   }
   if (info_t::fp32_test_accuracy >= 0) std::cout << "fp32 accuracy at export: " << info_t::fp32_test_accuracy << "\n";
   print_accuracy(correct, s.test.count);
@@ -351,7 +358,7 @@ int quant_table(int argc, char** argv) {
   model_t& model = *s.net;
   model.reserve(std::min(o.batch, s.test.count));
   const std::size_t fp32_correct =
-      count_correct(s.test, o.batch, [&](const float* x, std::size_t n) { return model.forward(x, n); });
+      count_correct(s.test, predict(s.test, o.batch, [&](const float* x, std::size_t n) { return model.forward(x, n); }));
   auto graph = ohq::nn::try_lower(model);
   if (!graph) return fail(graph.error().what());
   ohq::nn::calibration_settings cs;
@@ -377,15 +384,24 @@ int quant_table(int argc, char** argv) {
         q.bias_correction = bias_correction;
         auto qnet = ohq::nn::quantized_network::try_build(*graph, *record, q);
         if (!qnet) return fail(qnet.error().what());
-        const std::size_t correct = count_correct(s.test, o.batch, [&](const float* x, std::size_t n) {
+        const auto predicted = predict(s.test, o.batch, [&](const float* x, std::size_t n) {
           return (o.integer_engine ? qnet->run_integer(x, n) : qnet->run_fake_quant(x, n)).data();
         });
+        const std::size_t correct = count_correct(s.test, predicted);
         const double acc = double(correct) / double(s.test.count);
+        std::string agreement;
+        if (o.both_engines) {
+          const auto fake = predict(s.test, o.batch,
+                                    [&](const float* x, std::size_t n) { return qnet->run_fake_quant(x, n).data(); });
+          std::size_t differ = 0;
+          for (std::size_t i = 0; i < s.test.count; ++i) differ += fake[i] != predicted[i];
+          agreement = "   fake-quant argmax differs on " + std::to_string(differ);
+        }
         const std::string rounding_name = std::string(to_string(rounding)) + (bias_correction ? "+bc" : "");
         std::snprintf(line, sizeof line, "W%uA8   %-11s %-10s %9.4f %+8.2f", bits, std::string(to_string(method)).c_str(),
                       rounding_name.c_str(), acc,
                       100.0 * (acc - double(fp32_correct) / double(s.test.count)));
-        std::cout << line << std::endl;
+        std::cout << line << agreement << std::endl;
       }
   return 0;
 }
