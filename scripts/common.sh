@@ -5,7 +5,8 @@ OHQ_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 # What building and testing ohq needs, all from Debian.
 OHQ_PACKAGES=(cmake make g++ clang libclang-rt-14-dev python3 libeigen3-dev libxsimd-dev libboost-dev doctest-dev
               libbenchmark-dev zlib1g-dev glpk-utils dataset-fashion-mnist
-              python3-torch python3-torchvision python3-onnx libopenblas0-pthread)
+              python3-torch python3-torchvision python3-onnx libopenblas0-pthread
+              qemu-user)  # qemu-user: tests/kernels run the kernels under qemu-x86_64 -cpu Haswell
 
 ohq_missing_packages() {
   local missing=()

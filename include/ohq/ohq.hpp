@@ -5,6 +5,7 @@
 #include <ohq/config.hpp>
 #include <ohq/core.hpp>
 #include <ohq/quant.hpp>
+#include <ohq/kernels.hpp>
 #include <ohq/nn.hpp>
 #include <ohq/io.hpp>
 #include <ohq/solver.hpp>

@@ -2642,6 +2642,884 @@ inline std::vector<float> correct_bias(std::span<const float> w, const quantized
 }  // namespace ohq::quant
 // ---- end ohq/quant/gptq.hpp ----
 // ---- end ohq/quant.hpp ----
+// #include <ohq/kernels.hpp>
+// ---- begin ohq/kernels.hpp ----
+// SPDX-License-Identifier: MIT
+/// @file The entry header of kernels/ (integer part): the W8A8 GEMM kernels of every arch the
+/// including TU is compiled for plus scalar, and run-time arch dispatch. docs/kernels.md.
+///
+/// The arch headers are empty unless the TU is compiled for their instruction set, so this header
+/// is safe (and intrinsic-free) in a baseline build; see cmake/OhqKernels.cmake for multi-arch binaries.
+
+// #include <ohq/config.hpp>
+// #include <ohq/kernels/w8a8_types.hpp>
+// ---- begin ohq/kernels/w8a8_types.hpp ----
+// SPDX-License-Identifier: MIT
+/// @file Defines the plain-data interface between the W8A8 GEMM kernels of every arch and the
+/// dispatch table: the argument block, the kernel entry and the packed-layout geometry.
+///
+/// Deliberately POD-only (no member functions, no std:: templates): the per-arch translation units
+/// (cmake/OhqKernels.cmake) include this header while compiled with -mavx2 / -mavx512*, and any
+/// inline function they emitted could be picked by the linker for the baseline code paths.
+
+#include <cstddef>
+#include <cstdint>
+
+namespace ohq::kernels {
+
+/// Packed W8A8 weights, the layout every arch shares with its own tile height `mr`:
+/// rows are grouped in tiles of mr (the last tile zero-padded), K in groups of 4 (the last group
+/// zero-padded), and tile t stores data[((t * k4 + g) * mr + rr) * 4 + kk] = w[t*mr + rr][4g + kk].
+/// One broadcast of 4 activation bytes x[i][4g..4g+3] thus meets a contiguous stream of
+/// mr * 4 weight bytes, exactly the operand of vpdpbusd (and of vpmovsxbw + vpmaddwd on AVX2).
+///
+/// y[j][i] = clamp(zero_point + round_half_up((bias[j] + sum_k (x[i][k] - x_zero_point) w[j][k]) * m[j] / 2^shift[j]), lo, hi)
+/// computed as dot(x, w) + (bias[j] - x_zero_point * row_sums[j]) in wrapping int32 arithmetic
+/// (exact whenever the true accumulator fits int32, the reference's precondition).
+struct w8a8_gemm_args {
+  const std::uint8_t* x = nullptr;  ///< column i at x + i * ldx, K bytes each
+  std::size_t n = 0;                ///< columns
+  std::size_t ldx = 0;
+  std::int32_t x_zero_point = 0;
+  const std::int8_t* packed = nullptr;    ///< tiles of the packed layout above
+  const std::int32_t* row_sums = nullptr; ///< [rows]: sum_k w[j][k]
+  std::size_t rows = 0;                   ///< M (output channels of this call)
+  std::size_t cols = 0;                   ///< K
+  const std::int32_t* bias = nullptr;     ///< [rows] or null (zero)
+  const std::int32_t* multiplier = nullptr;  ///< [rows]
+  const std::int32_t* shift = nullptr;       ///< [rows], 1..62
+  std::int32_t zero_point = 0;               ///< output zero point
+  std::int32_t lo = 0;                       ///< clamp bounds (fused ReLU/ReLU6 narrow them)
+  std::int32_t hi = 255;
+  std::uint8_t* y = nullptr;  ///< output j, i at y[j * channel_stride + i * column_stride] (u8 or s8 bytes)
+  std::size_t channel_stride = 1;
+  std::size_t column_stride = 1;
+  std::int16_t* scratch = nullptr;  ///< w8a8_kernel_entry::scratch_columns * round_up(K, 4) int16, if needed
+};
+
+/// One kernel of the dispatch table.
+struct w8a8_kernel_entry {
+  const char* name;              ///< e.g. "avx2 w8a8 gemm 8x6"
+  std::size_t mr;                ///< tile height of the packed layout this kernel reads
+  std::size_t nr;                ///< columns per register tile (informational)
+  std::size_t scratch_columns;   ///< int16 scratch the kernel needs per round_up(K, 4) (0: none)
+  void (*run)(const w8a8_gemm_args&) noexcept;
+};
+
+}  // namespace ohq::kernels
+// ---- end ohq/kernels/w8a8_types.hpp ----
+// #include <ohq/kernels/scalar/gemm_w8a8.hpp>
+// ---- begin ohq/kernels/scalar/gemm_w8a8.hpp ----
+// SPDX-License-Identifier: MIT
+/// @file Defines the scalar W8A8 GEMM kernel on the packed layout (kernels/w8a8_types.hpp): the
+/// portable path of the dispatch table, plain C++ with the same decomposition the SIMD kernels use.
+
+// #include <ohq/kernels/w8a8_types.hpp>
+// #include <ohq/quant/requantize.hpp>
+
+#include <algorithm>
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+
+namespace ohq::kernels::scalar {
+
+/// A register tile of Mr rows x Nr columns (CUTLASS style: the tile is the type).
+template <std::size_t Mr, std::size_t Nr>
+struct gemm_w8a8 {
+  static constexpr std::size_t mr = Mr;
+  static constexpr std::size_t nr = Nr;
+
+  /// acc[rr][c] = sum_k x[c][k] * w[rr][k] (mod 2^32) for nc <= Nr columns of one row tile.
+  static void tile(const std::uint8_t* const* xs, std::size_t nc, const std::int8_t* wt, std::size_t k,
+                   std::uint32_t (&acc)[Mr][Nr]) noexcept {
+    for (auto& row : acc) std::fill(std::begin(row), std::end(row), 0u);
+    const std::size_t k4 = (k + 3) / 4;
+    for (std::size_t g = 0; g < k4; ++g) {
+      std::uint8_t xg[Nr][4] = {};
+      const std::size_t kk_end = std::min<std::size_t>(4, k - 4 * g);
+      for (std::size_t c = 0; c < nc; ++c) std::memcpy(xg[c], xs[c] + 4 * g, kk_end);
+      const std::int8_t* wg = wt + g * Mr * 4;
+      for (std::size_t rr = 0; rr < Mr; ++rr)
+        for (std::size_t c = 0; c < Nr; ++c) {
+          std::int32_t s = 0;
+          for (std::size_t kk = 0; kk < 4; ++kk) s += std::int32_t(xg[c][kk]) * wg[rr * 4 + kk];
+          acc[rr][c] += static_cast<std::uint32_t>(s);
+        }
+    }
+  }
+
+  static void run(const w8a8_gemm_args& a) noexcept {
+    const std::size_t k4 = (a.cols + 3) / 4;
+    const std::size_t tiles = (a.rows + Mr - 1) / Mr;
+    for (std::size_t i0 = 0; i0 < a.n; i0 += Nr) {
+      const std::size_t nc = std::min(Nr, a.n - i0);
+      const std::uint8_t* xs[Nr] = {};
+      for (std::size_t c = 0; c < nc; ++c) xs[c] = a.x + (i0 + c) * a.ldx;
+      for (std::size_t t = 0; t < tiles; ++t) {
+        std::uint32_t acc[Mr][Nr];
+        tile(xs, nc, a.packed + t * k4 * Mr * 4, a.cols, acc);
+        const std::size_t rows = std::min(Mr, a.rows - t * Mr);
+        for (std::size_t rr = 0; rr < rows; ++rr) {
+          const std::size_t j = t * Mr + rr;
+          // bias - z * rowsum, wrapping: the true accumulator fits int32, so the sum mod 2^32 is it
+          const std::uint32_t corr = static_cast<std::uint32_t>(a.bias ? a.bias[j] : 0) -
+                                     static_cast<std::uint32_t>(a.x_zero_point) * static_cast<std::uint32_t>(a.row_sums[j]);
+          const quant::fixed_multiplier f{a.multiplier[j], a.shift[j]};
+          for (std::size_t c = 0; c < nc; ++c) {
+            const auto v = static_cast<std::int32_t>(acc[rr][c] + corr);
+            a.y[j * a.channel_stride + (i0 + c) * a.column_stride] =
+                static_cast<std::uint8_t>(quant::requantize(v, f, a.zero_point, a.lo, a.hi));
+          }
+        }
+      }
+    }
+  }
+};
+
+/// The scalar instance of the dispatch table.
+using gemm_w8a8_default = gemm_w8a8<4, 4>;
+
+inline void run_gemm_w8a8(const w8a8_gemm_args& a) noexcept { gemm_w8a8_default::run(a); }
+
+inline const w8a8_kernel_entry* gemm_w8a8_entry() noexcept {
+  static constexpr w8a8_kernel_entry entry{"scalar w8a8 gemm 4x4", gemm_w8a8_default::mr, gemm_w8a8_default::nr, 0,
+                                           &run_gemm_w8a8};
+  return &entry;
+}
+
+}  // namespace ohq::kernels::scalar
+// ---- end ohq/kernels/scalar/gemm_w8a8.hpp ----
+// #include <ohq/kernels/avx2/gemm_w8a8.hpp>
+// ---- begin ohq/kernels/avx2/gemm_w8a8.hpp ----
+// SPDX-License-Identifier: MIT
+/// @file Defines the AVX2 W8A8 GEMM kernel (exact): int8 weights widened to int16 in registers
+/// (vpmovsxbw from memory), u8 activations widened once per column block into int16 scratch,
+/// products summed by vpmaddwd into int32. A no-op unless the including TU is compiled with
+/// AVX2 and FMA (-mavx2 -mfma, or cmake/OhqKernels.cmake's per-arch TU).
+///
+/// Why not vpmaddubsw: it adds two u8 x s8 products into int16 with saturation, and
+/// 255 * 127 * 2 = 64770 > 32767, so exact W8A8 would need split weights (two passes) or a
+/// bounded activation range. Widening costs one vpmovsxbw per 8 rows x 4 k (shared by all Nr
+/// columns) and keeps weights at one byte each in memory, which is what bandwidth-bound batch-1
+/// layers need. vpmaddwd's int16 x int16 pair sums cannot overflow (|.| <= 2 * 255 * 128).
+
+#if defined(__AVX2__) && defined(__FMA__)
+
+// #include <ohq/kernels/w8a8_types.hpp>
+
+#include <immintrin.h>
+
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+
+// Only plain functions of this arch's namespace and intrinsics below: nothing shared with the
+// baseline translation units (see w8a8_types.hpp).
+namespace ohq::kernels::avx2 {
+
+/// dst[0, kp) = x[0, k) zero-extended to int16, then zeros.
+inline void widen_column(const std::uint8_t* x, std::size_t k, std::size_t kp, std::int16_t* dst) noexcept {
+  std::size_t i = 0;
+  for (; i + 16 <= k; i += 16)
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(dst + i),
+                        _mm256_cvtepu8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(x + i))));
+  for (; i < k; ++i) dst[i] = static_cast<std::int16_t>(x[i]);
+  for (; i < kp; ++i) dst[i] = 0;
+}
+
+/// Per-row requantization operands of 8 rows, 64-bit lanes split even/odd.
+struct requant8 {
+  __m256i corr;             ///< bias - x_zero_point * row_sum (int32, wrapping)
+  __m256i m_even, m_odd;    ///< multipliers in the low half of each 64-bit lane
+  __m256i s_even, s_odd;    ///< shifts as 64-bit lanes
+  __m256i r_even, r_odd;    ///< 2^(shift-1) as 64-bit lanes
+  __m256i lo, hi;           ///< lo - zp, hi - zp as 64-bit lanes
+  __m256i zp;               ///< output zero point, int32 lanes
+};
+
+inline requant8 make_requant8(const std::int32_t* bias, const std::int32_t* row_sums, const std::int32_t* m,
+                              const std::int32_t* s, std::int32_t x_zp, std::int32_t zp, std::int32_t lo,
+                              std::int32_t hi) noexcept {
+  requant8 p;
+  const __m256i b = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(bias));
+  const __m256i rs = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(row_sums));
+  p.corr = _mm256_sub_epi32(b, _mm256_mullo_epi32(_mm256_set1_epi32(x_zp), rs));
+  const __m256i mv = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(m));
+  const __m256i sv = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(s));
+  const __m256i low32 = _mm256_set1_epi64x(0xffffffff);
+  p.m_even = mv;
+  p.m_odd = _mm256_srli_epi64(mv, 32);
+  p.s_even = _mm256_and_si256(sv, low32);
+  p.s_odd = _mm256_srli_epi64(sv, 32);
+  const __m256i one = _mm256_set1_epi64x(1);
+  p.r_even = _mm256_sllv_epi64(one, _mm256_sub_epi64(p.s_even, one));
+  p.r_odd = _mm256_sllv_epi64(one, _mm256_sub_epi64(p.s_odd, one));
+  p.lo = _mm256_set1_epi64x(std::int64_t{lo} - zp);
+  p.hi = _mm256_set1_epi64x(std::int64_t{hi} - zp);
+  p.zp = _mm256_set1_epi32(zp);
+  return p;
+}
+
+/// Arithmetic right shift of 64-bit lanes by per-lane counts (AVX2 has only the logical one):
+/// v >> s == ((v ^ 2^63) >>> s) - (2^63 >>> s), exact for s in [0, 63].
+inline __m256i sra_epi64(__m256i v, __m256i s) noexcept {
+  const __m256i sign = _mm256_set1_epi64x(static_cast<std::int64_t>(0x8000000000000000ull));
+  return _mm256_sub_epi64(_mm256_srlv_epi64(_mm256_xor_si256(v, sign), s), _mm256_srlv_epi64(sign, s));
+}
+inline __m256i clamp_epi64(__m256i v, __m256i lo, __m256i hi) noexcept {
+  v = _mm256_blendv_epi8(v, lo, _mm256_cmpgt_epi64(lo, v));
+  return _mm256_blendv_epi8(v, hi, _mm256_cmpgt_epi64(v, hi));
+}
+
+/// clamp(zp + ((acc + corr) * m + 2^(s-1)) >> s, lo, hi) on 8 lanes: quant::requantize exactly
+/// (|acc * m| < 2^62, so the 64-bit sums cannot overflow).
+inline __m256i requantize8(__m256i acc, const requant8& p) noexcept {
+  acc = _mm256_add_epi32(acc, p.corr);
+  const __m256i pe = _mm256_add_epi64(_mm256_mul_epi32(acc, p.m_even), p.r_even);
+  const __m256i po = _mm256_add_epi64(_mm256_mul_epi32(_mm256_srli_epi64(acc, 32), p.m_odd), p.r_odd);
+  const __m256i ve = clamp_epi64(sra_epi64(pe, p.s_even), p.lo, p.hi);
+  const __m256i vo = clamp_epi64(sra_epi64(po, p.s_odd), p.lo, p.hi);
+  return _mm256_add_epi32(_mm256_blend_epi32(ve, _mm256_slli_epi64(vo, 32), 0xAA), p.zp);
+}
+
+/// The low byte of each int32 lane, 8 bytes in lane order.
+inline std::uint64_t low_bytes8(__m256i v) noexcept {
+  const __m256i pick = _mm256_setr_epi8(0, 4, 8, 12, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,  //
+                                        0, 4, 8, 12, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1);
+  const __m256i b = _mm256_permutevar8x32_epi32(_mm256_shuffle_epi8(v, pick), _mm256_setr_epi32(0, 4, 1, 1, 1, 1, 1, 1));
+  return static_cast<std::uint64_t>(_mm_cvtsi128_si64(_mm256_castsi256_si128(b)));
+}
+
+/// A register tile of 8 * MrV rows x Nr columns. Registers: 2 * MrV * Nr accumulators, 2 * MrV
+/// widened weights, 1 broadcast (MrV = 1, Nr = 6: 15 of 16 ymm).
+template <std::size_t MrV, std::size_t Nr>
+struct gemm_w8a8 {
+  static constexpr std::size_t mr = 8 * MrV;
+  static constexpr std::size_t nr = Nr;
+
+  /// out[v][c] = 8 int32 dot products (rows 8v..8v+7 of the tile, column c), wrapping.
+  template <std::size_t Nc>
+  static void tile(const std::int16_t* xw, std::size_t kp, const std::int8_t* wt, std::size_t k4,
+                   __m256i (&out)[MrV][Nc]) noexcept {
+    __m256i acc[MrV][2][Nc];
+    for (std::size_t v = 0; v < MrV; ++v)
+      for (std::size_t c = 0; c < Nc; ++c) acc[v][0][c] = acc[v][1][c] = _mm256_setzero_si256();
+    for (std::size_t g = 0; g < k4; ++g) {
+      const std::int8_t* wg = wt + g * mr * 4;
+      __m256i w[MrV][2];
+      for (std::size_t v = 0; v < MrV; ++v) {
+        // rows 8v..8v+3 (lanes: row r holds k0k1, k2k3), then rows 8v+4..8v+7
+        w[v][0] = _mm256_cvtepi8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(wg + v * 32)));
+        w[v][1] = _mm256_cvtepi8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(wg + v * 32 + 16)));
+      }
+      for (std::size_t c = 0; c < Nc; ++c) {
+        // x[4g..4g+3] as int16, repeated: one broadcast feeds every row of the tile
+        const __m256i xb = _mm256_broadcastq_epi64(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(xw + c * kp + 4 * g)));
+        for (std::size_t v = 0; v < MrV; ++v) {
+          acc[v][0][c] = _mm256_add_epi32(acc[v][0][c], _mm256_madd_epi16(w[v][0], xb));
+          acc[v][1][c] = _mm256_add_epi32(acc[v][1][c], _mm256_madd_epi16(w[v][1], xb));
+        }
+      }
+    }
+    // hadd -> [r0 r1 r4 r5 | r2 r3 r6 r7]; vpermq 0xD8 puts the rows in order
+    for (std::size_t v = 0; v < MrV; ++v)
+      for (std::size_t c = 0; c < Nc; ++c)
+        out[v][c] = _mm256_permute4x64_epi64(_mm256_hadd_epi32(acc[v][0][c], acc[v][1][c]), 0xD8);
+  }
+
+  template <std::size_t Nc>
+  static void block(const w8a8_gemm_args& a, std::size_t i0, std::size_t kp) noexcept {
+    const std::size_t k4 = kp / 4;
+    const std::size_t tiles = (a.rows + mr - 1) / mr;
+    for (std::size_t t = 0; t < tiles; ++t) {
+      __m256i out[MrV][Nc];
+      tile<Nc>(a.scratch, kp, a.packed + t * k4 * mr * 4, k4, out);
+      for (std::size_t v = 0; v < MrV; ++v) {
+        const std::size_t j0 = t * mr + 8 * v;
+        if (j0 >= a.rows) break;
+        const std::size_t rows = a.rows - j0 < 8 ? a.rows - j0 : 8;
+        std::int32_t bias[8] = {}, rs[8] = {}, m[8] = {}, s[8] = {1, 1, 1, 1, 1, 1, 1, 1};
+        if (a.bias) std::memcpy(bias, a.bias + j0, rows * 4);
+        std::memcpy(rs, a.row_sums + j0, rows * 4);
+        std::memcpy(m, a.multiplier + j0, rows * 4);
+        std::memcpy(s, a.shift + j0, rows * 4);
+        const requant8 p = make_requant8(bias, rs, m, s, a.x_zero_point, a.zero_point, a.lo, a.hi);
+        for (std::size_t c = 0; c < Nc; ++c) {
+          const std::uint64_t bytes = low_bytes8(requantize8(out[v][c], p));
+          std::uint8_t* y = a.y + j0 * a.channel_stride + (i0 + c) * a.column_stride;
+          if (a.channel_stride == 1 && rows == 8) {
+            std::memcpy(y, &bytes, 8);
+          } else {
+            for (std::size_t r = 0; r < rows; ++r) y[r * a.channel_stride] = static_cast<std::uint8_t>(bytes >> (8 * r));
+          }
+        }
+      }
+    }
+  }
+
+  template <std::size_t Nc>
+  static void tail(const w8a8_gemm_args& a, std::size_t i0, std::size_t nc, std::size_t kp) noexcept {
+    if constexpr (Nc > 0) {
+      if (nc == Nc) return block<Nc>(a, i0, kp);
+      tail<Nc - 1>(a, i0, nc, kp);
+    }
+  }
+
+  static void run(const w8a8_gemm_args& a) noexcept {
+    const std::size_t kp = (a.cols + 3) / 4 * 4;
+    for (std::size_t i0 = 0; i0 < a.n; i0 += Nr) {
+      const std::size_t nc = a.n - i0 < Nr ? a.n - i0 : Nr;
+      for (std::size_t c = 0; c < nc; ++c) widen_column(a.x + (i0 + c) * a.ldx, a.cols, kp, a.scratch + c * kp);
+      if (nc == Nr)
+        block<Nr>(a, i0, kp);
+      else
+        tail<Nr - 1>(a, i0, nc, kp);
+    }
+  }
+};
+
+/// The AVX2 instance of the dispatch table.
+using gemm_w8a8_default = gemm_w8a8<1, 6>;
+
+inline void run_gemm_w8a8(const w8a8_gemm_args& a) noexcept { gemm_w8a8_default::run(a); }
+
+}  // namespace ohq::kernels::avx2
+
+/// The AVX2 entry, found by kernels/dispatch.hpp through this weak symbol: defined by every TU
+/// compiled for AVX2 that includes this header (the linker keeps one), absent otherwise.
+extern "C" __attribute__((weak)) const ohq::kernels::w8a8_kernel_entry* ohq_kernels_avx2_gemm_w8a8() noexcept {
+  static constexpr ohq::kernels::w8a8_kernel_entry entry{
+      "avx2 w8a8 gemm 8x6 (vpmovsxbw + vpmaddwd)", ohq::kernels::avx2::gemm_w8a8_default::mr,
+      ohq::kernels::avx2::gemm_w8a8_default::nr, ohq::kernels::avx2::gemm_w8a8_default::nr,
+      &ohq::kernels::avx2::run_gemm_w8a8};
+  return &entry;
+}
+
+#endif  // __AVX2__ && __FMA__
+// ---- end ohq/kernels/avx2/gemm_w8a8.hpp ----
+// #include <ohq/kernels/avx512/gemm_w8a8.hpp>
+// ---- begin ohq/kernels/avx512/gemm_w8a8.hpp ----
+// SPDX-License-Identifier: MIT
+/// @file Defines the AVX-512 VNNI W8A8 GEMM kernel: vpdpbusd (u8 x s8, four products per int32
+/// lane, exact, wrapping) on the packed layout, one 4-byte activation broadcast per column and
+/// k-group feeding 16 * MrV rows. A no-op unless the including TU is compiled with AVX-512
+/// F/BW/VL/VNNI (cmake/OhqKernels.cmake's per-arch TU, or -march for such a CPU).
+///
+/// vpdpbusd has ~4-5 cycles latency at up to 2 per cycle, so a tile keeps >= 8 independent
+/// accumulators: MrV * Nr of them, and a k-unroll with separate accumulators when a column tail
+/// (batch-1 layers: Nr = 1) leaves fewer. The zero point costs nothing in the loop: the kernel
+/// computes sum x * w and adds bias - x_zero_point * row_sum once per output.
+
+#if defined(__AVX512F__) && defined(__AVX512BW__) && defined(__AVX512VL__) && defined(__AVX512VNNI__)
+
+// #include <ohq/kernels/w8a8_types.hpp>
+
+// GCC 12's AVX-512 intrinsics start from _mm512_undefined_*() and trip -Wmaybe-uninitialized
+// wherever they inline (GCC bug 105593); the diagnostic state of the intrinsic headers' lines decides.
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#endif
+#include <immintrin.h>
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic pop
+#endif
+
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+
+// Only plain functions of this arch's namespace and intrinsics below: nothing shared with the
+// baseline translation units (see w8a8_types.hpp).
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"  // GCC bug 105593, see above
+#endif
+namespace ohq::kernels::avx512 {
+
+/// Per-row requantization operands of 16 rows, 64-bit lanes split even/odd.
+struct requant16 {
+  __m512i corr, m_even, m_odd, s_even, s_odd, r_even, r_odd, lo, hi, zp;
+};
+
+inline requant16 make_requant16(const std::int32_t* bias, const std::int32_t* row_sums, const std::int32_t* m,
+                                const std::int32_t* s, std::int32_t x_zp, std::int32_t zp, std::int32_t lo,
+                                std::int32_t hi) noexcept {
+  requant16 p;
+  p.corr = _mm512_sub_epi32(_mm512_loadu_si512(bias),
+                            _mm512_mullo_epi32(_mm512_set1_epi32(x_zp), _mm512_loadu_si512(row_sums)));
+  const __m512i mv = _mm512_loadu_si512(m);
+  const __m512i sv = _mm512_loadu_si512(s);
+  p.m_even = mv;
+  p.m_odd = _mm512_srli_epi64(mv, 32);
+  p.s_even = _mm512_and_si512(sv, _mm512_set1_epi64(0xffffffff));
+  p.s_odd = _mm512_srli_epi64(sv, 32);
+  const __m512i one = _mm512_set1_epi64(1);
+  p.r_even = _mm512_sllv_epi64(one, _mm512_sub_epi64(p.s_even, one));
+  p.r_odd = _mm512_sllv_epi64(one, _mm512_sub_epi64(p.s_odd, one));
+  p.lo = _mm512_set1_epi64(std::int64_t{lo} - zp);
+  p.hi = _mm512_set1_epi64(std::int64_t{hi} - zp);
+  p.zp = _mm512_set1_epi32(zp);
+  return p;
+}
+
+/// quant::requantize on 16 lanes, exactly (64-bit products, vpsravq, 64-bit clamp).
+inline __m512i requantize16(__m512i acc, const requant16& p) noexcept {
+  acc = _mm512_add_epi32(acc, p.corr);
+  const __m512i pe = _mm512_add_epi64(_mm512_mul_epi32(acc, p.m_even), p.r_even);
+  const __m512i po = _mm512_add_epi64(_mm512_mul_epi32(_mm512_srli_epi64(acc, 32), p.m_odd), p.r_odd);
+  const __m512i ve = _mm512_max_epi64(_mm512_min_epi64(_mm512_srav_epi64(pe, p.s_even), p.hi), p.lo);
+  const __m512i vo = _mm512_max_epi64(_mm512_min_epi64(_mm512_srav_epi64(po, p.s_odd), p.hi), p.lo);
+  return _mm512_add_epi32(_mm512_mask_blend_epi32(0xAAAA, ve, _mm512_slli_epi64(vo, 32)), p.zp);
+}
+
+/// 4 activation bytes x[0..rem) (zero-filled) broadcast to every lane.
+inline __m512i broadcast4(const std::uint8_t* x, std::size_t rem) noexcept {
+  std::int32_t v = 0;
+  std::memcpy(&v, x, rem);
+  return _mm512_set1_epi32(v);
+}
+
+/// A register tile of 16 * MrV rows x Nr columns (MrV = 4, Nr = 4: 16 accumulators, 4 weight
+/// vectors, 1 broadcast of 32 zmm).
+template <std::size_t MrV, std::size_t Nr>
+struct gemm_w8a8 {
+  static constexpr std::size_t mr = 16 * MrV;
+  static constexpr std::size_t nr = Nr;
+
+  /// Independent accumulator sets so that >= 8 vpdpbusd chains are in flight.
+  static constexpr std::size_t k_unroll(std::size_t nc) noexcept {
+    const std::size_t chains = MrV * nc;
+    return chains >= 8 ? 1 : (chains >= 4 ? 2 : 4);
+  }
+
+  template <std::size_t Nc>
+  static void tile(const std::uint8_t* const* xs, std::size_t k, const std::int8_t* wt, __m512i (&out)[MrV][Nc]) noexcept {
+    constexpr std::size_t U = k_unroll(Nc);
+    __m512i acc[U][MrV][Nc];
+    for (std::size_t u = 0; u < U; ++u)
+      for (std::size_t v = 0; v < MrV; ++v)
+        for (std::size_t c = 0; c < Nc; ++c) acc[u][v][c] = _mm512_setzero_si512();
+    const std::size_t full = k / 4;
+    std::size_t g = 0;
+    for (; g + U <= full; g += U)
+      for (std::size_t u = 0; u < U; ++u) {
+        const std::int8_t* wg = wt + (g + u) * mr * 4;
+        __m512i w[MrV];
+        for (std::size_t v = 0; v < MrV; ++v) w[v] = _mm512_loadu_si512(wg + v * 64);
+        for (std::size_t c = 0; c < Nc; ++c) {
+          std::int32_t x4;
+          std::memcpy(&x4, xs[c] + 4 * (g + u), 4);
+          const __m512i xb = _mm512_set1_epi32(x4);
+          for (std::size_t v = 0; v < MrV; ++v) acc[u][v][c] = _mm512_dpbusd_epi32(acc[u][v][c], xb, w[v]);
+        }
+      }
+    for (; g < (k + 3) / 4; ++g) {  // remaining full groups, then the zero-padded tail group
+      const std::int8_t* wg = wt + g * mr * 4;
+      const std::size_t rem = k - 4 * g < 4 ? k - 4 * g : 4;
+      for (std::size_t c = 0; c < Nc; ++c) {
+        const __m512i xb = broadcast4(xs[c] + 4 * g, rem);
+        for (std::size_t v = 0; v < MrV; ++v)
+          acc[0][v][c] = _mm512_dpbusd_epi32(acc[0][v][c], xb, _mm512_loadu_si512(wg + v * 64));
+      }
+    }
+    for (std::size_t v = 0; v < MrV; ++v)
+      for (std::size_t c = 0; c < Nc; ++c) {
+        __m512i s = acc[0][v][c];
+        for (std::size_t u = 1; u < U; ++u) s = _mm512_add_epi32(s, acc[u][v][c]);
+        out[v][c] = s;
+      }
+  }
+
+  template <std::size_t Nc>
+  static void block(const w8a8_gemm_args& a, std::size_t i0) noexcept {
+    const std::size_t k4 = (a.cols + 3) / 4;
+    const std::size_t tiles = (a.rows + mr - 1) / mr;
+    const std::uint8_t* xs[Nc];
+    for (std::size_t c = 0; c < Nc; ++c) xs[c] = a.x + (i0 + c) * a.ldx;
+    for (std::size_t t = 0; t < tiles; ++t) {
+      __m512i out[MrV][Nc];
+      tile<Nc>(xs, a.cols, a.packed + t * k4 * mr * 4, out);
+      for (std::size_t v = 0; v < MrV; ++v) {
+        const std::size_t j0 = t * mr + 16 * v;
+        if (j0 >= a.rows) break;
+        const std::size_t rows = a.rows - j0 < 16 ? a.rows - j0 : 16;
+        alignas(64) std::int32_t bias[16] = {}, rs[16] = {}, m[16] = {};
+        alignas(64) std::int32_t s[16] = {1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1};
+        if (a.bias) std::memcpy(bias, a.bias + j0, rows * 4);
+        std::memcpy(rs, a.row_sums + j0, rows * 4);
+        std::memcpy(m, a.multiplier + j0, rows * 4);
+        std::memcpy(s, a.shift + j0, rows * 4);
+        const requant16 p = make_requant16(bias, rs, m, s, a.x_zero_point, a.zero_point, a.lo, a.hi);
+        const __mmask16 keep = static_cast<__mmask16>((1u << rows) - 1u);
+        for (std::size_t c = 0; c < Nc; ++c) {
+          const __m128i bytes = _mm512_cvtepi32_epi8(requantize16(out[v][c], p));
+          std::uint8_t* y = a.y + j0 * a.channel_stride + (i0 + c) * a.column_stride;
+          if (a.channel_stride == 1) {
+            _mm_mask_storeu_epi8(y, keep, bytes);
+          } else {
+            alignas(16) std::uint8_t tmp[16];
+            _mm_store_si128(reinterpret_cast<__m128i*>(tmp), bytes);
+            for (std::size_t r = 0; r < rows; ++r) y[r * a.channel_stride] = tmp[r];
+          }
+        }
+      }
+    }
+  }
+
+  template <std::size_t Nc>
+  static void tail(const w8a8_gemm_args& a, std::size_t i0, std::size_t nc) noexcept {
+    if constexpr (Nc > 0) {
+      if (nc == Nc) return block<Nc>(a, i0);
+      tail<Nc - 1>(a, i0, nc);
+    }
+  }
+
+  static void run(const w8a8_gemm_args& a) noexcept {
+    for (std::size_t i0 = 0; i0 < a.n; i0 += Nr) {
+      const std::size_t nc = a.n - i0 < Nr ? a.n - i0 : Nr;
+      if (nc == Nr)
+        block<Nr>(a, i0);
+      else
+        tail<Nr - 1>(a, i0, nc);
+    }
+  }
+};
+
+/// The AVX-512 VNNI instance of the dispatch table.
+using gemm_w8a8_default = gemm_w8a8<4, 4>;
+
+inline void run_gemm_w8a8(const w8a8_gemm_args& a) noexcept { gemm_w8a8_default::run(a); }
+
+}  // namespace ohq::kernels::avx512
+
+/// The AVX-512 VNNI entry, found by kernels/dispatch.hpp through this weak symbol.
+extern "C" __attribute__((weak)) const ohq::kernels::w8a8_kernel_entry* ohq_kernels_avx512_vnni_gemm_w8a8() noexcept {
+  static constexpr ohq::kernels::w8a8_kernel_entry entry{
+      "avx512-vnni w8a8 gemm 64x4 (vpdpbusd)", ohq::kernels::avx512::gemm_w8a8_default::mr,
+      ohq::kernels::avx512::gemm_w8a8_default::nr, 0, &ohq::kernels::avx512::run_gemm_w8a8};
+  return &entry;
+}
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic pop
+#endif
+
+#endif  // AVX-512 F/BW/VL/VNNI
+// ---- end ohq/kernels/avx512/gemm_w8a8.hpp ----
+// #include <ohq/kernels/dispatch.hpp>
+// ---- begin ohq/kernels/dispatch.hpp ----
+// SPDX-License-Identifier: MIT
+/// @file Defines run-time arch dispatch of the integer kernels: the arch paths, the kernel table
+/// per (arch, kernel), selection once from ohq::cpu(), and the overrides (OHQ_ARCH, set_arch).
+///
+/// Which SIMD kernels exist in a program: those of the arch the including TU is compiled for
+/// (e.g. -mavx2 -mfma defines the AVX2 kernels inline) plus those of the opt-in per-arch TUs
+/// that cmake/OhqKernels.cmake adds (ohq_add_arch_kernels). Each arch header defines one weak
+/// extern "C" entry function; this header only declares them weakly, so a baseline TU finds an
+/// entry when some TU of the program defined it, and a null address otherwise. No code compiled
+/// for an arch is reachable except through its entry, and an entry is used only after the CPU
+/// check passed: a baseline binary runs on any x86-64 and uses AVX-512 only where it exists.
+
+// #include <ohq/core/cpu_features.hpp>
+// #include <ohq/core/error.hpp>
+// #include <ohq/kernels/w8a8_types.hpp>
+// #include <ohq/kernels/scalar/gemm_w8a8.hpp>
+// #include <ohq/kernels/avx2/gemm_w8a8.hpp>
+// #include <ohq/kernels/avx512/gemm_w8a8.hpp>
+
+#include <atomic>
+#include <cstdlib>
+#include <string_view>
+
+#if defined(__GNUC__) && defined(__ELF__)
+#define OHQ_KERNELS_WEAK_ENTRIES 1
+extern "C" __attribute__((weak)) const ohq::kernels::w8a8_kernel_entry* ohq_kernels_avx2_gemm_w8a8() noexcept;
+extern "C" __attribute__((weak)) const ohq::kernels::w8a8_kernel_entry* ohq_kernels_avx512_vnni_gemm_w8a8() noexcept;
+#endif
+
+namespace ohq::kernels {
+
+/// The code paths of the integer kernels.
+enum class arch : std::uint8_t { scalar, avx2, avx512_vnni };
+inline constexpr arch all_archs[] = {arch::scalar, arch::avx2, arch::avx512_vnni};
+inline constexpr std::size_t arch_count = 3;
+
+/// "scalar", "avx2", "avx512" (the OHQ_ARCH spellings).
+constexpr std::string_view to_string(arch a) noexcept {
+  switch (a) {
+    case arch::scalar: return "scalar";
+    case arch::avx2: return "avx2";
+    case arch::avx512_vnni: return "avx512";
+  }
+  return "unknown";
+}
+
+/// Parses an OHQ_ARCH value: scalar | avx2 | avx512 (also avx512_vnni, avx512-vnni).
+inline result<arch> try_parse_arch(std::string_view s) {
+  if (s == "scalar") return arch::scalar;
+  if (s == "avx2") return arch::avx2;
+  if (s == "avx512" || s == "avx512_vnni" || s == "avx512-vnni") return arch::avx512_vnni;
+  return make_status(errc::invalid_argument, "unknown kernel arch '", s, "' (expected scalar, avx2 or avx512)");
+}
+
+/// The kernels of every path compiled into this program (null where a path is absent).
+struct kernel_table {
+  const w8a8_kernel_entry* gemm_w8a8[arch_count] = {};
+};
+
+namespace detail {
+inline kernel_table build_kernel_table() noexcept {
+  kernel_table t;
+  t.gemm_w8a8[std::size_t(arch::scalar)] = scalar::gemm_w8a8_entry();
+  // compiled for the arch here: the entry is defined in this TU; otherwise only if some TU defined it
+#if defined(__AVX2__) && defined(__FMA__)
+  t.gemm_w8a8[std::size_t(arch::avx2)] = ohq_kernels_avx2_gemm_w8a8();
+#elif defined(OHQ_KERNELS_WEAK_ENTRIES)
+  if (&ohq_kernels_avx2_gemm_w8a8 != nullptr) t.gemm_w8a8[std::size_t(arch::avx2)] = ohq_kernels_avx2_gemm_w8a8();
+#endif
+#if defined(__AVX512F__) && defined(__AVX512BW__) && defined(__AVX512VL__) && defined(__AVX512VNNI__)
+  t.gemm_w8a8[std::size_t(arch::avx512_vnni)] = ohq_kernels_avx512_vnni_gemm_w8a8();
+#elif defined(OHQ_KERNELS_WEAK_ENTRIES)
+  if (&ohq_kernels_avx512_vnni_gemm_w8a8 != nullptr)
+    t.gemm_w8a8[std::size_t(arch::avx512_vnni)] = ohq_kernels_avx512_vnni_gemm_w8a8();
+#endif
+  return t;
+}
+}  // namespace detail
+
+/// The table, filled once.
+inline const kernel_table& kernels() noexcept {
+  static const kernel_table table = detail::build_kernel_table();
+  return table;
+}
+
+/// True when the kernels of path `a` are compiled into this program.
+inline bool built(arch a) noexcept { return kernels().gemm_w8a8[std::size_t(a)] != nullptr; }
+
+/// True when CPU `f` can execute path `a`.
+inline bool cpu_supports(arch a, const cpu_features& f = cpu()) noexcept {
+  switch (a) {
+    case arch::scalar: return true;
+    case arch::avx2: return f.has_avx2_set();
+    case arch::avx512_vnni: return f.has_avx512_vnni_set();
+  }
+  return false;
+}
+
+/// ok when path `a` can run here; otherwise errc::unsupported_cpu naming what is missing.
+inline status check_arch(arch a, const cpu_features& f = cpu()) {
+  if (!cpu_supports(a, f))
+    return make_status(errc::unsupported_cpu, "kernel arch '", to_string(a), "' needs ",
+                       a == arch::avx2 ? "AVX2 and FMA" : "AVX-512 F, BW, VL and VNNI", ", which this CPU lacks (",
+                       describe(f), ")");
+  if (!built(a))
+    return make_status(errc::unsupported_cpu, "kernel arch '", to_string(a),
+                       "' is not compiled into this program (build a TU for it, e.g. ohq_add_arch_kernels() in CMake)");
+  return {};
+}
+
+/// The fastest path that is both built and supported by CPU `f`.
+inline arch best_arch(const cpu_features& f = cpu()) noexcept {
+  for (std::size_t i = arch_count; i-- > 1;)
+    if (check_arch(all_archs[i], f).ok()) return all_archs[i];
+  return arch::scalar;
+}
+
+/// The path selected by an OHQ_ARCH value (null or empty: best_arch), or why it cannot run.
+inline result<arch> try_select_arch(const char* ohq_arch, const cpu_features& f = cpu()) {
+  if (ohq_arch == nullptr || *ohq_arch == '\0') return best_arch(f);
+  auto a = try_parse_arch(ohq_arch);
+  if (!a) return make_status(a.error().code(), "OHQ_ARCH: ", a.error().message());
+  if (auto s = check_arch(*a, f); !s.ok()) return make_status(s.code(), "OHQ_ARCH=", ohq_arch, ": ", s.message());
+  return *a;
+}
+
+namespace detail {
+inline std::atomic<int>& selected_arch() noexcept {
+  static std::atomic<int> selected{-1};
+  return selected;
+}
+}  // namespace detail
+
+/// The path in use: chosen once (OHQ_ARCH if set, else best_arch()) unless set_arch() chose.
+/// Errors: OHQ_ARCH names an unknown path (invalid_argument) or one this CPU/build lacks (unsupported_cpu).
+inline result<arch> try_active_arch() {
+  const int s = detail::selected_arch().load(std::memory_order_acquire);
+  if (s >= 0) return static_cast<arch>(s);
+  auto a = try_select_arch(std::getenv("OHQ_ARCH"));
+  if (!a) return a.error();
+  int expected = -1;
+  detail::selected_arch().compare_exchange_strong(expected, int(*a), std::memory_order_acq_rel);
+  return static_cast<arch>(detail::selected_arch().load(std::memory_order_acquire));
+}
+
+/// Forces path `a` for kernels prepared from now on. errc::unsupported_cpu when it cannot run here.
+inline status try_set_arch(arch a) {
+  if (auto s = check_arch(a); !s.ok()) return s;
+  detail::selected_arch().store(int(a), std::memory_order_release);
+  return {};
+}
+
+/// Forgets the selection; the next try_active_arch() reads OHQ_ARCH again.
+inline void reset_arch() noexcept { detail::selected_arch().store(-1, std::memory_order_release); }
+
+#ifndef OHQ_NO_EXCEPTIONS
+/// `try_active_arch().value()`.
+inline arch active_arch() { return try_active_arch().value(); }
+/// Throws ohq::error (errc::unsupported_cpu) when `a` cannot run here.
+inline void set_arch(arch a) { throw_if_error(try_set_arch(a)); }
+#endif
+
+/// The W8A8 GEMM kernel of path `a`, or errc::unsupported_cpu.
+inline result<const w8a8_kernel_entry*> try_gemm_w8a8_kernel(arch a) {
+  if (auto s = check_arch(a); !s.ok()) return s;
+  return kernels().gemm_w8a8[std::size_t(a)];
+}
+
+}  // namespace ohq::kernels
+// ---- end ohq/kernels/dispatch.hpp ----
+// #include <ohq/kernels/gemm_w8a8.hpp>
+// ---- begin ohq/kernels/gemm_w8a8.hpp ----
+// SPDX-License-Identifier: MIT
+/// @file Defines `gemm_w8a8`: int8 weights (5..8-bit codes) packed once for one arch's kernel,
+/// then y = requantize(bias + (x - x_zero_point) * w) on u8 activations through the dispatch
+/// table: the same semantics as quant::gemm_reference, bit for bit.
+
+// #include <ohq/core/aligned_buffer.hpp>
+// #include <ohq/core/error.hpp>
+// #include <ohq/kernels/dispatch.hpp>
+// #include <ohq/quant/reference.hpp>
+// #include <ohq/quant/requantize.hpp>
+// #include <ohq/quant/weights.hpp>
+
+#include <cstddef>
+#include <cstdint>
+#include <type_traits>
+#include <vector>
+
+namespace ohq::kernels {
+
+/// Packs rows [row_begin, row_begin + row_count) of [rows][cols] int8 codes into the layout of
+/// w8a8_types.hpp with tile height mr: out[((t * k4 + g) * mr + rr) * 4 + kk] = w[t*mr + rr][4g + kk],
+/// zero outside the matrix. `out` must hold packed_w8a8_size(row_count, cols, mr) bytes.
+constexpr std::size_t packed_w8a8_size(std::size_t rows, std::size_t cols, std::size_t mr) noexcept {
+  return (rows + mr - 1) / mr * mr * ((cols + 3) / 4 * 4);
+}
+inline void pack_w8a8(const std::int8_t* codes, std::size_t cols, std::size_t row_begin, std::size_t row_count,
+                      std::size_t mr, std::int8_t* out) noexcept {
+  const std::size_t k4 = (cols + 3) / 4, tiles = (row_count + mr - 1) / mr;
+  for (std::size_t t = 0; t < tiles; ++t)
+    for (std::size_t g = 0; g < k4; ++g)
+      for (std::size_t rr = 0; rr < mr; ++rr)
+        for (std::size_t kk = 0; kk < 4; ++kk) {
+          const std::size_t j = t * mr + rr, k = 4 * g + kk;
+          out[((t * k4 + g) * mr + rr) * 4 + kk] = (j < row_count && k < cols) ? codes[(row_begin + j) * cols + k] : 0;
+        }
+}
+
+/// A prepared W8A8 GEMM: weights packed for one arch path, ready to run any number of times.
+class gemm_w8a8 {
+ public:
+  /// Packs rows [row_begin, row_begin + row_count) of `w` for path `a`.
+  /// Errors: a path this CPU or build lacks (unsupported_cpu), weights not stored as int8
+  /// (bits < 5: unsupported), an empty or out-of-range row range (invalid_argument).
+  static result<gemm_w8a8> try_prepare(const quant::quantized_weights& w, std::size_t row_begin,
+                                       std::size_t row_count, arch a) {
+    auto kernel = try_gemm_w8a8_kernel(a);
+    if (!kernel) return kernel.error();
+    if (w.format.storage_bits != 8)
+      return make_status(errc::unsupported, "gemm_w8a8: ", w.format.bits,
+                         "-bit weights are not stored as int8 (W8A8 takes 5..8-bit codes)");
+    if (w.rows == 0 || w.cols == 0 || w.codes.size() != w.rows * w.cols)
+      return make_status(errc::invalid_argument, "gemm_w8a8: weights ", w.rows, "x", w.cols, " with ",
+                         w.codes.size(), " codes");
+    if (row_count == 0 || row_begin > w.rows || row_count > w.rows - row_begin)
+      return make_status(errc::invalid_argument, "gemm_w8a8: rows [", row_begin, ", ", row_begin + row_count,
+                         ") outside the ", w.rows, " rows of the weights");
+    gemm_w8a8 g;
+    g.kernel_ = *kernel;
+    g.arch_ = a;
+    g.row_begin_ = row_begin;
+    g.rows_ = row_count;
+    g.cols_ = w.cols;
+    g.packed_.resize(packed_w8a8_size(row_count, w.cols, g.kernel_->mr));
+    pack_w8a8(w.codes.data(), w.cols, row_begin, row_count, g.kernel_->mr, g.packed_.data());
+    g.row_sums_.resize(row_count);
+    for (std::size_t j = 0; j < row_count; ++j) g.row_sums_[j] = w.row_sum(row_begin + j);
+    return g;
+  }
+  /// All rows, path `a`.
+  static result<gemm_w8a8> try_prepare(const quant::quantized_weights& w, arch a) {
+    return try_prepare(w, 0, w.rows, a);
+  }
+  /// All rows, the active path (try_active_arch()).
+  static result<gemm_w8a8> try_prepare(const quant::quantized_weights& w) {
+    auto a = try_active_arch();
+    if (!a) return a.error();
+    return try_prepare(w, 0, w.rows, *a);
+  }
+#ifndef OHQ_NO_EXCEPTIONS
+  static gemm_w8a8 prepare(const quant::quantized_weights& w, arch a) { return try_prepare(w, a).value(); }
+  static gemm_w8a8 prepare(const quant::quantized_weights& w) { return try_prepare(w).value(); }
+#endif
+
+  /// y[j * channel_stride + i * column_stride] = requantize(bias[r] + sum_k (x[i][k] - x_zero_point) * w[r][k], rq, r)
+  /// for r = row_begin + j, j < rows(), i < n, x[i] = x + i * ldx: quant::gemm_reference's semantics
+  /// (its precondition too: every accumulator fits int32). `bias` may be null.
+  template <class Out>
+  void run(const std::uint8_t* x, std::size_t n, std::size_t ldx, std::int32_t x_zero_point, const std::int32_t* bias,
+           const quant::requant_params& rq, Out* y, quant::output_layout layout) const {
+    static_assert(std::is_same_v<Out, std::uint8_t> || std::is_same_v<Out, std::int8_t>,
+                  "ohq: requantized outputs are std::uint8_t or std::int8_t");
+    OHQ_ASSERT(kernel_ != nullptr && ldx >= cols_ && rq.channels() >= row_begin_ + rows_);
+    if (n == 0) return;
+    w8a8_gemm_args a;
+    a.x = x;
+    a.n = n;
+    a.ldx = ldx;
+    a.x_zero_point = x_zero_point;
+    a.packed = packed_.data();
+    a.row_sums = row_sums_.data();
+    a.rows = rows_;
+    a.cols = cols_;
+    a.bias = bias ? bias + row_begin_ : nullptr;
+    a.multiplier = rq.multiplier.data() + row_begin_;
+    a.shift = rq.shift.data() + row_begin_;
+    a.zero_point = rq.zero_point;
+    a.lo = rq.lo;
+    a.hi = rq.hi;
+    a.y = reinterpret_cast<std::uint8_t*>(y);
+    a.channel_stride = layout.channel_stride;
+    a.column_stride = layout.column_stride;
+    if (kernel_->scratch_columns) {
+      thread_local std::vector<std::int16_t> scratch;
+      scratch.resize(kernel_->scratch_columns * ((cols_ + 3) / 4 * 4));
+      a.scratch = scratch.data();
+    }
+    kernel_->run(a);
+  }
+
+  [[nodiscard]] arch path() const noexcept { return arch_; }
+  [[nodiscard]] const w8a8_kernel_entry& kernel() const noexcept { return *kernel_; }
+  [[nodiscard]] std::size_t rows() const noexcept { return rows_; }
+  [[nodiscard]] std::size_t cols() const noexcept { return cols_; }
+  [[nodiscard]] std::size_t row_begin() const noexcept { return row_begin_; }
+  /// Bytes of packed weights.
+  [[nodiscard]] std::size_t packed_bytes() const noexcept { return packed_.size(); }
+
+ private:
+  gemm_w8a8() = default;
+  const w8a8_kernel_entry* kernel_ = nullptr;
+  arch arch_ = arch::scalar;
+  std::size_t row_begin_ = 0, rows_ = 0, cols_ = 0;
+  aligned_buffer<std::int8_t> packed_;
+  std::vector<std::int32_t> row_sums_;
+};
+
+}  // namespace ohq::kernels
+// ---- end ohq/kernels/gemm_w8a8.hpp ----
+// ---- end ohq/kernels.hpp ----
 // #include <ohq/nn.hpp>
 // ---- begin ohq/nn.hpp ----
 // SPDX-License-Identifier: MIT
@@ -4976,6 +5854,9 @@ struct quantization_options {
   /// elsewhere: there the largest values are the answer, not outliers. False applies
   /// `calibration` to it too.
   bool output_minmax = true;
+  /// Per-value methods (index = graph value), overriding `calibration` and `output_minmax`;
+  /// empty: none. For sensitivity studies and hand-tuned exceptions.
+  std::vector<quant::calibration_method> value_calibration;
   weight_rounding rounding = weight_rounding::nearest;
   /// Per-channel scale search; MSE clipping (the default) matters most at 4 bits and fewer.
   quant::weight_clipping clipping = quant::weight_clipping::mse;
@@ -5020,6 +5901,9 @@ class quantized_network {
       if (q.bits_[i] < 1 || q.bits_[i] > 8)
         return make_status(errc::invalid_argument, "quantizable layer ", i, ": weight bits ", q.bits_[i],
                            " are outside 1..8");
+    if (!o.value_calibration.empty() && o.value_calibration.size() != g.values.size())
+      return make_status(errc::invalid_argument, "expected ", g.values.size(), " per-value calibration methods, got ",
+                         o.value_calibration.size());
     if (o.needs_layer_inputs() && rec.layers.size() != g.quantizable_layers)
       return make_status(errc::invalid_argument, "GPTQ and bias correction need the layers' input statistics: "
                                                  "calibrate with calibration_settings::layer_inputs = true");
@@ -5032,7 +5916,9 @@ class quantized_network {
         q.params_[v] = q.params_[g.values[v].shares_params_with];
         continue;
       }
-      const auto method = v == g.output && o.output_minmax ? quant::calibration_method::minmax : o.calibration;
+      const auto method = !o.value_calibration.empty() ? o.value_calibration[v]
+                          : v == g.output && o.output_minmax ? quant::calibration_method::minmax
+                                                             : o.calibration;
       auto p = quant::try_calibrate(rec.values[v], method, quant::activation_type::u8, o.calibration_options);
       if (!p) return make_status(p.error().code(), "calibrating ", g.value_name(v), ": ", p.error().message());
       q.params_[v] = *p;

@@ -1,0 +1,206 @@
+// SPDX-License-Identifier: MIT
+/// @file Defines the AVX2 W8A8 GEMM kernel (exact): int8 weights widened to int16 in registers
+/// (vpmovsxbw from memory), u8 activations widened once per column block into int16 scratch,
+/// products summed by vpmaddwd into int32. A no-op unless the including TU is compiled with
+/// AVX2 and FMA (-mavx2 -mfma, or cmake/OhqKernels.cmake's per-arch TU).
+///
+/// Why not vpmaddubsw: it adds two u8 x s8 products into int16 with saturation, and
+/// 255 * 127 * 2 = 64770 > 32767, so exact W8A8 would need split weights (two passes) or a
+/// bounded activation range. Widening costs one vpmovsxbw per 8 rows x 4 k (shared by all Nr
+/// columns) and keeps weights at one byte each in memory, which is what bandwidth-bound batch-1
+/// layers need. vpmaddwd's int16 x int16 pair sums cannot overflow (|.| <= 2 * 255 * 128).
+#pragma once
+
+#if defined(__AVX2__) && defined(__FMA__)
+
+#include <ohq/kernels/w8a8_types.hpp>
+
+#include <immintrin.h>
+
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+
+// Only plain functions of this arch's namespace and intrinsics below: nothing shared with the
+// baseline translation units (see w8a8_types.hpp).
+namespace ohq::kernels::avx2 {
+
+/// dst[0, kp) = x[0, k) zero-extended to int16, then zeros.
+inline void widen_column(const std::uint8_t* x, std::size_t k, std::size_t kp, std::int16_t* dst) noexcept {
+  std::size_t i = 0;
+  for (; i + 16 <= k; i += 16)
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(dst + i),
+                        _mm256_cvtepu8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(x + i))));
+  for (; i < k; ++i) dst[i] = static_cast<std::int16_t>(x[i]);
+  for (; i < kp; ++i) dst[i] = 0;
+}
+
+/// Per-row requantization operands of 8 rows, 64-bit lanes split even/odd.
+struct requant8 {
+  __m256i corr;             ///< bias - x_zero_point * row_sum (int32, wrapping)
+  __m256i m_even, m_odd;    ///< multipliers in the low half of each 64-bit lane
+  __m256i s_even, s_odd;    ///< shifts as 64-bit lanes
+  __m256i r_even, r_odd;    ///< 2^(shift-1) as 64-bit lanes
+  __m256i lo, hi;           ///< lo - zp, hi - zp as 64-bit lanes
+  __m256i zp;               ///< output zero point, int32 lanes
+};
+
+inline requant8 make_requant8(const std::int32_t* bias, const std::int32_t* row_sums, const std::int32_t* m,
+                              const std::int32_t* s, std::int32_t x_zp, std::int32_t zp, std::int32_t lo,
+                              std::int32_t hi) noexcept {
+  requant8 p;
+  const __m256i b = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(bias));
+  const __m256i rs = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(row_sums));
+  p.corr = _mm256_sub_epi32(b, _mm256_mullo_epi32(_mm256_set1_epi32(x_zp), rs));
+  const __m256i mv = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(m));
+  const __m256i sv = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(s));
+  const __m256i low32 = _mm256_set1_epi64x(0xffffffff);
+  p.m_even = mv;
+  p.m_odd = _mm256_srli_epi64(mv, 32);
+  p.s_even = _mm256_and_si256(sv, low32);
+  p.s_odd = _mm256_srli_epi64(sv, 32);
+  const __m256i one = _mm256_set1_epi64x(1);
+  p.r_even = _mm256_sllv_epi64(one, _mm256_sub_epi64(p.s_even, one));
+  p.r_odd = _mm256_sllv_epi64(one, _mm256_sub_epi64(p.s_odd, one));
+  p.lo = _mm256_set1_epi64x(std::int64_t{lo} - zp);
+  p.hi = _mm256_set1_epi64x(std::int64_t{hi} - zp);
+  p.zp = _mm256_set1_epi32(zp);
+  return p;
+}
+
+/// Arithmetic right shift of 64-bit lanes by per-lane counts (AVX2 has only the logical one):
+/// v >> s == ((v ^ 2^63) >>> s) - (2^63 >>> s), exact for s in [0, 63].
+inline __m256i sra_epi64(__m256i v, __m256i s) noexcept {
+  const __m256i sign = _mm256_set1_epi64x(static_cast<std::int64_t>(0x8000000000000000ull));
+  return _mm256_sub_epi64(_mm256_srlv_epi64(_mm256_xor_si256(v, sign), s), _mm256_srlv_epi64(sign, s));
+}
+inline __m256i clamp_epi64(__m256i v, __m256i lo, __m256i hi) noexcept {
+  v = _mm256_blendv_epi8(v, lo, _mm256_cmpgt_epi64(lo, v));
+  return _mm256_blendv_epi8(v, hi, _mm256_cmpgt_epi64(v, hi));
+}
+
+/// clamp(zp + ((acc + corr) * m + 2^(s-1)) >> s, lo, hi) on 8 lanes: quant::requantize exactly
+/// (|acc * m| < 2^62, so the 64-bit sums cannot overflow).
+inline __m256i requantize8(__m256i acc, const requant8& p) noexcept {
+  acc = _mm256_add_epi32(acc, p.corr);
+  const __m256i pe = _mm256_add_epi64(_mm256_mul_epi32(acc, p.m_even), p.r_even);
+  const __m256i po = _mm256_add_epi64(_mm256_mul_epi32(_mm256_srli_epi64(acc, 32), p.m_odd), p.r_odd);
+  const __m256i ve = clamp_epi64(sra_epi64(pe, p.s_even), p.lo, p.hi);
+  const __m256i vo = clamp_epi64(sra_epi64(po, p.s_odd), p.lo, p.hi);
+  return _mm256_add_epi32(_mm256_blend_epi32(ve, _mm256_slli_epi64(vo, 32), 0xAA), p.zp);
+}
+
+/// The low byte of each int32 lane, 8 bytes in lane order.
+inline std::uint64_t low_bytes8(__m256i v) noexcept {
+  const __m256i pick = _mm256_setr_epi8(0, 4, 8, 12, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,  //
+                                        0, 4, 8, 12, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1);
+  const __m256i b = _mm256_permutevar8x32_epi32(_mm256_shuffle_epi8(v, pick), _mm256_setr_epi32(0, 4, 1, 1, 1, 1, 1, 1));
+  return static_cast<std::uint64_t>(_mm_cvtsi128_si64(_mm256_castsi256_si128(b)));
+}
+
+/// A register tile of 8 * MrV rows x Nr columns. Registers: 2 * MrV * Nr accumulators, 2 * MrV
+/// widened weights, 1 broadcast (MrV = 1, Nr = 6: 15 of 16 ymm).
+template <std::size_t MrV, std::size_t Nr>
+struct gemm_w8a8 {
+  static constexpr std::size_t mr = 8 * MrV;
+  static constexpr std::size_t nr = Nr;
+
+  /// out[v][c] = 8 int32 dot products (rows 8v..8v+7 of the tile, column c), wrapping.
+  template <std::size_t Nc>
+  static void tile(const std::int16_t* xw, std::size_t kp, const std::int8_t* wt, std::size_t k4,
+                   __m256i (&out)[MrV][Nc]) noexcept {
+    __m256i acc[MrV][2][Nc];
+    for (std::size_t v = 0; v < MrV; ++v)
+      for (std::size_t c = 0; c < Nc; ++c) acc[v][0][c] = acc[v][1][c] = _mm256_setzero_si256();
+    for (std::size_t g = 0; g < k4; ++g) {
+      const std::int8_t* wg = wt + g * mr * 4;
+      __m256i w[MrV][2];
+      for (std::size_t v = 0; v < MrV; ++v) {
+        // rows 8v..8v+3 (lanes: row r holds k0k1, k2k3), then rows 8v+4..8v+7
+        w[v][0] = _mm256_cvtepi8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(wg + v * 32)));
+        w[v][1] = _mm256_cvtepi8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(wg + v * 32 + 16)));
+      }
+      for (std::size_t c = 0; c < Nc; ++c) {
+        // x[4g..4g+3] as int16, repeated: one broadcast feeds every row of the tile
+        const __m256i xb = _mm256_broadcastq_epi64(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(xw + c * kp + 4 * g)));
+        for (std::size_t v = 0; v < MrV; ++v) {
+          acc[v][0][c] = _mm256_add_epi32(acc[v][0][c], _mm256_madd_epi16(w[v][0], xb));
+          acc[v][1][c] = _mm256_add_epi32(acc[v][1][c], _mm256_madd_epi16(w[v][1], xb));
+        }
+      }
+    }
+    // hadd -> [r0 r1 r4 r5 | r2 r3 r6 r7]; vpermq 0xD8 puts the rows in order
+    for (std::size_t v = 0; v < MrV; ++v)
+      for (std::size_t c = 0; c < Nc; ++c)
+        out[v][c] = _mm256_permute4x64_epi64(_mm256_hadd_epi32(acc[v][0][c], acc[v][1][c]), 0xD8);
+  }
+
+  template <std::size_t Nc>
+  static void block(const w8a8_gemm_args& a, std::size_t i0, std::size_t kp) noexcept {
+    const std::size_t k4 = kp / 4;
+    const std::size_t tiles = (a.rows + mr - 1) / mr;
+    for (std::size_t t = 0; t < tiles; ++t) {
+      __m256i out[MrV][Nc];
+      tile<Nc>(a.scratch, kp, a.packed + t * k4 * mr * 4, k4, out);
+      for (std::size_t v = 0; v < MrV; ++v) {
+        const std::size_t j0 = t * mr + 8 * v;
+        if (j0 >= a.rows) break;
+        const std::size_t rows = a.rows - j0 < 8 ? a.rows - j0 : 8;
+        std::int32_t bias[8] = {}, rs[8] = {}, m[8] = {}, s[8] = {1, 1, 1, 1, 1, 1, 1, 1};
+        if (a.bias) std::memcpy(bias, a.bias + j0, rows * 4);
+        std::memcpy(rs, a.row_sums + j0, rows * 4);
+        std::memcpy(m, a.multiplier + j0, rows * 4);
+        std::memcpy(s, a.shift + j0, rows * 4);
+        const requant8 p = make_requant8(bias, rs, m, s, a.x_zero_point, a.zero_point, a.lo, a.hi);
+        for (std::size_t c = 0; c < Nc; ++c) {
+          const std::uint64_t bytes = low_bytes8(requantize8(out[v][c], p));
+          std::uint8_t* y = a.y + j0 * a.channel_stride + (i0 + c) * a.column_stride;
+          if (a.channel_stride == 1 && rows == 8) {
+            std::memcpy(y, &bytes, 8);
+          } else {
+            for (std::size_t r = 0; r < rows; ++r) y[r * a.channel_stride] = static_cast<std::uint8_t>(bytes >> (8 * r));
+          }
+        }
+      }
+    }
+  }
+
+  template <std::size_t Nc>
+  static void tail(const w8a8_gemm_args& a, std::size_t i0, std::size_t nc, std::size_t kp) noexcept {
+    if constexpr (Nc > 0) {
+      if (nc == Nc) return block<Nc>(a, i0, kp);
+      tail<Nc - 1>(a, i0, nc, kp);
+    }
+  }
+
+  static void run(const w8a8_gemm_args& a) noexcept {
+    const std::size_t kp = (a.cols + 3) / 4 * 4;
+    for (std::size_t i0 = 0; i0 < a.n; i0 += Nr) {
+      const std::size_t nc = a.n - i0 < Nr ? a.n - i0 : Nr;
+      for (std::size_t c = 0; c < nc; ++c) widen_column(a.x + (i0 + c) * a.ldx, a.cols, kp, a.scratch + c * kp);
+      if (nc == Nr)
+        block<Nr>(a, i0, kp);
+      else
+        tail<Nr - 1>(a, i0, nc, kp);
+    }
+  }
+};
+
+/// The AVX2 instance of the dispatch table.
+using gemm_w8a8_default = gemm_w8a8<1, 6>;
+
+inline void run_gemm_w8a8(const w8a8_gemm_args& a) noexcept { gemm_w8a8_default::run(a); }
+
+}  // namespace ohq::kernels::avx2
+
+/// The AVX2 entry, found by kernels/dispatch.hpp through this weak symbol: defined by every TU
+/// compiled for AVX2 that includes this header (the linker keeps one), absent otherwise.
+extern "C" __attribute__((weak)) const ohq::kernels::w8a8_kernel_entry* ohq_kernels_avx2_gemm_w8a8() noexcept {
+  static constexpr ohq::kernels::w8a8_kernel_entry entry{
+      "avx2 w8a8 gemm 8x6 (vpmovsxbw + vpmaddwd)", ohq::kernels::avx2::gemm_w8a8_default::mr,
+      ohq::kernels::avx2::gemm_w8a8_default::nr, ohq::kernels::avx2::gemm_w8a8_default::nr,
+      &ohq::kernels::avx2::run_gemm_w8a8};
+  return &entry;
+}
+
+#endif  // __AVX2__ && __FMA__

@@ -1,0 +1,207 @@
+// SPDX-License-Identifier: MIT
+/// @file Defines the AVX-512 VNNI W8A8 GEMM kernel: vpdpbusd (u8 x s8, four products per int32
+/// lane, exact, wrapping) on the packed layout, one 4-byte activation broadcast per column and
+/// k-group feeding 16 * MrV rows. A no-op unless the including TU is compiled with AVX-512
+/// F/BW/VL/VNNI (cmake/OhqKernels.cmake's per-arch TU, or -march for such a CPU).
+///
+/// vpdpbusd has ~4-5 cycles latency at up to 2 per cycle, so a tile keeps >= 8 independent
+/// accumulators: MrV * Nr of them, and a k-unroll with separate accumulators when a column tail
+/// (batch-1 layers: Nr = 1) leaves fewer. The zero point costs nothing in the loop: the kernel
+/// computes sum x * w and adds bias - x_zero_point * row_sum once per output.
+#pragma once
+
+#if defined(__AVX512F__) && defined(__AVX512BW__) && defined(__AVX512VL__) && defined(__AVX512VNNI__)
+
+#include <ohq/kernels/w8a8_types.hpp>
+
+// GCC 12's AVX-512 intrinsics start from _mm512_undefined_*() and trip -Wmaybe-uninitialized
+// wherever they inline (GCC bug 105593); the diagnostic state of the intrinsic headers' lines decides.
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#endif
+#include <immintrin.h>
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic pop
+#endif
+
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+
+// Only plain functions of this arch's namespace and intrinsics below: nothing shared with the
+// baseline translation units (see w8a8_types.hpp).
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"  // GCC bug 105593, see above
+#endif
+namespace ohq::kernels::avx512 {
+
+/// Per-row requantization operands of 16 rows, 64-bit lanes split even/odd.
+struct requant16 {
+  __m512i corr, m_even, m_odd, s_even, s_odd, r_even, r_odd, lo, hi, zp;
+};
+
+inline requant16 make_requant16(const std::int32_t* bias, const std::int32_t* row_sums, const std::int32_t* m,
+                                const std::int32_t* s, std::int32_t x_zp, std::int32_t zp, std::int32_t lo,
+                                std::int32_t hi) noexcept {
+  requant16 p;
+  p.corr = _mm512_sub_epi32(_mm512_loadu_si512(bias),
+                            _mm512_mullo_epi32(_mm512_set1_epi32(x_zp), _mm512_loadu_si512(row_sums)));
+  const __m512i mv = _mm512_loadu_si512(m);
+  const __m512i sv = _mm512_loadu_si512(s);
+  p.m_even = mv;
+  p.m_odd = _mm512_srli_epi64(mv, 32);
+  p.s_even = _mm512_and_si512(sv, _mm512_set1_epi64(0xffffffff));
+  p.s_odd = _mm512_srli_epi64(sv, 32);
+  const __m512i one = _mm512_set1_epi64(1);
+  p.r_even = _mm512_sllv_epi64(one, _mm512_sub_epi64(p.s_even, one));
+  p.r_odd = _mm512_sllv_epi64(one, _mm512_sub_epi64(p.s_odd, one));
+  p.lo = _mm512_set1_epi64(std::int64_t{lo} - zp);
+  p.hi = _mm512_set1_epi64(std::int64_t{hi} - zp);
+  p.zp = _mm512_set1_epi32(zp);
+  return p;
+}
+
+/// quant::requantize on 16 lanes, exactly (64-bit products, vpsravq, 64-bit clamp).
+inline __m512i requantize16(__m512i acc, const requant16& p) noexcept {
+  acc = _mm512_add_epi32(acc, p.corr);
+  const __m512i pe = _mm512_add_epi64(_mm512_mul_epi32(acc, p.m_even), p.r_even);
+  const __m512i po = _mm512_add_epi64(_mm512_mul_epi32(_mm512_srli_epi64(acc, 32), p.m_odd), p.r_odd);
+  const __m512i ve = _mm512_max_epi64(_mm512_min_epi64(_mm512_srav_epi64(pe, p.s_even), p.hi), p.lo);
+  const __m512i vo = _mm512_max_epi64(_mm512_min_epi64(_mm512_srav_epi64(po, p.s_odd), p.hi), p.lo);
+  return _mm512_add_epi32(_mm512_mask_blend_epi32(0xAAAA, ve, _mm512_slli_epi64(vo, 32)), p.zp);
+}
+
+/// 4 activation bytes x[0..rem) (zero-filled) broadcast to every lane.
+inline __m512i broadcast4(const std::uint8_t* x, std::size_t rem) noexcept {
+  std::int32_t v = 0;
+  std::memcpy(&v, x, rem);
+  return _mm512_set1_epi32(v);
+}
+
+/// A register tile of 16 * MrV rows x Nr columns (MrV = 4, Nr = 4: 16 accumulators, 4 weight
+/// vectors, 1 broadcast of 32 zmm).
+template <std::size_t MrV, std::size_t Nr>
+struct gemm_w8a8 {
+  static constexpr std::size_t mr = 16 * MrV;
+  static constexpr std::size_t nr = Nr;
+
+  /// Independent accumulator sets so that >= 8 vpdpbusd chains are in flight.
+  static constexpr std::size_t k_unroll(std::size_t nc) noexcept {
+    const std::size_t chains = MrV * nc;
+    return chains >= 8 ? 1 : (chains >= 4 ? 2 : 4);
+  }
+
+  template <std::size_t Nc>
+  static void tile(const std::uint8_t* const* xs, std::size_t k, const std::int8_t* wt, __m512i (&out)[MrV][Nc]) noexcept {
+    constexpr std::size_t U = k_unroll(Nc);
+    __m512i acc[U][MrV][Nc];
+    for (std::size_t u = 0; u < U; ++u)
+      for (std::size_t v = 0; v < MrV; ++v)
+        for (std::size_t c = 0; c < Nc; ++c) acc[u][v][c] = _mm512_setzero_si512();
+    const std::size_t full = k / 4;
+    std::size_t g = 0;
+    for (; g + U <= full; g += U)
+      for (std::size_t u = 0; u < U; ++u) {
+        const std::int8_t* wg = wt + (g + u) * mr * 4;
+        __m512i w[MrV];
+        for (std::size_t v = 0; v < MrV; ++v) w[v] = _mm512_loadu_si512(wg + v * 64);
+        for (std::size_t c = 0; c < Nc; ++c) {
+          std::int32_t x4;
+          std::memcpy(&x4, xs[c] + 4 * (g + u), 4);
+          const __m512i xb = _mm512_set1_epi32(x4);
+          for (std::size_t v = 0; v < MrV; ++v) acc[u][v][c] = _mm512_dpbusd_epi32(acc[u][v][c], xb, w[v]);
+        }
+      }
+    for (; g < (k + 3) / 4; ++g) {  // remaining full groups, then the zero-padded tail group
+      const std::int8_t* wg = wt + g * mr * 4;
+      const std::size_t rem = k - 4 * g < 4 ? k - 4 * g : 4;
+      for (std::size_t c = 0; c < Nc; ++c) {
+        const __m512i xb = broadcast4(xs[c] + 4 * g, rem);
+        for (std::size_t v = 0; v < MrV; ++v)
+          acc[0][v][c] = _mm512_dpbusd_epi32(acc[0][v][c], xb, _mm512_loadu_si512(wg + v * 64));
+      }
+    }
+    for (std::size_t v = 0; v < MrV; ++v)
+      for (std::size_t c = 0; c < Nc; ++c) {
+        __m512i s = acc[0][v][c];
+        for (std::size_t u = 1; u < U; ++u) s = _mm512_add_epi32(s, acc[u][v][c]);
+        out[v][c] = s;
+      }
+  }
+
+  template <std::size_t Nc>
+  static void block(const w8a8_gemm_args& a, std::size_t i0) noexcept {
+    const std::size_t k4 = (a.cols + 3) / 4;
+    const std::size_t tiles = (a.rows + mr - 1) / mr;
+    const std::uint8_t* xs[Nc];
+    for (std::size_t c = 0; c < Nc; ++c) xs[c] = a.x + (i0 + c) * a.ldx;
+    for (std::size_t t = 0; t < tiles; ++t) {
+      __m512i out[MrV][Nc];
+      tile<Nc>(xs, a.cols, a.packed + t * k4 * mr * 4, out);
+      for (std::size_t v = 0; v < MrV; ++v) {
+        const std::size_t j0 = t * mr + 16 * v;
+        if (j0 >= a.rows) break;
+        const std::size_t rows = a.rows - j0 < 16 ? a.rows - j0 : 16;
+        alignas(64) std::int32_t bias[16] = {}, rs[16] = {}, m[16] = {};
+        alignas(64) std::int32_t s[16] = {1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1};
+        if (a.bias) std::memcpy(bias, a.bias + j0, rows * 4);
+        std::memcpy(rs, a.row_sums + j0, rows * 4);
+        std::memcpy(m, a.multiplier + j0, rows * 4);
+        std::memcpy(s, a.shift + j0, rows * 4);
+        const requant16 p = make_requant16(bias, rs, m, s, a.x_zero_point, a.zero_point, a.lo, a.hi);
+        const __mmask16 keep = static_cast<__mmask16>((1u << rows) - 1u);
+        for (std::size_t c = 0; c < Nc; ++c) {
+          const __m128i bytes = _mm512_cvtepi32_epi8(requantize16(out[v][c], p));
+          std::uint8_t* y = a.y + j0 * a.channel_stride + (i0 + c) * a.column_stride;
+          if (a.channel_stride == 1) {
+            _mm_mask_storeu_epi8(y, keep, bytes);
+          } else {
+            alignas(16) std::uint8_t tmp[16];
+            _mm_store_si128(reinterpret_cast<__m128i*>(tmp), bytes);
+            for (std::size_t r = 0; r < rows; ++r) y[r * a.channel_stride] = tmp[r];
+          }
+        }
+      }
+    }
+  }
+
+  template <std::size_t Nc>
+  static void tail(const w8a8_gemm_args& a, std::size_t i0, std::size_t nc) noexcept {
+    if constexpr (Nc > 0) {
+      if (nc == Nc) return block<Nc>(a, i0);
+      tail<Nc - 1>(a, i0, nc);
+    }
+  }
+
+  static void run(const w8a8_gemm_args& a) noexcept {
+    for (std::size_t i0 = 0; i0 < a.n; i0 += Nr) {
+      const std::size_t nc = a.n - i0 < Nr ? a.n - i0 : Nr;
+      if (nc == Nr)
+        block<Nr>(a, i0);
+      else
+        tail<Nr - 1>(a, i0, nc);
+    }
+  }
+};
+
+/// The AVX-512 VNNI instance of the dispatch table.
+using gemm_w8a8_default = gemm_w8a8<4, 4>;
+
+inline void run_gemm_w8a8(const w8a8_gemm_args& a) noexcept { gemm_w8a8_default::run(a); }
+
+}  // namespace ohq::kernels::avx512
+
+/// The AVX-512 VNNI entry, found by kernels/dispatch.hpp through this weak symbol.
+extern "C" __attribute__((weak)) const ohq::kernels::w8a8_kernel_entry* ohq_kernels_avx512_vnni_gemm_w8a8() noexcept {
+  static constexpr ohq::kernels::w8a8_kernel_entry entry{
+      "avx512-vnni w8a8 gemm 64x4 (vpdpbusd)", ohq::kernels::avx512::gemm_w8a8_default::mr,
+      ohq::kernels::avx512::gemm_w8a8_default::nr, 0, &ohq::kernels::avx512::run_gemm_w8a8};
+  return &entry;
+}
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic pop
+#endif
+
+#endif  // AVX-512 F/BW/VL/VNNI

@@ -1,0 +1,138 @@
+// SPDX-License-Identifier: MIT
+/// @file Defines `gemm_w8a8`: int8 weights (5..8-bit codes) packed once for one arch's kernel,
+/// then y = requantize(bias + (x - x_zero_point) * w) on u8 activations through the dispatch
+/// table: the same semantics as quant::gemm_reference, bit for bit.
+#pragma once
+
+#include <ohq/core/aligned_buffer.hpp>
+#include <ohq/core/error.hpp>
+#include <ohq/kernels/dispatch.hpp>
+#include <ohq/quant/reference.hpp>
+#include <ohq/quant/requantize.hpp>
+#include <ohq/quant/weights.hpp>
+
+#include <cstddef>
+#include <cstdint>
+#include <type_traits>
+#include <vector>
+
+namespace ohq::kernels {
+
+/// Packs rows [row_begin, row_begin + row_count) of [rows][cols] int8 codes into the layout of
+/// w8a8_types.hpp with tile height mr: out[((t * k4 + g) * mr + rr) * 4 + kk] = w[t*mr + rr][4g + kk],
+/// zero outside the matrix. `out` must hold packed_w8a8_size(row_count, cols, mr) bytes.
+constexpr std::size_t packed_w8a8_size(std::size_t rows, std::size_t cols, std::size_t mr) noexcept {
+  return (rows + mr - 1) / mr * mr * ((cols + 3) / 4 * 4);
+}
+inline void pack_w8a8(const std::int8_t* codes, std::size_t cols, std::size_t row_begin, std::size_t row_count,
+                      std::size_t mr, std::int8_t* out) noexcept {
+  const std::size_t k4 = (cols + 3) / 4, tiles = (row_count + mr - 1) / mr;
+  for (std::size_t t = 0; t < tiles; ++t)
+    for (std::size_t g = 0; g < k4; ++g)
+      for (std::size_t rr = 0; rr < mr; ++rr)
+        for (std::size_t kk = 0; kk < 4; ++kk) {
+          const std::size_t j = t * mr + rr, k = 4 * g + kk;
+          out[((t * k4 + g) * mr + rr) * 4 + kk] = (j < row_count && k < cols) ? codes[(row_begin + j) * cols + k] : 0;
+        }
+}
+
+/// A prepared W8A8 GEMM: weights packed for one arch path, ready to run any number of times.
+class gemm_w8a8 {
+ public:
+  /// Packs rows [row_begin, row_begin + row_count) of `w` for path `a`.
+  /// Errors: a path this CPU or build lacks (unsupported_cpu), weights not stored as int8
+  /// (bits < 5: unsupported), an empty or out-of-range row range (invalid_argument).
+  static result<gemm_w8a8> try_prepare(const quant::quantized_weights& w, std::size_t row_begin,
+                                       std::size_t row_count, arch a) {
+    auto kernel = try_gemm_w8a8_kernel(a);
+    if (!kernel) return kernel.error();
+    if (w.format.storage_bits != 8)
+      return make_status(errc::unsupported, "gemm_w8a8: ", w.format.bits,
+                         "-bit weights are not stored as int8 (W8A8 takes 5..8-bit codes)");
+    if (w.rows == 0 || w.cols == 0 || w.codes.size() != w.rows * w.cols)
+      return make_status(errc::invalid_argument, "gemm_w8a8: weights ", w.rows, "x", w.cols, " with ",
+                         w.codes.size(), " codes");
+    if (row_count == 0 || row_begin > w.rows || row_count > w.rows - row_begin)
+      return make_status(errc::invalid_argument, "gemm_w8a8: rows [", row_begin, ", ", row_begin + row_count,
+                         ") outside the ", w.rows, " rows of the weights");
+    gemm_w8a8 g;
+    g.kernel_ = *kernel;
+    g.arch_ = a;
+    g.row_begin_ = row_begin;
+    g.rows_ = row_count;
+    g.cols_ = w.cols;
+    g.packed_.resize(packed_w8a8_size(row_count, w.cols, g.kernel_->mr));
+    pack_w8a8(w.codes.data(), w.cols, row_begin, row_count, g.kernel_->mr, g.packed_.data());
+    g.row_sums_.resize(row_count);
+    for (std::size_t j = 0; j < row_count; ++j) g.row_sums_[j] = w.row_sum(row_begin + j);
+    return g;
+  }
+  /// All rows, path `a`.
+  static result<gemm_w8a8> try_prepare(const quant::quantized_weights& w, arch a) {
+    return try_prepare(w, 0, w.rows, a);
+  }
+  /// All rows, the active path (try_active_arch()).
+  static result<gemm_w8a8> try_prepare(const quant::quantized_weights& w) {
+    auto a = try_active_arch();
+    if (!a) return a.error();
+    return try_prepare(w, 0, w.rows, *a);
+  }
+#ifndef OHQ_NO_EXCEPTIONS
+  static gemm_w8a8 prepare(const quant::quantized_weights& w, arch a) { return try_prepare(w, a).value(); }
+  static gemm_w8a8 prepare(const quant::quantized_weights& w) { return try_prepare(w).value(); }
+#endif
+
+  /// y[j * channel_stride + i * column_stride] = requantize(bias[r] + sum_k (x[i][k] - x_zero_point) * w[r][k], rq, r)
+  /// for r = row_begin + j, j < rows(), i < n, x[i] = x + i * ldx: quant::gemm_reference's semantics
+  /// (its precondition too: every accumulator fits int32). `bias` may be null.
+  template <class Out>
+  void run(const std::uint8_t* x, std::size_t n, std::size_t ldx, std::int32_t x_zero_point, const std::int32_t* bias,
+           const quant::requant_params& rq, Out* y, quant::output_layout layout) const {
+    static_assert(std::is_same_v<Out, std::uint8_t> || std::is_same_v<Out, std::int8_t>,
+                  "ohq: requantized outputs are std::uint8_t or std::int8_t");
+    OHQ_ASSERT(kernel_ != nullptr && ldx >= cols_ && rq.channels() >= row_begin_ + rows_);
+    if (n == 0) return;
+    w8a8_gemm_args a;
+    a.x = x;
+    a.n = n;
+    a.ldx = ldx;
+    a.x_zero_point = x_zero_point;
+    a.packed = packed_.data();
+    a.row_sums = row_sums_.data();
+    a.rows = rows_;
+    a.cols = cols_;
+    a.bias = bias ? bias + row_begin_ : nullptr;
+    a.multiplier = rq.multiplier.data() + row_begin_;
+    a.shift = rq.shift.data() + row_begin_;
+    a.zero_point = rq.zero_point;
+    a.lo = rq.lo;
+    a.hi = rq.hi;
+    a.y = reinterpret_cast<std::uint8_t*>(y);
+    a.channel_stride = layout.channel_stride;
+    a.column_stride = layout.column_stride;
+    if (kernel_->scratch_columns) {
+      thread_local std::vector<std::int16_t> scratch;
+      scratch.resize(kernel_->scratch_columns * ((cols_ + 3) / 4 * 4));
+      a.scratch = scratch.data();
+    }
+    kernel_->run(a);
+  }
+
+  [[nodiscard]] arch path() const noexcept { return arch_; }
+  [[nodiscard]] const w8a8_kernel_entry& kernel() const noexcept { return *kernel_; }
+  [[nodiscard]] std::size_t rows() const noexcept { return rows_; }
+  [[nodiscard]] std::size_t cols() const noexcept { return cols_; }
+  [[nodiscard]] std::size_t row_begin() const noexcept { return row_begin_; }
+  /// Bytes of packed weights.
+  [[nodiscard]] std::size_t packed_bytes() const noexcept { return packed_.size(); }
+
+ private:
+  gemm_w8a8() = default;
+  const w8a8_kernel_entry* kernel_ = nullptr;
+  arch arch_ = arch::scalar;
+  std::size_t row_begin_ = 0, rows_ = 0, cols_ = 0;
+  aligned_buffer<std::int8_t> packed_;
+  std::vector<std::int32_t> row_sums_;
+};
+
+}  // namespace ohq::kernels
