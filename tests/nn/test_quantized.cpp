@@ -487,4 +487,14 @@ TEST_CASE("the network's output keeps its min-max range unless asked otherwise")
   CHECK(quantized_network::try_build(rc.graph, rc.record, o).value().params(rc.graph.output) == minmax);
   o.output_minmax = false;
   CHECK(quantized_network::try_build(rc.graph, rc.record, o).value().params(rc.graph.output) == clipped);
+  // per-value methods override both
+  o.value_calibration.assign(rc.graph.values.size(), q::calibration_method::minmax);
+  o.value_calibration[rc.graph.output] = q::calibration_method::percentile;
+  const auto per_value = quantized_network::try_build(rc.graph, rc.record, o).value();
+  CHECK(per_value.params(rc.graph.output) == clipped);
+  CHECK(per_value.params(0) == q::calibrate(rc.record.values[0], q::calibration_method::minmax, q::activation_type::u8));
+  o.value_calibration.pop_back();
+  auto wrong = quantized_network::try_build(rc.graph, rc.record, o);
+  REQUIRE_FALSE(wrong.has_value());
+  CHECK(wrong.error().message().find("per-value calibration methods") != std::string::npos);
 }

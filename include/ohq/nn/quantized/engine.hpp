@@ -56,6 +56,9 @@ struct quantization_options {
   /// elsewhere: there the largest values are the answer, not outliers. False applies
   /// `calibration` to it too.
   bool output_minmax = true;
+  /// Per-value methods (index = graph value), overriding `calibration` and `output_minmax`;
+  /// empty: none. For sensitivity studies and hand-tuned exceptions.
+  std::vector<quant::calibration_method> value_calibration;
   weight_rounding rounding = weight_rounding::nearest;
   /// Per-channel scale search; MSE clipping (the default) matters most at 4 bits and fewer.
   quant::weight_clipping clipping = quant::weight_clipping::mse;
@@ -100,6 +103,9 @@ class quantized_network {
       if (q.bits_[i] < 1 || q.bits_[i] > 8)
         return make_status(errc::invalid_argument, "quantizable layer ", i, ": weight bits ", q.bits_[i],
                            " are outside 1..8");
+    if (!o.value_calibration.empty() && o.value_calibration.size() != g.values.size())
+      return make_status(errc::invalid_argument, "expected ", g.values.size(), " per-value calibration methods, got ",
+                         o.value_calibration.size());
     if (o.needs_layer_inputs() && rec.layers.size() != g.quantizable_layers)
       return make_status(errc::invalid_argument, "GPTQ and bias correction need the layers' input statistics: "
                                                  "calibrate with calibration_settings::layer_inputs = true");
@@ -112,7 +118,9 @@ class quantized_network {
         q.params_[v] = q.params_[g.values[v].shares_params_with];
         continue;
       }
-      const auto method = v == g.output && o.output_minmax ? quant::calibration_method::minmax : o.calibration;
+      const auto method = !o.value_calibration.empty() ? o.value_calibration[v]
+                          : v == g.output && o.output_minmax ? quant::calibration_method::minmax
+                                                             : o.calibration;
       auto p = quant::try_calibrate(rec.values[v], method, quant::activation_type::u8, o.calibration_options);
       if (!p) return make_status(p.error().code(), "calibrating ", g.value_name(v), ": ", p.error().message());
       q.params_[v] = *p;
