@@ -6,6 +6,8 @@
 
 #include <benchmark/benchmark.h>
 
+#include "../../tests/support/mckp_instances.hpp"
+
 #include <cmath>
 #include <random>
 
@@ -37,50 +39,12 @@ mckp_problem bitwidth(int layers, int nbits, int resources, double tight, unsign
     p.groups.push_back(g);
   }
   for (int r = 0; r < resources; ++r) {
-    double lo = 0, hi = 0;
-    for (const auto& g : p.groups) {
-      double a = 1e300, b = -1e300;
-      for (const auto& x : g.uses) {
-        a = std::min(a, x[static_cast<std::size_t>(r)]);
-        b = std::max(b, x[static_cast<std::size_t>(r)]);
-      }
-      lo += a;
-      hi += b;
-    }
+    const auto [lo, hi] = ohq::test::use_range(p, static_cast<std::size_t>(r));
     p.budgets.push_back({"r" + std::to_string(r), -infinity, lo + (tight - 0.07 * r) * (hi - lo), std::nullopt, std::nullopt});
   }
   return p;
 }
 
-mckp_problem random_mckp(int groups, int choices, int resources, double tight, unsigned seed) {
-  std::mt19937 rng(seed);
-  std::uniform_real_distribution<double> u(0, 1);
-  mckp_problem p;
-  for (int g = 0; g < groups; ++g) {
-    mckp_group grp;
-    for (int c = 0; c < choices; ++c) {
-      grp.costs.push_back(std::round(u(rng) * 1e7) / 1e4);
-      std::vector<double> use;
-      for (int r = 0; r < resources; ++r) use.push_back(std::round((1 + 99 * u(rng)) * 1e4) / 1e4);
-      grp.uses.push_back(use);
-    }
-    p.groups.push_back(grp);
-  }
-  for (int r = 0; r < resources; ++r) {
-    double lo = 0, hi = 0;
-    for (const auto& g : p.groups) {
-      double a = 1e300, b = -1e300;
-      for (const auto& x : g.uses) {
-        a = std::min(a, x[static_cast<std::size_t>(r)]);
-        b = std::max(b, x[static_cast<std::size_t>(r)]);
-      }
-      lo += a;
-      hi += b;
-    }
-    p.budgets.push_back({"r" + std::to_string(r), -infinity, lo + tight * (hi - lo), std::nullopt, std::nullopt});
-  }
-  return p;
-}
 
 // Args: layers, choices, budgets. Eight instances (seeds) cycle so the time is a class average.
 void BM_mckp_bitwidth(benchmark::State& state) {
@@ -110,7 +74,7 @@ void BM_mckp_random(benchmark::State& state) {
   std::vector<mckp_problem> ps;
   const double tight = static_cast<double>(state.range(3)) / 100.0;
   for (unsigned s = 0; s < 8; ++s)
-    ps.push_back(random_mckp(static_cast<int>(state.range(0)), static_cast<int>(state.range(1)),
+    ps.push_back(ohq::test::uncorrelated_mckp(static_cast<int>(state.range(0)), static_cast<int>(state.range(1)),
                              static_cast<int>(state.range(2)), tight + (0.92 - tight) * s / 7.0, 200 + s));
   std::size_t k = 0;
   for (auto _ : state) {
@@ -129,7 +93,7 @@ BENCHMARK(BM_mckp_random)
 // instance per benchmark, so the per-class median and maximum can be read off the seeds.
 // Before the deepening search with the tail table (docs/solver.md) these took 0.3 s to > 20 s.
 void BM_mckp_uncorrelated_tight(benchmark::State& state) {
-  const mckp_problem p = random_mckp(static_cast<int>(state.range(0)), static_cast<int>(state.range(1)),
+  const mckp_problem p = ohq::test::uncorrelated_mckp(static_cast<int>(state.range(0)), static_cast<int>(state.range(1)),
                                      static_cast<int>(state.range(2)), static_cast<double>(state.range(3)) / 100.0,
                                      1000 + static_cast<unsigned>(state.range(4)));
   std::size_t nodes = 0;

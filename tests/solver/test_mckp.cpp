@@ -7,6 +7,8 @@
 
 #include <doctest/doctest.h>
 
+#include "../support/mckp_instances.hpp"
+
 #include <algorithm>
 #include <cmath>
 #include <random>
@@ -37,16 +39,7 @@ mckp_problem random_mckp(std::mt19937& rng, int groups, int max_choices, int res
     p.groups.push_back(grp);
   }
   for (int r = 0; r < resources; ++r) {
-    double lo = 0, hi = 0;
-    for (const auto& g : p.groups) {
-      double a = 1e300, b = -1e300;
-      for (const auto& x : g.uses) {
-        a = std::min(a, x[static_cast<std::size_t>(r)]);
-        b = std::max(b, x[static_cast<std::size_t>(r)]);
-      }
-      lo += a;
-      hi += b;
-    }
+    const auto [lo, hi] = ohq::test::use_range(p, static_cast<std::size_t>(r));
     mckp_budget b;
     b.hi = std::round(lo + tight * (hi - lo));
     p.budgets.push_back(b);
@@ -324,52 +317,13 @@ TEST_CASE("mckp_equality_budget_off_the_unit_lattice_is_infeasible_without_searc
 // Uncorrelated costs and uses with three tight budgets: the hard class of the MCKP search, which
 // the deepening search with the tail table (mckp.hpp) solves. Sanitized builds run fewer and
 // smaller instances.
-#if defined(__SANITIZE_ADDRESS__)
-#define OHQ_TEST_SANITIZED 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer) || __has_feature(undefined_behavior_sanitizer)
-#define OHQ_TEST_SANITIZED 1
-#endif
-#endif
-#ifndef OHQ_TEST_SANITIZED
-#define OHQ_TEST_SANITIZED 0
+#ifdef OHQ_SANITIZED  // defined by the build when OHQ_SANITIZE is set
+constexpr bool sanitized = true;
+#else
+constexpr bool sanitized = false;
 #endif
 
 namespace {
-
-// Costs in [0, 1000] and uses in [1, 100], four decimals, independent; each budget at `tight` of
-// its use range (the class of bench_solver's BM_mckp_uncorrelated_tight).
-mckp_problem uncorrelated(int groups, int choices, int resources, double tight, unsigned seed) {
-  std::mt19937 rng(seed);
-  std::uniform_real_distribution<double> u(0, 1);
-  mckp_problem p;
-  for (int g = 0; g < groups; ++g) {
-    mckp_group grp;
-    for (int c = 0; c < choices; ++c) {
-      grp.costs.push_back(std::round(u(rng) * 1e7) / 1e4);
-      std::vector<double> use;
-      for (int r = 0; r < resources; ++r) use.push_back(std::round((1 + 99 * u(rng)) * 1e4) / 1e4);
-      grp.uses.push_back(use);
-    }
-    p.groups.push_back(grp);
-  }
-  for (int r = 0; r < resources; ++r) {
-    double lo = 0, hi = 0;
-    for (const auto& g : p.groups) {
-      double a = 1e300, b = -1e300;
-      for (const auto& x : g.uses) {
-        a = std::min(a, x[static_cast<std::size_t>(r)]);
-        b = std::max(b, x[static_cast<std::size_t>(r)]);
-      }
-      lo += a;
-      hi += b;
-    }
-    mckp_budget b;
-    b.hi = lo + tight * (hi - lo);
-    p.budgets.push_back(b);
-  }
-  return p;
-}
 
 // Sets the deepening search's test knobs for one scope.
 struct search_knobs {
@@ -391,11 +345,11 @@ struct search_knobs {
 TEST_CASE("mckp_deepening_search_matches_general_milp") {
   // The deepening path is forced (no plain first search) with tail tables from tiny to the
   // default size, and also run as the library runs it; all must equal the general MILP's optimum.
-  const int reps = OHQ_TEST_SANITIZED ? 6 : 36;
+  const int reps = sanitized ? 6 : 36;
   for (int rep = 0; rep < reps; ++rep) {
-    const int groups = OHQ_TEST_SANITIZED ? 12 : 10 + rep % 12;
+    const int groups = sanitized ? 12 : 10 + rep % 12;
     const int resources = rep % 6 == 5 ? 2 : 3;
-    mckp_problem p = uncorrelated(groups, rep % 3 == 0 ? 5 : 8, resources, 0.2 + 0.05 * (rep % 6), 3000u + static_cast<unsigned>(rep));
+    mckp_problem p = ohq::test::uncorrelated_mckp(groups, rep % 3 == 0 ? 5 : 8, resources, 0.2 + 0.05 * (rep % 6), 3000u + static_cast<unsigned>(rep));
     if (rep % 7 == 3) p.budgets[0].lo = p.budgets[0].hi * 0.6;  // a two-sided band
     if (rep % 9 == 4) {  // a lower budget instead of an upper one
       p.budgets[1].lo = p.budgets[1].hi * 1.5;
@@ -428,11 +382,11 @@ TEST_CASE("mckp_uncorrelated_300x8x3_tight_budgets") {
     double tight, objective;
   };
   const known cases[] = {{1001, 0.3, 62969.0315}, {1003, 0.3, 55701.7267}, {1007, 0.3, 57597.7838}, {1003, 0.25, 75768.7854}};
-  const std::size_t n = OHQ_TEST_SANITIZED ? 1 : 4;
+  const std::size_t n = sanitized ? 1 : 4;
   for (std::size_t i = 0; i < n; ++i) {
-    const mckp_problem p = uncorrelated(300, 8, 3, cases[i].tight, cases[i].seed);
+    const mckp_problem p = ohq::test::uncorrelated_mckp(300, 8, 3, cases[i].tight, cases[i].seed);
     mckp_options o;
-    o.time_limit_seconds = OHQ_TEST_SANITIZED ? 120 : 20;
+    o.time_limit_seconds = sanitized ? 120 : 20;
     const mckp_result a = solve_mckp(p, o);
     INFO("seed " << cases[i].seed);
     REQUIRE(a.status == status::optimal);
@@ -447,7 +401,7 @@ TEST_CASE("mckp_uncorrelated_300x8x3_tight_budgets") {
 }
 
 TEST_CASE("mckp_deepening_limits_report_incumbent_and_bound") {
-  const mckp_problem p = uncorrelated(OHQ_TEST_SANITIZED ? 120 : 300, 8, 3, 0.3, 1001);
+  const mckp_problem p = ohq::test::uncorrelated_mckp(sanitized ? 120 : 300, 8, 3, 0.3, 1001);
   const mckp_result full = solve_mckp(p);
   REQUIRE(full.status == status::optimal);
   for (const std::size_t limit : {std::size_t{4100}, std::size_t{6000}, std::size_t{20000}}) {
