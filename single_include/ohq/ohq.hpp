@@ -5606,10 +5606,6 @@ class float_interpreter {
               kernels::fp32::conv2d(op.geometry, x + n * iv.size(), w.data(), b.data(), y + n * ov.size(),
                                     scratch_.data());
           }
-          if (op.fused == quant::fused_activation::relu)
-            kernels::fp32::map(y, y, batch * ov.size(), kernels::fp32::relu);
-          else if (op.fused == quant::fused_activation::relu6)
-            kernels::fp32::map(y, y, batch * ov.size(), kernels::fp32::relu6);
           break;
         }
         case quant_op_kind::max_pool:
@@ -5623,14 +5619,9 @@ class float_interpreter {
           for (std::size_t n = 0; n < batch; ++n)
             kernels::fp32::global_avg_pool(iv.channels, iv.height * iv.width, x + n * iv.size(), y + n * ov.size());
           break;
-        case quant_op_kind::add: {
+        case quant_op_kind::add:
           kernels::fp32::add(x, buffers_[op.inputs[1]].data(), y, batch * ov.size());
-          if (op.fused == quant::fused_activation::relu)
-            kernels::fp32::map(y, y, batch * ov.size(), kernels::fp32::relu);
-          else if (op.fused == quant::fused_activation::relu6)
-            kernels::fp32::map(y, y, batch * ov.size(), kernels::fp32::relu6);
           break;
-        }
         case quant_op_kind::scale_channels: {
           const float* gate = buffers_[op.inputs[1]].data();
           const std::size_t plane = iv.height * iv.width;
@@ -5649,6 +5640,11 @@ class float_interpreter {
           kernels::fp32::softmax(x, y, batch, ov.size());
           continue;  // not a quantized value
       }
+      // a fused ReLU/ReLU6 (conv, dense, add; none elsewhere)
+      if (op.fused == quant::fused_activation::relu)
+        kernels::fp32::map(y, y, batch * ov.size(), kernels::fp32::relu);
+      else if (op.fused == quant::fused_activation::relu6)
+        kernels::fp32::map(y, y, batch * ov.size(), kernels::fp32::relu6);
       after(op.output, std::span<float>(buffers_[op.output]));
     }
     const std::size_t out = g.final_softmax ? g.ops.back().output : g.output;
@@ -5823,6 +5819,7 @@ inline result<calibration_record> try_calibrate(const quant_graph& g, std::span<
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -5956,8 +5953,8 @@ class quantized_network {
 
   /// The float simulation of the same assignment ("fake quantization"), for comparison.
   std::span<const float> run_fake_quant(const float* input, std::size_t batch) {
-    if (fake_.empty()) fake_.emplace_back(*graph_);
-    const std::span<float> out = fake_.front().run(
+    if (!fake_) fake_.emplace(*graph_);
+    const std::span<float> out = fake_->run(
         input, batch,
         [this](const quant_op& op) {
           const quantized_op& qo = ops_[std::size_t(&op - graph_->ops.data())];
@@ -5979,15 +5976,12 @@ class quantized_network {
       case quant_op_kind::dense: return build_weighted(op, rec, o, q);
       case quant_op_kind::max_pool:
       case quant_op_kind::softmax: return {};
-      case quant_op_kind::avg_pool: {
-        auto p = quant::try_make_avg_pool(in, out, 1, op.pool.kernel * op.pool.kernel);
-        if (!p) return p.error();
-        q.pool = std::move(*p);
-        return {};
-      }
+      case quant_op_kind::avg_pool:
       case quant_op_kind::global_avg_pool: {
+        // multipliers for every window count: 1..k*k (windows clipped by padding), or H*W
         const std::size_t pixels = g.values[op.inputs[0]].height * g.values[op.inputs[0]].width;
-        auto p = quant::try_make_avg_pool(in, out, pixels, pixels);
+        const bool global = op.kind == quant_op_kind::global_avg_pool;
+        auto p = quant::try_make_avg_pool(in, out, global ? pixels : 1, global ? pixels : op.pool.kernel * op.pool.kernel);
         if (!p) return p.error();
         q.pool = std::move(*p);
         return {};
@@ -6114,7 +6108,7 @@ class quantized_network {
   std::vector<std::vector<std::uint8_t>> codes_;
   std::vector<std::uint8_t> scratch_;
   std::vector<float> output_;
-  std::vector<float_interpreter> fake_;  // created on first use (holds float buffers)
+  std::optional<float_interpreter> fake_;  // created on first use (holds float buffers)
 };
 
 }  // namespace ohq::nn

@@ -25,6 +25,7 @@
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -158,8 +159,8 @@ class quantized_network {
 
   /// The float simulation of the same assignment ("fake quantization"), for comparison.
   std::span<const float> run_fake_quant(const float* input, std::size_t batch) {
-    if (fake_.empty()) fake_.emplace_back(*graph_);
-    const std::span<float> out = fake_.front().run(
+    if (!fake_) fake_.emplace(*graph_);
+    const std::span<float> out = fake_->run(
         input, batch,
         [this](const quant_op& op) {
           const quantized_op& qo = ops_[std::size_t(&op - graph_->ops.data())];
@@ -181,15 +182,12 @@ class quantized_network {
       case quant_op_kind::dense: return build_weighted(op, rec, o, q);
       case quant_op_kind::max_pool:
       case quant_op_kind::softmax: return {};
-      case quant_op_kind::avg_pool: {
-        auto p = quant::try_make_avg_pool(in, out, 1, op.pool.kernel * op.pool.kernel);
-        if (!p) return p.error();
-        q.pool = std::move(*p);
-        return {};
-      }
+      case quant_op_kind::avg_pool:
       case quant_op_kind::global_avg_pool: {
+        // multipliers for every window count: 1..k*k (windows clipped by padding), or H*W
         const std::size_t pixels = g.values[op.inputs[0]].height * g.values[op.inputs[0]].width;
-        auto p = quant::try_make_avg_pool(in, out, pixels, pixels);
+        const bool global = op.kind == quant_op_kind::global_avg_pool;
+        auto p = quant::try_make_avg_pool(in, out, global ? pixels : 1, global ? pixels : op.pool.kernel * op.pool.kernel);
         if (!p) return p.error();
         q.pool = std::move(*p);
         return {};
@@ -316,7 +314,7 @@ class quantized_network {
   std::vector<std::vector<std::uint8_t>> codes_;
   std::vector<std::uint8_t> scratch_;
   std::vector<float> output_;
-  std::vector<float_interpreter> fake_;  // created on first use (holds float buffers)
+  std::optional<float_interpreter> fake_;  // created on first use (holds float buffers)
 };
 
 }  // namespace ohq::nn

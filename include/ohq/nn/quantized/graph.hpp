@@ -355,10 +355,6 @@ class float_interpreter {
               kernels::fp32::conv2d(op.geometry, x + n * iv.size(), w.data(), b.data(), y + n * ov.size(),
                                     scratch_.data());
           }
-          if (op.fused == quant::fused_activation::relu)
-            kernels::fp32::map(y, y, batch * ov.size(), kernels::fp32::relu);
-          else if (op.fused == quant::fused_activation::relu6)
-            kernels::fp32::map(y, y, batch * ov.size(), kernels::fp32::relu6);
           break;
         }
         case quant_op_kind::max_pool:
@@ -372,14 +368,9 @@ class float_interpreter {
           for (std::size_t n = 0; n < batch; ++n)
             kernels::fp32::global_avg_pool(iv.channels, iv.height * iv.width, x + n * iv.size(), y + n * ov.size());
           break;
-        case quant_op_kind::add: {
+        case quant_op_kind::add:
           kernels::fp32::add(x, buffers_[op.inputs[1]].data(), y, batch * ov.size());
-          if (op.fused == quant::fused_activation::relu)
-            kernels::fp32::map(y, y, batch * ov.size(), kernels::fp32::relu);
-          else if (op.fused == quant::fused_activation::relu6)
-            kernels::fp32::map(y, y, batch * ov.size(), kernels::fp32::relu6);
           break;
-        }
         case quant_op_kind::scale_channels: {
           const float* gate = buffers_[op.inputs[1]].data();
           const std::size_t plane = iv.height * iv.width;
@@ -398,6 +389,11 @@ class float_interpreter {
           kernels::fp32::softmax(x, y, batch, ov.size());
           continue;  // not a quantized value
       }
+      // a fused ReLU/ReLU6 (conv, dense, add; none elsewhere)
+      if (op.fused == quant::fused_activation::relu)
+        kernels::fp32::map(y, y, batch * ov.size(), kernels::fp32::relu);
+      else if (op.fused == quant::fused_activation::relu6)
+        kernels::fp32::map(y, y, batch * ov.size(), kernels::fp32::relu6);
       after(op.output, std::span<float>(buffers_[op.output]));
     }
     const std::size_t out = g.final_softmax ? g.ops.back().output : g.output;
