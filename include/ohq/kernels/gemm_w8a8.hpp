@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-/// @file Defines `gemm_w8a8`: int8 weights (5..8-bit codes) packed once for one arch's kernel,
+/// @file Defines `gemm_w8a8`: weight codes of any width (1..8 bits) as int8, packed once for one arch's kernel,
 /// then y = requantize(bias + (x - x_zero_point) * w) on u8 activations through the dispatch
 /// table: the same semantics as quant::gemm_reference, bit for bit.
 #pragma once
@@ -40,15 +40,13 @@ inline void pack_w8a8(const std::int8_t* codes, std::size_t cols, std::size_t ro
 class gemm_w8a8 {
  public:
   /// Packs rows [row_begin, row_begin + row_count) of `w` for path `a`.
-  /// Errors: a path this CPU or build lacks (unsupported_cpu), weights not stored as int8
-  /// (bits < 5: unsupported), an empty or out-of-range row range (invalid_argument).
+  /// Codes of fewer than 8 bits run as int8 (no speed gain: the low-bit families do that).
+  /// Errors: a path this CPU or build lacks (unsupported_cpu), an empty or out-of-range row range
+  /// (invalid_argument).
   static result<gemm_w8a8> try_prepare(const quant::quantized_weights& w, std::size_t row_begin,
                                        std::size_t row_count, arch a) {
     auto kernel = try_gemm_w8a8_kernel(a);
     if (!kernel) return kernel.error();
-    if (w.format.storage_bits != 8)
-      return make_status(errc::unsupported, "gemm_w8a8: ", w.format.bits,
-                         "-bit weights are not stored as int8 (W8A8 takes 5..8-bit codes)");
     if (w.rows == 0 || w.cols == 0 || w.codes.size() != w.rows * w.cols)
       return make_status(errc::invalid_argument, "gemm_w8a8: weights ", w.rows, "x", w.cols, " with ",
                          w.codes.size(), " codes");
