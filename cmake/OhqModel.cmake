@@ -2,7 +2,8 @@
 #
 # Generates, at build time, a header with the compile-time network type of <model.onnx> (with
 # ohq-codegen; normalisation from the sidecar <model>.json beside it) and builds the program
-# <target> for that model: `<target> describe`, `<target> eval --images IDX --labels IDX [--limit N]`.
+# <target> for that model: `<target> describe`, `<target> eval --images IDX --labels IDX [--limit N]`,
+# `<target> quant-table ...`, `<target> bench [--quant w8a8] [--threads N]` (end-to-end latency).
 # Without EMBED_WEIGHTS the program reads <model.onnx> (its absolute path is the default of
 # --model); with it, the weights are compiled in and no file is needed at run time.
 set(OHQ_MODEL_MAIN ${CMAKE_CURRENT_LIST_DIR}/../tools/model_cli/model_main.cpp)
@@ -39,6 +40,7 @@ function(ohq_add_model target onnx)
     VERBATIM)
   add_executable(${target} ${OHQ_MODEL_MAIN} ${header})
   target_link_libraries(${target} PRIVATE ohq::ohq)
+  ohq_add_arch_kernels(${target})  # `bench` and the kernel engine use the AVX2 / AVX-512 kernels where the CPU has them
   target_compile_definitions(${target} PRIVATE
     OHQ_MODEL_HEADER="${header}" OHQ_MODEL_NAME=${M_NAME} OHQ_MODEL_ONNX="${onnx}" OHQ_MODEL_PROGRAM="${target}")
   if(TARGET ZLIB::ZLIB)

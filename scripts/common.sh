@@ -6,7 +6,8 @@ OHQ_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 OHQ_PACKAGES=(cmake make g++ clang libclang-rt-14-dev python3 libeigen3-dev libxsimd-dev libboost-dev doctest-dev
               libbenchmark-dev zlib1g-dev glpk-utils dataset-fashion-mnist
               python3-torch python3-torchvision python3-onnx libopenblas0-pthread
-              qemu-user)  # qemu-user: tests/kernels run the kernels under qemu-x86_64 -cpu Haswell
+              qemu-user  # qemu-user: tests/kernels run the kernels under qemu-x86_64 -cpu Haswell
+              libdnnl-dev)  # oneDNN 2.6 (7 MB, ~10 s): benchmarks/kernels/bench_onednn compares against it
 
 ohq_missing_packages() {
   local missing=()

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-/// @file The entry header of core/: shapes, tensor views, aligned buffers, errors, CPU features.
+/// @file The entry header of core/: shapes, tensor views, aligned buffers, errors, CPU features, a thread pool.
 #pragma once
 
 #include <ohq/config.hpp>
@@ -9,3 +9,4 @@
 #include <ohq/core/shape.hpp>
 #include <ohq/core/tensor_view.hpp>
 #include <ohq/core/bits.hpp>
+#include <ohq/core/thread_pool.hpp>

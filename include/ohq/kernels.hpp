@@ -13,3 +13,5 @@
 #include <ohq/kernels/avx512/gemm_w8a8.hpp>
 #include <ohq/kernels/dispatch.hpp>
 #include <ohq/kernels/gemm_w8a8.hpp>
+#include <ohq/kernels/gemm.hpp>
+#include <ohq/kernels/pack_lut.hpp>

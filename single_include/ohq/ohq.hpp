@@ -38,7 +38,7 @@
 // #include <ohq/core.hpp>
 // ---- begin ohq/core.hpp ----
 // SPDX-License-Identifier: MIT
-/// @file The entry header of core/: shapes, tensor views, aligned buffers, errors, CPU features.
+/// @file The entry header of core/: shapes, tensor views, aligned buffers, errors, CPU features, a thread pool.
 
 // #include <ohq/config.hpp>
 // #include <ohq/core/aligned_buffer.hpp>
@@ -635,6 +635,169 @@ inline constexpr bool is_bits_set_v<bits_set<Bits...>> = true;
 
 }  // namespace ohq
 // ---- end ohq/core/bits.hpp ----
+// #include <ohq/core/thread_pool.hpp>
+// ---- begin ohq/core/thread_pool.hpp ----
+// SPDX-License-Identifier: MIT
+/// @file Defines `ohq::thread_pool`: a small fixed pool of std::threads running `parallel_for`
+/// (task indices handed out one at a time, the calling thread working too).
+///
+/// Made for inference loops that split one layer into a few dozen tasks many times per second:
+/// a call allocates nothing (the job is a function pointer and a pointer to the caller's
+/// callable), idle workers spin briefly for the next call and then sleep on a condition variable,
+/// and a call waits only for tasks that were started: on a busy machine a worker that is not
+/// scheduled in time leaves its share to the others instead of stalling the call.
+
+// #include <ohq/config.hpp>
+
+#include <atomic>
+#include <condition_variable>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <thread>
+#include <type_traits>
+#include <vector>
+
+namespace ohq {
+
+/// A fixed pool of `size()` threads: the caller of `parallel_for` plus `size() - 1` workers.
+///
+/// `parallel_for(tasks, f)` calls `f(task)` exactly once for every task in [0, tasks), spread
+/// over the workers and the calling thread, and returns when all calls have returned (their
+/// effects are then visible to the caller). Which thread runs which task, and in which order, is
+/// unspecified, so bit-exact results need tasks that write disjoint outputs and do not depend on
+/// each other.
+///
+/// Rules:
+/// - `f` must not throw: an exception leaving `f` calls std::terminate (the task trampoline is
+///   noexcept), since the other threads could not be stopped in a defined state anyway.
+/// - Calls from several threads are serialized (one job at a time); `f` must not call
+///   `parallel_for` on the same pool (it would deadlock).
+/// - Destruction joins the workers; it must not race with a running `parallel_for`.
+class thread_pool {
+ public:
+  /// A pool of `threads` threads in total (>= 1; 0 is taken as 1): `threads - 1` workers are
+  /// started here. One thread means no workers: parallel_for runs the tasks in the caller.
+  explicit thread_pool(std::size_t threads) : size_(threads == 0 ? 1 : threads) {
+    workers_.reserve(size_ - 1);
+    for (std::size_t w = 1; w < size_; ++w) workers_.emplace_back([this] { work(); });
+  }
+  thread_pool(const thread_pool&) = delete;
+  thread_pool& operator=(const thread_pool&) = delete;
+  ~thread_pool() {
+    {
+      std::lock_guard lock(mutex_);
+      stopping_.store(true, std::memory_order_relaxed);
+    }
+    wake_.notify_all();
+    for (auto& t : workers_) t.join();
+  }
+
+  /// Threads that run tasks: the workers plus the calling thread.
+  [[nodiscard]] std::size_t size() const noexcept { return size_; }
+
+  /// Calls f(task) for every task in [0, tasks) across the pool; returns when all are done.
+  template <class F>
+  void parallel_for(std::size_t tasks, F&& f) {
+    static_assert(std::is_invocable_v<F&, std::size_t>, "ohq: parallel_for calls f(std::size_t task)");
+    if (tasks == 0) return;
+    if (workers_.empty() || tasks == 1) {  // nothing to share: no synchronisation at all
+      for (std::size_t t = 0; t < tasks; ++t) f(t);
+      return;
+    }
+    std::lock_guard call(call_mutex_);
+    // No worker touches job_ now: the previous job's tasks have all finished, and a worker reads
+    // job_ only after claiming a task of the job that is live.
+    job_ = job{&invoke<std::remove_reference_t<F>>, const_cast<void*>(static_cast<const void*>(std::addressof(f)))};
+    unfinished_.store(tasks, std::memory_order_relaxed);
+    {
+      std::lock_guard lock(mutex_);
+      // release: whoever claims one of these tasks (acquire) sees job_
+      unclaimed_.store(tasks, std::memory_order_release);
+      generation_.fetch_add(1, std::memory_order_release);
+    }
+    wake_.notify_all();
+    run_tasks();
+    wait_until_finished();
+  }
+
+ private:
+  struct job {
+    void (*run)(void* f, std::size_t task) noexcept = nullptr;
+    void* f = nullptr;
+  };
+
+  // noexcept: a throwing task terminates (documented on the class)
+  template <class F>
+  static void invoke(void* f, std::size_t task) noexcept {
+    (*static_cast<F*>(f))(task);
+  }
+
+  // Loads of an atomic before blocking on a condition variable: long enough to catch the next
+  // call of a layer-by-layer loop (microseconds), short enough not to burn a shared core.
+  static constexpr int spin_iterations = 1 << 14;
+
+  /// Claims tasks (counting down) until none is left, running each. A claim that succeeds belongs
+  /// to the live job: that job cannot finish, and job_ cannot change, before the task is done.
+  /// Threads that come late (a worker woken after the caller did everything) claim nothing and
+  /// never touch job_, so the caller never waits for a thread that did not start.
+  void run_tasks() noexcept {
+    std::size_t left = unclaimed_.load(std::memory_order_relaxed);
+    while (left != 0) {
+      if (!unclaimed_.compare_exchange_weak(left, left - 1, std::memory_order_acquire, std::memory_order_relaxed))
+        continue;  // `left` was reloaded
+      job_.run(job_.f, left - 1);
+      // acq_rel: the caller that sees 0 sees every write of the tasks; notified under the mutex
+      // so a caller between checking and sleeping cannot miss it
+      if (unfinished_.fetch_sub(1, std::memory_order_acq_rel) == 1) {
+        std::lock_guard lock(mutex_);
+        done_.notify_one();
+      }
+      left = unclaimed_.load(std::memory_order_relaxed);
+    }
+  }
+
+  void wait_until_finished() {
+    for (int i = 0; i < spin_iterations; ++i)
+      if (unfinished_.load(std::memory_order_acquire) == 0) return;
+    std::unique_lock lock(mutex_);
+    done_.wait(lock, [this] { return unfinished_.load(std::memory_order_acquire) == 0; });
+  }
+
+  void work() {
+    std::uint64_t seen = 0;
+    for (;;) {
+      std::uint64_t current = generation_.load(std::memory_order_acquire);
+      for (int i = 0; current == seen && i < spin_iterations && !stopping_.load(std::memory_order_relaxed); ++i)
+        current = generation_.load(std::memory_order_acquire);
+      if (current == seen) {
+        std::unique_lock lock(mutex_);
+        wake_.wait(lock, [&] {
+          return generation_.load(std::memory_order_acquire) != seen || stopping_.load(std::memory_order_relaxed);
+        });
+        if (stopping_.load(std::memory_order_relaxed)) return;
+        current = generation_.load(std::memory_order_acquire);
+      }
+      seen = current;
+      run_tasks();
+    }
+  }
+
+  std::size_t size_;
+  std::vector<std::thread> workers_;
+  std::mutex call_mutex_;  // one parallel_for at a time
+  std::mutex mutex_;       // guards sleeping: wake_ (workers) and done_ (the caller)
+  std::condition_variable wake_, done_;
+  job job_;                                   // the live job; see run_tasks
+  std::atomic<std::uint64_t> generation_{0};  // bumped per job: wakes the workers
+  std::atomic<std::size_t> unclaimed_{0};     // tasks nobody has started: the next claim runs task unclaimed_ - 1
+  std::atomic<std::size_t> unfinished_{0};    // tasks not yet returned
+  std::atomic<bool> stopping_{false};
+};
+
+}  // namespace ohq
+// ---- end ohq/core/thread_pool.hpp ----
 // ---- end ohq/core.hpp ----
 // #include <ohq/quant.hpp>
 // ---- begin ohq/quant.hpp ----
@@ -2713,6 +2876,13 @@ struct w8a8_kernel_entry {
 // SPDX-License-Identifier: MIT
 /// @file Defines the scalar W8A8 GEMM kernel on the packed layout (kernels/w8a8_types.hpp): the
 /// portable path of the dispatch table, plain C++ with the same decomposition the SIMD kernels use.
+///
+/// Written for the compiler's auto-vectorizer (the baseline build has SSE2 only): the tile height
+/// is 1, so the packed layout is row-major with K padded to 4 (row j at packed + j * round_up(K, 4)),
+/// and each block of Nr activation columns is widened to int16 once, into the scratch the dispatch
+/// entry asks for. The inner loop is then Nr independent int16 x int16 -> int32 dot products over
+/// one contiguous weight row, the shape compilers turn into multiply-add instructions (pmaddwd),
+/// with each weight byte widened once for Nr columns.
 
 // #include <ohq/kernels/w8a8_types.hpp>
 // #include <ohq/quant/requantize.hpp>
@@ -2720,71 +2890,86 @@ struct w8a8_kernel_entry {
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
-#include <cstring>
 
 namespace ohq::kernels::scalar {
 
-/// A register tile of Mr rows x Nr columns (CUTLASS style: the tile is the type).
-template <std::size_t Mr, std::size_t Nr>
+/// One weight row against Nr activation columns at a time (the tile is the type).
+template <std::size_t Nr>
 struct gemm_w8a8 {
-  static constexpr std::size_t mr = Mr;
+  static constexpr std::size_t mr = 1;
   static constexpr std::size_t nr = Nr;
 
-  /// acc[rr][c] = sum_k x[c][k] * w[rr][k] (mod 2^32) for nc <= Nr columns of one row tile.
-  static void tile(const std::uint8_t* const* xs, std::size_t nc, const std::int8_t* wt, std::size_t k,
-                   std::uint32_t (&acc)[Mr][Nr]) noexcept {
-    for (auto& row : acc) std::fill(std::begin(row), std::end(row), 0u);
-    const std::size_t k4 = (k + 3) / 4;
-    for (std::size_t g = 0; g < k4; ++g) {
-      std::uint8_t xg[Nr][4] = {};
-      const std::size_t kk_end = std::min<std::size_t>(4, k - 4 * g);
-      for (std::size_t c = 0; c < nc; ++c) std::memcpy(xg[c], xs[c] + 4 * g, kk_end);
-      const std::int8_t* wg = wt + g * Mr * 4;
-      for (std::size_t rr = 0; rr < Mr; ++rr)
-        for (std::size_t c = 0; c < Nr; ++c) {
-          std::int32_t s = 0;
-          for (std::size_t kk = 0; kk < 4; ++kk) s += std::int32_t(xg[c][kk]) * wg[rr * 4 + kk];
-          acc[rr][c] += static_cast<std::uint32_t>(s);
-        }
+  /// |x * w| <= 255 * 128 < 2^15, so 2^15 products sum to < 2^30: an int32 partial sum over a block
+  /// of this many k cannot overflow (no UB), and the blocks add up wrapping in uint32.
+  static constexpr std::size_t k_block = std::size_t{1} << 15;
+
+  /// acc[c] = sum_{k < kp} xs[c * kp + k] * w[k] (mod 2^32) for Nc int16 columns of length kp.
+  template <std::size_t Nc>
+  static void dots(const std::int16_t* xs, std::size_t kp, const std::int8_t* w, std::uint32_t (&acc)[Nc]) noexcept {
+    std::fill(std::begin(acc), std::end(acc), 0u);
+    for (std::size_t k0 = 0; k0 < kp; k0 += k_block) {
+      const std::size_t k1 = std::min(kp, k0 + k_block);
+      std::int32_t partial[Nc] = {};
+      for (std::size_t k = k0; k < k1; ++k) {
+        const std::int32_t wk = std::int16_t(w[k]);
+        for (std::size_t c = 0; c < Nc; ++c) partial[c] += std::int32_t(xs[c * kp + k]) * wk;
+      }
+      for (std::size_t c = 0; c < Nc; ++c) acc[c] += static_cast<std::uint32_t>(partial[c]);
     }
   }
 
+  /// Outputs of every row for columns [i0, i0 + Nc), whose int16 copies are in a.scratch.
+  template <std::size_t Nc>
+  static void block(const w8a8_gemm_args& a, std::size_t i0, std::size_t kp) noexcept {
+    for (std::size_t j = 0; j < a.rows; ++j) {
+      std::uint32_t acc[Nc];
+      dots<Nc>(a.scratch, kp, a.packed + j * kp, acc);
+      // bias - z * rowsum, wrapping: the true accumulator fits int32, so the sum mod 2^32 is it
+      const std::uint32_t corr = static_cast<std::uint32_t>(a.bias ? a.bias[j] : 0) -
+                                 static_cast<std::uint32_t>(a.x_zero_point) * static_cast<std::uint32_t>(a.row_sums[j]);
+      const quant::fixed_multiplier f{a.multiplier[j], a.shift[j]};
+      std::uint8_t* yj = a.y + j * a.channel_stride;
+      for (std::size_t c = 0; c < Nc; ++c)
+        yj[(i0 + c) * a.column_stride] = static_cast<std::uint8_t>(
+            quant::requantize(static_cast<std::int32_t>(acc[c] + corr), f, a.zero_point, a.lo, a.hi));
+    }
+  }
+
+  /// The column tail: block<nc> for the run-time nc < Nr.
+  template <std::size_t Nc>
+  static void tail(const w8a8_gemm_args& a, std::size_t i0, std::size_t nc, std::size_t kp) noexcept {
+    if (nc == Nc)
+      block<Nc>(a, i0, kp);
+    else if constexpr (Nc > 1)
+      tail<Nc - 1>(a, i0, nc, kp);
+  }
+
   static void run(const w8a8_gemm_args& a) noexcept {
-    const std::size_t k4 = (a.cols + 3) / 4;
-    const std::size_t tiles = (a.rows + Mr - 1) / Mr;
+    const std::size_t kp = (a.cols + 3) / 4 * 4;
     for (std::size_t i0 = 0; i0 < a.n; i0 += Nr) {
       const std::size_t nc = std::min(Nr, a.n - i0);
-      const std::uint8_t* xs[Nr] = {};
-      for (std::size_t c = 0; c < nc; ++c) xs[c] = a.x + (i0 + c) * a.ldx;
-      for (std::size_t t = 0; t < tiles; ++t) {
-        std::uint32_t acc[Mr][Nr];
-        tile(xs, nc, a.packed + t * k4 * Mr * 4, a.cols, acc);
-        const std::size_t rows = std::min(Mr, a.rows - t * Mr);
-        for (std::size_t rr = 0; rr < rows; ++rr) {
-          const std::size_t j = t * Mr + rr;
-          // bias - z * rowsum, wrapping: the true accumulator fits int32, so the sum mod 2^32 is it
-          const std::uint32_t corr = static_cast<std::uint32_t>(a.bias ? a.bias[j] : 0) -
-                                     static_cast<std::uint32_t>(a.x_zero_point) * static_cast<std::uint32_t>(a.row_sums[j]);
-          const quant::fixed_multiplier f{a.multiplier[j], a.shift[j]};
-          for (std::size_t c = 0; c < nc; ++c) {
-            const auto v = static_cast<std::int32_t>(acc[rr][c] + corr);
-            a.y[j * a.channel_stride + (i0 + c) * a.column_stride] =
-                static_cast<std::uint8_t>(quant::requantize(v, f, a.zero_point, a.lo, a.hi));
-          }
-        }
+      for (std::size_t c = 0; c < nc; ++c) {
+        const std::uint8_t* x = a.x + (i0 + c) * a.ldx;
+        std::int16_t* xs = a.scratch + c * kp;
+        std::copy(x, x + a.cols, xs);
+        std::fill(xs + a.cols, xs + kp, std::int16_t{0});  // meets the zero padding of the weights
       }
+      if (nc == Nr)
+        block<Nr>(a, i0, kp);
+      else
+        tail<Nr - 1>(a, i0, nc, kp);
     }
   }
 };
 
 /// The scalar instance of the dispatch table.
-using gemm_w8a8_default = gemm_w8a8<4, 4>;
+using gemm_w8a8_default = gemm_w8a8<8>;
 
 inline void run_gemm_w8a8(const w8a8_gemm_args& a) noexcept { gemm_w8a8_default::run(a); }
 
 inline const w8a8_kernel_entry* gemm_w8a8_entry() noexcept {
-  static constexpr w8a8_kernel_entry entry{"scalar w8a8 gemm 4x4", gemm_w8a8_default::mr, gemm_w8a8_default::nr, 0,
-                                           &run_gemm_w8a8};
+  static constexpr w8a8_kernel_entry entry{"scalar w8a8 gemm 1x8 (int16 columns)", gemm_w8a8_default::mr,
+                                           gemm_w8a8_default::nr, gemm_w8a8_default::nr, &run_gemm_w8a8};
   return &entry;
 }
 
@@ -2891,6 +3076,29 @@ inline std::uint64_t low_bytes8(__m256i v) noexcept {
   return static_cast<std::uint64_t>(_mm_cvtsi128_si64(_mm256_castsi256_si128(b)));
 }
 
+/// The epilogue of every AVX2 GEMM: dots[c] holds the int32 dot products sum_k x * w (wrapping) of
+/// rows j0..j0+7 (lane = row) for column i0 + c; adds bias - x_zero_point * row_sum, requantizes and
+/// stores the rows below a.rows.
+template <std::size_t Nc>
+inline void requantize_store8(const w8a8_gemm_args& a, std::size_t j0, std::size_t i0, const __m256i (&dots)[Nc]) noexcept {
+  const std::size_t rows = a.rows - j0 < 8 ? a.rows - j0 : 8;
+  std::int32_t bias[8] = {}, rs[8] = {}, m[8] = {}, s[8] = {1, 1, 1, 1, 1, 1, 1, 1};
+  if (a.bias) std::memcpy(bias, a.bias + j0, rows * 4);
+  std::memcpy(rs, a.row_sums + j0, rows * 4);
+  std::memcpy(m, a.multiplier + j0, rows * 4);
+  std::memcpy(s, a.shift + j0, rows * 4);
+  const requant8 p = make_requant8(bias, rs, m, s, a.x_zero_point, a.zero_point, a.lo, a.hi);
+  for (std::size_t c = 0; c < Nc; ++c) {
+    const std::uint64_t bytes = low_bytes8(requantize8(dots[c], p));
+    std::uint8_t* y = a.y + j0 * a.channel_stride + (i0 + c) * a.column_stride;
+    if (a.channel_stride == 1 && rows == 8) {
+      std::memcpy(y, &bytes, 8);
+    } else {
+      for (std::size_t r = 0; r < rows; ++r) y[r * a.channel_stride] = static_cast<std::uint8_t>(bytes >> (8 * r));
+    }
+  }
+}
+
 /// A register tile of 8 * MrV rows x Nr columns. Registers: 2 * MrV * Nr accumulators, 2 * MrV
 /// widened weights, 1 broadcast (MrV = 1, Nr = 6: 15 of 16 ymm).
 template <std::size_t MrV, std::size_t Nr>
@@ -2899,33 +3107,44 @@ struct gemm_w8a8 {
   static constexpr std::size_t nr = Nr;
 
   /// out[v][c] = 8 int32 dot products (rows 8v..8v+7 of the tile, column c), wrapping.
+  /// The loops over v and c are unrolled by pragma (g++ -O2 otherwise keeps the accumulators in
+  /// memory), and an empty asm pins each accumulator after its update: without it g++ hoists every
+  /// broadcast and product of a k step above the adds and spills ~9 accumulators per step
+  /// (48 instructions, 18 stack accesses per step instead of 38 and none; clang needs neither).
   template <std::size_t Nc>
   static void tile(const std::int16_t* xw, std::size_t kp, const std::int8_t* wt, std::size_t k4,
                    __m256i (&out)[MrV][Nc]) noexcept {
-    __m256i acc[MrV][2][Nc];
+    __m256i lo[MrV][Nc], hi[MrV][Nc];  // rows 8v..8v+3 and 8v+4..8v+7 (two k pairs each), column c
+#pragma GCC unroll 16
     for (std::size_t v = 0; v < MrV; ++v)
-      for (std::size_t c = 0; c < Nc; ++c) acc[v][0][c] = acc[v][1][c] = _mm256_setzero_si256();
+#pragma GCC unroll 16
+      for (std::size_t c = 0; c < Nc; ++c) lo[v][c] = hi[v][c] = _mm256_setzero_si256();
     for (std::size_t g = 0; g < k4; ++g) {
       const std::int8_t* wg = wt + g * mr * 4;
       __m256i w[MrV][2];
+#pragma GCC unroll 16
       for (std::size_t v = 0; v < MrV; ++v) {
         // rows 8v..8v+3 (lanes: row r holds k0k1, k2k3), then rows 8v+4..8v+7
         w[v][0] = _mm256_cvtepi8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(wg + v * 32)));
         w[v][1] = _mm256_cvtepi8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(wg + v * 32 + 16)));
       }
+#pragma GCC unroll 16
       for (std::size_t c = 0; c < Nc; ++c) {
         // x[4g..4g+3] as int16, repeated: one broadcast feeds every row of the tile
         const __m256i xb = _mm256_broadcastq_epi64(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(xw + c * kp + 4 * g)));
+#pragma GCC unroll 16
         for (std::size_t v = 0; v < MrV; ++v) {
-          acc[v][0][c] = _mm256_add_epi32(acc[v][0][c], _mm256_madd_epi16(w[v][0], xb));
-          acc[v][1][c] = _mm256_add_epi32(acc[v][1][c], _mm256_madd_epi16(w[v][1], xb));
+          lo[v][c] = _mm256_add_epi32(lo[v][c], _mm256_madd_epi16(w[v][0], xb));
+          hi[v][c] = _mm256_add_epi32(hi[v][c], _mm256_madd_epi16(w[v][1], xb));
+          __asm__("" : "+x"(lo[v][c]), "+x"(hi[v][c]));
         }
       }
     }
     // hadd -> [r0 r1 r4 r5 | r2 r3 r6 r7]; vpermq 0xD8 puts the rows in order
+#pragma GCC unroll 16
     for (std::size_t v = 0; v < MrV; ++v)
-      for (std::size_t c = 0; c < Nc; ++c)
-        out[v][c] = _mm256_permute4x64_epi64(_mm256_hadd_epi32(acc[v][0][c], acc[v][1][c]), 0xD8);
+#pragma GCC unroll 16
+      for (std::size_t c = 0; c < Nc; ++c) out[v][c] = _mm256_permute4x64_epi64(_mm256_hadd_epi32(lo[v][c], hi[v][c]), 0xD8);
   }
 
   template <std::size_t Nc>
@@ -2938,22 +3157,7 @@ struct gemm_w8a8 {
       for (std::size_t v = 0; v < MrV; ++v) {
         const std::size_t j0 = t * mr + 8 * v;
         if (j0 >= a.rows) break;
-        const std::size_t rows = a.rows - j0 < 8 ? a.rows - j0 : 8;
-        std::int32_t bias[8] = {}, rs[8] = {}, m[8] = {}, s[8] = {1, 1, 1, 1, 1, 1, 1, 1};
-        if (a.bias) std::memcpy(bias, a.bias + j0, rows * 4);
-        std::memcpy(rs, a.row_sums + j0, rows * 4);
-        std::memcpy(m, a.multiplier + j0, rows * 4);
-        std::memcpy(s, a.shift + j0, rows * 4);
-        const requant8 p = make_requant8(bias, rs, m, s, a.x_zero_point, a.zero_point, a.lo, a.hi);
-        for (std::size_t c = 0; c < Nc; ++c) {
-          const std::uint64_t bytes = low_bytes8(requantize8(out[v][c], p));
-          std::uint8_t* y = a.y + j0 * a.channel_stride + (i0 + c) * a.column_stride;
-          if (a.channel_stride == 1 && rows == 8) {
-            std::memcpy(y, &bytes, 8);
-          } else {
-            for (std::size_t r = 0; r < rows; ++r) y[r * a.channel_stride] = static_cast<std::uint8_t>(bytes >> (8 * r));
-          }
-        }
+        requantize_store8<Nc>(a, j0, i0, out[v]);
       }
     }
   }
@@ -3223,10 +3427,1022 @@ extern "C" __attribute__((weak)) const ohq::kernels::w8a8_kernel_entry* ohq_kern
 
 // #include <ohq/core/cpu_features.hpp>
 // #include <ohq/core/error.hpp>
+// #include <ohq/kernels/instances.hpp>
+// ---- begin ohq/kernels/instances.hpp ----
+// SPDX-License-Identifier: MIT
+/// @file Defines THE instance list of the GEMM kernels: one line per (weight storage bits, arch)
+/// that exists. It drives the dispatch table (kernels/dispatch.hpp), the entry each arch TU
+/// defines, the tests and the benchmarks (ggml's type_traits table, CUTLASS's manifest), so
+/// adding a kernel is one line here plus its specialisation under kernels/<arch>/.
+///
+/// POD only (constexpr data, no functions): the per-arch translation units include it while
+/// compiled with -mavx2 / -mavx512* (see w8a8_types.hpp).
+
+#include <cstddef>
+#include <cstdint>
+
+namespace ohq::kernels {
+
+/// The code paths of the integer kernels.
+enum class arch : std::uint8_t { scalar, avx2, avx512_vnni };
+inline constexpr arch all_archs[] = {arch::scalar, arch::avx2, arch::avx512_vnni};
+inline constexpr std::size_t arch_count = 3;
+
+/// How a GEMM kernel multiplies: dot-product instructions on weights unpacked in registers, or
+/// T-MAC style table lookups (16 subset sums of 4 activations per group, indexed by weight bit
+/// planes: where no fast int8 dot product exists; the profiler keeps them only where they win).
+enum class gemm_method : std::uint8_t { dot, lut };
+
+/// One GEMM kernel. dot: weights in `weight_bits`-bit storage (8: the W8A8 family, which also runs
+/// 5..7-bit codes; 4: W4A8, which also runs 3-bit codes; 2: W2A8; 1: W1A8). lut: `weight_bits`
+/// (1..3) bit planes of the codes. On path `path`.
+struct gemm_instance {
+  unsigned weight_bits;
+  arch path;
+  gemm_method method = gemm_method::dot;
+};
+
+/// Every GEMM kernel there is. A family lacking an avx512_vnni line runs its avx2 kernel on
+/// AVX-512 CPUs (they all have AVX2): see resolve_gemm_instance.
+inline constexpr gemm_instance gemm_instances[] = {
+    {8, arch::scalar}, {8, arch::avx2}, {8, arch::avx512_vnni},
+    {4, arch::scalar}, {4, arch::avx2},
+    {2, arch::scalar}, {2, arch::avx2},
+    {1, arch::scalar}, {1, arch::avx2},
+    {3, arch::avx2, gemm_method::lut}, {2, arch::avx2, gemm_method::lut}, {1, arch::avx2, gemm_method::lut},
+};
+
+/// The storage widths of the GEMM families, widest first.
+inline constexpr unsigned gemm_storage_bits[] = {8, 4, 2, 1};
+inline constexpr std::size_t gemm_family_count = 4;
+
+}  // namespace ohq::kernels
+// ---- end ohq/kernels/instances.hpp ----
 // #include <ohq/kernels/w8a8_types.hpp>
+// #include <ohq/kernels/gemm_lowbit_types.hpp>
+// ---- begin ohq/kernels/gemm_lowbit_types.hpp ----
+// SPDX-License-Identifier: MIT
+/// @file Defines the plain-data interface of the low-bit GEMM families (W4A8, W2A8, W1A8): the
+/// packed layout every arch shares, the kernel entry, and the primary kernel template that each
+/// arch specialises (kernels/scalar/gemm_lowbit.hpp, kernels/avx2/gemm_lowbit.hpp).
+///
+/// Plain data like w8a8_types.hpp (the per-arch TUs include it with arch flags), except the entry
+/// finder at the end: a template over the arch, so each arch's TU instantiates only its own copy
+/// (find_gemm_lowbit_entry<arch::avx2> exists only in AVX2 code, <arch::scalar> only in baseline
+/// code) and the linker never has to choose between copies compiled with different flags.
+/// The argument block is w8a8_gemm_args: the same semantics, the same requantization epilogue,
+/// only `packed` points to the layout below.
+
+// #include <ohq/kernels/instances.hpp>
+// #include <ohq/kernels/w8a8_types.hpp>
+
+#include <cstddef>
+#include <cstdint>
+#include <type_traits>
+#include <utility>
+
+namespace ohq::kernels {
+
+/// The packed low-bit layout at storage width B in {4, 2, 1} (F = 8 / B fields per byte):
+///
+/// - Weights are cut into *panels* of 32 bytes = 16 rows x kp k, kp = 2F (B = 4: 4 k, B = 2: 8 k,
+///   B = 1: 16 k). Byte b = rr * 4 + kk (rr < 8, kk < 4) of a panel holds in field f (bits
+///   [f*B, (f+1)*B)) the weight of row 8 * (f % 2) + rr and k = 4 * (f / 2) + kk of the panel.
+///   So masking field f of a 32-byte panel gives one register of 8 rows x 4 k (a 32-bit lane = one
+///   row, 4 consecutive k): one vpbroadcastd of 4 activation bytes meets it, and field f and f + 1
+///   (the two row halves) share that broadcast.
+/// - Rows are grouped in tiles of mr (a multiple of 16; the last tile zero-padded); tile t holds
+///   for each panel column p its mr / 16 panels contiguously:
+///   packed[((t * panels + p) * (mr / 16) + s) * 32 + b], panels = ceil(K / kp).
+///   invariant: row = t * mr + 16 * s + 8 * (f % 2) + b / 4, k = p * kp + 4 * (f / 2) + b % 4.
+/// - A field stores u = w + 2^(B-1) (B = 4 also holds 3-bit codes: u in [4, 11]); at B = 1,
+///   u = (w + 1) / 2. Fields outside the matrix hold the code of w = 0 (u = 2^(B-1)); at B = 1
+///   there is none (u = 0, w = -1), so kernels read activations past K as 0 (they copy the last
+///   partial panel of a column into a zeroed buffer).
+/// - mr = 1 (the scalar kernels): rows one after another in quant/packing.hpp's block layout
+///   instead (K padded to 64; byte j of a block of 8B bytes holds code j + 8B * f in field f, so a
+///   masked field is 8B consecutive k of one row; padding fields are 0).
+inline constexpr std::size_t lowbit_panel_rows = 16;
+inline constexpr std::size_t lowbit_panel_bytes = 32;
+
+/// One low-bit kernel of the dispatch table.
+struct gemm_kernel_entry {
+  const char* name;           ///< e.g. "avx2 w4a8 gemm 16x4 (vpmaddubsw, int16 sums)"
+  unsigned weight_bits;       ///< storage width of the packed layout: 4, 2 or 1
+  std::size_t mr;             ///< tile height of the packed layout this kernel reads (1 or a multiple of 16)
+  std::size_t nr;             ///< columns per register tile (informational)
+  std::size_t scratch_lines;  ///< scratch the kernel needs: scratch_lines * (round_up(K, 64) + 64) bytes
+  void (*run)(const w8a8_gemm_args&) noexcept;
+};
+
+/// The low-bit GEMM kernel of path A for `WeightBits`-bit storage, with a register tile of Mr rows
+/// x Nr columns (CUTLASS style: the tile is the type). Each arch specialises it; this primary
+/// template only names what is missing.
+template <arch A, unsigned WeightBits, std::size_t Mr, std::size_t Nr>
+struct gemm_lowbit {
+  static_assert(WeightBits == 0 && WeightBits != 0,
+                "ohq: no low-bit GEMM kernel for this (arch, weight bits); specialise gemm_lowbit in "
+                "kernels/<arch>/gemm_lowbit.hpp or remove the line from kernels/instances.hpp");
+};
+
+/// Calls f(std::integral_constant<std::size_t, Nc>{}) for the run-time column count nc in 1..Nr:
+/// column tails get their own instantiation, with every loop over columns unrolled. (Instantiated
+/// with each arch's own f, so arch code never shares a copy with baseline code.)
+template <std::size_t Nr, class F>
+constexpr void with_column_count(std::size_t nc, F&& f) noexcept {
+  [&]<std::size_t... I>(std::index_sequence<I...>) {
+    (void)((nc == I + 1 ? (f(std::integral_constant<std::size_t, I + 1>{}), true) : false) || ...);
+  }(std::make_index_sequence<Nr>{});
+}
+
+/// The entry of the (arch, weight bits) kernel: each arch header specialises it next to its
+/// kernels, as `static constexpr gemm_kernel_entry value`.
+template <arch A, unsigned WeightBits>
+struct gemm_lowbit_entry;
+
+/// Line I of gemm_instances if it is path A's kernel for `weight_bits`-bit storage, else null.
+template <arch A, std::size_t I>
+constexpr const gemm_kernel_entry* gemm_lowbit_entry_of_line(unsigned weight_bits) noexcept {
+  constexpr gemm_instance line = gemm_instances[I];
+  if constexpr (line.path == A && line.weight_bits < 8 && line.method == gemm_method::dot) {
+    if (weight_bits == line.weight_bits) return &gemm_lowbit_entry<A, line.weight_bits>::value;
+  }
+  return nullptr;
+}
+template <arch A, std::size_t... I>
+constexpr const gemm_kernel_entry* find_gemm_lowbit_entry(unsigned weight_bits, std::index_sequence<I...>) noexcept {
+  const gemm_kernel_entry* found = nullptr;
+  ((found = found ? found : gemm_lowbit_entry_of_line<A, I>(weight_bits)), ...);
+  return found;
+}
+/// Path A's low-bit kernel for `weight_bits`-bit storage among the lines of kernels/instances.hpp,
+/// or null: the instance list decides which kernels are instantiated and reachable.
+template <arch A>
+constexpr const gemm_kernel_entry* find_gemm_lowbit_entry(unsigned weight_bits) noexcept {
+  return find_gemm_lowbit_entry<A>(weight_bits, std::make_index_sequence<sizeof(gemm_instances) / sizeof(gemm_instance)>{});
+}
+
+}  // namespace ohq::kernels
+// ---- end ohq/kernels/gemm_lowbit_types.hpp ----
+// #include <ohq/kernels/scalar/gemm_lowbit.hpp>
+// ---- begin ohq/kernels/scalar/gemm_lowbit.hpp ----
+// SPDX-License-Identifier: MIT
+/// @file Defines the scalar low-bit GEMM kernels (W4A8, W2A8, W1A8): the portable path of the
+/// dispatch table, written for the compiler's auto-vectorizer (the baseline build has SSE2 only).
+///
+/// They read the row layout (mr = 1) of kernels/gemm_lowbit_types.hpp, i.e. quant/packing.hpp's
+/// blocks: masking field f of a block's 8B bytes yields 8B consecutive k of one row, so a row is
+/// decoded in registers on the way into quant::gemm_reference's loop shape (int16 x int16 -> int32
+/// sums, which compilers turn into pmaddwd) and is never unpacked to memory. Each block of Nr
+/// activation columns is widened to int16 once (zero past K) and meets every row, so each decoded
+/// weight serves Nr columns.
+
+// #include <ohq/kernels/gemm_lowbit_types.hpp>
+// #include <ohq/quant/requantize.hpp>
+
+#include <algorithm>
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <utility>
+
+namespace ohq::kernels {
+
+/// Scalar: one weight row x Nr columns at a time (Mr = 1: the row layout).
+template <unsigned WeightBits, std::size_t Mr, std::size_t Nr>
+  requires(WeightBits == 4 || WeightBits == 2 || WeightBits == 1)
+struct gemm_lowbit<arch::scalar, WeightBits, Mr, Nr> {
+  static_assert(Mr == 1, "ohq: the scalar low-bit kernels read the row layout (mr = 1)");
+  static constexpr std::size_t mr = Mr;
+  static constexpr std::size_t nr = Nr;
+  static constexpr std::size_t fields = 8 / WeightBits;
+  static constexpr std::size_t field_k = 8 * WeightBits;  // k per field of a block (and bytes per block)
+  static constexpr std::size_t block_k = 64;
+  static constexpr unsigned field_mask = (1u << WeightBits) - 1u;
+  static constexpr std::int32_t field_offset = WeightBits == 1 ? 1 : 1 << (WeightBits - 1);
+  /// |x * w| <= 255 * 8 < 2^11, so 2^20 products sum to < 2^31: an int32 partial sum over a block
+  /// of this many k cannot overflow (no UB), and the blocks add up wrapping in uint32.
+  static constexpr std::size_t k_block = std::size_t{1} << 20;
+
+  /// At 1 bit, the 8 weights (+-1) of each byte value: bit f -> entry f.
+  struct sign_table {
+    std::int16_t w[256][8];
+  };
+  static constexpr sign_table signs = [] {
+    sign_table t{};
+    for (unsigned b = 0; b < 256; ++b)
+      for (unsigned f = 0; f < 8; ++f) t.w[b][f] = static_cast<std::int16_t>((b >> f) & 1u ? 1 : -1);
+    return t;
+  }();
+
+  /// Where activation k of a 64-k block goes in the int16 copy of a column: k itself, except at
+  /// 1 bit, where byte j of a block holds codes j + 8f (f < 8) and a table row decodes it in that
+  /// order, so the copy is permuted to match: position 8j + f holds k = j + 8f.
+  static constexpr std::size_t column_position(std::size_t k) noexcept {
+    return WeightBits == 1 ? k / block_k * block_k + (k % 8) * 8 + (k % block_k) / 8 : k;
+  }
+
+  /// w[i] = the 64 weights of one block in the order of column_position. 16 bytes (one SSE2
+  /// vector) at a time in 16-bit lanes (compilers widen the whole computation otherwise); at 1 bit
+  /// one table row (8 weights) per byte.
+  static void decode_block(const std::uint8_t* block, std::int16_t (&w)[block_k]) noexcept {
+    if constexpr (WeightBits == 1) {
+      for (std::size_t j = 0; j < 8; ++j) std::memcpy(w + 8 * j, signs.w[block[j]], sizeof(signs.w[0]));
+    } else {
+      for (std::size_t j0 = 0; j0 < field_k; j0 += 16)
+        for (std::size_t f = 0; f < fields; ++f)
+          for (std::size_t j = j0; j < j0 + 16; ++j) {
+            const std::uint16_t b = block[j];
+            w[f * field_k + j] = static_cast<std::int16_t>(((b >> (f * WeightBits)) & field_mask) - field_offset);
+          }
+    }
+  }
+
+  /// acc[c] = sum_{k < kp} xs[c * kp + k] * w[k] (mod 2^32) for Nc int16 columns of length kp
+  /// (a multiple of 64), w the packed row.
+  template <std::size_t Nc>
+  static void dots(const std::int16_t* xs, std::size_t kp, const std::uint8_t* row, std::uint32_t (&acc)[Nc]) noexcept {
+    for (auto& v : acc) v = 0;
+    for (std::size_t k0 = 0; k0 < kp; k0 += k_block) {
+      const std::size_t k1 = std::min(kp, k0 + k_block);
+      std::int32_t partial[Nc] = {};
+      for (std::size_t kb = k0; kb < k1; kb += block_k) {
+        const std::uint8_t* block = row + kb / block_k * field_k;
+        std::int16_t w[block_k];
+        decode_block(block, w);
+        for (std::size_t k = 0; k < block_k; ++k) {
+          const std::int32_t wk = w[k];
+          for (std::size_t c = 0; c < Nc; ++c) partial[c] += std::int32_t(xs[c * kp + kb + k]) * wk;
+        }
+      }
+      for (std::size_t c = 0; c < Nc; ++c) acc[c] += static_cast<std::uint32_t>(partial[c]);
+    }
+  }
+
+  /// Outputs of every row for columns [i0, i0 + Nc), whose int16 copies are in the scratch.
+  template <std::size_t Nc>
+  static void block(const w8a8_gemm_args& a, std::size_t i0, const std::int16_t* xs, std::size_t kp) noexcept {
+    const auto* packed = reinterpret_cast<const std::uint8_t*>(a.packed);
+    const std::size_t row_bytes = kp / block_k * field_k;
+    for (std::size_t j = 0; j < a.rows; ++j) {
+      std::uint32_t acc[Nc];
+      dots<Nc>(xs, kp, packed + j * row_bytes, acc);
+      // bias - z * rowsum, wrapping: the true accumulator fits int32, so the sum mod 2^32 is it
+      const std::uint32_t corr = static_cast<std::uint32_t>(a.bias ? a.bias[j] : 0) -
+                                 static_cast<std::uint32_t>(a.x_zero_point) * static_cast<std::uint32_t>(a.row_sums[j]);
+      const quant::fixed_multiplier f{a.multiplier[j], a.shift[j]};
+      for (std::size_t c = 0; c < Nc; ++c)
+        a.y[j * a.channel_stride + (i0 + c) * a.column_stride] = static_cast<std::uint8_t>(
+            quant::requantize(static_cast<std::int32_t>(acc[c] + corr), f, a.zero_point, a.lo, a.hi));
+    }
+  }
+
+  static void run(const w8a8_gemm_args& a) noexcept {
+    const std::size_t kp = (a.cols + block_k - 1) / block_k * block_k;
+    std::int16_t* xs = a.scratch;  // Nr columns of kp int16
+    for (std::size_t i0 = 0; i0 < a.n; i0 += Nr) {
+      const std::size_t nc = std::min(Nr, a.n - i0);
+      for (std::size_t c = 0; c < nc; ++c) {
+        const std::uint8_t* x = a.x + (i0 + c) * a.ldx;
+        if constexpr (WeightBits == 1) {
+          for (std::size_t k = 0; k < a.cols; ++k) xs[c * kp + column_position(k)] = x[k];
+          for (std::size_t k = a.cols; k < kp; ++k) xs[c * kp + column_position(k)] = 0;  // padding: w = -1
+        } else {
+          for (std::size_t k = 0; k < a.cols; ++k) xs[c * kp + k] = x[k];
+          for (std::size_t k = a.cols; k < kp; ++k) xs[c * kp + k] = 0;
+        }
+      }
+      with_column_count<Nr>(nc, [&](auto c) { block<c()>(a, i0, xs, kp); });
+    }
+  }
+};
+
+/// The scalar instance of each low-bit family in the dispatch table (one row x 4 columns).
+template <unsigned WeightBits>
+struct gemm_lowbit_entry<arch::scalar, WeightBits> {
+  using kernel = gemm_lowbit<arch::scalar, WeightBits, 1, 4>;
+  static void run(const w8a8_gemm_args& a) noexcept { kernel::run(a); }
+  static constexpr gemm_kernel_entry value{WeightBits == 4   ? "scalar w4a8 gemm 1x4 (row layout)"
+                                           : WeightBits == 2 ? "scalar w2a8 gemm 1x4 (row layout)"
+                                                             : "scalar w1a8 gemm 1x4 (row layout)",
+                                           WeightBits, kernel::mr, kernel::nr, 2 * kernel::nr, &run};
+};
+
+}  // namespace ohq::kernels
+// ---- end ohq/kernels/scalar/gemm_lowbit.hpp ----
+// #include <ohq/kernels/avx2/gemm_lowbit.hpp>
+// ---- begin ohq/kernels/avx2/gemm_lowbit.hpp ----
+// SPDX-License-Identifier: MIT
+/// @file Defines the AVX2 low-bit GEMM kernels (W4A8, W2A8, W1A8; exact) on the packed layout of
+/// kernels/gemm_lowbit_types.hpp. A no-op unless the including TU is compiled with AVX2 and FMA.
+///
+/// Per 32-byte panel (16 rows x kp k) the fields are unpacked in registers to signed int8
+/// weights (AND masks; one shift per panel at 4 and 2 bits, none at 1 bit), one vpbroadcastd of 4
+/// activation bytes per column meets two of them (rows 0-7 and 8-15 of the same 4 k), and
+/// vpmaddubsw (u8 x s8, two products per int16 lane) + vpaddw accumulate in int16. That is exact:
+/// a pair sums to at most 2 * 255 * max|w| (4 bits: 4080, 2 bits: 1020, 1 bit: 510) < 32767, so
+/// vpmaddubsw never saturates, and floor(32767 / (2 * 255 * max|w|)) steps (8, 32, 64) fit an
+/// int16 lane before one vpmaddwd with ones widens the sums into int32 (wrapping, like every
+/// kernel: exact whenever the true accumulator fits int32). One multiply instruction per 32 MACs
+/// where the W8A8 kernel needs two (vpmaddwd on widened operands).
+
+#if defined(__AVX2__) && defined(__FMA__)
+
+// #include <ohq/kernels/avx2/gemm_w8a8.hpp>
+// #include <ohq/kernels/gemm_lowbit_types.hpp>
+// #include <ohq/kernels/instances.hpp>
+
+#include <immintrin.h>
+
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <utility>
+
+// Only plain functions of this arch's namespace, its specialisations of gemm_lowbit and
+// intrinsics below: nothing shared with the baseline translation units (see w8a8_types.hpp).
+namespace ohq::kernels {
+namespace avx2 {
+
+/// Unpacking of one 32-byte panel at storage width Bits: field f -> a register of 8 rows x 4 k
+/// signed weights, for the field pair (2q, 2q + 1) = (rows 0-7, rows 8-15) of k-group q.
+template <unsigned Bits>
+struct lowbit_fields;
+
+/// 4 bits: field 0 = low nibbles, field 1 = high nibbles (one shift per panel); w = u - 8.
+template <>
+struct lowbit_fields<4> {
+  static constexpr std::size_t max_steps = 8;  // 8 * 2 * 255 * 8 = 32640 <= 32767
+  static void unpack(__m256i v, std::size_t /*q*/, __m256i& rows_lo, __m256i& rows_hi) noexcept {
+    const __m256i nibble = _mm256_set1_epi8(0x0F), offset = _mm256_set1_epi8(8);
+    rows_lo = _mm256_sub_epi8(_mm256_and_si256(v, nibble), offset);
+    rows_hi = _mm256_sub_epi8(_mm256_and_si256(_mm256_srli_epi16(v, 4), nibble), offset);
+  }
+};
+
+/// 2 bits: k-group 0 in bits 0-3, k-group 1 in bits 4-7 (one shift); field 2q at bit 0 of the
+/// nibble (w = u - 2), field 2q + 1 at bit 2, decoded without a shift by a vpshufb table of 4u.
+template <>
+struct lowbit_fields<2> {
+  static constexpr std::size_t max_steps = 32;  // 32 * 2 * 255 * 2 = 32640
+  static void unpack(__m256i v, std::size_t q, __m256i& rows_lo, __m256i& rows_hi) noexcept {
+    const __m256i low2 = _mm256_set1_epi8(0x03), high2 = _mm256_set1_epi8(0x0C), offset = _mm256_set1_epi8(2);
+    const __m256i decode_4u = _mm256_setr_epi8(-2, 0, 0, 0, -1, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0,  //
+                                               -2, 0, 0, 0, -1, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0);
+    const __m256i n = q == 0 ? v : _mm256_srli_epi16(v, 4);
+    rows_lo = _mm256_sub_epi8(_mm256_and_si256(n, low2), offset);
+    rows_hi = _mm256_shuffle_epi8(decode_4u, _mm256_and_si256(n, high2));
+  }
+};
+
+/// 1 bit: field f = bit f, no shifts: (bit clear ? -1 : 0) | 1 = w in {-1, +1}.
+template <>
+struct lowbit_fields<1> {
+  static constexpr std::size_t max_steps = 64;  // 64 * 2 * 255 = 32640
+  static void unpack(__m256i v, std::size_t q, __m256i& rows_lo, __m256i& rows_hi) noexcept {
+    const __m256i one = _mm256_set1_epi8(1), zero = _mm256_setzero_si256();
+    const __m256i bit_lo = _mm256_set1_epi8(static_cast<char>(1u << (2 * q)));
+    const __m256i bit_hi = _mm256_set1_epi8(static_cast<char>(1u << (2 * q + 1)));
+    rows_lo = _mm256_or_si256(_mm256_cmpeq_epi8(_mm256_and_si256(v, bit_lo), zero), one);
+    rows_hi = _mm256_or_si256(_mm256_cmpeq_epi8(_mm256_and_si256(v, bit_hi), zero), one);
+  }
+};
+
+/// 4 activation bytes x[0..3] in every 32-bit lane.
+inline __m256i broadcast4(const std::uint8_t* x) noexcept {
+  std::int32_t v;
+  std::memcpy(&v, x, 4);
+  return _mm256_set1_epi32(v);
+}
+
+}  // namespace avx2
+
+/// AVX2: a register tile of 16 rows x Nr columns; 2 * Nr int16 accumulators plus their int32
+/// sums, flushed every max_steps vpmaddubsw.
+template <unsigned WeightBits, std::size_t Mr, std::size_t Nr>
+  requires(WeightBits == 4 || WeightBits == 2 || WeightBits == 1)
+struct gemm_lowbit<arch::avx2, WeightBits, Mr, Nr> {
+  static_assert(Mr == lowbit_panel_rows, "ohq: the avx2 low-bit tile is 16 rows (one panel)");
+  using fields = avx2::lowbit_fields<WeightBits>;
+  static constexpr std::size_t mr = Mr;
+  static constexpr std::size_t nr = Nr;
+  static constexpr std::size_t groups = 4 / WeightBits;        // k-groups of 4 per panel
+  static constexpr std::size_t kp = 4 * groups;                // k per panel
+  static constexpr std::size_t panels_per_flush = fields::max_steps / groups;
+  /// Weights of this many row tiles are reused across all column blocks while they sit in L2.
+  static constexpr std::size_t l2_weight_bytes = 256 * 1024;
+
+  /// dots[h][c] = int32 dot products of rows 8h..8h+7 of the tile with column c (wrapping).
+  /// xs[c] is readable for panels * kp bytes (zeros past K).
+  template <std::size_t Nc>
+  static void tile(const std::uint8_t* const (&xs)[Nr], const std::uint8_t* wt, std::size_t panels,
+                   __m256i (&dots)[2][Nc]) noexcept {
+    const __m256i ones = _mm256_set1_epi16(1);
+    for (std::size_t c = 0; c < Nc; ++c) dots[0][c] = dots[1][c] = _mm256_setzero_si256();
+    for (std::size_t p0 = 0; p0 < panels; p0 += panels_per_flush) {
+      const std::size_t p1 = panels - p0 < panels_per_flush ? panels : p0 + panels_per_flush;
+      __m256i acc[2][Nc];
+      for (std::size_t c = 0; c < Nc; ++c) acc[0][c] = acc[1][c] = _mm256_setzero_si256();
+      for (std::size_t p = p0; p < p1; ++p) {
+        const __m256i v = _mm256_load_si256(reinterpret_cast<const __m256i*>(wt + p * lowbit_panel_bytes));
+        for (std::size_t q = 0; q < groups; ++q) {
+          __m256i w_lo, w_hi;
+          fields::unpack(v, q, w_lo, w_hi);
+          for (std::size_t c = 0; c < Nc; ++c) {
+            const __m256i xb = avx2::broadcast4(xs[c] + p * kp + 4 * q);
+            acc[0][c] = _mm256_add_epi16(_mm256_maddubs_epi16(xb, w_lo), acc[0][c]);
+            acc[1][c] = _mm256_add_epi16(_mm256_maddubs_epi16(xb, w_hi), acc[1][c]);
+          }
+        }
+      }
+      for (std::size_t c = 0; c < Nc; ++c) {
+        dots[0][c] = _mm256_add_epi32(dots[0][c], _mm256_madd_epi16(acc[0][c], ones));
+        dots[1][c] = _mm256_add_epi32(dots[1][c], _mm256_madd_epi16(acc[1][c], ones));
+      }
+    }
+  }
+
+  template <std::size_t Nc>
+  static void block(const w8a8_gemm_args& a, std::size_t i0, const std::uint8_t* const (&xs)[Nr], std::size_t t0,
+                    std::size_t t1, std::size_t panels) noexcept {
+    const auto* packed = reinterpret_cast<const std::uint8_t*>(a.packed);
+    for (std::size_t t = t0; t < t1; ++t) {
+      __m256i dots[2][Nc];
+      tile<Nc>(xs, packed + t * panels * lowbit_panel_bytes, panels, dots);
+      avx2::requantize_store8<Nc>(a, t * Mr, i0, dots[0]);
+      if (t * Mr + 8 < a.rows) avx2::requantize_store8<Nc>(a, t * Mr + 8, i0, dots[1]);
+    }
+  }
+
+  static void run(const w8a8_gemm_args& a) noexcept {
+    const std::size_t panels = (a.cols + kp - 1) / kp, kpad = panels * kp;
+    const std::size_t tiles = (a.rows + Mr - 1) / Mr, tile_bytes = panels * lowbit_panel_bytes;
+    const std::size_t chunk = tile_bytes >= l2_weight_bytes ? 1 : l2_weight_bytes / tile_bytes;
+    // a partial last panel reads activations past K: those columns go through zero-padded scratch
+    const bool copy = kpad != a.cols;
+    auto* scratch = reinterpret_cast<std::uint8_t*>(a.scratch);  // Nr lines of kpad bytes
+    for (std::size_t t0 = 0; t0 < tiles; t0 += chunk) {
+      const std::size_t t1 = tiles - t0 < chunk ? tiles : t0 + chunk;
+      for (std::size_t i0 = 0; i0 < a.n; i0 += Nr) {
+        const std::size_t nc = a.n - i0 < Nr ? a.n - i0 : Nr;
+        const std::uint8_t* xs[Nr] = {};
+        for (std::size_t c = 0; c < nc; ++c) {
+          xs[c] = a.x + (i0 + c) * a.ldx;
+          if (copy) {
+            std::memcpy(scratch + c * kpad, xs[c], a.cols);
+            std::memset(scratch + c * kpad + a.cols, 0, kpad - a.cols);
+            xs[c] = scratch + c * kpad;
+          }
+        }
+        with_column_count<Nr>(nc, [&](auto c) { block<c()>(a, i0, xs, t0, t1, panels); });
+      }
+    }
+  }
+};
+
+/// The AVX2 instance of each low-bit family in the dispatch table: 16 rows x 3 columns at 4 bits,
+/// x 4 at 2 and 1 bit (measured; wider tiles spill accumulators: 2 Nr int16 + 2 Nr int32 sums).
+template <unsigned WeightBits>
+struct gemm_lowbit_entry<arch::avx2, WeightBits> {
+  using kernel = gemm_lowbit<arch::avx2, WeightBits, 16, WeightBits == 4 ? 3 : 4>;
+  static void run(const w8a8_gemm_args& a) noexcept { kernel::run(a); }
+  static constexpr gemm_kernel_entry value{WeightBits == 4   ? "avx2 w4a8 gemm 16x3 (vpmaddubsw, int16 sums)"
+                                           : WeightBits == 2 ? "avx2 w2a8 gemm 16x4 (vpmaddubsw, int16 sums)"
+                                                             : "avx2 w1a8 gemm 16x4 (vpmaddubsw, int16 sums)",
+                                           WeightBits, kernel::mr, kernel::nr, kernel::nr, &run};
+};
+
+}  // namespace ohq::kernels
+
+/// The AVX2 low-bit entry (4, 2 or 1-bit storage; null for widths without an avx2 line in
+/// kernels/instances.hpp), found by kernels/dispatch.hpp through this weak symbol: defined by
+/// every TU compiled for AVX2 that includes this header (the linker keeps one).
+extern "C" __attribute__((weak)) const ohq::kernels::gemm_kernel_entry* ohq_kernels_avx2_gemm_lowbit(
+    unsigned weight_bits) noexcept {
+  return ohq::kernels::find_gemm_lowbit_entry<ohq::kernels::arch::avx2>(weight_bits);
+}
+
+#endif  // __AVX2__ && __FMA__
+// ---- end ohq/kernels/avx2/gemm_lowbit.hpp ----
 // #include <ohq/kernels/scalar/gemm_w8a8.hpp>
 // #include <ohq/kernels/avx2/gemm_w8a8.hpp>
 // #include <ohq/kernels/avx512/gemm_w8a8.hpp>
+// #include <ohq/kernels/depthwise_types.hpp>
+// ---- begin ohq/kernels/depthwise_types.hpp ----
+// SPDX-License-Identifier: MIT
+/// @file Defines the plain-data interface between the depthwise convolution kernels of every arch
+/// and the dispatch table: the argument block and the kernel entry.
+///
+/// POD only, like w8a8_types.hpp: the per-arch translation units include it with arch flags.
+
+#include <cstddef>
+#include <cstdint>
+
+namespace ohq::kernels {
+
+/// One sample of a depthwise convolution (groups == in channels == out channels) in NHWC:
+///
+///   y[(oy * out_width + ox) * y_pixel_stride + c] = clamp(zero_point + round_half_up(acc * m[c] / 2^shift[c]), lo, hi)
+///   acc = bias[c] + sum_{ky,kx inside the image} (x[(iy * width + ix) * channels + c] - x_zero_point) * w[(ky * k +
+///   kx) * channels + c]
+///
+/// with iy = oy * stride - padding + ky (floor mode, zero padding = taps outside the image skipped,
+/// i.e. real 0): quant::conv2d_reference with groups = channels, bit for bit (its precondition too:
+/// every accumulator fits int32).
+struct depthwise_args {
+  const std::uint8_t* x = nullptr;  ///< [height][width][channels] u8 codes
+  std::size_t height = 0, width = 0, channels = 0;
+  std::size_t kernel = 3, stride = 1, padding = 0;
+  std::size_t out_height = 0, out_width = 0;
+  std::int32_t x_zero_point = 0;
+  const std::int8_t* weights = nullptr;      ///< [kernel * kernel][channels] (tap-major)
+  const std::int32_t* bias = nullptr;        ///< [channels] or null (zero)
+  const std::int32_t* multiplier = nullptr;  ///< [channels]
+  const std::int32_t* shift = nullptr;       ///< [channels], 1..62
+  std::int32_t zero_point = 0;               ///< output zero point
+  std::int32_t lo = 0;                       ///< clamp bounds (fused ReLU/ReLU6 narrow them)
+  std::int32_t hi = 255;
+  std::uint8_t* y = nullptr;       ///< [out_height][out_width] pixels of y_pixel_stride bytes, u8 or s8
+  std::size_t y_pixel_stride = 0;  ///< >= channels
+  std::size_t row_begin = 0;       ///< output rows [row_begin, row_end) only (threads split rows)
+  std::size_t row_end = 0;
+};
+
+/// One depthwise kernel of the dispatch table.
+struct depthwise_kernel_entry {
+  const char* name;  ///< e.g. "avx2 depthwise (vpmaddwd, 16 channels)"
+  void (*run)(const depthwise_args&) noexcept;
+};
+
+}  // namespace ohq::kernels
+// ---- end ohq/kernels/depthwise_types.hpp ----
+// #include <ohq/kernels/scalar/depthwise.hpp>
+// ---- begin ohq/kernels/scalar/depthwise.hpp ----
+// SPDX-License-Identifier: MIT
+/// @file Defines the scalar depthwise convolution kernel (NHWC, any kernel size, stride and
+/// padding): the portable path of the dispatch table, plain loops with int32 accumulators.
+
+// #include <ohq/kernels/depthwise_types.hpp>
+// #include <ohq/quant/requantize.hpp>
+
+#include <algorithm>
+#include <cstddef>
+#include <cstdint>
+#include <vector>
+
+namespace ohq::kernels::scalar {
+
+inline void run_depthwise(const depthwise_args& a) noexcept {
+  const std::size_t c_count = a.channels, k = a.kernel;
+  // wrapping (unsigned) sums: the true accumulator fits int32 (the reference's precondition), so
+  // the sum mod 2^32 is it even when a partial sum would not fit
+  thread_local std::vector<std::uint32_t> acc;
+  acc.resize(c_count);
+  for (std::size_t oy = a.row_begin; oy < a.row_end; ++oy)
+    for (std::size_t ox = 0; ox < a.out_width; ++ox) {
+      for (std::size_t c = 0; c < c_count; ++c) acc[c] = a.bias ? static_cast<std::uint32_t>(a.bias[c]) : 0u;
+      for (std::size_t ky = 0; ky < k; ++ky) {
+        const std::ptrdiff_t iy = std::ptrdiff_t(oy * a.stride + ky) - std::ptrdiff_t(a.padding);
+        if (iy < 0 || iy >= std::ptrdiff_t(a.height)) continue;  // padding: real 0
+        for (std::size_t kx = 0; kx < k; ++kx) {
+          const std::ptrdiff_t ix = std::ptrdiff_t(ox * a.stride + kx) - std::ptrdiff_t(a.padding);
+          if (ix < 0 || ix >= std::ptrdiff_t(a.width)) continue;
+          const std::uint8_t* xp = a.x + (std::size_t(iy) * a.width + std::size_t(ix)) * c_count;
+          const std::int8_t* wp = a.weights + (ky * k + kx) * c_count;
+          for (std::size_t c = 0; c < c_count; ++c)
+            acc[c] += static_cast<std::uint32_t>((std::int32_t(xp[c]) - a.x_zero_point) * wp[c]);
+        }
+      }
+      std::uint8_t* yp = a.y + (oy * a.out_width + ox) * a.y_pixel_stride;
+      for (std::size_t c = 0; c < c_count; ++c)
+        yp[c] = static_cast<std::uint8_t>(quant::requantize(static_cast<std::int32_t>(acc[c]),
+                                                            quant::fixed_multiplier{a.multiplier[c], a.shift[c]},
+                                                            a.zero_point, a.lo, a.hi));
+    }
+}
+
+inline const depthwise_kernel_entry* depthwise_entry() noexcept {
+  static constexpr depthwise_kernel_entry entry{"scalar depthwise", &run_depthwise};
+  return &entry;
+}
+
+}  // namespace ohq::kernels::scalar
+// ---- end ohq/kernels/scalar/depthwise.hpp ----
+// #include <ohq/kernels/avx2/depthwise.hpp>
+// ---- begin ohq/kernels/avx2/depthwise.hpp ----
+// SPDX-License-Identifier: MIT
+/// @file Defines the AVX2 depthwise convolution kernel (NHWC, exact): 16 channels per register,
+/// two taps per vpmaddwd. A no-op unless the including TU is compiled with AVX2 and FMA.
+///
+/// Per output pixel and block of 16 channels, each tap's inputs are widened to int16; taps
+/// (2p, 2p+1) are interleaved (vpunpcklwd / vpunpckhwd) and multiplied with the equally
+/// interleaved weights by vpmaddwd, whose int32 pair sums cannot overflow (|.| <= 2 * 255 * 128).
+/// Pixels whose window lies inside the image use the raw codes and fold the input zero point into
+/// the per-channel constant (bias - x_zero_point * sum of the channel's weights), as the GEMM does
+/// with its row sums; border pixels subtract it from each tap (|x - z| <= 255 fits int16) and use
+/// 0 for taps outside the image (real 0). The unpacks work within 128-bit lanes, so the two int32
+/// accumulators hold channels [0-3 | 8-11] and [4-7 | 12-15]; one vperm2i128 each restores the
+/// order before the W8A8 GEMM's requantization (requantize8, the same code as the GEMM's epilogue).
+/// Kernel sizes 3 and 5 are template instances (weights interleaved once per channel block,
+/// interior pixels fully unrolled); other sizes take the border path everywhere, building the
+/// interleaved weights per tap pair (the generic fallback).
+
+#if defined(__AVX2__) && defined(__FMA__)
+
+// #include <ohq/kernels/avx2/gemm_w8a8.hpp>
+// #include <ohq/kernels/depthwise_types.hpp>
+
+#include <immintrin.h>
+
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+
+namespace ohq::kernels::avx2 {
+
+struct depthwise {
+  static constexpr std::size_t block = 16;  ///< channels per register (int16 lanes)
+
+  /// 16 weights of one tap as int16 (channels c0.. c0+cnt, zeros beyond).
+  static __m256i tap_weights(const depthwise_args& a, std::size_t tap, std::size_t c0, std::size_t cnt) noexcept {
+    const std::int8_t* w = a.weights + tap * a.channels + c0;
+    if (cnt == block) return _mm256_cvtepi8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(w)));
+    alignas(16) std::int8_t buf[block] = {};
+    std::memcpy(buf, w, cnt);
+    return _mm256_cvtepi8_epi16(_mm_load_si128(reinterpret_cast<const __m128i*>(buf)));
+  }
+
+  /// The interleaved weights of taps (2p, 2p+1) (tap 2p+1 past the last tap is zero).
+  static void pair_weights(const depthwise_args& a, std::size_t taps, std::size_t p, std::size_t c0, std::size_t cnt,
+                           __m256i& lo, __m256i& hi) noexcept {
+    const __m256i wa = tap_weights(a, 2 * p, c0, cnt);
+    const __m256i wb = 2 * p + 1 < taps ? tap_weights(a, 2 * p + 1, c0, cnt) : _mm256_setzero_si256();
+    lo = _mm256_unpacklo_epi16(wa, wb);
+    hi = _mm256_unpackhi_epi16(wa, wb);
+  }
+
+  /// x - zero point for 16 channels of one input pixel, as int16 (cnt < 16: the rest is 0).
+  static __m256i centred(const std::uint8_t* x, std::size_t cnt, __m256i zp16) noexcept {
+    if (cnt == block)
+      return _mm256_sub_epi16(_mm256_cvtepu8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(x))), zp16);
+    alignas(16) std::uint8_t buf[block] = {};
+    std::memcpy(buf, x, cnt);
+    // lanes past cnt hold 0 - zp; their weights are 0, so they add nothing and are never stored
+    return _mm256_sub_epi16(_mm256_cvtepu8_epi16(_mm_load_si128(reinterpret_cast<const __m128i*>(buf))), zp16);
+  }
+
+  /// Requantization operands of channels [c0, c0 + 8) (fewer at the tail; the rest neutral).
+  /// `tap_sums` (those channels' weights summed over all taps) and x_zp fold the zero point of
+  /// interior pixels into the per-channel constant; null for border pixels, whose inputs are centred.
+  static requant8 channel_requant(const depthwise_args& a, std::size_t c0, const std::int32_t* tap_sums) noexcept {
+    std::int32_t bias[8] = {}, rs[8] = {}, m[8] = {}, s[8] = {1, 1, 1, 1, 1, 1, 1, 1};
+    const std::size_t n = c0 >= a.channels ? 0 : (a.channels - c0 < 8 ? a.channels - c0 : 8);
+    if (a.bias) std::memcpy(bias, a.bias + c0, n * 4);
+    if (tap_sums) std::memcpy(rs, tap_sums, n * 4);
+    std::memcpy(m, a.multiplier + c0, n * 4);
+    std::memcpy(s, a.shift + c0, n * 4);
+    return make_requant8(bias, rs, m, s, tap_sums ? a.x_zero_point : 0, a.zero_point, a.lo, a.hi);
+  }
+
+  /// Requantizes the two accumulators of a pixel block ([0-3 | 8-11], [4-7 | 12-15]) and stores cnt bytes.
+  static void store(__m256i acc_lo, __m256i acc_hi, const requant8& rq0, const requant8& rq1, std::uint8_t* y,
+                    std::size_t cnt) noexcept {
+    const __m256i first = _mm256_permute2x128_si256(acc_lo, acc_hi, 0x20);   // channels 0-7
+    const __m256i second = _mm256_permute2x128_si256(acc_lo, acc_hi, 0x31);  // channels 8-15
+    const std::uint64_t b0 = low_bytes8(requantize8(first, rq0)), b1 = low_bytes8(requantize8(second, rq1));
+    if (cnt == block) {
+      _mm_storeu_si128(reinterpret_cast<__m128i*>(y),
+                       _mm_set_epi64x(static_cast<long long>(b1), static_cast<long long>(b0)));
+      return;
+    }
+    const std::uint64_t bytes[2] = {b0, b1};
+    std::memcpy(y, bytes, cnt);
+  }
+
+  /// A pixel whose window lies inside the image: raw (zero-extended) inputs, the zero point is in
+  /// the requantization constant. `x` points at the window's top-left pixel, channel c0.
+  template <std::size_t K>
+  static void interior_pixel(const std::uint8_t* x, std::size_t row_stride, std::size_t channels, const __m256i* wl,
+                             const __m256i* wh, __m256i& acc_lo, __m256i& acc_hi) noexcept {
+    constexpr std::size_t taps = K * K, pairs = (taps + 1) / 2;
+    auto input = [&](std::size_t t) {
+      return _mm256_cvtepu8_epi16(
+          _mm_loadu_si128(reinterpret_cast<const __m128i*>(x + (t / K) * row_stride + (t % K) * channels)));
+    };
+    acc_lo = acc_hi = _mm256_setzero_si256();
+#pragma GCC unroll 32
+    for (std::size_t p = 0; p < pairs; ++p) {
+      const __m256i da = input(2 * p);
+      const __m256i db = 2 * p + 1 < taps ? input(2 * p + 1) : _mm256_setzero_si256();
+      acc_lo = _mm256_add_epi32(acc_lo, _mm256_madd_epi16(_mm256_unpacklo_epi16(da, db), wl[p]));
+      acc_hi = _mm256_add_epi32(acc_hi, _mm256_madd_epi16(_mm256_unpackhi_epi16(da, db), wh[p]));
+    }
+  }
+
+  /// Any pixel (any kernel size k): taps outside the image are 0, inputs centred on the zero
+  /// point. `wl`/`wh`: the interleaved weights of every pair, or null (built per pair here).
+  static void border_pixel(const depthwise_args& a, std::size_t oy, std::size_t ox, std::size_t c0, std::size_t cnt,
+                           __m256i zp16, const __m256i* wl, const __m256i* wh, __m256i& acc_lo,
+                           __m256i& acc_hi) noexcept {
+    const std::size_t k = a.kernel, taps = k * k, pairs = (taps + 1) / 2;
+    const std::ptrdiff_t iy0 = std::ptrdiff_t(oy * a.stride) - std::ptrdiff_t(a.padding);
+    const std::ptrdiff_t ix0 = std::ptrdiff_t(ox * a.stride) - std::ptrdiff_t(a.padding);
+    auto input = [&](std::size_t t) -> __m256i {
+      if (t >= taps) return _mm256_setzero_si256();
+      const std::ptrdiff_t iy = iy0 + std::ptrdiff_t(t / k), ix = ix0 + std::ptrdiff_t(t % k);
+      if (iy < 0 || ix < 0 || iy >= std::ptrdiff_t(a.height) || ix >= std::ptrdiff_t(a.width))
+        return _mm256_setzero_si256();  // padding: real 0
+      return centred(a.x + (std::size_t(iy) * a.width + std::size_t(ix)) * a.channels + c0, cnt, zp16);
+    };
+    acc_lo = acc_hi = _mm256_setzero_si256();
+    for (std::size_t p = 0; p < pairs; ++p) {
+      __m256i w_lo, w_hi;
+      if (wl) {
+        w_lo = wl[p];
+        w_hi = wh[p];
+      } else {
+        pair_weights(a, taps, p, c0, cnt, w_lo, w_hi);
+      }
+      const __m256i da = input(2 * p), db = input(2 * p + 1);
+      acc_lo = _mm256_add_epi32(acc_lo, _mm256_madd_epi16(_mm256_unpacklo_epi16(da, db), w_lo));
+      acc_hi = _mm256_add_epi32(acc_hi, _mm256_madd_epi16(_mm256_unpackhi_epi16(da, db), w_hi));
+    }
+  }
+
+  /// K: 3 or 5 (weights held per block, interior pixels unrolled), 0: any size (every pixel
+  /// through border_pixel, weights built per pair).
+  template <std::size_t K>
+  static void run(const depthwise_args& a) noexcept {
+    const std::size_t k = K ? K : a.kernel, taps = k * k;
+    constexpr std::size_t max_pairs = K ? (K * K + 1) / 2 : 1;
+    const __m256i zp16 = _mm256_set1_epi16(static_cast<std::int16_t>(a.x_zero_point));
+    // output columns whose whole window lies inside the image: [ox_lo, ox_hi)
+    const std::size_t ox_lo = (a.padding + a.stride - 1) / a.stride;
+    std::size_t ox_hi = K && a.width + a.padding >= k ? (a.width + a.padding - k) / a.stride + 1 : 0;
+    if (ox_hi > a.out_width) ox_hi = a.out_width;
+    const std::size_t row_stride = a.width * a.channels;
+    for (std::size_t c0 = 0; c0 < a.channels; c0 += block) {
+      // a partial last block overlaps the one before instead (its channels are recomputed and
+      // rewritten with the same codes), so only fewer than 16 channels in all take the slow tail
+      if (c0 + block > a.channels && a.channels >= block) c0 = a.channels - block;
+      const std::size_t cnt = a.channels - c0 < block ? a.channels - c0 : block;
+      __m256i wl[max_pairs], wh[max_pairs];
+      std::int32_t tap_sums[block] = {};
+      if constexpr (K != 0) {
+        for (std::size_t p = 0; p < max_pairs; ++p) pair_weights(a, taps, p, c0, cnt, wl[p], wh[p]);
+        for (std::size_t t = 0; t < taps; ++t)
+          for (std::size_t c = 0; c < cnt; ++c) tap_sums[c] += a.weights[t * a.channels + c0 + c];
+      }
+      const __m256i* wlp = K ? wl : nullptr;
+      const __m256i* whp = K ? wh : nullptr;
+      const requant8 border0 = channel_requant(a, c0, nullptr), border1 = channel_requant(a, c0 + 8, nullptr);
+      const requant8 inner0 = channel_requant(a, c0, tap_sums), inner1 = channel_requant(a, c0 + 8, tap_sums + 8);
+      for (std::size_t oy = a.row_begin; oy < a.row_end; ++oy) {
+        const std::ptrdiff_t iy0 = std::ptrdiff_t(oy * a.stride) - std::ptrdiff_t(a.padding);
+        const bool row_inside = K && iy0 >= 0 && std::size_t(iy0) + k <= a.height;
+        std::uint8_t* y_row = a.y + oy * a.out_width * a.y_pixel_stride + c0;
+        for (std::size_t ox = 0; ox < a.out_width; ++ox) {
+          __m256i acc_lo, acc_hi;
+          if constexpr (K != 0) {
+            // full blocks only: the interior loads read 16 bytes per tap
+            if (row_inside && cnt == block && ox >= ox_lo && ox < ox_hi) {
+              const std::uint8_t* x =
+                  a.x + std::size_t(iy0) * row_stride + (ox * a.stride - a.padding) * a.channels + c0;
+              interior_pixel<K>(x, row_stride, a.channels, wl, wh, acc_lo, acc_hi);
+              store(acc_lo, acc_hi, inner0, inner1, y_row + ox * a.y_pixel_stride, cnt);
+              continue;
+            }
+          }
+          border_pixel(a, oy, ox, c0, cnt, zp16, wlp, whp, acc_lo, acc_hi);
+          store(acc_lo, acc_hi, border0, border1, y_row + ox * a.y_pixel_stride, cnt);
+        }
+      }
+    }
+  }
+};
+
+inline void run_depthwise(const depthwise_args& a) noexcept {
+  if (a.kernel == 3) return depthwise::run<3>(a);
+  if (a.kernel == 5) return depthwise::run<5>(a);
+  depthwise::run<0>(a);
+}
+
+}  // namespace ohq::kernels::avx2
+
+/// The AVX2 depthwise entry (see kernels/dispatch.hpp): weak, defined by every AVX2 TU including this.
+extern "C" __attribute__((weak)) const ohq::kernels::depthwise_kernel_entry* ohq_kernels_avx2_depthwise() noexcept {
+  static constexpr ohq::kernels::depthwise_kernel_entry entry{"avx2 depthwise 16 channels (vpmaddwd on tap pairs)",
+                                                              &ohq::kernels::avx2::run_depthwise};
+  return &entry;
+}
+
+#endif  // __AVX2__ && __FMA__
+// ---- end ohq/kernels/avx2/depthwise.hpp ----
+// #include <ohq/kernels/avx2/gemm_lut.hpp>
+// ---- begin ohq/kernels/avx2/gemm_lut.hpp ----
+// SPDX-License-Identifier: MIT
+/// @file Defines the AVX2 table-lookup GEMM kernels for 1-, 2- and 3-bit weights (exact, T-MAC
+/// style): per activation column and group of 4 activations, the 16 subset sums are computed once
+/// (a table), and `vpshufb` looks them up with 4 weight bits of 32 rows at a time, one bit plane
+/// after the other. A no-op unless the including TU is compiled with AVX2 and FMA.
+///
+/// Why this exists: without a fast int8 dot product (AVX2: vpmaddubsw saturates, so W8A8 widens
+/// to int16 and uses vpmaddwd), a lookup of 4 one-bit weights x 4 activations costs shuffles and
+/// adds only, and its cost scales with the number of weight bits, while weights stream at b bits.
+///
+/// Exactness: a table entry is a sum of at most 4 u8, <= 1020 (10 bits), stored as a low-byte and
+/// a high-byte table (two vpshufb, then vpunpck{l,h}bw makes the 16-bit value). Lookups add up in
+/// 16-bit lanes read as unsigned: 64 groups give <= 64 * 1020 = 65280 < 2^16, so every 64 groups
+/// (256 k) of one plane are flushed, zero-extended and shifted by the plane's weight, into int32
+/// (wrapping, like W8A8: the true accumulator fits int32 by the reference's precondition). The
+/// packed layout and the decomposition are in kernels/pack_lut.hpp.
+
+#if defined(__AVX2__) && defined(__FMA__)
+
+// #include <ohq/kernels/avx2/gemm_w8a8.hpp>
+// #include <ohq/kernels/w8a8_types.hpp>
+
+#include <immintrin.h>
+
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+
+// Only plain functions of this arch's namespace and intrinsics below (see w8a8_types.hpp).
+namespace ohq::kernels::avx2 {
+
+/// Subset-sum tables of one activation column, 32 bytes per group g of 4 activations:
+/// tables[32g + e] = low byte and tables[32g + 16 + e] = high byte of sum_{bit i of e set} x[4g + i],
+/// e in [0, 16), with x = 0 past k. Also returns sum_k x[k] (the offset term of the decomposition).
+/// Writes 8 * round_up(k, 4) bytes; never reads x past k.
+inline std::int32_t build_lut_tables(const std::uint8_t* x, std::size_t k, std::uint8_t* tables) noexcept {
+  // int16 lane e of (x0 x1 repeated) . pick_01 = x0 * bit0(e) + x1 * bit1(e) (vpmaddubsw; <= 510, no saturation)
+  const __m256i pick_01 = _mm256_setr_epi8(0, 0, 1, 0, 0, 1, 1, 1, 0, 0, 1, 0, 0, 1, 1, 1,  //
+                                           0, 0, 1, 0, 0, 1, 1, 1, 0, 0, 1, 0, 0, 1, 1, 1);
+  const __m256i pick_23 = _mm256_setr_epi8(0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 1, 0, 1, 0, 1, 0,  //
+                                           0, 1, 0, 1, 0, 1, 0, 1, 1, 1, 1, 1, 1, 1, 1, 1);
+  // int16 entries -> [lo e0-7, hi e0-7 | lo e8-15, hi e8-15] in one in-lane byte shuffle
+  const __m256i split_bytes = _mm256_setr_epi8(0, 2, 4, 6, 8, 10, 12, 14, 1, 3, 5, 7, 9, 11, 13, 15,  //
+                                               0, 2, 4, 6, 8, 10, 12, 14, 1, 3, 5, 7, 9, 11, 13, 15);
+  const std::size_t groups = (k + 3) / 4, full = k / 4;
+  for (std::size_t g = 0; g < groups; ++g) {
+    std::uint8_t tail[4] = {0, 0, 0, 0};
+    const std::uint8_t* xg = x + 4 * g;
+    if (g == full) {  // the last, partial group: zero-padded copy
+      std::memcpy(tail, xg, k - 4 * g);
+      xg = tail;
+    }
+    std::int16_t x01, x23;
+    std::memcpy(&x01, xg, 2);
+    std::memcpy(&x23, xg + 2, 2);
+    const __m256i entries = _mm256_add_epi16(_mm256_maddubs_epi16(_mm256_set1_epi16(x01), pick_01),
+                                             _mm256_maddubs_epi16(_mm256_set1_epi16(x23), pick_23));
+    // then qwords 0,2,1,3: [lo e0-15 | hi e0-15]
+    const __m256i bytes = _mm256_shuffle_epi8(entries, split_bytes);
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(tables + 32 * g), _mm256_permute4x64_epi64(bytes, 0xD8));
+  }
+  // sum x: vpsadbw against zero, then a scalar tail
+  __m256i sums = _mm256_setzero_si256();
+  std::size_t i = 0;
+  for (; i + 32 <= k; i += 32)
+    sums = _mm256_add_epi64(sums, _mm256_sad_epu8(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(x + i)),
+                                                  _mm256_setzero_si256()));
+  const __m128i s2 = _mm_add_epi64(_mm256_castsi256_si128(sums), _mm256_extracti128_si256(sums, 1));
+  std::uint64_t total = static_cast<std::uint64_t>(_mm_cvtsi128_si64(s2)) +
+                        static_cast<std::uint64_t>(_mm_extract_epi64(s2, 1));
+  for (; i < k; ++i) total += x[i];
+  return static_cast<std::int32_t>(total);  // <= 255 * K: fits for every K the int32 precondition allows
+}
+
+/// Table-lookup GEMM for Bits-bit weights (1..3), tile height 32 * RowBlocks rows, one activation
+/// column at a time (the tables are per column).
+template <unsigned Bits, std::size_t RowBlocks>
+struct gemm_lut {
+  static_assert(Bits >= 1 && Bits <= 3, "ohq: the table-lookup kernels take 1-, 2- or 3-bit weights");
+  static constexpr std::size_t mr = 32 * RowBlocks;
+  static constexpr std::size_t nr = 1;
+  static constexpr unsigned planes = Bits;
+  /// w = multiplier * u - offset with u = sum_p 2^p u_p (quant::weight_format_of(Bits)); the
+  /// multiplier 2 of the 1-bit format becomes one more shift.
+  static constexpr int plane_shift0 = Bits == 1 ? 1 : 0;
+  static constexpr std::int32_t offset = Bits == 1 ? 1 : std::int32_t{1} << (Bits - 1);
+  /// Group pairs per flush: 2 * 32 lookups of <= 1020 each stay below 2^16 (read as unsigned).
+  static constexpr std::size_t pairs_per_flush = 32;
+
+  /// acc32[r] += (sum over pairs [q0, q1) of plane p's lookups) << (p + plane_shift0), r < mr.
+  static void plane_chunk(const std::uint8_t* wp, const std::uint8_t* tables, std::size_t groups, std::size_t q0,
+                          std::size_t q1, int shift, std::int32_t* acc32) noexcept {
+    const __m256i nibble = _mm256_set1_epi8(0x0f);
+    __m256i acc[RowBlocks][2];
+    for (std::size_t b = 0; b < RowBlocks; ++b) acc[b][0] = acc[b][1] = _mm256_setzero_si256();
+    for (std::size_t q = q0; q < q1; ++q) {
+      const std::uint8_t* wq = wp + q * mr;
+      // group 2q+1 past the last group (odd group count): its nibbles are 0, and entry 0 of any
+      // table is 0, so group 2q's table serves
+      const std::size_t g1 = 2 * q + 1 < groups ? 2 * q + 1 : 2 * q;
+      const __m256i lo0 = _mm256_broadcastsi128_si256(_mm_loadu_si128(reinterpret_cast<const __m128i*>(tables + 64 * q)));
+      const __m256i hi0 = _mm256_broadcastsi128_si256(_mm_loadu_si128(reinterpret_cast<const __m128i*>(tables + 64 * q + 16)));
+      const __m256i lo1 = _mm256_broadcastsi128_si256(_mm_loadu_si128(reinterpret_cast<const __m128i*>(tables + 32 * g1)));
+      const __m256i hi1 = _mm256_broadcastsi128_si256(_mm_loadu_si128(reinterpret_cast<const __m128i*>(tables + 32 * g1 + 16)));
+      for (std::size_t b = 0; b < RowBlocks; ++b) {
+        const __m256i w = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(wq + 32 * b));
+        const __m256i i0 = _mm256_and_si256(w, nibble);                         // group 2q
+        const __m256i i1 = _mm256_and_si256(_mm256_srli_epi16(w, 4), nibble);  // group 2q+1
+        const __m256i l0 = _mm256_shuffle_epi8(lo0, i0), h0 = _mm256_shuffle_epi8(hi0, i0);
+        const __m256i l1 = _mm256_shuffle_epi8(lo1, i1), h1 = _mm256_shuffle_epi8(hi1, i1);
+        // 16-bit lanes: unpacklo -> rows 0-7 | 16-23 of the block, unpackhi -> rows 8-15 | 24-31
+        acc[b][0] = _mm256_add_epi16(acc[b][0], _mm256_add_epi16(_mm256_unpacklo_epi8(l0, h0), _mm256_unpacklo_epi8(l1, h1)));
+        acc[b][1] = _mm256_add_epi16(acc[b][1], _mm256_add_epi16(_mm256_unpackhi_epi8(l0, h0), _mm256_unpackhi_epi8(l1, h1)));
+      }
+    }
+    const __m128i count = _mm_cvtsi32_si128(shift);
+    for (std::size_t b = 0; b < RowBlocks; ++b)
+      for (std::size_t h = 0; h < 2; ++h) {
+        std::int32_t* rows_lo = acc32 + 32 * b + 8 * h;  // rows 8h..8h+7
+        std::int32_t* rows_hi = rows_lo + 16;            // rows 16+8h..16+8h+7
+        const __m256i vlo = _mm256_sll_epi32(_mm256_cvtepu16_epi32(_mm256_castsi256_si128(acc[b][h])), count);
+        const __m256i vhi = _mm256_sll_epi32(_mm256_cvtepu16_epi32(_mm256_extracti128_si256(acc[b][h], 1)), count);
+        _mm256_storeu_si256(reinterpret_cast<__m256i*>(rows_lo),
+                            _mm256_add_epi32(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(rows_lo)), vlo));
+        _mm256_storeu_si256(reinterpret_cast<__m256i*>(rows_hi),
+                            _mm256_add_epi32(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(rows_hi)), vhi));
+      }
+  }
+
+  /// Requantizes acc32 (sum_p S_p << (p + plane_shift0)) of tile t for column i and stores it
+  /// through the shared AVX2 epilogue: dot = acc32 - offset * sum x, then bias - x_zp * row_sum.
+  static void store_tile(const w8a8_gemm_args& a, std::size_t t, std::size_t i, const std::int32_t* acc32,
+                         std::int32_t offset_term) noexcept {
+    const __m256i minus_offset = _mm256_set1_epi32(offset_term);
+    for (std::size_t v = 0; v < mr / 8; ++v) {
+      const std::size_t j0 = t * mr + 8 * v;
+      if (j0 >= a.rows) break;
+      const __m256i dots[1] = {
+          _mm256_sub_epi32(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(acc32 + 8 * v)), minus_offset)};
+      requantize_store8<1>(a, j0, i, dots);
+    }
+  }
+
+  /// The dispatch entry's run: a.packed holds pack_lut(Bits, mr) weights, a.scratch 4 * round_up(K, 4) int16.
+  static void run(const w8a8_gemm_args& a) noexcept {
+    const std::size_t groups = (a.cols + 3) / 4, pairs = (groups + 1) / 2;
+    const std::size_t tiles = (a.rows + mr - 1) / mr;
+    const std::size_t plane_bytes = pairs * mr, tile_bytes = planes * plane_bytes;
+    const auto* packed = reinterpret_cast<const std::uint8_t*>(a.packed);
+    auto* tables = reinterpret_cast<std::uint8_t*>(a.scratch);
+    alignas(32) std::int32_t acc32[mr];
+    for (std::size_t i = 0; i < a.n; ++i) {
+      const std::int32_t xsum = build_lut_tables(a.x + i * a.ldx, a.cols, tables);
+      // wrapping int32: offset * xsum may exceed int32 only when the true accumulator cannot fit
+      const std::int32_t offset_term = static_cast<std::int32_t>(static_cast<std::uint32_t>(offset) * static_cast<std::uint32_t>(xsum));
+      for (std::size_t t = 0; t < tiles; ++t) {
+        for (std::size_t r = 0; r < mr; ++r) acc32[r] = 0;
+        const std::uint8_t* wt = packed + t * tile_bytes;
+        for (std::size_t q0 = 0; q0 < pairs; q0 += pairs_per_flush) {
+          const std::size_t q1 = pairs - q0 < pairs_per_flush ? pairs : q0 + pairs_per_flush;
+          for (unsigned p = 0; p < planes; ++p)
+            plane_chunk(wt + p * plane_bytes, tables, groups, q0, q1, int(p) + plane_shift0, acc32);
+        }
+        store_tile(a, t, i, acc32, offset_term);
+      }
+    }
+  }
+};
+
+/// The instances of the dispatch table (tile heights measured in benchmarks/kernels/bench_gemm_lut.cpp).
+using gemm_lut_w1_default = gemm_lut<1, 2>;
+using gemm_lut_w2_default = gemm_lut<2, 2>;
+using gemm_lut_w3_default = gemm_lut<3, 2>;
+
+inline void run_gemm_lut_w1(const w8a8_gemm_args& a) noexcept { gemm_lut_w1_default::run(a); }
+inline void run_gemm_lut_w2(const w8a8_gemm_args& a) noexcept { gemm_lut_w2_default::run(a); }
+inline void run_gemm_lut_w3(const w8a8_gemm_args& a) noexcept { gemm_lut_w3_default::run(a); }
+
+}  // namespace ohq::kernels::avx2
+
+// The AVX2 entries, found through these weak symbols (see avx2/gemm_w8a8.hpp). scratch_columns = 4:
+// the tables take 8 bytes per k of one column, i.e. 4 int16 per round_up(K, 4).
+extern "C" __attribute__((weak)) const ohq::kernels::w8a8_kernel_entry* ohq_kernels_avx2_gemm_lut_w1() noexcept {
+  static constexpr ohq::kernels::w8a8_kernel_entry entry{"avx2 w1a8 gemm lut 64x1 (vpshufb)",
+                                                         ohq::kernels::avx2::gemm_lut_w1_default::mr, 1, 4,
+                                                         &ohq::kernels::avx2::run_gemm_lut_w1};
+  return &entry;
+}
+extern "C" __attribute__((weak)) const ohq::kernels::w8a8_kernel_entry* ohq_kernels_avx2_gemm_lut_w2() noexcept {
+  static constexpr ohq::kernels::w8a8_kernel_entry entry{"avx2 w2a8 gemm lut 64x1 (vpshufb)",
+                                                         ohq::kernels::avx2::gemm_lut_w2_default::mr, 1, 4,
+                                                         &ohq::kernels::avx2::run_gemm_lut_w2};
+  return &entry;
+}
+extern "C" __attribute__((weak)) const ohq::kernels::w8a8_kernel_entry* ohq_kernels_avx2_gemm_lut_w3() noexcept {
+  static constexpr ohq::kernels::w8a8_kernel_entry entry{"avx2 w3a8 gemm lut 64x1 (vpshufb)",
+                                                         ohq::kernels::avx2::gemm_lut_w3_default::mr, 1, 4,
+                                                         &ohq::kernels::avx2::run_gemm_lut_w3};
+  return &entry;
+}
+
+#endif  // __AVX2__ && __FMA__
+// ---- end ohq/kernels/avx2/gemm_lut.hpp ----
 
 #include <atomic>
 #include <cstdlib>
@@ -3236,14 +4452,16 @@ extern "C" __attribute__((weak)) const ohq::kernels::w8a8_kernel_entry* ohq_kern
 #define OHQ_KERNELS_WEAK_ENTRIES 1
 extern "C" __attribute__((weak)) const ohq::kernels::w8a8_kernel_entry* ohq_kernels_avx2_gemm_w8a8() noexcept;
 extern "C" __attribute__((weak)) const ohq::kernels::w8a8_kernel_entry* ohq_kernels_avx512_vnni_gemm_w8a8() noexcept;
+extern "C" __attribute__((weak)) const ohq::kernels::gemm_kernel_entry* ohq_kernels_avx2_gemm_lowbit(unsigned) noexcept;
+extern "C" __attribute__((weak)) const ohq::kernels::depthwise_kernel_entry* ohq_kernels_avx2_depthwise() noexcept;
+extern "C" __attribute__((weak)) const ohq::kernels::w8a8_kernel_entry* ohq_kernels_avx2_gemm_lut_w1() noexcept;
+extern "C" __attribute__((weak)) const ohq::kernels::w8a8_kernel_entry* ohq_kernels_avx2_gemm_lut_w2() noexcept;
+extern "C" __attribute__((weak)) const ohq::kernels::w8a8_kernel_entry* ohq_kernels_avx2_gemm_lut_w3() noexcept;
 #endif
 
 namespace ohq::kernels {
 
-/// The code paths of the integer kernels.
-enum class arch : std::uint8_t { scalar, avx2, avx512_vnni };
-inline constexpr arch all_archs[] = {arch::scalar, arch::avx2, arch::avx512_vnni};
-inline constexpr std::size_t arch_count = 3;
+// arch, all_archs, arch_count: kernels/instances.hpp
 
 /// "scalar", "avx2", "avx512" (the OHQ_ARCH spellings).
 constexpr std::string_view to_string(arch a) noexcept {
@@ -3266,11 +4484,71 @@ inline result<arch> try_parse_arch(std::string_view s) {
 /// The kernels of every path compiled into this program (null where a path is absent).
 struct kernel_table {
   const w8a8_kernel_entry* gemm_w8a8[arch_count] = {};
+  /// The low-bit GEMM families by storage width ([0]: 1 bit, [1]: 2 bits, [3]: 4 bits), filled from
+  /// kernels/instances.hpp; a family without an avx512_vnni line runs its avx2 kernel there.
+  const gemm_kernel_entry* gemm_lowbit[4][arch_count] = {};
+  /// AVX-512 runs the AVX2 depthwise kernel (every AVX-512 CPU has AVX2).
+  const depthwise_kernel_entry* depthwise[arch_count] = {};
+  /// The table-lookup GEMM kernels by code width ([0]: 1 bit .. [2]: 3 bits; kernels/pack_lut.hpp's
+  /// layout, w8a8_gemm_args), filled from kernels/instances.hpp's lut lines; avx512_vnni runs avx2's.
+  const w8a8_kernel_entry* gemm_lut[3][arch_count] = {};
 };
 
 namespace detail {
+/// Path a's low-bit kernel for `bits`-bit storage compiled into this program, or null.
+inline const gemm_kernel_entry* built_gemm_lowbit(arch a, unsigned bits) noexcept {
+  switch (a) {
+    case arch::scalar: return find_gemm_lowbit_entry<arch::scalar>(bits);
+    case arch::avx2:
+#if defined(__AVX2__) && defined(__FMA__)
+      return ohq_kernels_avx2_gemm_lowbit(bits);
+#elif defined(OHQ_KERNELS_WEAK_ENTRIES)
+      return &ohq_kernels_avx2_gemm_lowbit != nullptr ? ohq_kernels_avx2_gemm_lowbit(bits) : nullptr;
+#else
+      return nullptr;
+#endif
+    case arch::avx512_vnni: return nullptr;  // none written yet: the avx2 kernel runs there
+  }
+  return nullptr;
+}
+/// The instance lines of the low-bit families into table t, then the fallback: a family without an
+/// AVX-512 kernel uses its AVX2 kernel on the avx512_vnni path (every AVX-512 CPU has AVX2).
+inline void fill_gemm_lowbit(kernel_table& t) noexcept {
+  for (const gemm_instance& line : gemm_instances)
+    if (line.weight_bits < 8 && line.method == gemm_method::dot) t.gemm_lowbit[line.weight_bits - 1][std::size_t(line.path)] = built_gemm_lowbit(line.path, line.weight_bits);
+  for (auto& family : t.gemm_lowbit)
+    if (family[std::size_t(arch::avx512_vnni)] == nullptr)
+      family[std::size_t(arch::avx512_vnni)] = family[std::size_t(arch::avx2)];
+}
+
+/// Path a's table-lookup kernel for `bits`-bit codes compiled into this program, or null.
+inline const w8a8_kernel_entry* built_gemm_lut(arch a, unsigned bits) noexcept {
+  if (a != arch::avx2) return nullptr;
+#if defined(OHQ_KERNELS_WEAK_ENTRIES)
+  // defined in this TU when it is compiled for AVX2, else only if some TU of the program defined it
+  switch (bits) {
+    case 1: return &ohq_kernels_avx2_gemm_lut_w1 != nullptr ? ohq_kernels_avx2_gemm_lut_w1() : nullptr;
+    case 2: return &ohq_kernels_avx2_gemm_lut_w2 != nullptr ? ohq_kernels_avx2_gemm_lut_w2() : nullptr;
+    case 3: return &ohq_kernels_avx2_gemm_lut_w3 != nullptr ? ohq_kernels_avx2_gemm_lut_w3() : nullptr;
+    default: return nullptr;
+  }
+#else
+  (void)bits;
+  return nullptr;
+#endif
+}
+inline void fill_gemm_lut(kernel_table& t) noexcept {
+  for (const gemm_instance& line : gemm_instances)
+    if (line.method == gemm_method::lut) t.gemm_lut[line.weight_bits - 1][std::size_t(line.path)] = built_gemm_lut(line.path, line.weight_bits);
+  for (auto& family : t.gemm_lut)
+    if (family[std::size_t(arch::avx512_vnni)] == nullptr)
+      family[std::size_t(arch::avx512_vnni)] = family[std::size_t(arch::avx2)];
+}
+
 inline kernel_table build_kernel_table() noexcept {
   kernel_table t;
+  fill_gemm_lowbit(t);
+  fill_gemm_lut(t);
   t.gemm_w8a8[std::size_t(arch::scalar)] = scalar::gemm_w8a8_entry();
   // compiled for the arch here: the entry is defined in this TU; otherwise only if some TU defined it
 #if defined(__AVX2__) && defined(__FMA__)
@@ -3284,6 +4562,14 @@ inline kernel_table build_kernel_table() noexcept {
   if (&ohq_kernels_avx512_vnni_gemm_w8a8 != nullptr)
     t.gemm_w8a8[std::size_t(arch::avx512_vnni)] = ohq_kernels_avx512_vnni_gemm_w8a8();
 #endif
+  t.depthwise[std::size_t(arch::scalar)] = scalar::depthwise_entry();
+#if defined(__AVX2__) && defined(__FMA__)
+  t.depthwise[std::size_t(arch::avx2)] = ohq_kernels_avx2_depthwise();
+#elif defined(OHQ_KERNELS_WEAK_ENTRIES)
+  if (&ohq_kernels_avx2_depthwise != nullptr) t.depthwise[std::size_t(arch::avx2)] = ohq_kernels_avx2_depthwise();
+#endif
+  t.depthwise[std::size_t(arch::avx512_vnni)] =
+      t.depthwise[std::size_t(arch::avx2)] ? t.depthwise[std::size_t(arch::avx2)] : scalar::depthwise_entry();
   return t;
 }
 }  // namespace detail
@@ -3377,28 +4663,43 @@ inline result<const w8a8_kernel_entry*> try_gemm_w8a8_kernel(arch a) {
   return kernels().gemm_w8a8[std::size_t(a)];
 }
 
+/// The depthwise convolution kernel of path `a`, or errc::unsupported_cpu.
+inline result<const depthwise_kernel_entry*> try_depthwise_kernel(arch a) {
+  if (auto s = check_arch(a); !s.ok()) return s;
+  const depthwise_kernel_entry* k = kernels().depthwise[std::size_t(a)];
+  if (k == nullptr)
+    return make_status(errc::unsupported_cpu, "kernel arch '", to_string(a), "' has no depthwise kernel in this program");
+  return k;
+}
+
 }  // namespace ohq::kernels
 // ---- end ohq/kernels/dispatch.hpp ----
 // #include <ohq/kernels/gemm_w8a8.hpp>
 // ---- begin ohq/kernels/gemm_w8a8.hpp ----
 // SPDX-License-Identifier: MIT
-/// @file Defines `gemm_w8a8`: int8 weights (5..8-bit codes) packed once for one arch's kernel,
+/// @file Defines `gemm_w8a8`: weight codes of any width (1..8 bits) as int8, packed once for one arch's kernel,
 /// then y = requantize(bias + (x - x_zero_point) * w) on u8 activations through the dispatch
 /// table: the same semantics as quant::gemm_reference, bit for bit.
 
 // #include <ohq/core/aligned_buffer.hpp>
 // #include <ohq/core/error.hpp>
+// #include <ohq/core/thread_pool.hpp>
 // #include <ohq/kernels/dispatch.hpp>
 // #include <ohq/quant/reference.hpp>
 // #include <ohq/quant/requantize.hpp>
 // #include <ohq/quant/weights.hpp>
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <type_traits>
 #include <vector>
 
 namespace ohq::kernels {
+
+namespace detail {
+constexpr std::size_t ceil_div(std::size_t a, std::size_t b) noexcept { return (a + b - 1) / b; }
+}  // namespace detail
 
 /// Packs rows [row_begin, row_begin + row_count) of [rows][cols] int8 codes into the layout of
 /// w8a8_types.hpp with tile height mr: out[((t * k4 + g) * mr + rr) * 4 + kk] = w[t*mr + rr][4g + kk],
@@ -3418,19 +4719,58 @@ inline void pack_w8a8(const std::int8_t* codes, std::size_t cols, std::size_t ro
         }
 }
 
+/// Runs the GEMM `whole` (any kernel reading the packed-tile layout: tile height mr, nr columns
+/// per register tile, `tile_bytes` per row tile) as parts `run_part(args)` over the threads of
+/// `pool`: column blocks (multiples of nr) when there are enough columns (convolutions: each block
+/// widens only its own activation columns), else row tiles (multiples of mr: batch-1 dense layers,
+/// each part streaming its own rows of the weights); about 4 parts per thread, handed out one at a
+/// time, which evens out threads a busy machine slows down. Every output belongs to exactly one
+/// part, computed with the single-thread arithmetic: bit-identical to run_part(whole).
+template <class RunPart>
+void split_gemm(thread_pool& pool, const w8a8_gemm_args& whole, std::size_t mr, std::size_t nr, std::size_t tile_bytes,
+                const RunPart& run_part) {
+  if (pool.size() == 1 || whole.n == 0) return run_part(whole);
+  using detail::ceil_div;
+  const std::size_t parts = pool.size() * 4;
+  if (whole.n >= 2 * nr * pool.size()) {
+    const std::size_t block = ceil_div(ceil_div(whole.n, parts), nr) * nr;  // columns per part
+    pool.parallel_for(ceil_div(whole.n, block), [&](std::size_t t) {
+      w8a8_gemm_args a = whole;
+      const std::size_t i0 = t * block;
+      a.x += i0 * whole.ldx;
+      a.n = std::min(block, whole.n - i0);
+      a.y += i0 * whole.column_stride;
+      run_part(a);
+    });
+  } else {
+    const std::size_t tiles = ceil_div(whole.rows, mr);
+    const std::size_t block = ceil_div(tiles, std::min(tiles, parts)) * mr;  // rows per part
+    pool.parallel_for(ceil_div(whole.rows, block), [&](std::size_t t) {
+      w8a8_gemm_args a = whole;
+      const std::size_t j0 = t * block;
+      a.rows = std::min(block, whole.rows - j0);
+      a.packed += j0 / mr * tile_bytes;
+      a.row_sums += j0;
+      if (a.bias) a.bias += j0;
+      a.multiplier += j0;
+      a.shift += j0;
+      a.y += j0 * whole.channel_stride;
+      run_part(a);
+    });
+  }
+}
+
 /// A prepared W8A8 GEMM: weights packed for one arch path, ready to run any number of times.
 class gemm_w8a8 {
  public:
   /// Packs rows [row_begin, row_begin + row_count) of `w` for path `a`.
-  /// Errors: a path this CPU or build lacks (unsupported_cpu), weights not stored as int8
-  /// (bits < 5: unsupported), an empty or out-of-range row range (invalid_argument).
+  /// Codes of fewer than 8 bits run as int8 (no speed gain: the low-bit families do that).
+  /// Errors: a path this CPU or build lacks (unsupported_cpu), an empty or out-of-range row range
+  /// (invalid_argument).
   static result<gemm_w8a8> try_prepare(const quant::quantized_weights& w, std::size_t row_begin,
                                        std::size_t row_count, arch a) {
     auto kernel = try_gemm_w8a8_kernel(a);
     if (!kernel) return kernel.error();
-    if (w.format.storage_bits != 8)
-      return make_status(errc::unsupported, "gemm_w8a8: ", w.format.bits,
-                         "-bit weights are not stored as int8 (W8A8 takes 5..8-bit codes)");
     if (w.rows == 0 || w.cols == 0 || w.codes.size() != w.rows * w.cols)
       return make_status(errc::invalid_argument, "gemm_w8a8: weights ", w.rows, "x", w.cols, " with ",
                          w.codes.size(), " codes");
@@ -3470,10 +4810,40 @@ class gemm_w8a8 {
   template <class Out>
   void run(const std::uint8_t* x, std::size_t n, std::size_t ldx, std::int32_t x_zero_point, const std::int32_t* bias,
            const quant::requant_params& rq, Out* y, quant::output_layout layout) const {
+    if (n == 0) return;
+    call_kernel(args(x, n, ldx, x_zero_point, bias, rq, y, layout));
+  }
+
+  /// The same, split over the threads of `pool` by split_gemm: bit-identical to run() for any pool
+  /// size. Like run(), the first call on a thread sizes that thread's kernel scratch (a failed
+  /// allocation inside a task terminates).
+  template <class Out>
+  void run(thread_pool& pool, const std::uint8_t* x, std::size_t n, std::size_t ldx, std::int32_t x_zero_point,
+           const std::int32_t* bias, const quant::requant_params& rq, Out* y, quant::output_layout layout) const {
+    if (n == 0) return;
+    split_gemm(pool, args(x, n, ldx, x_zero_point, bias, rq, y, layout), kernel_->mr, kernel_->nr,
+               kernel_->mr * (detail::ceil_div(cols_, 4) * 4), [this](const w8a8_gemm_args& a) { call_kernel(a); });
+  }
+
+  [[nodiscard]] arch path() const noexcept { return arch_; }
+  [[nodiscard]] const w8a8_kernel_entry& kernel() const noexcept { return *kernel_; }
+  [[nodiscard]] std::size_t rows() const noexcept { return rows_; }
+  [[nodiscard]] std::size_t cols() const noexcept { return cols_; }
+  [[nodiscard]] std::size_t row_begin() const noexcept { return row_begin_; }
+  /// Bytes of packed weights.
+  [[nodiscard]] std::size_t packed_bytes() const noexcept { return packed_.size(); }
+
+ private:
+
+  gemm_w8a8() = default;
+
+  template <class Out>
+  w8a8_gemm_args args(const std::uint8_t* x, std::size_t n, std::size_t ldx, std::int32_t x_zero_point,
+                      const std::int32_t* bias, const quant::requant_params& rq, Out* y,
+                      quant::output_layout layout) const {
     static_assert(std::is_same_v<Out, std::uint8_t> || std::is_same_v<Out, std::int8_t>,
                   "ohq: requantized outputs are std::uint8_t or std::int8_t");
     OHQ_ASSERT(kernel_ != nullptr && ldx >= cols_ && rq.channels() >= row_begin_ + rows_);
-    if (n == 0) return;
     w8a8_gemm_args a;
     a.x = x;
     a.n = n;
@@ -3492,24 +4862,18 @@ class gemm_w8a8 {
     a.y = reinterpret_cast<std::uint8_t*>(y);
     a.channel_stride = layout.channel_stride;
     a.column_stride = layout.column_stride;
+    return a;
+  }
+
+  /// Runs the kernel on `a` with this thread's scratch (allocated once per thread and K).
+  void call_kernel(w8a8_gemm_args a) const {
     if (kernel_->scratch_columns) {
       thread_local std::vector<std::int16_t> scratch;
-      scratch.resize(kernel_->scratch_columns * ((cols_ + 3) / 4 * 4));
+      scratch.resize(kernel_->scratch_columns * (detail::ceil_div(cols_, 4) * 4));
       a.scratch = scratch.data();
     }
     kernel_->run(a);
   }
-
-  [[nodiscard]] arch path() const noexcept { return arch_; }
-  [[nodiscard]] const w8a8_kernel_entry& kernel() const noexcept { return *kernel_; }
-  [[nodiscard]] std::size_t rows() const noexcept { return rows_; }
-  [[nodiscard]] std::size_t cols() const noexcept { return cols_; }
-  [[nodiscard]] std::size_t row_begin() const noexcept { return row_begin_; }
-  /// Bytes of packed weights.
-  [[nodiscard]] std::size_t packed_bytes() const noexcept { return packed_.size(); }
-
- private:
-  gemm_w8a8() = default;
   const w8a8_kernel_entry* kernel_ = nullptr;
   arch arch_ = arch::scalar;
   std::size_t row_begin_ = 0, rows_ = 0, cols_ = 0;
@@ -3519,6 +4883,442 @@ class gemm_w8a8 {
 
 }  // namespace ohq::kernels
 // ---- end ohq/kernels/gemm_w8a8.hpp ----
+// #include <ohq/kernels/gemm.hpp>
+// ---- begin ohq/kernels/gemm.hpp ----
+// SPDX-License-Identifier: MIT
+/// @file Defines `gemm`, the GEMM facade: packs a layer's weights once for the kernel family that
+/// fits their bit-width (8..5 bits: W8A8; 4 and 3: W4A8; 2: W2A8; 1: W1A8) on one arch path, or
+/// for an explicitly named instance of kernels/instances.hpp (so a profiler can time each
+/// candidate), then runs y = requantize(bias + (x - x_zero_point) * w) with exactly
+/// gemm_w8a8::run's signature and quant::gemm_reference's semantics, bit for bit.
+
+// #include <ohq/core/aligned_buffer.hpp>
+// #include <ohq/core/error.hpp>
+// #include <ohq/core/thread_pool.hpp>
+// #include <ohq/kernels/dispatch.hpp>
+// #include <ohq/kernels/gemm_lowbit_types.hpp>
+// #include <ohq/kernels/gemm_w8a8.hpp>
+// #include <ohq/kernels/instances.hpp>
+// #include <ohq/kernels/pack_lowbit.hpp>
+// ---- begin ohq/kernels/pack_lowbit.hpp ----
+// SPDX-License-Identifier: MIT
+/// @file Defines the packing of weight codes into the low-bit GEMM layout (gemm_lowbit_types.hpp):
+/// plain baseline C++, done once per layer, shared by every arch (each with its tile height mr).
+
+// #include <ohq/config.hpp>
+// #include <ohq/kernels/gemm_lowbit_types.hpp>
+// #include <ohq/quant/packing.hpp>
+
+#include <cstddef>
+#include <cstdint>
+
+namespace ohq::kernels {
+
+/// k per panel at storage width `bits` (4, 2, 1): 2 * (8 / bits).
+constexpr std::size_t lowbit_panel_k(unsigned bits) noexcept { return 16u / bits; }
+
+/// Bytes of rows x cols codes packed at storage width `bits` with tile height mr.
+constexpr std::size_t packed_lowbit_size(std::size_t rows, std::size_t cols, unsigned bits, std::size_t mr) noexcept {
+  if (mr == 1) return rows * quant::padded_cols(cols) / quant::block_codes * quant::block_bytes(bits);
+  const std::size_t kp = lowbit_panel_k(bits);
+  return (rows + mr - 1) / mr * (mr / lowbit_panel_rows) * ((cols + kp - 1) / kp) * lowbit_panel_bytes;
+}
+
+/// The stored field of code w at storage width `bits` (w within the width's range).
+constexpr std::uint8_t lowbit_field(std::int32_t w, unsigned bits) noexcept {
+  return static_cast<std::uint8_t>(bits == 1 ? (w > 0 ? 1 : 0) : w + (std::int32_t{1} << (bits - 1)));
+}
+
+/// Packs rows [row_begin, row_begin + row_count) of [rows][cols] codes (each within the signed
+/// range of `bits`; at 1 bit +-1) into `out` (packed_lowbit_size(row_count, cols, bits, mr) bytes,
+/// zero-filled by the caller when mr = 1).
+inline void pack_lowbit(const std::int8_t* codes, std::size_t cols, std::size_t row_begin, std::size_t row_count,
+                        unsigned bits, std::size_t mr, std::uint8_t* out) noexcept {
+  OHQ_ASSERT((bits == 4 || bits == 2 || bits == 1) && (mr == 1 || mr % lowbit_panel_rows == 0));
+  if (mr == 1) {  // the row layout of quant/packing.hpp
+    const std::size_t bb = quant::block_bytes(bits), row_bytes = quant::padded_cols(cols) / quant::block_codes * bb;
+    for (std::size_t j = 0; j < row_count; ++j)
+      for (std::size_t k = 0; k < cols; ++k)
+        quant::detail::put_field(out + j * row_bytes + k / quant::block_codes * bb, bits, k % quant::block_codes,
+                                 lowbit_field(codes[(row_begin + j) * cols + k], bits));
+    return;
+  }
+  const std::size_t kp = lowbit_panel_k(bits), panels = (cols + kp - 1) / kp, sub = mr / lowbit_panel_rows;
+  const std::size_t tiles = (row_count + mr - 1) / mr, fields = 8 / bits;
+  // w = 0; at 1 bit there is no zero code (u = 0 is w = -1): kernels read activations past K as 0
+  const std::uint8_t zero_field = lowbit_field(0, bits);
+  for (std::size_t t = 0; t < tiles; ++t)
+    for (std::size_t p = 0; p < panels; ++p)
+      for (std::size_t s = 0; s < sub; ++s) {
+        std::uint8_t* panel = out + ((t * panels + p) * sub + s) * lowbit_panel_bytes;
+        for (std::size_t b = 0; b < lowbit_panel_bytes; ++b) {
+          unsigned byte = 0;
+          for (std::size_t f = 0; f < fields; ++f) {
+            // invariant: row = t * mr + 16 s + 8 (f % 2) + b / 4, k = p * kp + 4 (f / 2) + b % 4
+            const std::size_t j = t * mr + 16 * s + 8 * (f % 2) + b / 4, k = p * kp + 4 * (f / 2) + b % 4;
+            const std::uint8_t u =
+                j < row_count && k < cols ? lowbit_field(codes[(row_begin + j) * cols + k], bits) : zero_field;
+            byte |= unsigned{u} << (f * bits);
+          }
+          panel[b] = static_cast<std::uint8_t>(byte);
+        }
+      }
+}
+
+}  // namespace ohq::kernels
+// ---- end ohq/kernels/pack_lowbit.hpp ----
+// #include <ohq/kernels/pack_lut.hpp>
+// ---- begin ohq/kernels/pack_lut.hpp ----
+// SPDX-License-Identifier: MIT
+/// @file Defines the packed layout of the table-lookup (T-MAC style) GEMM kernels for 1-, 2- and
+/// 3-bit weights, its plain C++ packing from quant::quantized_weights, and the weak declarations of
+/// their AVX2 kernels (kernels/avx2/gemm_lut.hpp; entries in kernels/dispatch.hpp's table). docs/kernels.md, "Table-lookup kernels".
+///
+/// Decomposition: with u = weight_format_of(b).encode(w) (1 bit: u = (w > 0), w = 2u - 1; 2-3 bits:
+/// u = w + 2^(b-1)) and its bit planes u_p, w = multiplier * sum_p 2^p u_p - offset, so
+///   sum_k x[k] w[k] = multiplier * sum_p 2^p S_p - offset * sum_k x[k],   S_p = sum_k x[k] u_p[k].
+/// S_p is a sum over groups of 4 k of T_g[nibble], T_g[e] = sum_{bit i of e} x[4g + i]: the tables.
+///
+/// Layout: rows in tiles of mr (a multiple of 32; the last tile zero-padded), K in groups of 4
+/// (zero-padded), groups in pairs (an odd count leaves the last high nibble 0). Tile t holds
+/// `bits` planes one after the other, each pairs * mr bytes:
+///   packed[((t * bits + p) * pairs + q) * mr + rr] = nib_p(row t*mr + rr, group 2q) | nib_p(.., group 2q+1) << 4
+///   nib_p(r, g) = sum_{i<4} bit_p(u[r][4g + i]) << i   (0 outside the matrix)
+/// so one 32-byte load gives the indices of 32 rows for two groups (and 0x0f / >> 4 split them),
+/// and each plane of a tile is one contiguous stream.
+
+// #include <ohq/config.hpp>
+// #include <ohq/core/aligned_buffer.hpp>
+// #include <ohq/kernels/w8a8_types.hpp>
+// #include <ohq/quant/format.hpp>
+// #include <ohq/quant/weights.hpp>
+
+#include <cstddef>
+#include <cstdint>
+#include <vector>
+
+
+namespace ohq::kernels {
+
+/// Bytes of rows x cols weights of `bits` (1..3) bits packed with tile height mr (a multiple of 32).
+constexpr std::size_t packed_lut_size(std::size_t rows, std::size_t cols, unsigned bits, std::size_t mr) noexcept {
+  const std::size_t pairs = ((cols + 3) / 4 + 1) / 2;
+  return (rows + mr - 1) / mr * bits * pairs * mr;
+}
+
+/// Packs rows [row_begin, row_begin + row_count) of [rows][cols] codes w (int8 in
+/// [code_min, code_max] of weight_format_of(bits); at 1 bit -1 or +1) into the layout above.
+/// `out` must hold packed_lut_size(row_count, cols, bits, mr) bytes.
+inline void pack_lut(const std::int8_t* codes, std::size_t cols, std::size_t row_begin, std::size_t row_count,
+                     unsigned bits, std::size_t mr, std::uint8_t* out) noexcept {
+  OHQ_ASSERT(bits >= 1 && bits <= 3 && mr % 32 == 0 && mr > 0);
+  const quant::weight_format f = quant::weight_format_of(bits);
+  const std::size_t groups = (cols + 3) / 4, pairs = (groups + 1) / 2, tiles = (row_count + mr - 1) / mr;
+  // invariant: byte ((t * bits + p) * pairs + q) * mr + rr holds row t*mr + rr, k in [8q, 8q + 8)
+  for (std::size_t t = 0; t < tiles; ++t)
+    for (unsigned p = 0; p < bits; ++p)
+      for (std::size_t q = 0; q < pairs; ++q)
+        for (std::size_t rr = 0; rr < mr; ++rr) {
+          const std::size_t j = t * mr + rr;
+          unsigned byte = 0;
+          for (std::size_t i = 0; i < 8; ++i) {
+            const std::size_t k = 8 * q + i;
+            if (j >= row_count || k >= cols) continue;
+            const std::int32_t u = f.encode(codes[(row_begin + j) * cols + k]);
+            byte |= unsigned((u >> p) & 1) << i;  // bit i: group 2q + i / 4, activation i % 4 of it
+          }
+          out[((t * bits + p) * pairs + q) * mr + rr] = static_cast<std::uint8_t>(byte);
+        }
+}
+
+/// Weights packed for one table-lookup kernel, with the row sums its entry reads.
+struct lut_packed_weights {
+  unsigned bits = 1;
+  std::size_t mr = 32;
+  std::size_t rows = 0, cols = 0;
+  aligned_buffer<std::uint8_t> packed;
+  std::vector<std::int32_t> row_sums;  ///< sum_k w[r][k] (the signed codes)
+};
+
+/// Packs rows [row_begin, row_begin + row_count) of `w` (1..3 bits) for tile height mr.
+inline lut_packed_weights pack_lut_weights(const quant::quantized_weights& w, std::size_t row_begin,
+                                           std::size_t row_count, std::size_t mr) {
+  lut_packed_weights p;
+  p.bits = w.format.bits;
+  p.mr = mr;
+  p.rows = row_count;
+  p.cols = w.cols;
+  p.packed.resize(packed_lut_size(row_count, w.cols, p.bits, mr));
+  pack_lut(w.codes.data(), w.cols, row_begin, row_count, p.bits, mr, p.packed.data());
+  p.row_sums.resize(row_count);
+  for (std::size_t j = 0; j < row_count; ++j) p.row_sums[j] = w.row_sum(row_begin + j);
+  return p;
+}
+
+}  // namespace ohq::kernels
+// ---- end ohq/kernels/pack_lut.hpp ----
+// #include <ohq/quant/reference.hpp>
+// #include <ohq/quant/requantize.hpp>
+// #include <ohq/quant/weights.hpp>
+
+#include <algorithm>
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <type_traits>
+#include <vector>
+
+namespace ohq::kernels {
+
+/// The storage width of the family that runs b-bit weight codes (b in 1..8): 8..5 -> 8 (W8A8),
+/// 4 and 3 -> 4 (3-bit codes fit 4-bit fields), 2 -> 2, 1 -> 1.
+constexpr unsigned gemm_storage_bits_for(unsigned weight_bits) noexcept {
+  return weight_bits >= 5 ? 8u : weight_bits >= 3 ? 4u : weight_bits;
+}
+
+/// The instance that runs `storage_bits`-bit storage on path `a`: its own line of gemm_instances,
+/// or on avx512_vnni the avx2 line when the family has no AVX-512 kernel (every AVX-512 CPU has
+/// AVX2); nullopt when neither exists.
+constexpr std::optional<gemm_instance> resolve_gemm_instance(unsigned storage_bits, arch a,
+                                                             gemm_method method = gemm_method::dot) noexcept {
+  for (const gemm_instance& line : gemm_instances)
+    if (line.weight_bits == storage_bits && line.path == a && line.method == method) return line;
+  if (a == arch::avx512_vnni) return resolve_gemm_instance(storage_bits, arch::avx2, method);
+  return std::nullopt;
+}
+static_assert(resolve_gemm_instance(4, arch::avx512_vnni)->path == arch::avx2 &&
+              resolve_gemm_instance(8, arch::avx512_vnni)->path == arch::avx512_vnni);
+
+/// What a prepared gemm runs: the kernel's name and geometry, whichever family it belongs to.
+struct gemm_kernel_info {
+  const char* name = "";
+  unsigned weight_bits = 8;  ///< storage width of the family (8, 4, 2, 1)
+  arch path = arch::scalar;  ///< the path whose code runs (avx2 for low-bit families on avx512_vnni)
+  std::size_t mr = 0, nr = 0;
+};
+
+/// The low-bit kernel for `storage_bits` (4, 2, 1) on path `a` from table `t` (the fallback of
+/// fill_gemm_lowbit applied), or errc::unsupported_cpu when `a` cannot run on CPU `f` or the
+/// program lacks the kernel.
+inline result<const gemm_kernel_entry*> try_gemm_lowbit_kernel(unsigned storage_bits, arch a,
+                                                              const cpu_features& f = cpu(),
+                                                              const kernel_table& t = kernels()) {
+  if (storage_bits != 4 && storage_bits != 2 && storage_bits != 1)
+    return make_status(errc::invalid_argument, "no low-bit GEMM family stores ", storage_bits, "-bit fields");
+  if (auto s = check_arch(a, f); !s.ok()) return s;
+  const gemm_kernel_entry* k = t.gemm_lowbit[storage_bits - 1][std::size_t(a)];
+  if (k == nullptr)
+    return make_status(errc::unsupported_cpu, "kernel arch '", to_string(a), "' has no w", storage_bits,
+                       "a8 GEMM kernel in this program");
+  return k;
+}
+
+/// The table-lookup kernel for `bits`-bit codes (1..3) on path `a` from table `t`, or
+/// errc::unsupported_cpu when `a` cannot run on CPU `f` or the program lacks the kernel.
+inline result<const w8a8_kernel_entry*> try_gemm_lut_kernel(unsigned bits, arch a, const cpu_features& f = cpu(),
+                                                            const kernel_table& t = kernels()) {
+  if (bits < 1 || bits > 3) return make_status(errc::invalid_argument, "no table-lookup GEMM for ", bits, "-bit codes");
+  if (auto s = check_arch(a, f); !s.ok()) return s;
+  const w8a8_kernel_entry* k = t.gemm_lut[bits - 1][std::size_t(a)];
+  if (k == nullptr)
+    return make_status(errc::unsupported_cpu, "kernel arch '", to_string(a), "' has no w", bits,
+                       "a8 table-lookup GEMM kernel in this program");
+  return k;
+}
+
+/// A prepared GEMM of any weight bit-width: weights packed for one kernel, ready to run any number
+/// of times.
+class gemm {
+ public:
+  /// Packs rows [row_begin, row_begin + row_count) of `w` for the family of w.format.bits on path `a`.
+  /// Errors: a path this CPU or build lacks (unsupported_cpu), an empty or out-of-range row range
+  /// or a code outside the format's range (invalid_argument).
+  static result<gemm> try_prepare(const quant::quantized_weights& w, std::size_t row_begin, std::size_t row_count,
+                                  arch a) {
+    return try_prepare(w, row_begin, row_count, gemm_instance{gemm_storage_bits_for(w.format.bits), a});
+  }
+  /// The same for an explicit kernel instance (e.g. 4-bit codes on the W8A8 kernel, to time both).
+  /// An instance whose storage cannot hold the codes is invalid_argument.
+  static result<gemm> try_prepare(const quant::quantized_weights& w, std::size_t row_begin, std::size_t row_count,
+                                  gemm_instance kernel) {
+    if (kernel.weight_bits == 8) {
+      auto w8 = gemm_w8a8::try_prepare(w, row_begin, row_count, kernel.path);
+      if (!w8) return w8.error();
+      gemm g;
+      g.info_ = {w8->kernel().name, 8, kernel.path, w8->kernel().mr, w8->kernel().nr};
+      g.path_ = kernel.path;
+      g.row_begin_ = row_begin;
+      g.rows_ = row_count;
+      g.cols_ = w.cols;
+      g.w8a8_.emplace(std::move(*w8));
+      return g;
+    }
+    if (w.rows == 0 || w.cols == 0 || w.codes.size() != w.rows * w.cols)
+      return make_status(errc::invalid_argument, "gemm: weights ", w.rows, "x", w.cols, " with ", w.codes.size(),
+                         " codes");
+    if (row_count == 0 || row_begin > w.rows || row_count > w.rows - row_begin)
+      return make_status(errc::invalid_argument, "gemm: rows [", row_begin, ", ", row_begin + row_count,
+                         ") outside the ", w.rows, " rows of the weights");
+    gemm g;
+    g.path_ = kernel.path;
+    g.method_ = kernel.method;
+    g.row_begin_ = row_begin;
+    g.rows_ = row_count;
+    g.cols_ = w.cols;
+    if (auto s = g.take_row_sums(w, kernel.weight_bits); !s.ok()) return s;
+    const arch code_path = kernel.path == arch::avx512_vnni ? arch::avx2 : kernel.path;
+    if (kernel.method == gemm_method::lut) {
+      auto entry = try_gemm_lut_kernel(kernel.weight_bits, kernel.path);
+      if (!entry) return entry.error();
+      const w8a8_kernel_entry& e = **entry;
+      g.info_ = {e.name, kernel.weight_bits, code_path, e.mr, e.nr};
+      g.run_kernel_ = e.run;
+      g.scratch_int16_ = e.scratch_columns * ((w.cols + 3) / 4 * 4);
+      g.tile_bytes_ = packed_lut_size(e.mr, w.cols, kernel.weight_bits, e.mr);
+      g.packed_.resize(packed_lut_size(row_count, w.cols, kernel.weight_bits, e.mr));
+      pack_lut(w.codes.data(), w.cols, row_begin, row_count, kernel.weight_bits, e.mr, g.packed_.data());
+      return g;
+    }
+    auto entry = try_gemm_lowbit_kernel(kernel.weight_bits, kernel.path);
+    if (!entry) return entry.error();
+    const gemm_kernel_entry& e = **entry;
+    g.info_ = {e.name, e.weight_bits, code_path, e.mr, e.nr};
+    g.run_kernel_ = e.run;
+    // scratch_lines * (round_up(K, 64) + 64) bytes
+    g.scratch_int16_ = e.scratch_lines * (quant::padded_cols(w.cols) + 64) / 2;
+    g.tile_bytes_ = packed_lowbit_size(e.mr, w.cols, e.weight_bits, e.mr);
+    g.packed_.resize(packed_lowbit_size(row_count, w.cols, e.weight_bits, e.mr));  // zero-filled
+    pack_lowbit(w.codes.data(), w.cols, row_begin, row_count, e.weight_bits, e.mr, g.packed_.data());
+    return g;
+  }
+  /// All rows, path `a`.
+  static result<gemm> try_prepare(const quant::quantized_weights& w, arch a) { return try_prepare(w, 0, w.rows, a); }
+  /// All rows, the active path (try_active_arch()).
+  static result<gemm> try_prepare(const quant::quantized_weights& w) {
+    auto a = try_active_arch();
+    if (!a) return a.error();
+    return try_prepare(w, 0, w.rows, *a);
+  }
+#ifndef OHQ_NO_EXCEPTIONS
+  static gemm prepare(const quant::quantized_weights& w, arch a) { return try_prepare(w, a).value(); }
+  static gemm prepare(const quant::quantized_weights& w) { return try_prepare(w).value(); }
+  static gemm prepare(const quant::quantized_weights& w, std::size_t row_begin, std::size_t row_count,
+                      gemm_instance kernel) {
+    return try_prepare(w, row_begin, row_count, kernel).value();
+  }
+#endif
+
+  /// y[j * channel_stride + i * column_stride] = requantize(bias[r] + sum_k (x[i][k] - x_zero_point) * w[r][k], rq, r)
+  /// for r = row_begin + j, j < rows(), i < n, x[i] = x + i * ldx: quant::gemm_reference's semantics
+  /// (its precondition too: every accumulator fits int32). `bias` may be null.
+  template <class Out>
+  void run(const std::uint8_t* x, std::size_t n, std::size_t ldx, std::int32_t x_zero_point, const std::int32_t* bias,
+           const quant::requant_params& rq, Out* y, quant::output_layout layout) const {
+    if (w8a8_) return w8a8_->run(x, n, ldx, x_zero_point, bias, rq, y, layout);
+    if (n == 0) return;
+    call_kernel(args(x, n, ldx, x_zero_point, bias, rq, y, layout));
+  }
+
+  /// The same, split over the threads of `pool` by split_gemm: bit-identical to run() for any pool.
+  template <class Out>
+  void run(thread_pool& pool, const std::uint8_t* x, std::size_t n, std::size_t ldx, std::int32_t x_zero_point,
+           const std::int32_t* bias, const quant::requant_params& rq, Out* y, quant::output_layout layout) const {
+    if (w8a8_) return w8a8_->run(pool, x, n, ldx, x_zero_point, bias, rq, y, layout);
+    if (n == 0) return;
+    split_gemm(pool, args(x, n, ldx, x_zero_point, bias, rq, y, layout), info_.mr, info_.nr, tile_bytes_,
+               [this](const w8a8_gemm_args& a) { call_kernel(a); });
+  }
+
+  /// The path asked for (avx512_vnni stays avx512_vnni even where it runs an avx2 kernel).
+  [[nodiscard]] arch path() const noexcept { return path_; }
+  /// The kernel that runs: name, family storage width, the path whose code it is, tile.
+  [[nodiscard]] const gemm_kernel_info& kernel() const noexcept { return info_; }
+  /// The kernel instance (family storage width, path asked for, method).
+  [[nodiscard]] gemm_instance instance() const noexcept { return {info_.weight_bits, path_, method_}; }
+  [[nodiscard]] std::size_t rows() const noexcept { return rows_; }
+  [[nodiscard]] std::size_t cols() const noexcept { return cols_; }
+  [[nodiscard]] std::size_t row_begin() const noexcept { return row_begin_; }
+  /// Bytes of packed weights.
+  [[nodiscard]] std::size_t packed_bytes() const noexcept {
+    return w8a8_ ? w8a8_->packed_bytes() : packed_.size();
+  }
+
+ private:
+  gemm() = default;
+
+  /// The low-bit kernel's argument block (gemm_w8a8 builds the same one for its kernels).
+  template <class Out>
+  w8a8_gemm_args args(const std::uint8_t* x, std::size_t n, std::size_t ldx, std::int32_t x_zero_point,
+                      const std::int32_t* bias, const quant::requant_params& rq, Out* y,
+                      quant::output_layout layout) const {
+    static_assert(std::is_same_v<Out, std::uint8_t> || std::is_same_v<Out, std::int8_t>,
+                  "ohq: requantized outputs are std::uint8_t or std::int8_t");
+    OHQ_ASSERT(run_kernel_ != nullptr && ldx >= cols_ && rq.channels() >= row_begin_ + rows_);
+    w8a8_gemm_args a;
+    a.x = x;
+    a.n = n;
+    a.ldx = ldx;
+    a.x_zero_point = x_zero_point;
+    a.packed = reinterpret_cast<const std::int8_t*>(packed_.data());
+    a.row_sums = row_sums_.data();
+    a.rows = rows_;
+    a.cols = cols_;
+    a.bias = bias ? bias + row_begin_ : nullptr;
+    a.multiplier = rq.multiplier.data() + row_begin_;
+    a.shift = rq.shift.data() + row_begin_;
+    a.zero_point = rq.zero_point;
+    a.lo = rq.lo;
+    a.hi = rq.hi;
+    a.y = reinterpret_cast<std::uint8_t*>(y);
+    a.channel_stride = layout.channel_stride;
+    a.column_stride = layout.column_stride;
+    return a;
+  }
+
+  /// row_sums_ = sum_k w[r][k] of the rows, after checking every code fits `storage_bits`-bit
+  /// fields (the 1-bit formats have no zero code).
+  status take_row_sums(const quant::quantized_weights& w, unsigned storage_bits) {
+    const quant::weight_format storage = quant::weight_format_of(storage_bits);
+    row_sums_.resize(rows_);
+    for (std::size_t j = 0; j < rows_; ++j) {
+      std::int32_t sum = 0;
+      for (std::size_t k = 0; k < w.cols; ++k) {
+        const std::int32_t c = w.code(row_begin_ + j, k);
+        if (c < storage.code_min || c > storage.code_max || (storage_bits == 1 && c == 0))
+          return make_status(errc::invalid_argument, "gemm: weight code ", c, " at [", row_begin_ + j, "][", k,
+                             "] does not fit the ", storage_bits, "-bit kernel (", w.format.bits, "-bit weights)");
+        sum += c;
+      }
+      row_sums_[j] = sum;
+    }
+    return {};
+  }
+
+  /// Runs the kernel on `a` with this thread's scratch (allocated once per thread and size).
+  void call_kernel(w8a8_gemm_args a) const {
+    if (scratch_int16_) {
+      thread_local std::vector<std::int16_t> scratch;
+      if (scratch.size() < scratch_int16_) scratch.resize(scratch_int16_);
+      a.scratch = scratch.data();
+    }
+    run_kernel_(a);
+  }
+
+  gemm_kernel_info info_;
+  arch path_ = arch::scalar;
+  gemm_method method_ = gemm_method::dot;
+  std::size_t row_begin_ = 0, rows_ = 0, cols_ = 0;
+  std::optional<gemm_w8a8> w8a8_;  // the W8A8 family, or a low-bit / table-lookup kernel:
+  void (*run_kernel_)(const w8a8_gemm_args&) noexcept = nullptr;
+  std::size_t scratch_int16_ = 0;  ///< int16 elements of scratch the kernel needs per thread
+  std::size_t tile_bytes_ = 0;     ///< packed bytes of one row tile (mr rows)
+  aligned_buffer<std::uint8_t> packed_;
+  std::vector<std::int32_t> row_sums_;
+};
+
+}  // namespace ohq::kernels
+// ---- end ohq/kernels/gemm.hpp ----
+// #include <ohq/kernels/pack_lut.hpp>
 // ---- end ohq/kernels.hpp ----
 // #include <ohq/nn.hpp>
 // ---- begin ohq/nn.hpp ----
@@ -5246,7 +7046,8 @@ struct inverted_residual {
 // ---- begin ohq/nn/quantized.hpp ----
 // SPDX-License-Identifier: MIT
 /// @file Includes quantization of whole networks: lowering to a quant_graph, the calibration
-/// pass, and the integer reference engine with its fake-quant twin.
+/// pass, the integer reference engine with its fake-quant twin, and the kernel engine (the same
+/// integer results through the dispatched SIMD kernels).
 
 // #include <ohq/nn/quantized/graph.hpp>
 // ---- begin ohq/nn/quantized/graph.hpp ----
@@ -6113,6 +7914,548 @@ class quantized_network {
 
 }  // namespace ohq::nn
 // ---- end ohq/nn/quantized/engine.hpp ----
+// #include <ohq/nn/quantized/kernel_engine.hpp>
+// ---- begin ohq/nn/quantized/kernel_engine.hpp ----
+// SPDX-License-Identifier: MIT
+/// @file Defines `kernel_network`: a quantized_network run through the dispatched integer kernels
+/// (the W8A8 GEMM for convolutions and dense layers, the direct depthwise kernels), bit-exact with
+/// its integer reference engine (`quantized_network::run_integer`) for every value.
+///
+/// Every op is prepared once (weights packed per group for the chosen arch, buffers sized); `run`
+/// then does no allocation for a batch it has seen. Activations are stored NHWC internally
+/// (docs/kernels.md, "Whole networks": measured against CHW): a 1x1 stride-1 convolution is then a
+/// GEMM on its input as it lies, a k x k convolution's im2col copies contiguous runs of k * C
+/// bytes, the depthwise kernels vectorise over channels, and every GEMM writes its output with
+/// layout {channel_stride = 1, column_stride = Cout}. Weights are permuted once to match (patches
+/// ordered (ky, kx, c); a dense layer reading a spatial value has its columns ordered (y, x, c)).
+/// `codes(v)` converts back to the reference's [batch][C][H][W].
+
+// #include <ohq/core/error.hpp>
+// #include <ohq/core/thread_pool.hpp>
+// #include <ohq/kernels/dispatch.hpp>
+// #include <ohq/kernels/gemm.hpp>
+// #include <ohq/nn/quantized/engine.hpp>
+// #include <ohq/nn/quantized/graph.hpp>
+// #include <ohq/quant/lut.hpp>
+// #include <ohq/quant/reference.hpp>
+// #include <ohq/quant/requantize.hpp>
+
+#include <algorithm>
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <optional>
+#include <span>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace ohq::nn {
+
+/// The GEMM every convolution and dense layer runs through: the facade picks the kernel family of
+/// the layer's weight bit-width (W8A8, W4A8, W2A8, W1A8) on the arch path.
+using prepared_gemm = kernels::gemm;
+
+/// How a kernel_network is prepared.
+struct kernel_options {
+  /// The kernels' arch path; empty: kernels::try_active_arch().
+  std::optional<kernels::arch> arch;
+  /// Threads to split each GEMM (prepared_gemm::run(pool, ...): column blocks, or row tiles for
+  /// batch-1 dense layers) and each depthwise convolution (output rows) over; null: the calling
+  /// thread only. Must outlive the network.
+  thread_pool* threads = nullptr;
+  /// Multiply-adds below which an op is not split over threads (waking a worker and joining it
+  /// costs microseconds; 2^18 is ~10 us of kernel time). Tests set 1 to split everything.
+  std::size_t min_task_macs = std::size_t{1} << 18;
+  /// Time every op in run() (per op, accumulated; see op_seconds()).
+  bool profile = false;
+};
+
+namespace detail {
+
+/// y[p][c] = x[c][p] for `planes` channels of `pixels` pixels (CHW -> HWC), and back.
+template <class T>
+void chw_to_hwc(const T* x, std::size_t channels, std::size_t pixels, T* y) noexcept {
+  for (std::size_t c = 0; c < channels; ++c)
+    for (std::size_t p = 0; p < pixels; ++p) y[p * channels + c] = x[c * pixels + p];
+}
+template <class T>
+void hwc_to_chw(const T* x, std::size_t channels, std::size_t pixels, T* y) noexcept {
+  for (std::size_t p = 0; p < pixels; ++p)
+    for (std::size_t c = 0; c < channels; ++c) y[c * pixels + p] = x[p * channels + c];
+}
+
+/// im2col of one group of one NHWC sample: col[(oy * Wo + ox) * K + (ky * k + kx) * Cg + c] =
+/// x[iy][ix][group * Cg + c], the input zero point (real 0) outside the image. With one group a
+/// window row of k pixels is one contiguous run of k * C bytes.
+inline void im2col_nhwc(const std::uint8_t* x, const kernels::fp32::conv2d_geometry& g, std::size_t group,
+                        std::uint8_t pad_value, std::uint8_t* col) noexcept {
+  const std::size_t c = g.in_channels, cg = g.in_channels_per_group(), k = g.kernel, kdim = g.patch_size();
+  for (std::size_t oy = 0; oy < g.out_height; ++oy)
+    for (std::size_t ox = 0; ox < g.out_width; ++ox) {
+      std::uint8_t* dst = col + (oy * g.out_width + ox) * kdim;
+      const std::ptrdiff_t ix0 = std::ptrdiff_t(ox * g.stride) - std::ptrdiff_t(g.padding);
+      const bool row_inside = ix0 >= 0 && std::size_t(ix0) + k <= g.in_width;
+      for (std::size_t ky = 0; ky < k; ++ky, dst += k * cg) {
+        const std::ptrdiff_t iy = std::ptrdiff_t(oy * g.stride + ky) - std::ptrdiff_t(g.padding);
+        if (iy < 0 || iy >= std::ptrdiff_t(g.in_height)) {
+          std::memset(dst, pad_value, k * cg);
+          continue;
+        }
+        const std::uint8_t* src_row = x + std::size_t(iy) * g.in_width * c + group * cg;
+        if (row_inside && cg == c) {
+          std::memcpy(dst, src_row + std::size_t(ix0) * c, k * c);
+          continue;
+        }
+        for (std::size_t kx = 0; kx < k; ++kx) {
+          const std::ptrdiff_t ix = ix0 + std::ptrdiff_t(kx);
+          if (ix < 0 || ix >= std::ptrdiff_t(g.in_width))
+            std::memset(dst + kx * cg, pad_value, cg);
+          else
+            std::memcpy(dst + kx * cg, src_row + std::size_t(ix) * c, cg);
+        }
+      }
+    }
+}
+
+}  // namespace detail
+
+/// A quantized_network prepared for the dispatched kernels. Keeps a pointer to it (and through
+/// it to its graph): both must outlive this object.
+class kernel_network {
+ public:
+  /// Prepares every op of `q` for the arch of `o` (default: the active one). Errors: an arch this
+  /// CPU or build lacks, or an op the engine cannot run (the message names the layer).
+  static result<kernel_network> try_prepare(const quantized_network& q, kernel_options o = {}) {
+    kernel_network k;
+    k.q_ = &q;
+    k.options_ = o;
+    if (o.arch) {
+      if (auto s = kernels::check_arch(*o.arch); !s.ok()) return s;
+      k.arch_ = *o.arch;
+    } else {
+      auto a = kernels::try_active_arch();
+      if (!a) return a.error();
+      k.arch_ = *a;
+    }
+    auto dw = kernels::try_depthwise_kernel(k.arch_);
+    if (!dw) return dw.error();
+    k.depthwise_ = *dw;
+    const quant_graph& g = q.graph();
+    k.ops_.reserve(g.ops.size());
+    for (std::size_t i = 0; i < g.ops.size(); ++i) {
+      auto p = k.prepare_op(g.ops[i], q.op(i));
+      if (!p)
+        return make_status(p.error().code(), "layer ", g.ops[i].path, " (", g.ops[i].label, "): ", p.error().message());
+      k.ops_.push_back(std::move(*p));
+    }
+    k.buffers_.resize(g.values.size());
+    k.chw_.resize(g.values.size());
+    k.op_seconds_.assign(g.ops.size(), 0.0);
+    return k;
+  }
+#ifndef OHQ_NO_EXCEPTIONS
+  /// `try_prepare(q, o).value()`.
+  static kernel_network prepare(const quantized_network& q, kernel_options o = {}) { return try_prepare(q, o).value(); }
+#endif
+
+  /// Runs `batch` samples ([batch][input size] floats, CHW each) and returns the dequantized output
+  /// ([batch][outputs], softmax applied when the network ends with one) exactly as
+  /// quantized_network::run_integer does; valid until the next run.
+  std::span<const float> run(const float* input, std::size_t batch) {
+    const quant_graph& g = q_->graph();
+    for (std::size_t v = 0; v < g.values.size(); ++v) buffers_[v].resize(batch * g.values[v].size());
+    for (auto& c : chw_) c.clear();
+    const auto started = clock::now();
+    {  // the input: quantized as the reference does, then to NHWC
+      const quant_value& iv = g.values[0];
+      if (spatial(iv)) {
+        staging_.resize(batch * iv.size());
+        quant::quantize_reference(input, staging_.data(), staging_.size(), q_->params(0));
+        for (std::size_t n = 0; n < batch; ++n)
+          detail::chw_to_hwc(staging_.data() + n * iv.size(), iv.channels, iv.height * iv.width,
+                             buffers_[0].data() + n * iv.size());
+      } else {
+        quant::quantize_reference(input, buffers_[0].data(), buffers_[0].size(), q_->params(0));
+      }
+    }
+    io_seconds_ += seconds_since(started);
+    for (std::size_t i = 0; i < g.ops.size(); ++i) {
+      const auto op_started = options_.profile ? clock::now() : clock::time_point{};
+      run_op(g.ops[i], q_->op(i), ops_[i], batch);
+      if (options_.profile) op_seconds_[i] += seconds_since(op_started);
+    }
+    const auto out_started = clock::now();
+    const std::size_t out = g.output, n = g.values[out].size();
+    const std::span<const std::uint8_t> codes = codes_chw(out);
+    output_.resize(batch * n);
+    quant::dequantize_reference(codes.data(), output_.data(), batch * n, q_->params(out));
+    if (g.final_softmax) kernels::fp32::softmax(output_.data(), output_.data(), batch, n);
+    io_seconds_ += seconds_since(out_started);
+    ++runs_;
+    return output_;
+  }
+
+  /// The codes of a value after the last run, in the reference's layout [batch][C][H][W].
+  [[nodiscard]] std::span<const std::uint8_t> codes(std::size_t value) { return codes_chw(value); }
+
+  [[nodiscard]] kernels::arch path() const noexcept { return arch_; }
+  [[nodiscard]] const quantized_network& network() const noexcept { return *q_; }
+  /// How op i runs, e.g. "conv 1x1 (gemm)", "conv (im2col + gemm)", "depthwise", "dense (gemm)".
+  [[nodiscard]] const char* method(std::size_t op) const { return ops_.at(op).method; }
+  /// Seconds spent in each op over the runs since the last reset (kernel_options::profile).
+  [[nodiscard]] std::span<const double> op_seconds() const noexcept { return op_seconds_; }
+  /// Seconds spent quantizing the input and dequantizing the output (always measured).
+  [[nodiscard]] double io_seconds() const noexcept { return io_seconds_; }
+  [[nodiscard]] std::size_t runs() const noexcept { return runs_; }
+  void reset_profile() noexcept {
+    std::fill(op_seconds_.begin(), op_seconds_.end(), 0.0);
+    io_seconds_ = 0;
+    runs_ = 0;
+  }
+
+ private:
+  using clock = std::chrono::steady_clock;
+  static double seconds_since(clock::time_point t) { return std::chrono::duration<double>(clock::now() - t).count(); }
+  static bool spatial(const quant_value& v) noexcept { return v.channels > 1 && v.height * v.width > 1; }
+
+  enum class method_kind : std::uint8_t { gemm_direct, gemm_im2col, dense, depthwise, other };
+
+  struct prepared_op {
+    method_kind kind = method_kind::other;
+    const char* method = "";
+    std::vector<prepared_gemm> gemms;            ///< one per group
+    std::size_t macs = 0;                        ///< per sample: whether to split it over threads
+    std::vector<std::int8_t> depthwise_weights;  ///< [k * k][C]
+  };
+
+  kernel_network() = default;
+
+  std::size_t thread_count() const noexcept {
+    return options_.threads ? std::max<std::size_t>(1, options_.threads->size()) : 1;
+  }
+
+  /// Tasks to split `macs` multiply-adds into: up to one per thread, none below options.min_task_macs.
+  std::size_t task_count(std::size_t macs) const noexcept {
+    return std::clamp<std::size_t>(macs / std::max<std::size_t>(1, options_.min_task_macs), 1, thread_count());
+  }
+
+  result<prepared_op> prepare_op(const quant_op& op, const quantized_op& qo) const {
+    const quant_graph& g = q_->graph();
+    const quant_value& iv = g.values[op.inputs[0]];
+    const quant_value& ov = g.values[op.output];
+    prepared_op p;
+    switch (op.kind) {
+      case quant_op_kind::conv2d:
+      case quant_op_kind::dense: {
+        const auto& geo = op.geometry;
+        const quant::quantized_weights& w = qo.weights;
+        if (w.rows != geo.out_channels || w.cols != geo.patch_size() || w.codes.size() != w.rows * w.cols ||
+            qo.bias.size() != w.rows || qo.requant.channels() != w.rows)
+          return make_status(errc::invalid_argument, "weights ", w.rows, "x", w.cols, " (", w.codes.size(), " codes, ",
+                             qo.bias.size(), " biases, ", qo.requant.channels(),
+                             " multipliers) do not match the layer's ", geo.out_channels, " outputs of ",
+                             geo.patch_size(), " inputs");
+        if (op.kind == quant_op_kind::dense) {
+          if (geo.patch_size() != iv.size() || geo.out_channels != ov.size())
+            return make_status(errc::shape_mismatch, "a dense layer of ", geo.patch_size(), " -> ", geo.out_channels,
+                               " reads ", iv.size(), " values and writes ", ov.size());
+          p.kind = method_kind::dense;
+          p.method = "dense (gemm)";
+          // the input is flat in NHWC order: columns (c, y, x) -> (y, x, c)
+          auto gemm =
+              prepared_gemm::try_prepare(spatial(iv) ? permuted(w, iv.channels, iv.height * iv.width) : w, arch_);
+          if (!gemm) return gemm.error();
+          p.gemms.push_back(std::move(*gemm));
+          p.macs = w.rows * w.cols;
+          return p;
+        }
+        if (geo.in_channels != iv.channels || geo.in_height != iv.height || geo.in_width != iv.width ||
+            geo.out_channels != ov.channels || geo.out_height != ov.height || geo.out_width != ov.width ||
+            geo.groups == 0 || geo.in_channels % geo.groups || geo.out_channels % geo.groups)
+          return make_status(errc::shape_mismatch, "convolution geometry ", geo.in_channels, "x", geo.in_height, "x",
+                             geo.in_width, " -> ", geo.out_channels, "x", geo.out_height, "x", geo.out_width,
+                             " (groups ", geo.groups, ") does not match its values ", iv.channels, "x", iv.height, "x",
+                             iv.width, " -> ", ov.channels, "x", ov.height, "x", ov.width);
+        if (geo.groups == geo.in_channels && geo.groups == geo.out_channels) {
+          p.kind = method_kind::depthwise;
+          p.method = "depthwise";
+          const std::size_t taps = geo.kernel * geo.kernel, c = geo.in_channels;
+          p.depthwise_weights.resize(taps * c);
+          for (std::size_t ch = 0; ch < c; ++ch)
+            for (std::size_t t = 0; t < taps; ++t) p.depthwise_weights[t * c + ch] = w.codes[ch * taps + t];
+          return p;
+        }
+        const bool direct = geo.is_pointwise() && geo.groups == 1;
+        p.kind = direct ? method_kind::gemm_direct : method_kind::gemm_im2col;
+        p.method = direct ? "conv 1x1 (gemm)" : "conv (im2col + gemm)";
+        // patches in (ky, kx, c) order, as im2col_nhwc writes them
+        const quant::quantized_weights wp =
+            geo.kernel > 1 ? permuted(w, geo.in_channels_per_group(), geo.kernel * geo.kernel) : w;
+        const std::size_t cout_g = geo.out_channels_per_group();
+        for (std::size_t grp = 0; grp < geo.groups; ++grp) {
+          auto gemm = prepared_gemm::try_prepare(wp, grp * cout_g, cout_g, arch_);
+          if (!gemm) return gemm.error();
+          p.gemms.push_back(std::move(*gemm));
+        }
+        p.macs = cout_g * w.cols * geo.out_pixels();
+        return p;
+      }
+      case quant_op_kind::max_pool:
+      case quant_op_kind::avg_pool:
+        if (op.pool.channels != iv.channels || op.pool.in_height != iv.height || op.pool.in_width != iv.width ||
+            op.pool.out_height != ov.height || op.pool.out_width != ov.width || op.pool.kernel == 0 ||
+            op.pool.stride == 0)
+          return make_status(errc::shape_mismatch, "pooling geometry does not match its values");
+        p.method = op.kind == quant_op_kind::max_pool ? "max pool" : "avg pool";
+        return p;
+      case quant_op_kind::global_avg_pool:
+        if (ov.size() != iv.channels)
+          return make_status(errc::shape_mismatch, "global pooling of ", iv.channels, " channels writes ", ov.size(),
+                             " values");
+        p.method = "global avg pool";
+        return p;
+      case quant_op_kind::add:
+        if (g.values[op.inputs[1]].size() != iv.size() || ov.size() != iv.size())
+          return make_status(errc::shape_mismatch, "an add of ", iv.size(), " and ", g.values[op.inputs[1]].size(),
+                             " values into ", ov.size());
+        p.method = "add";
+        return p;
+      case quant_op_kind::scale_channels:
+        if (g.values[op.inputs[1]].size() != iv.channels || ov.size() != iv.size())
+          return make_status(errc::shape_mismatch, "channel scaling of ", iv.channels, " channels by a gate of ",
+                             g.values[op.inputs[1]].size());
+        p.method = "scale channels";
+        return p;
+      case quant_op_kind::elementwise:
+        p.method = "lookup table";
+        return p;
+      case quant_op_kind::softmax:
+        if (&op != &g.ops.back())
+          return make_status(errc::unsupported, "softmax runs only as the network's last operation");
+        p.method = "softmax (float)";
+        return p;
+    }
+    return make_status(errc::unsupported, "the kernel engine has no kernel for op kind ", int(op.kind));
+  }
+
+  /// w with each row's columns reordered from (c, t) to (t, c) for c < channels, t < taps: column
+  /// c * taps + t moves to t * channels + c (row sums, scales and format are unchanged).
+  static quant::quantized_weights permuted(const quant::quantized_weights& w, std::size_t channels, std::size_t taps) {
+    quant::quantized_weights out = w;
+    for (std::size_t r = 0; r < w.rows; ++r) {
+      const std::int8_t* src = w.codes.data() + r * w.cols;
+      std::int8_t* dst = out.codes.data() + r * w.cols;
+      for (std::size_t c = 0; c < channels; ++c)
+        for (std::size_t t = 0; t < taps; ++t) dst[t * channels + c] = src[c * taps + t];
+    }
+    return out;
+  }
+  /// Runs a (group's) GEMM on columns x[i] = x + i * ldx, writing NHWC rows of y_pixel_stride
+  /// bytes at y; over the thread pool when the work is worth it (bit-identical either way).
+  void run_gemm(const prepared_gemm& gemm, std::size_t macs, const std::uint8_t* x, std::size_t n, std::size_t ldx,
+                std::int32_t zx, const quantized_op& qo, std::uint8_t* y, std::size_t y_pixel_stride) const {
+    const quant::output_layout layout{1, y_pixel_stride};
+    if (task_count(macs) > 1)
+      gemm.run(*options_.threads, x, n, ldx, zx, qo.bias.data(), qo.requant, y, layout);
+    else
+      gemm.run(x, n, ldx, zx, qo.bias.data(), qo.requant, y, layout);
+  }
+
+  void run_op(const quant_op& op, const quantized_op& qo, const prepared_op& p, std::size_t batch) {
+    const quant_graph& g = q_->graph();
+    const quant_value& iv = g.values[op.inputs[0]];
+    const quant_value& ov = g.values[op.output];
+    const std::uint8_t* x = buffers_[op.inputs[0]].data();
+    std::uint8_t* y = buffers_[op.output].data();
+    const std::int32_t zx = q_->params(op.inputs[0]).zero_point;
+    const auto& geo = op.geometry;
+    switch (op.kind) {
+      case quant_op_kind::dense:
+        run_gemm(p.gemms[0], p.macs * batch, x, batch, iv.size(), zx, qo, y, ov.size());
+        return;
+      case quant_op_kind::conv2d: {
+        const std::size_t pixels = geo.out_pixels(), cout = geo.out_channels;
+        if (p.kind == method_kind::gemm_direct) {  // the input is the GEMM operand: one call for the batch
+          run_gemm(p.gemms[0], p.macs * batch, x, batch * pixels, geo.in_channels, zx, qo, y, cout);
+          return;
+        }
+        if (p.kind == method_kind::depthwise) {
+          for (std::size_t n = 0; n < batch; ++n) run_depthwise(geo, x + n * iv.size(), zx, qo, p, y + n * ov.size());
+          return;
+        }
+        const std::size_t kdim = geo.patch_size(), cout_g = geo.out_channels_per_group();
+        scratch_.resize(pixels * kdim);
+        for (std::size_t n = 0; n < batch; ++n)
+          for (std::size_t grp = 0; grp < geo.groups; ++grp) {
+            detail::im2col_nhwc(x + n * iv.size(), geo, grp, static_cast<std::uint8_t>(zx), scratch_.data());
+            run_gemm(p.gemms[grp], p.macs, scratch_.data(), pixels, kdim, zx, qo, y + n * ov.size() + grp * cout_g,
+                     cout);
+          }
+        return;
+      }
+      case quant_op_kind::max_pool:
+        for (std::size_t n = 0; n < batch; ++n) max_pool(op, iv, x + n * iv.size(), y + n * ov.size());
+        return;
+      case quant_op_kind::avg_pool:
+        for (std::size_t n = 0; n < batch; ++n) avg_pool(op, qo.pool, iv, x + n * iv.size(), y + n * ov.size());
+        return;
+      case quant_op_kind::global_avg_pool:
+        for (std::size_t n = 0; n < batch; ++n) global_avg_pool(qo.pool, iv, x + n * iv.size(), y + n * ov.size());
+        return;
+      case quant_op_kind::add:  // element-wise: the layout does not matter
+        quant::add_reference(x, buffers_[op.inputs[1]].data(), y, batch * ov.size(), qo.add);
+        return;
+      case quant_op_kind::scale_channels: {
+        const std::uint8_t* gate = buffers_[op.inputs[1]].data();
+        const std::size_t c_count = iv.channels, pixels = iv.height * iv.width;
+        for (std::size_t n = 0; n < batch; ++n)
+          for (std::size_t px = 0; px < pixels; ++px) {
+            const std::size_t base = n * iv.size() + px * c_count;
+            for (std::size_t c = 0; c < c_count; ++c)
+              y[base + c] = static_cast<std::uint8_t>(quant::mul_codes(x[base + c], gate[n * c_count + c], qo.mul));
+          }
+        return;
+      }
+      case quant_op_kind::elementwise:
+        quant::apply_lut(qo.table, x, y, batch * ov.size());
+        return;
+      case quant_op_kind::softmax:
+        return;  // in float on the dequantized output
+    }
+  }
+
+  void run_depthwise(const kernels::fp32::conv2d_geometry& geo, const std::uint8_t* x, std::int32_t zx,
+                     const quantized_op& qo, const prepared_op& p, std::uint8_t* y) const {
+    kernels::depthwise_args a;
+    a.x = x;
+    a.height = geo.in_height;
+    a.width = geo.in_width;
+    a.channels = geo.in_channels;
+    a.kernel = geo.kernel;
+    a.stride = geo.stride;
+    a.padding = geo.padding;
+    a.out_height = geo.out_height;
+    a.out_width = geo.out_width;
+    a.x_zero_point = zx;
+    a.weights = p.depthwise_weights.data();
+    a.bias = qo.bias.data();
+    a.multiplier = qo.requant.multiplier.data();
+    a.shift = qo.requant.shift.data();
+    a.zero_point = qo.requant.zero_point;
+    a.lo = qo.requant.lo;
+    a.hi = qo.requant.hi;
+    a.y = y;
+    a.y_pixel_stride = geo.out_channels;
+    const std::size_t tasks =
+        std::min(task_count(geo.out_pixels() * geo.out_channels * geo.kernel * geo.kernel), geo.out_height);
+    auto rows = [&](std::size_t t) {  // output rows split evenly: each task writes its own
+      kernels::depthwise_args part = a;
+      part.row_begin = geo.out_height * t / tasks;
+      part.row_end = geo.out_height * (t + 1) / tasks;
+      depthwise_->run(part);
+    };
+    if (tasks > 1)
+      options_.threads->parallel_for(tasks, rows);
+    else
+      rows(0);
+  }
+
+  // Pooling in NHWC: the references' arithmetic, channels innermost.
+  static void max_pool(const quant_op& op, const quant_value& iv, const std::uint8_t* x, std::uint8_t* y) {
+    const auto& pg = op.pool;
+    const std::size_t c_count = iv.channels;
+    for (std::size_t oy = 0; oy < pg.out_height; ++oy)
+      for (std::size_t ox = 0; ox < pg.out_width; ++ox) {
+        std::uint8_t* out = y + (oy * pg.out_width + ox) * c_count;
+        std::fill(out, out + c_count, std::uint8_t{0});  // the reference starts from the smallest code
+        for_window(pg, iv, oy, ox, [&](const std::size_t pixel) {
+          const std::uint8_t* in = x + pixel * c_count;
+          for (std::size_t c = 0; c < c_count; ++c) out[c] = std::max(out[c], in[c]);
+        });
+      }
+  }
+
+  void avg_pool(const quant_op& op, const quant::avg_pool_params& pp, const quant_value& iv, const std::uint8_t* x,
+                std::uint8_t* y) {
+    const auto& pg = op.pool;
+    const std::size_t c_count = iv.channels;
+    sums_.resize(c_count);
+    for (std::size_t oy = 0; oy < pg.out_height; ++oy)
+      for (std::size_t ox = 0; ox < pg.out_width; ++ox) {
+        std::fill(sums_.begin(), sums_.end(), 0);
+        std::size_t inside = 0;
+        for_window(pg, iv, oy, ox, [&](const std::size_t pixel) {
+          const std::uint8_t* in = x + pixel * c_count;
+          for (std::size_t c = 0; c < c_count; ++c) sums_[c] += in[c];
+          ++inside;
+        });
+        const quant::fixed_multiplier m = pp.for_count(op.count_include_pad ? pg.kernel * pg.kernel : inside);
+        const std::int32_t centre = std::int32_t(inside) * pp.in_zero_point;  // sum of (x - z_in) over the inside
+        std::uint8_t* out = y + (oy * pg.out_width + ox) * c_count;
+        for (std::size_t c = 0; c < c_count; ++c)
+          out[c] = static_cast<std::uint8_t>(quant::requantize(sums_[c] - centre, m, pp.zero_point, pp.lo, pp.hi));
+      }
+  }
+
+  void global_avg_pool(const quant::avg_pool_params& pp, const quant_value& iv, const std::uint8_t* x,
+                       std::uint8_t* y) {
+    const std::size_t c_count = iv.channels, pixels = iv.height * iv.width;
+    sums_.assign(c_count, 0);
+    for (std::size_t px = 0; px < pixels; ++px)
+      for (std::size_t c = 0; c < c_count; ++c) sums_[c] += x[px * c_count + c];
+    const quant::fixed_multiplier m = pp.for_count(pixels);
+    const std::int32_t centre = std::int32_t(pixels) * pp.in_zero_point;
+    for (std::size_t c = 0; c < c_count; ++c)
+      y[c] = static_cast<std::uint8_t>(quant::requantize(sums_[c] - centre, m, pp.zero_point, pp.lo, pp.hi));
+  }
+
+  /// f(input pixel index) for every pixel of window (oy, ox) inside the image.
+  template <class F>
+  static void for_window(const kernels::fp32::pool_geometry& pg, const quant_value& iv, std::size_t oy, std::size_t ox,
+                         F&& f) {
+    for (std::size_t ky = 0; ky < pg.kernel; ++ky) {
+      const std::ptrdiff_t iy = std::ptrdiff_t(oy * pg.stride + ky) - std::ptrdiff_t(pg.padding);
+      if (iy < 0 || iy >= std::ptrdiff_t(iv.height)) continue;
+      for (std::size_t kx = 0; kx < pg.kernel; ++kx) {
+        const std::ptrdiff_t ix = std::ptrdiff_t(ox * pg.stride + kx) - std::ptrdiff_t(pg.padding);
+        if (ix < 0 || ix >= std::ptrdiff_t(iv.width)) continue;
+        f(std::size_t(iy) * iv.width + std::size_t(ix));
+      }
+    }
+  }
+
+  std::span<const std::uint8_t> codes_chw(std::size_t value) {
+    const quant_value& v = q_->graph().values.at(value);
+    const std::vector<std::uint8_t>& nhwc = buffers_[value];
+    if (!spatial(v)) return nhwc;
+    std::vector<std::uint8_t>& chw = chw_[value];
+    if (chw.size() != nhwc.size()) {
+      chw.resize(nhwc.size());
+      for (std::size_t n = 0; n < nhwc.size() / v.size(); ++n)
+        detail::hwc_to_chw(nhwc.data() + n * v.size(), v.channels, v.height * v.width, chw.data() + n * v.size());
+    }
+    return chw;
+  }
+
+  const quantized_network* q_ = nullptr;
+  kernel_options options_;
+  kernels::arch arch_ = kernels::arch::scalar;
+  const kernels::depthwise_kernel_entry* depthwise_ = nullptr;
+  std::vector<prepared_op> ops_;
+  std::vector<std::vector<std::uint8_t>> buffers_;  ///< per value, NHWC [batch][H][W][C]
+  std::vector<std::vector<std::uint8_t>> chw_;      ///< per value, converted for codes() on demand
+  std::vector<std::uint8_t> staging_, scratch_;
+  std::vector<std::int32_t> sums_;
+  std::vector<float> output_;
+  std::vector<double> op_seconds_;
+  double io_seconds_ = 0;
+  std::size_t runs_ = 0;
+};
+
+}  // namespace ohq::nn
+// ---- end ohq/nn/quantized/kernel_engine.hpp ----
 // ---- end ohq/nn/quantized.hpp ----
 // ---- end ohq/nn.hpp ----
 // #include <ohq/io.hpp>

@@ -2,7 +2,8 @@
 // W8A8 GEMM: every arch path this machine supports, bit-exact against quant::gemm_reference on
 // thousands of random shapes (1, primes, tails around every tile size), random zero points,
 // scales giving saturated and mid-range outputs, fused ReLU/ReLU6 bounds, u8 and s8 outputs,
-// dense and conv output layouts, row sub-ranges. Each case has its own seed, printed on failure.
+// dense and conv output layouts, row sub-ranges, and split over thread pools of 2 and 3 threads
+// (bit-identical to one thread). Each case has its own seed, printed on failure.
 #include <ohq/kernels.hpp>
 #include <ohq/quant.hpp>
 
@@ -134,6 +135,18 @@ bool run_case(arch path, std::uint64_t seed, std::size_t max_m, std::size_t max_
       FAIL_CHECK(msg.str());
       return false;
     }
+  // Split over a thread pool (row tiles for few columns, column blocks for many): every output
+  // still computed once, so bit-identical to one thread, for any pool size.
+  static thread_pool pools[] = {thread_pool(2), thread_pool(3)};
+  for (thread_pool& pool : pools) {
+    std::vector<Out> threaded(y_size, sentinel);
+    g->run(pool, x.data(), n, ldx, x_zp, use_bias ? bias.data() : nullptr, rq, threaded.data(), layout);
+    if (threaded != got) {
+      FAIL_CHECK("arch " << kernels::to_string(path) << " seed " << seed << ": M=" << m << " N=" << n << " K=" << k
+                         << " on " << pool.size() << " threads differs from one thread");
+      return false;
+    }
+  }
   for (std::size_t j = 0; j < m; ++j)
     for (std::size_t i = 0; i < n; ++i) {
       const int v = want[j * layout.channel_stride + i * layout.column_stride];

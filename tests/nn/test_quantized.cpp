@@ -7,6 +7,7 @@
 // requests get errors that name the problem.
 #include <ohq/nn.hpp>
 
+#include "../support/quantized_networks.hpp"
 #include "../support/random.hpp"
 
 #include <doctest/doctest.h>
@@ -21,37 +22,13 @@
 
 using namespace ohq::nn;
 using ohq::shape;
+using ohq::test::net_a;
+using ohq::test::net_b;
+using ohq::test::random_case;
+using ohq::test::random_inputs;
 namespace q = ohq::quant;
 
 namespace {
-
-// clang-format off
-/// Every layer kind: conv (plain, grouped, depthwise, 5x5), batch norm, every activation, max/avg
-/// pools (count_include_pad both ways), residuals with and without projection, squeeze-excite,
-/// global pooling, flatten, dense and a final softmax.
-using net_a = ohq::network<shape<3, 13, 11>,
-    conv2d<8, 3, 1, 1, 1, false>, batch_norm, relu,
-    max_pool<3, 2, 1>,
-    residual<conv2d<8, 3, 1, 1>, relu6, conv2d<8, 3, 1, 1, 2>>, relu,
-    avg_pool<3, 2, 1, false>,
-    residual<shortcut<conv2d<12, 1, 1, 0>>, depthwise_conv2d<5, 1, 2>, hardswish, conv2d<12, 1>>,
-    squeeze_excite<4, relu, hardsigmoid>,
-    avg_pool<2, 1, 0, true>,
-    conv2d<6, 1>, sigmoid,
-    global_avg_pool,
-    dense<7>, softmax>;
-/// Flat layers only, with an activation that cannot fuse (relu after flatten).
-using net_b = ohq::network<shape<2, 5, 5>,
-    flatten, relu,
-    dense<37>, relu6,
-    dense<19>, hardswish,
-    dense<5>>;
-// clang-format on
-
-template <class Net>
-std::vector<float> random_inputs(std::size_t count) {
-  return ohq::test::random_vector(count * Net::input_shape_t::size, -2.0f, 2.0f);
-}
 
 // ---------------------------------------------------------------------------------------------
 // The independent implementation: docs/quantization.md, written out again.
@@ -273,24 +250,6 @@ void check_against_formulas(const quantized_network& qn, const float* input, std
     CHECK_MESSAGE(bad == 0, where << ": " << bad << " of " << expect.size() << " codes differ");
   }
 }
-
-template <class Net>
-struct random_case {
-  Net net;
-  quant_graph graph;
-  calibration_record record;
-
-  explicit random_case(bool layer_inputs, std::size_t calibration_count = 24) {
-    ohq::test::randomize(net);
-    net.fold_batch_norms();
-    graph = lower(net);
-    calibration_settings s;
-    s.layer_inputs = layer_inputs;
-    s.batch = 7;  // not a divisor of the count: a short last batch
-    const auto x = random_inputs<Net>(calibration_count);
-    record = try_calibrate(graph, x, calibration_count, s).value();
-  }
-};
 
 template <class Net>
 void check_random_assignments(unsigned cases) {

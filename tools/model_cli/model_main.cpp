@@ -5,16 +5,22 @@
 //                                              fp32 or quantized accuracy; last line "accuracy: 0.XXXX (c/t)"
 //   <target> quant-table --images IDX --labels IDX [--calib-images IDX] ...
 //                                              accuracy of every (bits, calibration, rounding)
+//   <target> bench [--quant fp32|wBa8] [--engine kernels|integer] [--threads N] [--repeats R] ...
+//                                              end-to-end batch-1 latency (median, min, p10-p90)
 // OHQ_MODEL_HEADER (the generated header), OHQ_MODEL_NAME (its type) and, unless the weights are
 // embedded, OHQ_MODEL_ONNX (the default model path) are set by ohq_add_model.
 #include OHQ_MODEL_HEADER
 
+#include <ohq/core/thread_pool.hpp>
 #include <ohq/io/idx.hpp>
 #include <ohq/io/onnx/bind.hpp>
 #include <ohq/nn/quantized.hpp>
 
 #include <algorithm>
 #include <charconv>
+#include <chrono>
+#include <map>
+#include <random>
 #include <cstdio>
 #include <filesystem>
 #include <iostream>
@@ -42,9 +48,16 @@ int usage(const std::string& why) {
             << "       " << program << " quant-table --images IDX --labels IDX [--calib-images IDX] [--calib-count N]\n"
             << "              [--limit N] [--bits 8,4,3,2] [--calibrations LIST] [--roundings nearest,gptq,nearest+bc,...]\n"
             << "              [--engine integer|fake|both] [--model PATH]\n"
+            << "       " << program << " bench [--quant fp32|wBa8] [--engine kernels|integer] [--threads N]\n"
+            << "              [--repeats R] [--warmup W] [--calib-images IDX] [--calib-count N] [--model PATH]\n"
             << "  --quant wBaA8 quantizes every weight to B bits (1..8) and every activation to 8 bits and runs\n"
             << "  the integer reference engine; calibration uses the first --calib-count (256) images of\n"
-            << "  --calib-images (default: the --images file).\n";
+            << "  --calib-images (default: the --images file).\n"
+            << "  bench times batch-1 inference end to end (input floats to dequantized logits) R (50) times\n"
+            << "  after W (10) warm-up runs and prints the median, min and p10-p90 spread. --quant wBa8\n"
+            << "  (default w8a8) runs the kernel engine (dispatched SIMD kernels; --engine integer: the\n"
+            << "  reference loops), calibrated on --calib-count (256) images of --calib-images, or on 8\n"
+            << "  synthetic inputs without a file; --quant fp32 times the float forward pass.\n";
   return 2;
 }
 
@@ -406,6 +419,152 @@ int quant_table(int argc, char** argv) {
   return 0;
 }
 
+/// Latency statistics of one series of runs, in milliseconds.
+struct latency_summary {
+  double median = 0, min = 0, p10 = 0, p90 = 0;
+};
+latency_summary summarize(std::vector<double> ms) {
+  std::sort(ms.begin(), ms.end());
+  auto at = [&](double q) { return ms[std::min(ms.size() - 1, std::size_t(q * double(ms.size() - 1) + 0.5))]; };
+  return {at(0.5), ms.front(), at(0.1), at(0.9)};
+}
+
+/// Times `run()` `repeats` times after `warmup` runs; milliseconds per run.
+template <class Run>
+std::vector<double> time_runs(std::size_t warmup, std::size_t repeats, Run&& run) {
+  for (std::size_t i = 0; i < warmup; ++i) run();
+  std::vector<double> ms(repeats);
+  for (auto& t : ms) {
+    const auto start = std::chrono::steady_clock::now();
+    run();
+    t = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
+  }
+  return ms;
+}
+
+/// Prints the kernel engine's time per kind of op over its profiled runs.
+void print_op_split(const ohq::nn::kernel_network& kn) {
+  std::map<std::string, double> per_kind;
+  for (std::size_t i = 0; i < kn.op_seconds().size(); ++i) per_kind[kn.method(i)] += kn.op_seconds()[i];
+  per_kind["quantize input, dequantize output"] += kn.io_seconds();
+  double total = 0;
+  for (const auto& entry : per_kind) total += entry.second;
+  std::cout << "time per kind of op (mean of " << kn.runs() << " profiled runs):\n";
+  char line[128];
+  for (const auto& [kind, seconds] : per_kind) {
+    std::snprintf(line, sizeof line, "  %-36s %9.3f ms %6.1f %%", kind.c_str(), 1e3 * seconds / double(kn.runs()),
+                  100.0 * seconds / total);
+    std::cout << line << "\n";
+  }
+}
+
+/// End-to-end batch-1 latency of the fp32 forward pass, the kernel engine or the integer reference engine.
+int bench(int argc, char** argv) {
+  unsigned bits = 8;  // 0: fp32
+  bool kernel_engine = true;
+  std::size_t threads = 1, repeats = 50, warmup = 10, calib_count = 256;
+  std::filesystem::path calib_images, model_path = OHQ_MODEL_ONNX;
+  for (int i = 0; i < argc; ++i) {
+    const std::string_view arg = argv[i];
+    if (i + 1 >= argc) return usage("unknown or incomplete argument '" + std::string(arg) + "'");
+    const std::string_view value = argv[++i];
+    if (arg == "--quant") {
+      bits = value == "fp32" ? 0 : parse_quant_spec(value);
+      if (value != "fp32" && bits == 0) return usage("--quant is fp32 or wBa8 with B from 1 to 8 (e.g. w4a8)");
+    } else if (arg == "--engine") {
+      if (value != "kernels" && value != "integer") return usage("bench --engine is kernels or integer");
+      kernel_engine = value == "kernels";
+    } else if (arg == "--threads") {
+      if (!parse_count(value, threads) || threads > 256) return usage("--threads needs a count from 1 to 256");
+    } else if (arg == "--repeats") {
+      if (!parse_count(value, repeats) || repeats > 1000000) return usage("--repeats needs a count from 1 to 1000000");
+    } else if (arg == "--warmup") {
+      if (value == "0") warmup = 0;
+      else if (!parse_count(value, warmup) || warmup > 1000000) return usage("--warmup needs a count from 0 to 1000000");
+    } else if (arg == "--calib-images") {
+      calib_images = value;
+    } else if (arg == "--calib-count") {
+      if (!parse_count(value, calib_count) || calib_count > 100000)
+        return usage("--calib-count needs a count from 1 to 100000");
+    } else if (arg == "--model") {
+      model_path = value;
+    } else {
+      return usage("unknown or incomplete argument '" + std::string(arg) + "'");
+    }
+  }
+  if (threads > 1 && !(bits != 0 && kernel_engine))
+    return usage("--threads applies to the kernel engine only (--quant wBa8 --engine kernels)");
+  auto loaded = load_model<info_t>(model_path);
+  if (!loaded) return fail(loaded.error().what());
+  model_t& model = **loaded;
+
+  // calibration inputs, the first of which is the timed input: images from a file, or synthetic
+  std::vector<float> calibration;
+  std::string calib_note;
+  if (!calib_images.empty()) {
+    auto x = load_images(calib_images, calib_count);
+    if (!x) return fail(x.error().what());
+    calibration = std::move(*x);
+    calib_note = std::to_string(calibration.size() / in_t::size) + " images of " + calib_images.string();
+  } else {
+    constexpr std::size_t synthetic = 8;
+    calibration.resize(synthetic * in_t::size);
+    std::mt19937 gen(1);
+    std::normal_distribution<float> normal(0.0f, 1.0f);  // like normalised pixels
+    for (float& v : calibration) v = normal(gen);
+    calib_note = std::to_string(synthetic) +
+                 " synthetic inputs (N(0, 1) noise: fine for timing, not for accuracy; --calib-images for real data)";
+  }
+  const float* input = calibration.data();
+
+  std::cout << "model: " << info_t::source << (info_t::embedded_weights ? " (embedded weights)" : "") << "\n";
+  std::vector<double> ms;
+  if (bits == 0) {
+    std::cout << "engine: fp32 forward, 1 thread\n";
+    model.reserve(1);
+    ms = time_runs(warmup, repeats, [&] { (void)model.forward(input, 1); });
+  } else {
+    auto graph = ohq::nn::try_lower(model);
+    if (!graph) return fail(graph.error().what());
+    auto record = ohq::nn::try_calibrate(*graph, calibration, calibration.size() / in_t::size);
+    if (!record) return fail(record.error().what());
+    ohq::nn::quantization_options q;
+    q.bits = bits;
+    auto qnet = ohq::nn::quantized_network::try_build(*graph, *record, q);
+    if (!qnet) return fail(qnet.error().what());
+    std::cout << "quantization: W" << bits << "A8, calibration minmax on " << calib_note << "\n";
+    if (!kernel_engine) {
+      std::cout << "engine: integer reference (scalar loops), 1 thread\n";
+      ms = time_runs(warmup, repeats, [&] { (void)qnet->run_integer(input, 1); });
+    } else {
+      std::unique_ptr<ohq::thread_pool> pool;
+      if (threads > 1) pool = std::make_unique<ohq::thread_pool>(threads);
+      ohq::nn::kernel_options ko;
+      ko.threads = pool.get();
+      auto kn = ohq::nn::kernel_network::try_prepare(*qnet, ko);
+      if (!kn) return fail(kn.error().what());
+      std::cout << "engine: kernels, arch " << ohq::kernels::to_string(kn->path()) << ", " << threads
+                << (threads == 1 ? " thread\n" : " threads\n");
+      ms = time_runs(warmup, repeats, [&] { (void)kn->run(input, 1); });
+      // the split per kind of op comes from separate runs with a clock read around every op
+      ko.profile = true;
+      auto profiled = ohq::nn::kernel_network::try_prepare(*qnet, ko);
+      if (!profiled) return fail(profiled.error().what());
+      (void)time_runs(warmup, 0, [&] { (void)profiled->run(input, 1); });
+      profiled->reset_profile();
+      (void)time_runs(0, repeats, [&] { (void)profiled->run(input, 1); });
+      print_op_split(*profiled);
+    }
+  }
+  const latency_summary l = summarize(ms);
+  char line[200];
+  std::snprintf(line, sizeof line,
+                "batch-1 latency over %zu runs (%zu warm-up): median %.3f ms, min %.3f ms, p10-p90 %.3f-%.3f ms",
+                repeats, warmup, l.median, l.min, l.p10, l.p90);
+  std::cout << line << std::endl;
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -417,6 +576,7 @@ int main(int argc, char** argv) {
   }
   if (command == "eval") return eval(argc - 2, argv + 2);
   if (command == "quant-table") return quant_table(argc - 2, argv + 2);
+  if (command == "bench") return bench(argc - 2, argv + 2);
   if (command == "-h" || command == "--help") {
     usage("runs " + std::string(info_t::source));
     return 0;

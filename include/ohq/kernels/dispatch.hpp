@@ -13,10 +13,18 @@
 
 #include <ohq/core/cpu_features.hpp>
 #include <ohq/core/error.hpp>
+#include <ohq/kernels/instances.hpp>
 #include <ohq/kernels/w8a8_types.hpp>
+#include <ohq/kernels/gemm_lowbit_types.hpp>
+#include <ohq/kernels/scalar/gemm_lowbit.hpp>
+#include <ohq/kernels/avx2/gemm_lowbit.hpp>  // empty unless compiled for AVX2 + FMA
 #include <ohq/kernels/scalar/gemm_w8a8.hpp>
 #include <ohq/kernels/avx2/gemm_w8a8.hpp>    // empty unless compiled for AVX2 + FMA
 #include <ohq/kernels/avx512/gemm_w8a8.hpp>  // empty unless compiled for AVX-512 F/BW/VL/VNNI
+#include <ohq/kernels/depthwise_types.hpp>
+#include <ohq/kernels/scalar/depthwise.hpp>
+#include <ohq/kernels/avx2/depthwise.hpp>  // empty unless compiled for AVX2 + FMA
+#include <ohq/kernels/avx2/gemm_lut.hpp>   // empty unless compiled for AVX2 + FMA
 
 #include <atomic>
 #include <cstdlib>
@@ -26,14 +34,16 @@
 #define OHQ_KERNELS_WEAK_ENTRIES 1
 extern "C" __attribute__((weak)) const ohq::kernels::w8a8_kernel_entry* ohq_kernels_avx2_gemm_w8a8() noexcept;
 extern "C" __attribute__((weak)) const ohq::kernels::w8a8_kernel_entry* ohq_kernels_avx512_vnni_gemm_w8a8() noexcept;
+extern "C" __attribute__((weak)) const ohq::kernels::gemm_kernel_entry* ohq_kernels_avx2_gemm_lowbit(unsigned) noexcept;
+extern "C" __attribute__((weak)) const ohq::kernels::depthwise_kernel_entry* ohq_kernels_avx2_depthwise() noexcept;
+extern "C" __attribute__((weak)) const ohq::kernels::w8a8_kernel_entry* ohq_kernels_avx2_gemm_lut_w1() noexcept;
+extern "C" __attribute__((weak)) const ohq::kernels::w8a8_kernel_entry* ohq_kernels_avx2_gemm_lut_w2() noexcept;
+extern "C" __attribute__((weak)) const ohq::kernels::w8a8_kernel_entry* ohq_kernels_avx2_gemm_lut_w3() noexcept;
 #endif
 
 namespace ohq::kernels {
 
-/// The code paths of the integer kernels.
-enum class arch : std::uint8_t { scalar, avx2, avx512_vnni };
-inline constexpr arch all_archs[] = {arch::scalar, arch::avx2, arch::avx512_vnni};
-inline constexpr std::size_t arch_count = 3;
+// arch, all_archs, arch_count: kernels/instances.hpp
 
 /// "scalar", "avx2", "avx512" (the OHQ_ARCH spellings).
 constexpr std::string_view to_string(arch a) noexcept {
@@ -56,11 +66,71 @@ inline result<arch> try_parse_arch(std::string_view s) {
 /// The kernels of every path compiled into this program (null where a path is absent).
 struct kernel_table {
   const w8a8_kernel_entry* gemm_w8a8[arch_count] = {};
+  /// The low-bit GEMM families by storage width ([0]: 1 bit, [1]: 2 bits, [3]: 4 bits), filled from
+  /// kernels/instances.hpp; a family without an avx512_vnni line runs its avx2 kernel there.
+  const gemm_kernel_entry* gemm_lowbit[4][arch_count] = {};
+  /// AVX-512 runs the AVX2 depthwise kernel (every AVX-512 CPU has AVX2).
+  const depthwise_kernel_entry* depthwise[arch_count] = {};
+  /// The table-lookup GEMM kernels by code width ([0]: 1 bit .. [2]: 3 bits; kernels/pack_lut.hpp's
+  /// layout, w8a8_gemm_args), filled from kernels/instances.hpp's lut lines; avx512_vnni runs avx2's.
+  const w8a8_kernel_entry* gemm_lut[3][arch_count] = {};
 };
 
 namespace detail {
+/// Path a's low-bit kernel for `bits`-bit storage compiled into this program, or null.
+inline const gemm_kernel_entry* built_gemm_lowbit(arch a, unsigned bits) noexcept {
+  switch (a) {
+    case arch::scalar: return find_gemm_lowbit_entry<arch::scalar>(bits);
+    case arch::avx2:
+#if defined(__AVX2__) && defined(__FMA__)
+      return ohq_kernels_avx2_gemm_lowbit(bits);
+#elif defined(OHQ_KERNELS_WEAK_ENTRIES)
+      return &ohq_kernels_avx2_gemm_lowbit != nullptr ? ohq_kernels_avx2_gemm_lowbit(bits) : nullptr;
+#else
+      return nullptr;
+#endif
+    case arch::avx512_vnni: return nullptr;  // none written yet: the avx2 kernel runs there
+  }
+  return nullptr;
+}
+/// The instance lines of the low-bit families into table t, then the fallback: a family without an
+/// AVX-512 kernel uses its AVX2 kernel on the avx512_vnni path (every AVX-512 CPU has AVX2).
+inline void fill_gemm_lowbit(kernel_table& t) noexcept {
+  for (const gemm_instance& line : gemm_instances)
+    if (line.weight_bits < 8 && line.method == gemm_method::dot) t.gemm_lowbit[line.weight_bits - 1][std::size_t(line.path)] = built_gemm_lowbit(line.path, line.weight_bits);
+  for (auto& family : t.gemm_lowbit)
+    if (family[std::size_t(arch::avx512_vnni)] == nullptr)
+      family[std::size_t(arch::avx512_vnni)] = family[std::size_t(arch::avx2)];
+}
+
+/// Path a's table-lookup kernel for `bits`-bit codes compiled into this program, or null.
+inline const w8a8_kernel_entry* built_gemm_lut(arch a, unsigned bits) noexcept {
+  if (a != arch::avx2) return nullptr;
+#if defined(OHQ_KERNELS_WEAK_ENTRIES)
+  // defined in this TU when it is compiled for AVX2, else only if some TU of the program defined it
+  switch (bits) {
+    case 1: return &ohq_kernels_avx2_gemm_lut_w1 != nullptr ? ohq_kernels_avx2_gemm_lut_w1() : nullptr;
+    case 2: return &ohq_kernels_avx2_gemm_lut_w2 != nullptr ? ohq_kernels_avx2_gemm_lut_w2() : nullptr;
+    case 3: return &ohq_kernels_avx2_gemm_lut_w3 != nullptr ? ohq_kernels_avx2_gemm_lut_w3() : nullptr;
+    default: return nullptr;
+  }
+#else
+  (void)bits;
+  return nullptr;
+#endif
+}
+inline void fill_gemm_lut(kernel_table& t) noexcept {
+  for (const gemm_instance& line : gemm_instances)
+    if (line.method == gemm_method::lut) t.gemm_lut[line.weight_bits - 1][std::size_t(line.path)] = built_gemm_lut(line.path, line.weight_bits);
+  for (auto& family : t.gemm_lut)
+    if (family[std::size_t(arch::avx512_vnni)] == nullptr)
+      family[std::size_t(arch::avx512_vnni)] = family[std::size_t(arch::avx2)];
+}
+
 inline kernel_table build_kernel_table() noexcept {
   kernel_table t;
+  fill_gemm_lowbit(t);
+  fill_gemm_lut(t);
   t.gemm_w8a8[std::size_t(arch::scalar)] = scalar::gemm_w8a8_entry();
   // compiled for the arch here: the entry is defined in this TU; otherwise only if some TU defined it
 #if defined(__AVX2__) && defined(__FMA__)
@@ -74,6 +144,14 @@ inline kernel_table build_kernel_table() noexcept {
   if (&ohq_kernels_avx512_vnni_gemm_w8a8 != nullptr)
     t.gemm_w8a8[std::size_t(arch::avx512_vnni)] = ohq_kernels_avx512_vnni_gemm_w8a8();
 #endif
+  t.depthwise[std::size_t(arch::scalar)] = scalar::depthwise_entry();
+#if defined(__AVX2__) && defined(__FMA__)
+  t.depthwise[std::size_t(arch::avx2)] = ohq_kernels_avx2_depthwise();
+#elif defined(OHQ_KERNELS_WEAK_ENTRIES)
+  if (&ohq_kernels_avx2_depthwise != nullptr) t.depthwise[std::size_t(arch::avx2)] = ohq_kernels_avx2_depthwise();
+#endif
+  t.depthwise[std::size_t(arch::avx512_vnni)] =
+      t.depthwise[std::size_t(arch::avx2)] ? t.depthwise[std::size_t(arch::avx2)] : scalar::depthwise_entry();
   return t;
 }
 }  // namespace detail
@@ -165,6 +243,15 @@ inline void set_arch(arch a) { throw_if_error(try_set_arch(a)); }
 inline result<const w8a8_kernel_entry*> try_gemm_w8a8_kernel(arch a) {
   if (auto s = check_arch(a); !s.ok()) return s;
   return kernels().gemm_w8a8[std::size_t(a)];
+}
+
+/// The depthwise convolution kernel of path `a`, or errc::unsupported_cpu.
+inline result<const depthwise_kernel_entry*> try_depthwise_kernel(arch a) {
+  if (auto s = check_arch(a); !s.ok()) return s;
+  const depthwise_kernel_entry* k = kernels().depthwise[std::size_t(a)];
+  if (k == nullptr)
+    return make_status(errc::unsupported_cpu, "kernel arch '", to_string(a), "' has no depthwise kernel in this program");
+  return k;
 }
 
 }  // namespace ohq::kernels

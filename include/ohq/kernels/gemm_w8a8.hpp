@@ -6,17 +6,23 @@
 
 #include <ohq/core/aligned_buffer.hpp>
 #include <ohq/core/error.hpp>
+#include <ohq/core/thread_pool.hpp>
 #include <ohq/kernels/dispatch.hpp>
 #include <ohq/quant/reference.hpp>
 #include <ohq/quant/requantize.hpp>
 #include <ohq/quant/weights.hpp>
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <type_traits>
 #include <vector>
 
 namespace ohq::kernels {
+
+namespace detail {
+constexpr std::size_t ceil_div(std::size_t a, std::size_t b) noexcept { return (a + b - 1) / b; }
+}  // namespace detail
 
 /// Packs rows [row_begin, row_begin + row_count) of [rows][cols] int8 codes into the layout of
 /// w8a8_types.hpp with tile height mr: out[((t * k4 + g) * mr + rr) * 4 + kk] = w[t*mr + rr][4g + kk],
@@ -34,6 +40,47 @@ inline void pack_w8a8(const std::int8_t* codes, std::size_t cols, std::size_t ro
           const std::size_t j = t * mr + rr, k = 4 * g + kk;
           out[((t * k4 + g) * mr + rr) * 4 + kk] = (j < row_count && k < cols) ? codes[(row_begin + j) * cols + k] : 0;
         }
+}
+
+/// Runs the GEMM `whole` (any kernel reading the packed-tile layout: tile height mr, nr columns
+/// per register tile, `tile_bytes` per row tile) as parts `run_part(args)` over the threads of
+/// `pool`: column blocks (multiples of nr) when there are enough columns (convolutions: each block
+/// widens only its own activation columns), else row tiles (multiples of mr: batch-1 dense layers,
+/// each part streaming its own rows of the weights); about 4 parts per thread, handed out one at a
+/// time, which evens out threads a busy machine slows down. Every output belongs to exactly one
+/// part, computed with the single-thread arithmetic: bit-identical to run_part(whole).
+template <class RunPart>
+void split_gemm(thread_pool& pool, const w8a8_gemm_args& whole, std::size_t mr, std::size_t nr, std::size_t tile_bytes,
+                const RunPart& run_part) {
+  if (pool.size() == 1 || whole.n == 0) return run_part(whole);
+  using detail::ceil_div;
+  const std::size_t parts = pool.size() * 4;
+  if (whole.n >= 2 * nr * pool.size()) {
+    const std::size_t block = ceil_div(ceil_div(whole.n, parts), nr) * nr;  // columns per part
+    pool.parallel_for(ceil_div(whole.n, block), [&](std::size_t t) {
+      w8a8_gemm_args a = whole;
+      const std::size_t i0 = t * block;
+      a.x += i0 * whole.ldx;
+      a.n = std::min(block, whole.n - i0);
+      a.y += i0 * whole.column_stride;
+      run_part(a);
+    });
+  } else {
+    const std::size_t tiles = ceil_div(whole.rows, mr);
+    const std::size_t block = ceil_div(tiles, std::min(tiles, parts)) * mr;  // rows per part
+    pool.parallel_for(ceil_div(whole.rows, block), [&](std::size_t t) {
+      w8a8_gemm_args a = whole;
+      const std::size_t j0 = t * block;
+      a.rows = std::min(block, whole.rows - j0);
+      a.packed += j0 / mr * tile_bytes;
+      a.row_sums += j0;
+      if (a.bias) a.bias += j0;
+      a.multiplier += j0;
+      a.shift += j0;
+      a.y += j0 * whole.channel_stride;
+      run_part(a);
+    });
+  }
 }
 
 /// A prepared W8A8 GEMM: weights packed for one arch path, ready to run any number of times.
@@ -86,10 +133,40 @@ class gemm_w8a8 {
   template <class Out>
   void run(const std::uint8_t* x, std::size_t n, std::size_t ldx, std::int32_t x_zero_point, const std::int32_t* bias,
            const quant::requant_params& rq, Out* y, quant::output_layout layout) const {
+    if (n == 0) return;
+    call_kernel(args(x, n, ldx, x_zero_point, bias, rq, y, layout));
+  }
+
+  /// The same, split over the threads of `pool` by split_gemm: bit-identical to run() for any pool
+  /// size. Like run(), the first call on a thread sizes that thread's kernel scratch (a failed
+  /// allocation inside a task terminates).
+  template <class Out>
+  void run(thread_pool& pool, const std::uint8_t* x, std::size_t n, std::size_t ldx, std::int32_t x_zero_point,
+           const std::int32_t* bias, const quant::requant_params& rq, Out* y, quant::output_layout layout) const {
+    if (n == 0) return;
+    split_gemm(pool, args(x, n, ldx, x_zero_point, bias, rq, y, layout), kernel_->mr, kernel_->nr,
+               kernel_->mr * (detail::ceil_div(cols_, 4) * 4), [this](const w8a8_gemm_args& a) { call_kernel(a); });
+  }
+
+  [[nodiscard]] arch path() const noexcept { return arch_; }
+  [[nodiscard]] const w8a8_kernel_entry& kernel() const noexcept { return *kernel_; }
+  [[nodiscard]] std::size_t rows() const noexcept { return rows_; }
+  [[nodiscard]] std::size_t cols() const noexcept { return cols_; }
+  [[nodiscard]] std::size_t row_begin() const noexcept { return row_begin_; }
+  /// Bytes of packed weights.
+  [[nodiscard]] std::size_t packed_bytes() const noexcept { return packed_.size(); }
+
+ private:
+
+  gemm_w8a8() = default;
+
+  template <class Out>
+  w8a8_gemm_args args(const std::uint8_t* x, std::size_t n, std::size_t ldx, std::int32_t x_zero_point,
+                      const std::int32_t* bias, const quant::requant_params& rq, Out* y,
+                      quant::output_layout layout) const {
     static_assert(std::is_same_v<Out, std::uint8_t> || std::is_same_v<Out, std::int8_t>,
                   "ohq: requantized outputs are std::uint8_t or std::int8_t");
     OHQ_ASSERT(kernel_ != nullptr && ldx >= cols_ && rq.channels() >= row_begin_ + rows_);
-    if (n == 0) return;
     w8a8_gemm_args a;
     a.x = x;
     a.n = n;
@@ -108,24 +185,18 @@ class gemm_w8a8 {
     a.y = reinterpret_cast<std::uint8_t*>(y);
     a.channel_stride = layout.channel_stride;
     a.column_stride = layout.column_stride;
+    return a;
+  }
+
+  /// Runs the kernel on `a` with this thread's scratch (allocated once per thread and K).
+  void call_kernel(w8a8_gemm_args a) const {
     if (kernel_->scratch_columns) {
       thread_local std::vector<std::int16_t> scratch;
-      scratch.resize(kernel_->scratch_columns * ((cols_ + 3) / 4 * 4));
+      scratch.resize(kernel_->scratch_columns * (detail::ceil_div(cols_, 4) * 4));
       a.scratch = scratch.data();
     }
     kernel_->run(a);
   }
-
-  [[nodiscard]] arch path() const noexcept { return arch_; }
-  [[nodiscard]] const w8a8_kernel_entry& kernel() const noexcept { return *kernel_; }
-  [[nodiscard]] std::size_t rows() const noexcept { return rows_; }
-  [[nodiscard]] std::size_t cols() const noexcept { return cols_; }
-  [[nodiscard]] std::size_t row_begin() const noexcept { return row_begin_; }
-  /// Bytes of packed weights.
-  [[nodiscard]] std::size_t packed_bytes() const noexcept { return packed_.size(); }
-
- private:
-  gemm_w8a8() = default;
   const w8a8_kernel_entry* kernel_ = nullptr;
   arch arch_ = arch::scalar;
   std::size_t row_begin_ = 0, rows_ = 0, cols_ = 0;

@@ -98,6 +98,29 @@ inline std::uint64_t low_bytes8(__m256i v) noexcept {
   return static_cast<std::uint64_t>(_mm_cvtsi128_si64(_mm256_castsi256_si128(b)));
 }
 
+/// The epilogue of every AVX2 GEMM: dots[c] holds the int32 dot products sum_k x * w (wrapping) of
+/// rows j0..j0+7 (lane = row) for column i0 + c; adds bias - x_zero_point * row_sum, requantizes and
+/// stores the rows below a.rows.
+template <std::size_t Nc>
+inline void requantize_store8(const w8a8_gemm_args& a, std::size_t j0, std::size_t i0, const __m256i (&dots)[Nc]) noexcept {
+  const std::size_t rows = a.rows - j0 < 8 ? a.rows - j0 : 8;
+  std::int32_t bias[8] = {}, rs[8] = {}, m[8] = {}, s[8] = {1, 1, 1, 1, 1, 1, 1, 1};
+  if (a.bias) std::memcpy(bias, a.bias + j0, rows * 4);
+  std::memcpy(rs, a.row_sums + j0, rows * 4);
+  std::memcpy(m, a.multiplier + j0, rows * 4);
+  std::memcpy(s, a.shift + j0, rows * 4);
+  const requant8 p = make_requant8(bias, rs, m, s, a.x_zero_point, a.zero_point, a.lo, a.hi);
+  for (std::size_t c = 0; c < Nc; ++c) {
+    const std::uint64_t bytes = low_bytes8(requantize8(dots[c], p));
+    std::uint8_t* y = a.y + j0 * a.channel_stride + (i0 + c) * a.column_stride;
+    if (a.channel_stride == 1 && rows == 8) {
+      std::memcpy(y, &bytes, 8);
+    } else {
+      for (std::size_t r = 0; r < rows; ++r) y[r * a.channel_stride] = static_cast<std::uint8_t>(bytes >> (8 * r));
+    }
+  }
+}
+
 /// A register tile of 8 * MrV rows x Nr columns. Registers: 2 * MrV * Nr accumulators, 2 * MrV
 /// widened weights, 1 broadcast (MrV = 1, Nr = 6: 15 of 16 ymm).
 template <std::size_t MrV, std::size_t Nr>
@@ -106,33 +129,44 @@ struct gemm_w8a8 {
   static constexpr std::size_t nr = Nr;
 
   /// out[v][c] = 8 int32 dot products (rows 8v..8v+7 of the tile, column c), wrapping.
+  /// The loops over v and c are unrolled by pragma (g++ -O2 otherwise keeps the accumulators in
+  /// memory), and an empty asm pins each accumulator after its update: without it g++ hoists every
+  /// broadcast and product of a k step above the adds and spills ~9 accumulators per step
+  /// (48 instructions, 18 stack accesses per step instead of 38 and none; clang needs neither).
   template <std::size_t Nc>
   static void tile(const std::int16_t* xw, std::size_t kp, const std::int8_t* wt, std::size_t k4,
                    __m256i (&out)[MrV][Nc]) noexcept {
-    __m256i acc[MrV][2][Nc];
+    __m256i lo[MrV][Nc], hi[MrV][Nc];  // rows 8v..8v+3 and 8v+4..8v+7 (two k pairs each), column c
+#pragma GCC unroll 16
     for (std::size_t v = 0; v < MrV; ++v)
-      for (std::size_t c = 0; c < Nc; ++c) acc[v][0][c] = acc[v][1][c] = _mm256_setzero_si256();
+#pragma GCC unroll 16
+      for (std::size_t c = 0; c < Nc; ++c) lo[v][c] = hi[v][c] = _mm256_setzero_si256();
     for (std::size_t g = 0; g < k4; ++g) {
       const std::int8_t* wg = wt + g * mr * 4;
       __m256i w[MrV][2];
+#pragma GCC unroll 16
       for (std::size_t v = 0; v < MrV; ++v) {
         // rows 8v..8v+3 (lanes: row r holds k0k1, k2k3), then rows 8v+4..8v+7
         w[v][0] = _mm256_cvtepi8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(wg + v * 32)));
         w[v][1] = _mm256_cvtepi8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(wg + v * 32 + 16)));
       }
+#pragma GCC unroll 16
       for (std::size_t c = 0; c < Nc; ++c) {
         // x[4g..4g+3] as int16, repeated: one broadcast feeds every row of the tile
         const __m256i xb = _mm256_broadcastq_epi64(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(xw + c * kp + 4 * g)));
+#pragma GCC unroll 16
         for (std::size_t v = 0; v < MrV; ++v) {
-          acc[v][0][c] = _mm256_add_epi32(acc[v][0][c], _mm256_madd_epi16(w[v][0], xb));
-          acc[v][1][c] = _mm256_add_epi32(acc[v][1][c], _mm256_madd_epi16(w[v][1], xb));
+          lo[v][c] = _mm256_add_epi32(lo[v][c], _mm256_madd_epi16(w[v][0], xb));
+          hi[v][c] = _mm256_add_epi32(hi[v][c], _mm256_madd_epi16(w[v][1], xb));
+          __asm__("" : "+x"(lo[v][c]), "+x"(hi[v][c]));
         }
       }
     }
     // hadd -> [r0 r1 r4 r5 | r2 r3 r6 r7]; vpermq 0xD8 puts the rows in order
+#pragma GCC unroll 16
     for (std::size_t v = 0; v < MrV; ++v)
-      for (std::size_t c = 0; c < Nc; ++c)
-        out[v][c] = _mm256_permute4x64_epi64(_mm256_hadd_epi32(acc[v][0][c], acc[v][1][c]), 0xD8);
+#pragma GCC unroll 16
+      for (std::size_t c = 0; c < Nc; ++c) out[v][c] = _mm256_permute4x64_epi64(_mm256_hadd_epi32(lo[v][c], hi[v][c]), 0xD8);
   }
 
   template <std::size_t Nc>
@@ -145,22 +179,7 @@ struct gemm_w8a8 {
       for (std::size_t v = 0; v < MrV; ++v) {
         const std::size_t j0 = t * mr + 8 * v;
         if (j0 >= a.rows) break;
-        const std::size_t rows = a.rows - j0 < 8 ? a.rows - j0 : 8;
-        std::int32_t bias[8] = {}, rs[8] = {}, m[8] = {}, s[8] = {1, 1, 1, 1, 1, 1, 1, 1};
-        if (a.bias) std::memcpy(bias, a.bias + j0, rows * 4);
-        std::memcpy(rs, a.row_sums + j0, rows * 4);
-        std::memcpy(m, a.multiplier + j0, rows * 4);
-        std::memcpy(s, a.shift + j0, rows * 4);
-        const requant8 p = make_requant8(bias, rs, m, s, a.x_zero_point, a.zero_point, a.lo, a.hi);
-        for (std::size_t c = 0; c < Nc; ++c) {
-          const std::uint64_t bytes = low_bytes8(requantize8(out[v][c], p));
-          std::uint8_t* y = a.y + j0 * a.channel_stride + (i0 + c) * a.column_stride;
-          if (a.channel_stride == 1 && rows == 8) {
-            std::memcpy(y, &bytes, 8);
-          } else {
-            for (std::size_t r = 0; r < rows; ++r) y[r * a.channel_stride] = static_cast<std::uint8_t>(bytes >> (8 * r));
-          }
-        }
+        requantize_store8<Nc>(a, j0, i0, out[v]);
       }
     }
   }

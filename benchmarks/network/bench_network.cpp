@@ -1,0 +1,206 @@
+// SPDX-License-Identifier: MIT
+// Whole networks at batch 1, end to end (input floats to dequantized logits): the fp32 forward
+// pass, the kernel engine (nn/quantized/kernel_engine.hpp: dispatched SIMD kernels, bit-exact with
+// the integer reference engine) at uniform W8A8 / W4A8 / W2A8, on 1 and 2 threads, and the integer
+// reference engine itself for the small Fashion-MNIST networks. ImageNet-shaped networks get random
+// weights (as bench_fp32) and are calibrated on two random inputs: the timing does not depend on
+// the values. Compare ratios within one run (docs/kernels.md, "Whole networks").
+#include <ohq/core/thread_pool.hpp>
+#include <ohq/nn.hpp>
+
+#include "examples/networks/fmnist.hpp"
+#include "examples/networks/mobilenet_v3.hpp"
+#include "examples/networks/resnet18.hpp"
+
+#include <benchmark/benchmark.h>
+
+#include <cmath>
+#include <map>
+#include <type_traits>
+#include <memory>
+#include <random>
+#include <vector>
+
+namespace {
+
+/// Random weights that keep activations O(1) through deep networks (He-scaled convolutions and
+/// dense layers, identity batch norms), so every layer's int32 bias fits at its scale.
+template <class Net>
+std::unique_ptr<Net> make_net() {
+  auto net = std::make_unique<Net>();
+  std::mt19937 gen(1);
+  std::normal_distribution<float> normal(0.0f, 1.0f);
+  net->for_each_layer([&](auto& layer) {
+    using layer_t = std::decay_t<decltype(layer)>;
+    std::size_t fan_in = 1;
+    if constexpr (requires { layer_t::geometry.patch_size(); })
+      fan_in = layer_t::geometry.patch_size();
+    else if constexpr (requires { layer_t::in_features; })
+      fan_in = layer_t::in_features;
+    const float he = std::sqrt(2.0f / float(fan_in));
+    layer.for_each_parameter([&](std::string_view name, std::span<float> v) {
+      for (float& x : v) {
+        if constexpr (layer_t::kind == ohq::nn::layer_kind::batch_norm)
+          x = name == "weight" || name == "running_var" ? 1.0f : 0.0f;
+        else
+          x = name == "weight" ? he * normal(gen) : 0.01f * normal(gen);
+      }
+    });
+  });
+  net->fold_batch_norms();
+  return net;
+}
+
+template <class Net>
+std::vector<float> random_inputs(std::size_t count) {
+  std::vector<float> x(count * Net::input_shape_t::size);
+  std::mt19937 gen(2);
+  std::normal_distribution<float> dist(0.0f, 1.0f);
+  for (float& v : x) v = dist(gen);
+  return x;
+}
+
+/// One network lowered, calibrated once, and quantized per bit-width (built on first use, kept).
+template <class Net>
+struct quantized_setup {
+  std::unique_ptr<Net> net = make_net<Net>();
+  std::vector<float> inputs = random_inputs<Net>(2);
+  ohq::nn::quant_graph graph = ohq::nn::lower(*net);
+  ohq::nn::calibration_record record = ohq::nn::try_calibrate(graph, inputs, 2).value();
+  std::map<unsigned, std::unique_ptr<ohq::nn::quantized_network>> by_bits;
+
+  static quantized_setup& get() {
+    static quantized_setup s;
+    return s;
+  }
+  ohq::nn::quantized_network& quantized(unsigned bits) {
+    auto& q = by_bits[bits];
+    if (!q) {
+      ohq::nn::quantization_options o;
+      o.bits = bits;
+      o.clipping = ohq::quant::weight_clipping::minmax;  // the scales do not change the timing
+      q = std::make_unique<ohq::nn::quantized_network>(ohq::nn::quantized_network::try_build(graph, record, o).value());
+    }
+    return *q;
+  }
+};
+
+template <class Net>
+void set_counters(benchmark::State& state) {
+  state.counters["GMAC/s"] =
+      benchmark::Counter(double(Net::macs()) * 1e-9, benchmark::Counter::kIsIterationInvariantRate);
+}
+
+template <class Net>
+void BM_fp32(benchmark::State& state) {
+  auto& s = quantized_setup<Net>::get();
+  s.net->reserve(1);
+  for (auto _ : state) benchmark::DoNotOptimize(s.net->forward(s.inputs.data(), 1));
+  set_counters<Net>(state);
+}
+
+/// The kernel engine at `Bits`, state.range(0) threads.
+template <class Net, unsigned Bits>
+void BM_kernels(benchmark::State& state) {
+  auto& s = quantized_setup<Net>::get();
+  const auto threads = static_cast<std::size_t>(state.range(0));
+  std::unique_ptr<ohq::thread_pool> pool;
+  if (threads > 1) pool = std::make_unique<ohq::thread_pool>(threads);
+  ohq::nn::kernel_options o;
+  o.threads = pool.get();
+  auto kn = ohq::nn::kernel_network::try_prepare(s.quantized(Bits), o);
+  if (!kn) {
+    state.SkipWithError(kn.error().what().c_str());
+    return;
+  }
+  state.SetLabel(std::string(ohq::kernels::to_string(kn->path())));
+  for (auto _ : state) benchmark::DoNotOptimize(kn->run(s.inputs.data(), 1).data());
+  set_counters<Net>(state);
+}
+
+template <class Net, unsigned Bits>
+void BM_integer(benchmark::State& state) {
+  auto& q = quantized_setup<Net>::get().quantized(Bits);
+  const auto& x = quantized_setup<Net>::get().inputs;
+  for (auto _ : state) benchmark::DoNotOptimize(q.run_integer(x.data(), 1).data());
+  set_counters<Net>(state);
+}
+
+/// The activation layout decision (docs/kernels.md): one convolution as the engine runs it in NHWC
+/// (1x1 stride 1: the GEMM reads the input in place; k x k: im2col copying runs of k * C bytes;
+/// output layout {1, Cout}) against CHW (quant::im2col gathering byte by byte for every
+/// convolution, 1x1 included; output layout {pixels, 1}). Args: C, H (= W), Cout, k, stride.
+template <bool Nhwc>
+void BM_conv_layout(benchmark::State& state) {
+  const auto c = std::size_t(state.range(0)), hw = std::size_t(state.range(1)), cout = std::size_t(state.range(2));
+  const auto k = std::size_t(state.range(3)), stride = std::size_t(state.range(4));
+  const std::size_t pad = k / 2;
+  const ohq::quant::conv2d_shape shape{c, hw, hw, cout, k, stride, pad, 1};
+  const ohq::kernels::fp32::conv2d_geometry geo{c, hw,     hw,  cout, shape.out_height(), shape.out_width(),
+                                                k, stride, pad, 1};
+  const std::size_t pixels = shape.out_pixels(), kdim = shape.patch_size();
+  std::mt19937 gen(3);
+  ohq::quant::quantized_weights w;
+  w.format = ohq::quant::weight_format_of(8);
+  w.rows = cout;
+  w.cols = kdim;
+  w.codes.resize(cout * kdim);
+  w.scales.assign(cout, 1.0f);
+  for (auto& v : w.codes) v = static_cast<std::int8_t>(gen());
+  ohq::quant::requant_params rq;
+  rq.multiplier.assign(cout, 1 << 30);
+  rq.shift.assign(cout, 45);
+  rq.zero_point = 128;
+  std::vector<std::int32_t> bias(cout, 0);
+  std::vector<std::uint8_t> x(c * hw * hw), y(cout * pixels), col(pixels * kdim);
+  for (auto& v : x) v = static_cast<std::uint8_t>(gen());
+  const auto gemm = ohq::kernels::gemm_w8a8::prepare(w);
+  const bool direct = Nhwc && k == 1 && stride == 1;
+  for (auto _ : state) {
+    if (direct) {
+      gemm.run(x.data(), pixels, c, 128, bias.data(), rq, y.data(), ohq::quant::output_layout{1, cout});
+    } else if (Nhwc) {
+      ohq::nn::detail::im2col_nhwc(x.data(), geo, 0, 128, col.data());
+      gemm.run(col.data(), pixels, kdim, 128, bias.data(), rq, y.data(), ohq::quant::output_layout{1, cout});
+    } else {
+      ohq::quant::im2col(x.data(), shape, 0, std::uint8_t{128}, col.data(), kdim);
+      gemm.run(col.data(), pixels, kdim, 128, bias.data(), rq, y.data(), ohq::quant::output_layout{pixels, 1});
+    }
+    benchmark::DoNotOptimize(y.data());
+  }
+  state.counters["GMAC/s"] =
+      benchmark::Counter(double(pixels * kdim * cout) * 1e-9, benchmark::Counter::kIsIterationInvariantRate);
+}
+
+using ohq::examples::fmnist_mlp;
+using ohq::examples::fmnist_mobilenet;
+using ohq::examples::fmnist_resnet;
+using ohq::examples::mobilenet_v3_large;
+using ohq::examples::mobilenet_v3_small;
+using ohq::examples::resnet18;
+
+}  // namespace
+
+#define OHQ_NETWORK_BENCHMARKS(Net, unit)                                            \
+  BENCHMARK_TEMPLATE(BM_fp32, Net)->Unit(unit);                                      \
+  BENCHMARK_TEMPLATE(BM_kernels, Net, 8)->Arg(1)->Arg(2)->Unit(unit)->UseRealTime(); \
+  BENCHMARK_TEMPLATE(BM_kernels, Net, 4)->Arg(1)->Unit(unit);                        \
+  BENCHMARK_TEMPLATE(BM_kernels, Net, 2)->Arg(1)->Unit(unit)
+
+OHQ_NETWORK_BENCHMARKS(resnet18, benchmark::kMillisecond);
+OHQ_NETWORK_BENCHMARKS(mobilenet_v3_small, benchmark::kMillisecond);
+OHQ_NETWORK_BENCHMARKS(mobilenet_v3_large, benchmark::kMillisecond);
+OHQ_NETWORK_BENCHMARKS(fmnist_resnet, benchmark::kMicrosecond);
+OHQ_NETWORK_BENCHMARKS(fmnist_mobilenet, benchmark::kMicrosecond);
+OHQ_NETWORK_BENCHMARKS(fmnist_mlp, benchmark::kMicrosecond);
+BENCHMARK_TEMPLATE(BM_integer, fmnist_resnet, 8)->Unit(benchmark::kMicrosecond);
+BENCHMARK_TEMPLATE(BM_integer, fmnist_mobilenet, 8)->Unit(benchmark::kMicrosecond);
+BENCHMARK_TEMPLATE(BM_integer, fmnist_mlp, 8)->Unit(benchmark::kMicrosecond);
+
+// pointwise 96 -> 24 at 28x28 and 576 -> 96 at 7x7 (MobileNet), 3x3 64 -> 64 at 56x56 (ResNet), the 7x7/2 stem
+#define OHQ_LAYOUT_ARGS \
+  ->Args({96, 28, 24, 1, 1})->Args({576, 7, 96, 1, 1})->Args({64, 56, 64, 3, 1})->Args({3, 224, 64, 7, 2})
+BENCHMARK_TEMPLATE(BM_conv_layout, true) OHQ_LAYOUT_ARGS->Unit(benchmark::kMicrosecond);
+BENCHMARK_TEMPLATE(BM_conv_layout, false) OHQ_LAYOUT_ARGS->Unit(benchmark::kMicrosecond);
+
+BENCHMARK_MAIN();

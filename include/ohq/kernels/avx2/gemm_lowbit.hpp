@@ -1,0 +1,192 @@
+// SPDX-License-Identifier: MIT
+/// @file Defines the AVX2 low-bit GEMM kernels (W4A8, W2A8, W1A8; exact) on the packed layout of
+/// kernels/gemm_lowbit_types.hpp. A no-op unless the including TU is compiled with AVX2 and FMA.
+///
+/// Per 32-byte panel (16 rows x kp k) the fields are unpacked in registers to signed int8
+/// weights (AND masks; one shift per panel at 4 and 2 bits, none at 1 bit), one vpbroadcastd of 4
+/// activation bytes per column meets two of them (rows 0-7 and 8-15 of the same 4 k), and
+/// vpmaddubsw (u8 x s8, two products per int16 lane) + vpaddw accumulate in int16. That is exact:
+/// a pair sums to at most 2 * 255 * max|w| (4 bits: 4080, 2 bits: 1020, 1 bit: 510) < 32767, so
+/// vpmaddubsw never saturates, and floor(32767 / (2 * 255 * max|w|)) steps (8, 32, 64) fit an
+/// int16 lane before one vpmaddwd with ones widens the sums into int32 (wrapping, like every
+/// kernel: exact whenever the true accumulator fits int32). One multiply instruction per 32 MACs
+/// where the W8A8 kernel needs two (vpmaddwd on widened operands).
+#pragma once
+
+#if defined(__AVX2__) && defined(__FMA__)
+
+#include <ohq/kernels/avx2/gemm_w8a8.hpp>
+#include <ohq/kernels/gemm_lowbit_types.hpp>
+#include <ohq/kernels/instances.hpp>
+
+#include <immintrin.h>
+
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <utility>
+
+// Only plain functions of this arch's namespace, its specialisations of gemm_lowbit and
+// intrinsics below: nothing shared with the baseline translation units (see w8a8_types.hpp).
+namespace ohq::kernels {
+namespace avx2 {
+
+/// Unpacking of one 32-byte panel at storage width Bits: field f -> a register of 8 rows x 4 k
+/// signed weights, for the field pair (2q, 2q + 1) = (rows 0-7, rows 8-15) of k-group q.
+template <unsigned Bits>
+struct lowbit_fields;
+
+/// 4 bits: field 0 = low nibbles, field 1 = high nibbles (one shift per panel); w = u - 8.
+template <>
+struct lowbit_fields<4> {
+  static constexpr std::size_t max_steps = 8;  // 8 * 2 * 255 * 8 = 32640 <= 32767
+  static void unpack(__m256i v, std::size_t /*q*/, __m256i& rows_lo, __m256i& rows_hi) noexcept {
+    const __m256i nibble = _mm256_set1_epi8(0x0F), offset = _mm256_set1_epi8(8);
+    rows_lo = _mm256_sub_epi8(_mm256_and_si256(v, nibble), offset);
+    rows_hi = _mm256_sub_epi8(_mm256_and_si256(_mm256_srli_epi16(v, 4), nibble), offset);
+  }
+};
+
+/// 2 bits: k-group 0 in bits 0-3, k-group 1 in bits 4-7 (one shift); field 2q at bit 0 of the
+/// nibble (w = u - 2), field 2q + 1 at bit 2, decoded without a shift by a vpshufb table of 4u.
+template <>
+struct lowbit_fields<2> {
+  static constexpr std::size_t max_steps = 32;  // 32 * 2 * 255 * 2 = 32640
+  static void unpack(__m256i v, std::size_t q, __m256i& rows_lo, __m256i& rows_hi) noexcept {
+    const __m256i low2 = _mm256_set1_epi8(0x03), high2 = _mm256_set1_epi8(0x0C), offset = _mm256_set1_epi8(2);
+    const __m256i decode_4u = _mm256_setr_epi8(-2, 0, 0, 0, -1, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0,  //
+                                               -2, 0, 0, 0, -1, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0);
+    const __m256i n = q == 0 ? v : _mm256_srli_epi16(v, 4);
+    rows_lo = _mm256_sub_epi8(_mm256_and_si256(n, low2), offset);
+    rows_hi = _mm256_shuffle_epi8(decode_4u, _mm256_and_si256(n, high2));
+  }
+};
+
+/// 1 bit: field f = bit f, no shifts: (bit clear ? -1 : 0) | 1 = w in {-1, +1}.
+template <>
+struct lowbit_fields<1> {
+  static constexpr std::size_t max_steps = 64;  // 64 * 2 * 255 = 32640
+  static void unpack(__m256i v, std::size_t q, __m256i& rows_lo, __m256i& rows_hi) noexcept {
+    const __m256i one = _mm256_set1_epi8(1), zero = _mm256_setzero_si256();
+    const __m256i bit_lo = _mm256_set1_epi8(static_cast<char>(1u << (2 * q)));
+    const __m256i bit_hi = _mm256_set1_epi8(static_cast<char>(1u << (2 * q + 1)));
+    rows_lo = _mm256_or_si256(_mm256_cmpeq_epi8(_mm256_and_si256(v, bit_lo), zero), one);
+    rows_hi = _mm256_or_si256(_mm256_cmpeq_epi8(_mm256_and_si256(v, bit_hi), zero), one);
+  }
+};
+
+/// 4 activation bytes x[0..3] in every 32-bit lane.
+inline __m256i broadcast4(const std::uint8_t* x) noexcept {
+  std::int32_t v;
+  std::memcpy(&v, x, 4);
+  return _mm256_set1_epi32(v);
+}
+
+}  // namespace avx2
+
+/// AVX2: a register tile of 16 rows x Nr columns; 2 * Nr int16 accumulators plus their int32
+/// sums, flushed every max_steps vpmaddubsw.
+template <unsigned WeightBits, std::size_t Mr, std::size_t Nr>
+  requires(WeightBits == 4 || WeightBits == 2 || WeightBits == 1)
+struct gemm_lowbit<arch::avx2, WeightBits, Mr, Nr> {
+  static_assert(Mr == lowbit_panel_rows, "ohq: the avx2 low-bit tile is 16 rows (one panel)");
+  using fields = avx2::lowbit_fields<WeightBits>;
+  static constexpr std::size_t mr = Mr;
+  static constexpr std::size_t nr = Nr;
+  static constexpr std::size_t groups = 4 / WeightBits;        // k-groups of 4 per panel
+  static constexpr std::size_t kp = 4 * groups;                // k per panel
+  static constexpr std::size_t panels_per_flush = fields::max_steps / groups;
+  /// Weights of this many row tiles are reused across all column blocks while they sit in L2.
+  static constexpr std::size_t l2_weight_bytes = 256 * 1024;
+
+  /// dots[h][c] = int32 dot products of rows 8h..8h+7 of the tile with column c (wrapping).
+  /// xs[c] is readable for panels * kp bytes (zeros past K).
+  template <std::size_t Nc>
+  static void tile(const std::uint8_t* const (&xs)[Nr], const std::uint8_t* wt, std::size_t panels,
+                   __m256i (&dots)[2][Nc]) noexcept {
+    const __m256i ones = _mm256_set1_epi16(1);
+    for (std::size_t c = 0; c < Nc; ++c) dots[0][c] = dots[1][c] = _mm256_setzero_si256();
+    for (std::size_t p0 = 0; p0 < panels; p0 += panels_per_flush) {
+      const std::size_t p1 = panels - p0 < panels_per_flush ? panels : p0 + panels_per_flush;
+      __m256i acc[2][Nc];
+      for (std::size_t c = 0; c < Nc; ++c) acc[0][c] = acc[1][c] = _mm256_setzero_si256();
+      for (std::size_t p = p0; p < p1; ++p) {
+        const __m256i v = _mm256_load_si256(reinterpret_cast<const __m256i*>(wt + p * lowbit_panel_bytes));
+        for (std::size_t q = 0; q < groups; ++q) {
+          __m256i w_lo, w_hi;
+          fields::unpack(v, q, w_lo, w_hi);
+          for (std::size_t c = 0; c < Nc; ++c) {
+            const __m256i xb = avx2::broadcast4(xs[c] + p * kp + 4 * q);
+            acc[0][c] = _mm256_add_epi16(_mm256_maddubs_epi16(xb, w_lo), acc[0][c]);
+            acc[1][c] = _mm256_add_epi16(_mm256_maddubs_epi16(xb, w_hi), acc[1][c]);
+          }
+        }
+      }
+      for (std::size_t c = 0; c < Nc; ++c) {
+        dots[0][c] = _mm256_add_epi32(dots[0][c], _mm256_madd_epi16(acc[0][c], ones));
+        dots[1][c] = _mm256_add_epi32(dots[1][c], _mm256_madd_epi16(acc[1][c], ones));
+      }
+    }
+  }
+
+  template <std::size_t Nc>
+  static void block(const w8a8_gemm_args& a, std::size_t i0, const std::uint8_t* const (&xs)[Nr], std::size_t t0,
+                    std::size_t t1, std::size_t panels) noexcept {
+    const auto* packed = reinterpret_cast<const std::uint8_t*>(a.packed);
+    for (std::size_t t = t0; t < t1; ++t) {
+      __m256i dots[2][Nc];
+      tile<Nc>(xs, packed + t * panels * lowbit_panel_bytes, panels, dots);
+      avx2::requantize_store8<Nc>(a, t * Mr, i0, dots[0]);
+      if (t * Mr + 8 < a.rows) avx2::requantize_store8<Nc>(a, t * Mr + 8, i0, dots[1]);
+    }
+  }
+
+  static void run(const w8a8_gemm_args& a) noexcept {
+    const std::size_t panels = (a.cols + kp - 1) / kp, kpad = panels * kp;
+    const std::size_t tiles = (a.rows + Mr - 1) / Mr, tile_bytes = panels * lowbit_panel_bytes;
+    const std::size_t chunk = tile_bytes >= l2_weight_bytes ? 1 : l2_weight_bytes / tile_bytes;
+    // a partial last panel reads activations past K: those columns go through zero-padded scratch
+    const bool copy = kpad != a.cols;
+    auto* scratch = reinterpret_cast<std::uint8_t*>(a.scratch);  // Nr lines of kpad bytes
+    for (std::size_t t0 = 0; t0 < tiles; t0 += chunk) {
+      const std::size_t t1 = tiles - t0 < chunk ? tiles : t0 + chunk;
+      for (std::size_t i0 = 0; i0 < a.n; i0 += Nr) {
+        const std::size_t nc = a.n - i0 < Nr ? a.n - i0 : Nr;
+        const std::uint8_t* xs[Nr] = {};
+        for (std::size_t c = 0; c < nc; ++c) {
+          xs[c] = a.x + (i0 + c) * a.ldx;
+          if (copy) {
+            std::memcpy(scratch + c * kpad, xs[c], a.cols);
+            std::memset(scratch + c * kpad + a.cols, 0, kpad - a.cols);
+            xs[c] = scratch + c * kpad;
+          }
+        }
+        with_column_count<Nr>(nc, [&](auto c) { block<c()>(a, i0, xs, t0, t1, panels); });
+      }
+    }
+  }
+};
+
+/// The AVX2 instance of each low-bit family in the dispatch table: 16 rows x 3 columns at 4 bits,
+/// x 4 at 2 and 1 bit (measured; wider tiles spill accumulators: 2 Nr int16 + 2 Nr int32 sums).
+template <unsigned WeightBits>
+struct gemm_lowbit_entry<arch::avx2, WeightBits> {
+  using kernel = gemm_lowbit<arch::avx2, WeightBits, 16, WeightBits == 4 ? 3 : 4>;
+  static void run(const w8a8_gemm_args& a) noexcept { kernel::run(a); }
+  static constexpr gemm_kernel_entry value{WeightBits == 4   ? "avx2 w4a8 gemm 16x3 (vpmaddubsw, int16 sums)"
+                                           : WeightBits == 2 ? "avx2 w2a8 gemm 16x4 (vpmaddubsw, int16 sums)"
+                                                             : "avx2 w1a8 gemm 16x4 (vpmaddubsw, int16 sums)",
+                                           WeightBits, kernel::mr, kernel::nr, kernel::nr, &run};
+};
+
+}  // namespace ohq::kernels
+
+/// The AVX2 low-bit entry (4, 2 or 1-bit storage; null for widths without an avx2 line in
+/// kernels/instances.hpp), found by kernels/dispatch.hpp through this weak symbol: defined by
+/// every TU compiled for AVX2 that includes this header (the linker keeps one).
+extern "C" __attribute__((weak)) const ohq::kernels::gemm_kernel_entry* ohq_kernels_avx2_gemm_lowbit(
+    unsigned weight_bits) noexcept {
+  return ohq::kernels::find_gemm_lowbit_entry<ohq::kernels::arch::avx2>(weight_bits);
+}
+
+#endif  // __AVX2__ && __FMA__

@@ -1,0 +1,540 @@
+// SPDX-License-Identifier: MIT
+/// @file Defines `kernel_network`: a quantized_network run through the dispatched integer kernels
+/// (the W8A8 GEMM for convolutions and dense layers, the direct depthwise kernels), bit-exact with
+/// its integer reference engine (`quantized_network::run_integer`) for every value.
+///
+/// Every op is prepared once (weights packed per group for the chosen arch, buffers sized); `run`
+/// then does no allocation for a batch it has seen. Activations are stored NHWC internally
+/// (docs/kernels.md, "Whole networks": measured against CHW): a 1x1 stride-1 convolution is then a
+/// GEMM on its input as it lies, a k x k convolution's im2col copies contiguous runs of k * C
+/// bytes, the depthwise kernels vectorise over channels, and every GEMM writes its output with
+/// layout {channel_stride = 1, column_stride = Cout}. Weights are permuted once to match (patches
+/// ordered (ky, kx, c); a dense layer reading a spatial value has its columns ordered (y, x, c)).
+/// `codes(v)` converts back to the reference's [batch][C][H][W].
+#pragma once
+
+#include <ohq/core/error.hpp>
+#include <ohq/core/thread_pool.hpp>
+#include <ohq/kernels/dispatch.hpp>
+#include <ohq/kernels/gemm.hpp>
+#include <ohq/nn/quantized/engine.hpp>
+#include <ohq/nn/quantized/graph.hpp>
+#include <ohq/quant/lut.hpp>
+#include <ohq/quant/reference.hpp>
+#include <ohq/quant/requantize.hpp>
+
+#include <algorithm>
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <optional>
+#include <span>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace ohq::nn {
+
+/// The GEMM every convolution and dense layer runs through: the facade picks the kernel family of
+/// the layer's weight bit-width (W8A8, W4A8, W2A8, W1A8) on the arch path.
+using prepared_gemm = kernels::gemm;
+
+/// How a kernel_network is prepared.
+struct kernel_options {
+  /// The kernels' arch path; empty: kernels::try_active_arch().
+  std::optional<kernels::arch> arch;
+  /// Threads to split each GEMM (prepared_gemm::run(pool, ...): column blocks, or row tiles for
+  /// batch-1 dense layers) and each depthwise convolution (output rows) over; null: the calling
+  /// thread only. Must outlive the network.
+  thread_pool* threads = nullptr;
+  /// Multiply-adds below which an op is not split over threads (waking a worker and joining it
+  /// costs microseconds; 2^18 is ~10 us of kernel time). Tests set 1 to split everything.
+  std::size_t min_task_macs = std::size_t{1} << 18;
+  /// Time every op in run() (per op, accumulated; see op_seconds()).
+  bool profile = false;
+};
+
+namespace detail {
+
+/// y[p][c] = x[c][p] for `planes` channels of `pixels` pixels (CHW -> HWC), and back.
+template <class T>
+void chw_to_hwc(const T* x, std::size_t channels, std::size_t pixels, T* y) noexcept {
+  for (std::size_t c = 0; c < channels; ++c)
+    for (std::size_t p = 0; p < pixels; ++p) y[p * channels + c] = x[c * pixels + p];
+}
+template <class T>
+void hwc_to_chw(const T* x, std::size_t channels, std::size_t pixels, T* y) noexcept {
+  for (std::size_t p = 0; p < pixels; ++p)
+    for (std::size_t c = 0; c < channels; ++c) y[c * pixels + p] = x[p * channels + c];
+}
+
+/// im2col of one group of one NHWC sample: col[(oy * Wo + ox) * K + (ky * k + kx) * Cg + c] =
+/// x[iy][ix][group * Cg + c], the input zero point (real 0) outside the image. With one group a
+/// window row of k pixels is one contiguous run of k * C bytes.
+inline void im2col_nhwc(const std::uint8_t* x, const kernels::fp32::conv2d_geometry& g, std::size_t group,
+                        std::uint8_t pad_value, std::uint8_t* col) noexcept {
+  const std::size_t c = g.in_channels, cg = g.in_channels_per_group(), k = g.kernel, kdim = g.patch_size();
+  for (std::size_t oy = 0; oy < g.out_height; ++oy)
+    for (std::size_t ox = 0; ox < g.out_width; ++ox) {
+      std::uint8_t* dst = col + (oy * g.out_width + ox) * kdim;
+      const std::ptrdiff_t ix0 = std::ptrdiff_t(ox * g.stride) - std::ptrdiff_t(g.padding);
+      const bool row_inside = ix0 >= 0 && std::size_t(ix0) + k <= g.in_width;
+      for (std::size_t ky = 0; ky < k; ++ky, dst += k * cg) {
+        const std::ptrdiff_t iy = std::ptrdiff_t(oy * g.stride + ky) - std::ptrdiff_t(g.padding);
+        if (iy < 0 || iy >= std::ptrdiff_t(g.in_height)) {
+          std::memset(dst, pad_value, k * cg);
+          continue;
+        }
+        const std::uint8_t* src_row = x + std::size_t(iy) * g.in_width * c + group * cg;
+        if (row_inside && cg == c) {
+          std::memcpy(dst, src_row + std::size_t(ix0) * c, k * c);
+          continue;
+        }
+        for (std::size_t kx = 0; kx < k; ++kx) {
+          const std::ptrdiff_t ix = ix0 + std::ptrdiff_t(kx);
+          if (ix < 0 || ix >= std::ptrdiff_t(g.in_width))
+            std::memset(dst + kx * cg, pad_value, cg);
+          else
+            std::memcpy(dst + kx * cg, src_row + std::size_t(ix) * c, cg);
+        }
+      }
+    }
+}
+
+}  // namespace detail
+
+/// A quantized_network prepared for the dispatched kernels. Keeps a pointer to it (and through
+/// it to its graph): both must outlive this object.
+class kernel_network {
+ public:
+  /// Prepares every op of `q` for the arch of `o` (default: the active one). Errors: an arch this
+  /// CPU or build lacks, or an op the engine cannot run (the message names the layer).
+  static result<kernel_network> try_prepare(const quantized_network& q, kernel_options o = {}) {
+    kernel_network k;
+    k.q_ = &q;
+    k.options_ = o;
+    if (o.arch) {
+      if (auto s = kernels::check_arch(*o.arch); !s.ok()) return s;
+      k.arch_ = *o.arch;
+    } else {
+      auto a = kernels::try_active_arch();
+      if (!a) return a.error();
+      k.arch_ = *a;
+    }
+    auto dw = kernels::try_depthwise_kernel(k.arch_);
+    if (!dw) return dw.error();
+    k.depthwise_ = *dw;
+    const quant_graph& g = q.graph();
+    k.ops_.reserve(g.ops.size());
+    for (std::size_t i = 0; i < g.ops.size(); ++i) {
+      auto p = k.prepare_op(g.ops[i], q.op(i));
+      if (!p)
+        return make_status(p.error().code(), "layer ", g.ops[i].path, " (", g.ops[i].label, "): ", p.error().message());
+      k.ops_.push_back(std::move(*p));
+    }
+    k.buffers_.resize(g.values.size());
+    k.chw_.resize(g.values.size());
+    k.op_seconds_.assign(g.ops.size(), 0.0);
+    return k;
+  }
+#ifndef OHQ_NO_EXCEPTIONS
+  /// `try_prepare(q, o).value()`.
+  static kernel_network prepare(const quantized_network& q, kernel_options o = {}) { return try_prepare(q, o).value(); }
+#endif
+
+  /// Runs `batch` samples ([batch][input size] floats, CHW each) and returns the dequantized output
+  /// ([batch][outputs], softmax applied when the network ends with one) exactly as
+  /// quantized_network::run_integer does; valid until the next run.
+  std::span<const float> run(const float* input, std::size_t batch) {
+    const quant_graph& g = q_->graph();
+    for (std::size_t v = 0; v < g.values.size(); ++v) buffers_[v].resize(batch * g.values[v].size());
+    for (auto& c : chw_) c.clear();
+    const auto started = clock::now();
+    {  // the input: quantized as the reference does, then to NHWC
+      const quant_value& iv = g.values[0];
+      if (spatial(iv)) {
+        staging_.resize(batch * iv.size());
+        quant::quantize_reference(input, staging_.data(), staging_.size(), q_->params(0));
+        for (std::size_t n = 0; n < batch; ++n)
+          detail::chw_to_hwc(staging_.data() + n * iv.size(), iv.channels, iv.height * iv.width,
+                             buffers_[0].data() + n * iv.size());
+      } else {
+        quant::quantize_reference(input, buffers_[0].data(), buffers_[0].size(), q_->params(0));
+      }
+    }
+    io_seconds_ += seconds_since(started);
+    for (std::size_t i = 0; i < g.ops.size(); ++i) {
+      const auto op_started = options_.profile ? clock::now() : clock::time_point{};
+      run_op(g.ops[i], q_->op(i), ops_[i], batch);
+      if (options_.profile) op_seconds_[i] += seconds_since(op_started);
+    }
+    const auto out_started = clock::now();
+    const std::size_t out = g.output, n = g.values[out].size();
+    const std::span<const std::uint8_t> codes = codes_chw(out);
+    output_.resize(batch * n);
+    quant::dequantize_reference(codes.data(), output_.data(), batch * n, q_->params(out));
+    if (g.final_softmax) kernels::fp32::softmax(output_.data(), output_.data(), batch, n);
+    io_seconds_ += seconds_since(out_started);
+    ++runs_;
+    return output_;
+  }
+
+  /// The codes of a value after the last run, in the reference's layout [batch][C][H][W].
+  [[nodiscard]] std::span<const std::uint8_t> codes(std::size_t value) { return codes_chw(value); }
+
+  [[nodiscard]] kernels::arch path() const noexcept { return arch_; }
+  [[nodiscard]] const quantized_network& network() const noexcept { return *q_; }
+  /// How op i runs, e.g. "conv 1x1 (gemm)", "conv (im2col + gemm)", "depthwise", "dense (gemm)".
+  [[nodiscard]] const char* method(std::size_t op) const { return ops_.at(op).method; }
+  /// Seconds spent in each op over the runs since the last reset (kernel_options::profile).
+  [[nodiscard]] std::span<const double> op_seconds() const noexcept { return op_seconds_; }
+  /// Seconds spent quantizing the input and dequantizing the output (always measured).
+  [[nodiscard]] double io_seconds() const noexcept { return io_seconds_; }
+  [[nodiscard]] std::size_t runs() const noexcept { return runs_; }
+  void reset_profile() noexcept {
+    std::fill(op_seconds_.begin(), op_seconds_.end(), 0.0);
+    io_seconds_ = 0;
+    runs_ = 0;
+  }
+
+ private:
+  using clock = std::chrono::steady_clock;
+  static double seconds_since(clock::time_point t) { return std::chrono::duration<double>(clock::now() - t).count(); }
+  static bool spatial(const quant_value& v) noexcept { return v.channels > 1 && v.height * v.width > 1; }
+
+  enum class method_kind : std::uint8_t { gemm_direct, gemm_im2col, dense, depthwise, other };
+
+  struct prepared_op {
+    method_kind kind = method_kind::other;
+    const char* method = "";
+    std::vector<prepared_gemm> gemms;            ///< one per group
+    std::size_t macs = 0;                        ///< per sample: whether to split it over threads
+    std::vector<std::int8_t> depthwise_weights;  ///< [k * k][C]
+  };
+
+  kernel_network() = default;
+
+  std::size_t thread_count() const noexcept {
+    return options_.threads ? std::max<std::size_t>(1, options_.threads->size()) : 1;
+  }
+
+  /// Tasks to split `macs` multiply-adds into: up to one per thread, none below options.min_task_macs.
+  std::size_t task_count(std::size_t macs) const noexcept {
+    return std::clamp<std::size_t>(macs / std::max<std::size_t>(1, options_.min_task_macs), 1, thread_count());
+  }
+
+  result<prepared_op> prepare_op(const quant_op& op, const quantized_op& qo) const {
+    const quant_graph& g = q_->graph();
+    const quant_value& iv = g.values[op.inputs[0]];
+    const quant_value& ov = g.values[op.output];
+    prepared_op p;
+    switch (op.kind) {
+      case quant_op_kind::conv2d:
+      case quant_op_kind::dense: {
+        const auto& geo = op.geometry;
+        const quant::quantized_weights& w = qo.weights;
+        if (w.rows != geo.out_channels || w.cols != geo.patch_size() || w.codes.size() != w.rows * w.cols ||
+            qo.bias.size() != w.rows || qo.requant.channels() != w.rows)
+          return make_status(errc::invalid_argument, "weights ", w.rows, "x", w.cols, " (", w.codes.size(), " codes, ",
+                             qo.bias.size(), " biases, ", qo.requant.channels(),
+                             " multipliers) do not match the layer's ", geo.out_channels, " outputs of ",
+                             geo.patch_size(), " inputs");
+        if (op.kind == quant_op_kind::dense) {
+          if (geo.patch_size() != iv.size() || geo.out_channels != ov.size())
+            return make_status(errc::shape_mismatch, "a dense layer of ", geo.patch_size(), " -> ", geo.out_channels,
+                               " reads ", iv.size(), " values and writes ", ov.size());
+          p.kind = method_kind::dense;
+          p.method = "dense (gemm)";
+          // the input is flat in NHWC order: columns (c, y, x) -> (y, x, c)
+          auto gemm =
+              prepared_gemm::try_prepare(spatial(iv) ? permuted(w, iv.channels, iv.height * iv.width) : w, arch_);
+          if (!gemm) return gemm.error();
+          p.gemms.push_back(std::move(*gemm));
+          p.macs = w.rows * w.cols;
+          return p;
+        }
+        if (geo.in_channels != iv.channels || geo.in_height != iv.height || geo.in_width != iv.width ||
+            geo.out_channels != ov.channels || geo.out_height != ov.height || geo.out_width != ov.width ||
+            geo.groups == 0 || geo.in_channels % geo.groups || geo.out_channels % geo.groups)
+          return make_status(errc::shape_mismatch, "convolution geometry ", geo.in_channels, "x", geo.in_height, "x",
+                             geo.in_width, " -> ", geo.out_channels, "x", geo.out_height, "x", geo.out_width,
+                             " (groups ", geo.groups, ") does not match its values ", iv.channels, "x", iv.height, "x",
+                             iv.width, " -> ", ov.channels, "x", ov.height, "x", ov.width);
+        if (geo.groups == geo.in_channels && geo.groups == geo.out_channels) {
+          p.kind = method_kind::depthwise;
+          p.method = "depthwise";
+          const std::size_t taps = geo.kernel * geo.kernel, c = geo.in_channels;
+          p.depthwise_weights.resize(taps * c);
+          for (std::size_t ch = 0; ch < c; ++ch)
+            for (std::size_t t = 0; t < taps; ++t) p.depthwise_weights[t * c + ch] = w.codes[ch * taps + t];
+          return p;
+        }
+        const bool direct = geo.is_pointwise() && geo.groups == 1;
+        p.kind = direct ? method_kind::gemm_direct : method_kind::gemm_im2col;
+        p.method = direct ? "conv 1x1 (gemm)" : "conv (im2col + gemm)";
+        // patches in (ky, kx, c) order, as im2col_nhwc writes them
+        const quant::quantized_weights wp =
+            geo.kernel > 1 ? permuted(w, geo.in_channels_per_group(), geo.kernel * geo.kernel) : w;
+        const std::size_t cout_g = geo.out_channels_per_group();
+        for (std::size_t grp = 0; grp < geo.groups; ++grp) {
+          auto gemm = prepared_gemm::try_prepare(wp, grp * cout_g, cout_g, arch_);
+          if (!gemm) return gemm.error();
+          p.gemms.push_back(std::move(*gemm));
+        }
+        p.macs = cout_g * w.cols * geo.out_pixels();
+        return p;
+      }
+      case quant_op_kind::max_pool:
+      case quant_op_kind::avg_pool:
+        if (op.pool.channels != iv.channels || op.pool.in_height != iv.height || op.pool.in_width != iv.width ||
+            op.pool.out_height != ov.height || op.pool.out_width != ov.width || op.pool.kernel == 0 ||
+            op.pool.stride == 0)
+          return make_status(errc::shape_mismatch, "pooling geometry does not match its values");
+        p.method = op.kind == quant_op_kind::max_pool ? "max pool" : "avg pool";
+        return p;
+      case quant_op_kind::global_avg_pool:
+        if (ov.size() != iv.channels)
+          return make_status(errc::shape_mismatch, "global pooling of ", iv.channels, " channels writes ", ov.size(),
+                             " values");
+        p.method = "global avg pool";
+        return p;
+      case quant_op_kind::add:
+        if (g.values[op.inputs[1]].size() != iv.size() || ov.size() != iv.size())
+          return make_status(errc::shape_mismatch, "an add of ", iv.size(), " and ", g.values[op.inputs[1]].size(),
+                             " values into ", ov.size());
+        p.method = "add";
+        return p;
+      case quant_op_kind::scale_channels:
+        if (g.values[op.inputs[1]].size() != iv.channels || ov.size() != iv.size())
+          return make_status(errc::shape_mismatch, "channel scaling of ", iv.channels, " channels by a gate of ",
+                             g.values[op.inputs[1]].size());
+        p.method = "scale channels";
+        return p;
+      case quant_op_kind::elementwise:
+        p.method = "lookup table";
+        return p;
+      case quant_op_kind::softmax:
+        if (&op != &g.ops.back())
+          return make_status(errc::unsupported, "softmax runs only as the network's last operation");
+        p.method = "softmax (float)";
+        return p;
+    }
+    return make_status(errc::unsupported, "the kernel engine has no kernel for op kind ", int(op.kind));
+  }
+
+  /// w with each row's columns reordered from (c, t) to (t, c) for c < channels, t < taps: column
+  /// c * taps + t moves to t * channels + c (row sums, scales and format are unchanged).
+  static quant::quantized_weights permuted(const quant::quantized_weights& w, std::size_t channels, std::size_t taps) {
+    quant::quantized_weights out = w;
+    for (std::size_t r = 0; r < w.rows; ++r) {
+      const std::int8_t* src = w.codes.data() + r * w.cols;
+      std::int8_t* dst = out.codes.data() + r * w.cols;
+      for (std::size_t c = 0; c < channels; ++c)
+        for (std::size_t t = 0; t < taps; ++t) dst[t * channels + c] = src[c * taps + t];
+    }
+    return out;
+  }
+  /// Runs a (group's) GEMM on columns x[i] = x + i * ldx, writing NHWC rows of y_pixel_stride
+  /// bytes at y; over the thread pool when the work is worth it (bit-identical either way).
+  void run_gemm(const prepared_gemm& gemm, std::size_t macs, const std::uint8_t* x, std::size_t n, std::size_t ldx,
+                std::int32_t zx, const quantized_op& qo, std::uint8_t* y, std::size_t y_pixel_stride) const {
+    const quant::output_layout layout{1, y_pixel_stride};
+    if (task_count(macs) > 1)
+      gemm.run(*options_.threads, x, n, ldx, zx, qo.bias.data(), qo.requant, y, layout);
+    else
+      gemm.run(x, n, ldx, zx, qo.bias.data(), qo.requant, y, layout);
+  }
+
+  void run_op(const quant_op& op, const quantized_op& qo, const prepared_op& p, std::size_t batch) {
+    const quant_graph& g = q_->graph();
+    const quant_value& iv = g.values[op.inputs[0]];
+    const quant_value& ov = g.values[op.output];
+    const std::uint8_t* x = buffers_[op.inputs[0]].data();
+    std::uint8_t* y = buffers_[op.output].data();
+    const std::int32_t zx = q_->params(op.inputs[0]).zero_point;
+    const auto& geo = op.geometry;
+    switch (op.kind) {
+      case quant_op_kind::dense:
+        run_gemm(p.gemms[0], p.macs * batch, x, batch, iv.size(), zx, qo, y, ov.size());
+        return;
+      case quant_op_kind::conv2d: {
+        const std::size_t pixels = geo.out_pixels(), cout = geo.out_channels;
+        if (p.kind == method_kind::gemm_direct) {  // the input is the GEMM operand: one call for the batch
+          run_gemm(p.gemms[0], p.macs * batch, x, batch * pixels, geo.in_channels, zx, qo, y, cout);
+          return;
+        }
+        if (p.kind == method_kind::depthwise) {
+          for (std::size_t n = 0; n < batch; ++n) run_depthwise(geo, x + n * iv.size(), zx, qo, p, y + n * ov.size());
+          return;
+        }
+        const std::size_t kdim = geo.patch_size(), cout_g = geo.out_channels_per_group();
+        scratch_.resize(pixels * kdim);
+        for (std::size_t n = 0; n < batch; ++n)
+          for (std::size_t grp = 0; grp < geo.groups; ++grp) {
+            detail::im2col_nhwc(x + n * iv.size(), geo, grp, static_cast<std::uint8_t>(zx), scratch_.data());
+            run_gemm(p.gemms[grp], p.macs, scratch_.data(), pixels, kdim, zx, qo, y + n * ov.size() + grp * cout_g,
+                     cout);
+          }
+        return;
+      }
+      case quant_op_kind::max_pool:
+        for (std::size_t n = 0; n < batch; ++n) max_pool(op, iv, x + n * iv.size(), y + n * ov.size());
+        return;
+      case quant_op_kind::avg_pool:
+        for (std::size_t n = 0; n < batch; ++n) avg_pool(op, qo.pool, iv, x + n * iv.size(), y + n * ov.size());
+        return;
+      case quant_op_kind::global_avg_pool:
+        for (std::size_t n = 0; n < batch; ++n) global_avg_pool(qo.pool, iv, x + n * iv.size(), y + n * ov.size());
+        return;
+      case quant_op_kind::add:  // element-wise: the layout does not matter
+        quant::add_reference(x, buffers_[op.inputs[1]].data(), y, batch * ov.size(), qo.add);
+        return;
+      case quant_op_kind::scale_channels: {
+        const std::uint8_t* gate = buffers_[op.inputs[1]].data();
+        const std::size_t c_count = iv.channels, pixels = iv.height * iv.width;
+        for (std::size_t n = 0; n < batch; ++n)
+          for (std::size_t px = 0; px < pixels; ++px) {
+            const std::size_t base = n * iv.size() + px * c_count;
+            for (std::size_t c = 0; c < c_count; ++c)
+              y[base + c] = static_cast<std::uint8_t>(quant::mul_codes(x[base + c], gate[n * c_count + c], qo.mul));
+          }
+        return;
+      }
+      case quant_op_kind::elementwise:
+        quant::apply_lut(qo.table, x, y, batch * ov.size());
+        return;
+      case quant_op_kind::softmax:
+        return;  // in float on the dequantized output
+    }
+  }
+
+  void run_depthwise(const kernels::fp32::conv2d_geometry& geo, const std::uint8_t* x, std::int32_t zx,
+                     const quantized_op& qo, const prepared_op& p, std::uint8_t* y) const {
+    kernels::depthwise_args a;
+    a.x = x;
+    a.height = geo.in_height;
+    a.width = geo.in_width;
+    a.channels = geo.in_channels;
+    a.kernel = geo.kernel;
+    a.stride = geo.stride;
+    a.padding = geo.padding;
+    a.out_height = geo.out_height;
+    a.out_width = geo.out_width;
+    a.x_zero_point = zx;
+    a.weights = p.depthwise_weights.data();
+    a.bias = qo.bias.data();
+    a.multiplier = qo.requant.multiplier.data();
+    a.shift = qo.requant.shift.data();
+    a.zero_point = qo.requant.zero_point;
+    a.lo = qo.requant.lo;
+    a.hi = qo.requant.hi;
+    a.y = y;
+    a.y_pixel_stride = geo.out_channels;
+    const std::size_t tasks =
+        std::min(task_count(geo.out_pixels() * geo.out_channels * geo.kernel * geo.kernel), geo.out_height);
+    auto rows = [&](std::size_t t) {  // output rows split evenly: each task writes its own
+      kernels::depthwise_args part = a;
+      part.row_begin = geo.out_height * t / tasks;
+      part.row_end = geo.out_height * (t + 1) / tasks;
+      depthwise_->run(part);
+    };
+    if (tasks > 1)
+      options_.threads->parallel_for(tasks, rows);
+    else
+      rows(0);
+  }
+
+  // Pooling in NHWC: the references' arithmetic, channels innermost.
+  static void max_pool(const quant_op& op, const quant_value& iv, const std::uint8_t* x, std::uint8_t* y) {
+    const auto& pg = op.pool;
+    const std::size_t c_count = iv.channels;
+    for (std::size_t oy = 0; oy < pg.out_height; ++oy)
+      for (std::size_t ox = 0; ox < pg.out_width; ++ox) {
+        std::uint8_t* out = y + (oy * pg.out_width + ox) * c_count;
+        std::fill(out, out + c_count, std::uint8_t{0});  // the reference starts from the smallest code
+        for_window(pg, iv, oy, ox, [&](const std::size_t pixel) {
+          const std::uint8_t* in = x + pixel * c_count;
+          for (std::size_t c = 0; c < c_count; ++c) out[c] = std::max(out[c], in[c]);
+        });
+      }
+  }
+
+  void avg_pool(const quant_op& op, const quant::avg_pool_params& pp, const quant_value& iv, const std::uint8_t* x,
+                std::uint8_t* y) {
+    const auto& pg = op.pool;
+    const std::size_t c_count = iv.channels;
+    sums_.resize(c_count);
+    for (std::size_t oy = 0; oy < pg.out_height; ++oy)
+      for (std::size_t ox = 0; ox < pg.out_width; ++ox) {
+        std::fill(sums_.begin(), sums_.end(), 0);
+        std::size_t inside = 0;
+        for_window(pg, iv, oy, ox, [&](const std::size_t pixel) {
+          const std::uint8_t* in = x + pixel * c_count;
+          for (std::size_t c = 0; c < c_count; ++c) sums_[c] += in[c];
+          ++inside;
+        });
+        const quant::fixed_multiplier m = pp.for_count(op.count_include_pad ? pg.kernel * pg.kernel : inside);
+        const std::int32_t centre = std::int32_t(inside) * pp.in_zero_point;  // sum of (x - z_in) over the inside
+        std::uint8_t* out = y + (oy * pg.out_width + ox) * c_count;
+        for (std::size_t c = 0; c < c_count; ++c)
+          out[c] = static_cast<std::uint8_t>(quant::requantize(sums_[c] - centre, m, pp.zero_point, pp.lo, pp.hi));
+      }
+  }
+
+  void global_avg_pool(const quant::avg_pool_params& pp, const quant_value& iv, const std::uint8_t* x,
+                       std::uint8_t* y) {
+    const std::size_t c_count = iv.channels, pixels = iv.height * iv.width;
+    sums_.assign(c_count, 0);
+    for (std::size_t px = 0; px < pixels; ++px)
+      for (std::size_t c = 0; c < c_count; ++c) sums_[c] += x[px * c_count + c];
+    const quant::fixed_multiplier m = pp.for_count(pixels);
+    const std::int32_t centre = std::int32_t(pixels) * pp.in_zero_point;
+    for (std::size_t c = 0; c < c_count; ++c)
+      y[c] = static_cast<std::uint8_t>(quant::requantize(sums_[c] - centre, m, pp.zero_point, pp.lo, pp.hi));
+  }
+
+  /// f(input pixel index) for every pixel of window (oy, ox) inside the image.
+  template <class F>
+  static void for_window(const kernels::fp32::pool_geometry& pg, const quant_value& iv, std::size_t oy, std::size_t ox,
+                         F&& f) {
+    for (std::size_t ky = 0; ky < pg.kernel; ++ky) {
+      const std::ptrdiff_t iy = std::ptrdiff_t(oy * pg.stride + ky) - std::ptrdiff_t(pg.padding);
+      if (iy < 0 || iy >= std::ptrdiff_t(iv.height)) continue;
+      for (std::size_t kx = 0; kx < pg.kernel; ++kx) {
+        const std::ptrdiff_t ix = std::ptrdiff_t(ox * pg.stride + kx) - std::ptrdiff_t(pg.padding);
+        if (ix < 0 || ix >= std::ptrdiff_t(iv.width)) continue;
+        f(std::size_t(iy) * iv.width + std::size_t(ix));
+      }
+    }
+  }
+
+  std::span<const std::uint8_t> codes_chw(std::size_t value) {
+    const quant_value& v = q_->graph().values.at(value);
+    const std::vector<std::uint8_t>& nhwc = buffers_[value];
+    if (!spatial(v)) return nhwc;
+    std::vector<std::uint8_t>& chw = chw_[value];
+    if (chw.size() != nhwc.size()) {
+      chw.resize(nhwc.size());
+      for (std::size_t n = 0; n < nhwc.size() / v.size(); ++n)
+        detail::hwc_to_chw(nhwc.data() + n * v.size(), v.channels, v.height * v.width, chw.data() + n * v.size());
+    }
+    return chw;
+  }
+
+  const quantized_network* q_ = nullptr;
+  kernel_options options_;
+  kernels::arch arch_ = kernels::arch::scalar;
+  const kernels::depthwise_kernel_entry* depthwise_ = nullptr;
+  std::vector<prepared_op> ops_;
+  std::vector<std::vector<std::uint8_t>> buffers_;  ///< per value, NHWC [batch][H][W][C]
+  std::vector<std::vector<std::uint8_t>> chw_;      ///< per value, converted for codes() on demand
+  std::vector<std::uint8_t> staging_, scratch_;
+  std::vector<std::int32_t> sums_;
+  std::vector<float> output_;
+  std::vector<double> op_seconds_;
+  double io_seconds_ = 0;
+  std::size_t runs_ = 0;
+};
+
+}  // namespace ohq::nn

@@ -1,0 +1,205 @@
+// SPDX-License-Identifier: MIT
+// The kernel engine (nn/quantized/kernel_engine.hpp) against the integer reference engine: every
+// value's codes equal, on random networks of every layer kind with random per-layer bit-widths
+// (1..8), calibrations and roundings, on every arch path this machine supports and split over two
+// threads; and on the three shipped Fashion-MNIST models (their ONNX weights, a few hundred test
+// images). Also: bad inputs are errors naming the layer.
+#include <ohq/core/thread_pool.hpp>
+#include <ohq/io/idx.hpp>
+#include <ohq/io/onnx/bind.hpp>
+#include <ohq/nn.hpp>
+
+#include "../support/quantized_networks.hpp"
+#include "examples/networks/fmnist.hpp"
+
+#include <doctest/doctest.h>
+
+#include <cstdint>
+#include <filesystem>
+#include <random>
+#include <string>
+#include <vector>
+
+using namespace ohq::nn;
+using ohq::kernels::arch;
+namespace q = ohq::quant;
+
+namespace {
+
+/// Runs the kernel engine on `x` and compares every value's codes with the reference's last run
+/// (whose output was `want`).
+void check_same_codes(quantized_network& qn, kernel_network& kn, const std::vector<float>& want,
+                      const std::vector<float>& x, std::size_t batch) {
+  const auto got = kn.run(x.data(), batch);
+  REQUIRE(got.size() == want.size());
+  const quant_graph& g = qn.graph();
+  for (std::size_t v = 0; v < g.values.size(); ++v) {
+    if (g.final_softmax && v == g.ops.back().output) continue;  // float probabilities, no codes
+    const auto a = qn.codes(v), b = kn.codes(v);
+    REQUIRE(a.size() == b.size());
+    std::size_t bad = 0, first = 0;
+    for (std::size_t i = 0; i < a.size(); ++i)
+      if (a[i] != b[i] && bad++ == 0) first = i;
+    if (bad)
+      FAIL_CHECK(g.value_name(v) << ": " << bad << " of " << a.size() << " codes differ; first at " << first
+                                 << ": kernel " << int(b[first]) << ", reference " << int(a[first]));
+  }
+  for (std::size_t i = 0; i < want.size(); ++i) REQUIRE(got[i] == want[i]);
+}
+
+/// The arch paths this program can run here (SKIPPED messages for the others).
+const std::vector<arch>& runnable_archs() {
+  static const std::vector<arch> archs = [] {
+    std::vector<arch> out;
+    for (arch a : ohq::kernels::all_archs) {
+      if (const ohq::status s = ohq::kernels::check_arch(a); !s.ok()) {
+        MESSAGE("SKIPPED arch " << ohq::kernels::to_string(a) << ": " << s.message());
+        continue;
+      }
+      out.push_back(a);
+    }
+    return out;
+  }();
+  return archs;
+}
+
+/// Runs the reference once on `x`, then the kernel engine on every runnable arch, and compares the
+/// codes of every value and the outputs.
+void check_same_codes(quantized_network& qn, const std::vector<float>& x, std::size_t batch, const std::string& what) {
+  const auto want_out = qn.run_integer(x.data(), batch);
+  const std::vector<float> want(want_out.begin(), want_out.end());
+  for (arch a : runnable_archs()) {
+    INFO(what << ", arch " << ohq::kernels::to_string(a) << ", batch " << batch);
+    kernel_options ko;
+    ko.arch = a;
+    auto kn = kernel_network::try_prepare(qn, ko);
+    REQUIRE_MESSAGE(kn.has_value(), kn.error().what());
+    check_same_codes(qn, *kn, want, x, batch);
+  }
+  // split over two threads (every op, however small): the same codes
+  INFO(what << ", 2 threads, batch " << batch);
+  ohq::thread_pool pool(2);
+  kernel_options ko;
+  ko.threads = &pool;
+  ko.min_task_macs = 1;
+  auto kn = kernel_network::try_prepare(qn, ko);
+  REQUIRE_MESSAGE(kn.has_value(), kn.error().what());
+  check_same_codes(qn, *kn, want, x, batch);
+}
+
+template <class Net>
+void check_random_networks(unsigned cases, std::uint64_t seed) {
+  ohq::test::random_case<Net> rc(true);
+  std::mt19937 gen(static_cast<std::mt19937::result_type>(seed));
+  for (unsigned t = 0; t < cases; ++t) {
+    quantization_options o;
+    std::uniform_int_distribution<unsigned> bits(1, 8), method(0, 3), coin(0, 1);
+    for (std::size_t i = 0; i < Net::quantizable_layers; ++i) o.weight_bits.push_back(bits(gen));
+    o.calibration = q::calibration_method(method(gen));
+    o.rounding = coin(gen) ? weight_rounding::gptq : weight_rounding::nearest;
+    o.bias_correction = coin(gen) == 1;
+    std::string bits_text;
+    for (unsigned b : o.weight_bits) bits_text += std::to_string(b) + " ";
+    auto qn = quantized_network::try_build(rc.graph, rc.record, o);
+    REQUIRE_MESSAGE(qn.has_value(), qn.error().what());
+    const std::size_t batch = 1 + t % 3;
+    const auto x = ohq::test::random_inputs<Net>(batch);
+    check_same_codes(*qn, x, batch,
+                     "seed " + std::to_string(seed) + " case " + std::to_string(t) + ": bits " + bits_text);
+  }
+}
+
+const std::filesystem::path models_dir = OHQ_MODELS_DIR;
+const std::filesystem::path data_dir = OHQ_FMNIST_DIR;
+
+/// A shipped model on `count` test images, calibrated on 64 training images, at W8A8 / W4A8 / W2A8.
+template <class Net>
+void check_shipped_model(const std::string& name, std::size_t count) {
+  const auto onnx = models_dir / (name + ".onnx");
+  const auto images_path = data_dir / "t10k-images-idx3-ubyte.gz";
+  if (!std::filesystem::exists(onnx) || !std::filesystem::exists(images_path)) {
+    MESSAGE("SKIPPED " << name << ": " << onnx.string() << " or the Fashion-MNIST test set is missing");
+    return;
+  }
+  auto loaded = ohq::try_load_onnx<Net>(onnx);
+  REQUIRE_MESSAGE(loaded.has_value(), loaded.error().what());
+  Net& net = *loaded;
+  ohq::io::idx_options options;
+  options.limit = count;
+  auto images = ohq::io::try_load_idx_images(images_path, options);
+  REQUIRE_MESSAGE(images.has_value(), images.error().what());
+  std::vector<float> x(images->pixels.size());
+  for (std::size_t i = 0; i < x.size(); ++i) x[i] = (float(images->pixels[i]) / 255.0f - 0.2860f) / 0.3530f;
+  const quant_graph g = lower(net);
+  const auto record = try_calibrate(g, std::span<const float>(x.data(), 64 * 784), 64).value();
+  for (unsigned bits : {8u, 4u, 2u}) {
+    quantization_options o;
+    o.bits = bits;
+    auto qn = quantized_network::try_build(g, record, o).value();
+    check_same_codes(qn, x, count, name + " W" + std::to_string(bits) + "A8");
+  }
+}
+
+}  // namespace
+
+TEST_CASE("kernel engine: every value equals the integer reference engine (random networks, bits 1..8)") {
+#ifdef OHQ_SANITIZED
+  constexpr unsigned cases = 3;
+#else
+  constexpr unsigned cases = 16;
+#endif
+  const std::uint64_t seed = 4242;
+  MESSAGE("seed " << seed);
+  SUBCASE("every layer kind") { check_random_networks<ohq::test::net_a>(cases, seed); }
+  SUBCASE("flat layers") { check_random_networks<ohq::test::net_b>(cases, seed + 1); }
+}
+
+TEST_CASE("kernel engine: the shipped Fashion-MNIST models, every value equal") {
+#ifdef OHQ_SANITIZED
+  constexpr std::size_t images = 64;
+#else
+  constexpr std::size_t images = 300;
+#endif
+  check_shipped_model<ohq::examples::fmnist_resnet>("fmnist_resnet", images);
+  check_shipped_model<ohq::examples::fmnist_mobilenet>("fmnist_mobilenet", images);
+  check_shipped_model<ohq::examples::fmnist_mlp>("fmnist_mlp", images);
+}
+
+TEST_CASE("kernel engine: bad requests are errors naming what is wrong") {
+  ohq::test::random_case<ohq::test::net_a> rc(false);
+  quantization_options o;
+  auto qn = quantized_network::try_build(rc.graph, rc.record, o).value();
+  SUBCASE("an op the engine cannot run names the layer") {
+    quant_graph broken = rc.graph;
+    quant_op* conv = nullptr;
+    for (auto& op : broken.ops)
+      if (op.kind == quant_op_kind::conv2d && op.geometry.kernel == 3) conv = &op;
+    REQUIRE(conv != nullptr);
+    const std::string path = conv->path;
+    conv->geometry.in_height += 1;  // no longer matches its input value
+    auto bad_q = quantized_network::try_build(broken, rc.record, o);
+    REQUIRE(bad_q.has_value());
+    auto kn = kernel_network::try_prepare(*bad_q);
+    REQUIRE_FALSE(kn.has_value());
+    CHECK(kn.error().message().find("layer " + path) != std::string::npos);
+  }
+  SUBCASE("an arch this CPU or build lacks") {
+    for (arch a : ohq::kernels::all_archs) {
+      if (ohq::kernels::check_arch(a).ok()) continue;
+      kernel_options ko;
+      ko.arch = a;
+      auto kn = kernel_network::try_prepare(qn, ko);
+      REQUIRE_FALSE(kn.has_value());
+      CHECK(kn.error().code() == ohq::errc::unsupported_cpu);
+    }
+  }
+  SUBCASE("the default arch is the active one (try_set_arch)") {
+    for (arch a : runnable_archs()) {
+      REQUIRE(ohq::kernels::try_set_arch(a).ok());
+      auto kn = kernel_network::try_prepare(qn);
+      REQUIRE_MESSAGE(kn.has_value(), kn.error().what());
+      CHECK(kn->path() == a);
+    }
+    ohq::kernels::reset_arch();
+  }
+}
