@@ -4719,6 +4719,38 @@ inline void pack_w8a8(const std::int8_t* codes, std::size_t cols, std::size_t ro
         }
 }
 
+/// The kernels' argument block for one call of a prepared GEMM: its packed weights and row sums
+/// (rows [row_begin, row_begin + rows) of a layer with K = cols), the caller's n activation columns,
+/// bias (null: zero), requantization parameters of the whole layer and output layout.
+template <class Out>
+w8a8_gemm_args make_gemm_args(const void* packed, const std::int32_t* row_sums, std::size_t row_begin, std::size_t rows,
+                              std::size_t cols, const std::uint8_t* x, std::size_t n, std::size_t ldx,
+                              std::int32_t x_zero_point, const std::int32_t* bias, const quant::requant_params& rq,
+                              Out* y, quant::output_layout layout) noexcept {
+  static_assert(std::is_same_v<Out, std::uint8_t> || std::is_same_v<Out, std::int8_t>,
+                "ohq: requantized outputs are std::uint8_t or std::int8_t");
+  OHQ_ASSERT(ldx >= cols && rq.channels() >= row_begin + rows);
+  w8a8_gemm_args a;
+  a.x = x;
+  a.n = n;
+  a.ldx = ldx;
+  a.x_zero_point = x_zero_point;
+  a.packed = static_cast<const std::int8_t*>(packed);
+  a.row_sums = row_sums;
+  a.rows = rows;
+  a.cols = cols;
+  a.bias = bias ? bias + row_begin : nullptr;
+  a.multiplier = rq.multiplier.data() + row_begin;
+  a.shift = rq.shift.data() + row_begin;
+  a.zero_point = rq.zero_point;
+  a.lo = rq.lo;
+  a.hi = rq.hi;
+  a.y = reinterpret_cast<std::uint8_t*>(y);
+  a.channel_stride = layout.channel_stride;
+  a.column_stride = layout.column_stride;
+  return a;
+}
+
 /// Runs the GEMM `whole` (any kernel reading the packed-tile layout: tile height mr, nr columns
 /// per register tile, `tile_bytes` per row tile) as parts `run_part(args)` over the threads of
 /// `pool`: column blocks (multiples of nr) when there are enough columns (convolutions: each block
@@ -4841,28 +4873,9 @@ class gemm_w8a8 {
   w8a8_gemm_args args(const std::uint8_t* x, std::size_t n, std::size_t ldx, std::int32_t x_zero_point,
                       const std::int32_t* bias, const quant::requant_params& rq, Out* y,
                       quant::output_layout layout) const {
-    static_assert(std::is_same_v<Out, std::uint8_t> || std::is_same_v<Out, std::int8_t>,
-                  "ohq: requantized outputs are std::uint8_t or std::int8_t");
-    OHQ_ASSERT(kernel_ != nullptr && ldx >= cols_ && rq.channels() >= row_begin_ + rows_);
-    w8a8_gemm_args a;
-    a.x = x;
-    a.n = n;
-    a.ldx = ldx;
-    a.x_zero_point = x_zero_point;
-    a.packed = packed_.data();
-    a.row_sums = row_sums_.data();
-    a.rows = rows_;
-    a.cols = cols_;
-    a.bias = bias ? bias + row_begin_ : nullptr;
-    a.multiplier = rq.multiplier.data() + row_begin_;
-    a.shift = rq.shift.data() + row_begin_;
-    a.zero_point = rq.zero_point;
-    a.lo = rq.lo;
-    a.hi = rq.hi;
-    a.y = reinterpret_cast<std::uint8_t*>(y);
-    a.channel_stride = layout.channel_stride;
-    a.column_stride = layout.column_stride;
-    return a;
+    OHQ_ASSERT(kernel_ != nullptr);
+    return make_gemm_args(packed_.data(), row_sums_.data(), row_begin_, rows_, cols_, x, n, ldx, x_zero_point, bias, rq, y,
+                          layout);
   }
 
   /// Runs the kernel on `a` with this thread's scratch (allocated once per thread and K).
@@ -5246,33 +5259,14 @@ class gemm {
  private:
   gemm() = default;
 
-  /// The low-bit kernel's argument block (gemm_w8a8 builds the same one for its kernels).
+  /// The low-bit / table-lookup kernel's argument block (make_gemm_args, like gemm_w8a8's).
   template <class Out>
   w8a8_gemm_args args(const std::uint8_t* x, std::size_t n, std::size_t ldx, std::int32_t x_zero_point,
                       const std::int32_t* bias, const quant::requant_params& rq, Out* y,
                       quant::output_layout layout) const {
-    static_assert(std::is_same_v<Out, std::uint8_t> || std::is_same_v<Out, std::int8_t>,
-                  "ohq: requantized outputs are std::uint8_t or std::int8_t");
-    OHQ_ASSERT(run_kernel_ != nullptr && ldx >= cols_ && rq.channels() >= row_begin_ + rows_);
-    w8a8_gemm_args a;
-    a.x = x;
-    a.n = n;
-    a.ldx = ldx;
-    a.x_zero_point = x_zero_point;
-    a.packed = reinterpret_cast<const std::int8_t*>(packed_.data());
-    a.row_sums = row_sums_.data();
-    a.rows = rows_;
-    a.cols = cols_;
-    a.bias = bias ? bias + row_begin_ : nullptr;
-    a.multiplier = rq.multiplier.data() + row_begin_;
-    a.shift = rq.shift.data() + row_begin_;
-    a.zero_point = rq.zero_point;
-    a.lo = rq.lo;
-    a.hi = rq.hi;
-    a.y = reinterpret_cast<std::uint8_t*>(y);
-    a.channel_stride = layout.channel_stride;
-    a.column_stride = layout.column_stride;
-    return a;
+    OHQ_ASSERT(run_kernel_ != nullptr);
+    return make_gemm_args(packed_.data(), row_sums_.data(), row_begin_, rows_, cols_, x, n, ldx, x_zero_point, bias, rq, y,
+                          layout);
   }
 
   /// row_sums_ = sum_k w[r][k] of the rows, after checking every code fits `storage_bits`-bit

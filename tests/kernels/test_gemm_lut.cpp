@@ -55,24 +55,8 @@ void run_lut(const kernels::w8a8_kernel_entry& entry, const kernels::lut_packed_
   const std::size_t kp = (p.cols + 3) / 4 * 4, scratch_size = entry.scratch_columns * kp;
   constexpr std::int16_t canary = 0x3c3c;
   std::vector<std::int16_t> scratch(scratch_size + 64, canary);
-  kernels::w8a8_gemm_args a;
-  a.x = x;
-  a.n = n;
-  a.ldx = ldx;
-  a.x_zero_point = x_zp;
-  a.packed = reinterpret_cast<const std::int8_t*>(p.packed.data());
-  a.row_sums = p.row_sums.data();
-  a.rows = p.rows;
-  a.cols = p.cols;
-  a.bias = bias ? bias + row_begin : nullptr;
-  a.multiplier = rq.multiplier.data() + row_begin;
-  a.shift = rq.shift.data() + row_begin;
-  a.zero_point = rq.zero_point;
-  a.lo = rq.lo;
-  a.hi = rq.hi;
-  a.y = reinterpret_cast<std::uint8_t*>(y);
-  a.channel_stride = layout.channel_stride;
-  a.column_stride = layout.column_stride;
+  kernels::w8a8_gemm_args a = kernels::make_gemm_args(p.packed.data(), p.row_sums.data(), row_begin, p.rows, p.cols, x, n,
+                                                      ldx, x_zp, bias, rq, y, layout);
   a.scratch = scratch.data();
   entry.run(a);
   for (std::size_t i = scratch_size; i < scratch.size(); ++i) REQUIRE_MESSAGE(scratch[i] == canary, "scratch overrun");
