@@ -11,6 +11,8 @@
 
 #include <doctest/doctest.h>
 
+#include "../support/kernel_cases.hpp"
+
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
@@ -25,19 +27,6 @@ using kernels::arch;
 
 namespace {
 
-std::size_t case_count() {
-  if (const char* s = std::getenv("OHQ_KERNEL_TEST_CASES")) return std::strtoul(s, nullptr, 10);
-#if defined(OHQ_SANITIZED)
-  return 300;
-#else
-  return 3000;
-#endif
-}
-
-std::size_t pick_size(std::mt19937_64& gen, const std::vector<std::size_t>& edges, std::size_t max_random) {
-  if (gen() % 2) return edges[gen() % edges.size()];
-  return 1 + gen() % max_random;
-}
 // rows: around the 16-row panel and 8-row halves; columns: around the avx2 tile (4) and its tails;
 // k: around every panel (4, 8, 16 k) and every int16 flush point (32, 128, 256 k)
 const std::vector<std::size_t> m_edges = {1, 2, 3, 5, 7, 8, 9, 15, 16, 17, 23, 24, 25, 31, 32, 33, 47, 48, 49, 63, 64, 65, 97, 127, 128, 129};
@@ -55,8 +44,8 @@ template <class Out>
 bool run_case(arch path, unsigned storage, std::uint64_t seed, std::size_t max_m, std::size_t max_n, std::size_t max_k,
               stats& st) {
   std::mt19937_64 gen(seed);
-  const std::size_t m = pick_size(gen, m_edges, max_m), n = pick_size(gen, n_edges, max_n),
-                    k = pick_size(gen, k_edges, max_k);
+  const std::size_t m = test::pick_size(gen, m_edges, max_m), n = test::pick_size(gen, n_edges, max_n),
+                    k = test::pick_size(gen, k_edges, max_k);
   const std::size_t extra_rows = gen() % 3 == 0 ? gen() % 40 : 0;
   const std::size_t row_begin = extra_rows ? gen() % (extra_rows + 1) : 0;
   const std::size_t total_rows = m + extra_rows;
@@ -200,12 +189,12 @@ void for_each_lowbit_family(F f) {
 
 TEST_SUITE("kernels") {
   TEST_CASE("low-bit gemm families are bit-exact on random small shapes, every arch") {
-    const std::size_t cases = std::max<std::size_t>(case_count() / 3, 20);
+    const std::size_t cases = std::max<std::size_t>(test::kernel_case_count() / 3, 20);
     for_each_lowbit_family([&](unsigned storage, arch a) { run_family(a, storage, cases, 0x10b170000u, 140, 30, 300); });
   }
 
   TEST_CASE("low-bit gemm families are bit-exact on larger shapes, every arch") {
-    const std::size_t cases = std::max<std::size_t>(case_count() / 100, 4);
+    const std::size_t cases = std::max<std::size_t>(test::kernel_case_count() / 100, 4);
     for_each_lowbit_family([&](unsigned storage, arch a) { run_family(a, storage, cases, 0xb1640000u, 300, 70, 3000); });
   }
 

@@ -11,6 +11,8 @@
 
 #include <doctest/doctest.h>
 
+#include "../support/kernel_cases.hpp"
+
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
@@ -25,15 +27,6 @@ using namespace ohq;
 using kernels::arch;
 
 namespace {
-
-std::size_t case_count() {
-  if (const char* s = std::getenv("OHQ_KERNEL_TEST_CASES")) return std::strtoul(s, nullptr, 10);
-#if defined(OHQ_SANITIZED)
-  return 300;
-#else
-  return 3000;
-#endif
-}
 
 /// The entry for `bits`, or null (with a SKIPPED message) when this CPU or build cannot run it.
 const kernels::w8a8_kernel_entry* usable_entry(unsigned bits) {
@@ -62,10 +55,6 @@ void run_lut(const kernels::w8a8_kernel_entry& entry, const kernels::lut_packed_
   for (std::size_t i = scratch_size; i < scratch.size(); ++i) REQUIRE_MESSAGE(scratch[i] == canary, "scratch overrun");
 }
 
-std::size_t pick_size(std::mt19937_64& gen, const std::vector<std::size_t>& edges, std::size_t max_random) {
-  if (gen() % 2) return edges[gen() % edges.size()];
-  return 1 + gen() % max_random;
-}
 // 32-row blocks, the 64-row tile and its multiples
 const std::vector<std::size_t> m_edges = {1, 2, 3, 5, 7, 8, 9, 15, 16, 17, 31, 32, 33, 47, 63, 64, 65,
                                           95, 96, 97, 127, 128, 129, 131, 191, 192, 193};
@@ -84,8 +73,8 @@ template <class Out>
 bool run_case(const kernels::w8a8_kernel_entry& entry, unsigned bits, std::uint64_t seed, std::size_t max_m,
               std::size_t max_n, std::size_t max_k, stats& st) {
   std::mt19937_64 gen(seed);
-  const std::size_t m = pick_size(gen, m_edges, max_m), n = pick_size(gen, n_edges, max_n),
-                    k = pick_size(gen, k_edges, max_k);
+  const std::size_t m = test::pick_size(gen, m_edges, max_m), n = test::pick_size(gen, n_edges, max_n),
+                    k = test::pick_size(gen, k_edges, max_k);
   const std::size_t extra_rows = gen() % 3 == 0 ? gen() % 40 : 0;
   const std::size_t row_begin = extra_rows ? gen() % (extra_rows + 1) : 0;
   const std::size_t total_rows = m + extra_rows;
@@ -247,12 +236,12 @@ TEST_SUITE("kernels_lut") {
   }
 
   TEST_CASE("gemm_lut is bit-exact on random small shapes, 1-3 bits") {
-    const std::size_t cases = case_count();
+    const std::size_t cases = test::kernel_case_count();
     for (unsigned bits = 1; bits <= 3; ++bits) run_bits(bits, cases, 0x1a7e0000u + 0x100000u * bits, 200, 20, 600);
   }
 
   TEST_CASE("gemm_lut is bit-exact on larger shapes, 1-3 bits") {
-    const std::size_t cases = std::max<std::size_t>(case_count() / 30, 4);
+    const std::size_t cases = std::max<std::size_t>(test::kernel_case_count() / 30, 4);
     for (unsigned bits = 1; bits <= 3; ++bits) run_bits(bits, cases, 0xb16c0000u + 0x100000u * bits, 400, 40, 5000);
   }
 

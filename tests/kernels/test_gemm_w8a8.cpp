@@ -9,6 +9,8 @@
 
 #include <doctest/doctest.h>
 
+#include "../support/kernel_cases.hpp"
+
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
@@ -23,20 +25,6 @@ using kernels::arch;
 
 namespace {
 
-std::size_t case_count() {
-  if (const char* s = std::getenv("OHQ_KERNEL_TEST_CASES")) return std::strtoul(s, nullptr, 10);
-#if defined(OHQ_SANITIZED)
-  return 300;
-#else
-  return 3000;
-#endif
-}
-
-/// Sizes that probe every tile edge: 1, primes, multiples of 4/6/8/16/64 and their neighbours.
-std::size_t pick_size(std::mt19937_64& gen, const std::vector<std::size_t>& edges, std::size_t max_random) {
-  if (gen() % 2) return edges[gen() % edges.size()];
-  return 1 + gen() % max_random;
-}
 const std::vector<std::size_t> m_edges = {1, 2, 3, 4, 5, 7, 8, 9, 11, 13, 15, 16, 17, 23, 24, 25, 31, 32, 33,
                                           47, 48, 49, 63, 64, 65, 67, 97, 127, 128, 129, 131, 191, 192, 193};
 const std::vector<std::size_t> n_edges = {1, 2, 3, 4, 5, 6, 7, 8, 9, 11, 12, 13, 17, 18, 19, 23, 24, 25, 29, 31};
@@ -50,8 +38,8 @@ struct stats {
 template <class Out>
 bool run_case(arch path, std::uint64_t seed, std::size_t max_m, std::size_t max_n, std::size_t max_k, stats& st) {
   std::mt19937_64 gen(seed);
-  const std::size_t m = pick_size(gen, m_edges, max_m), n = pick_size(gen, n_edges, max_n),
-                    k = pick_size(gen, k_edges, max_k);
+  const std::size_t m = test::pick_size(gen, m_edges, max_m), n = test::pick_size(gen, n_edges, max_n),
+                    k = test::pick_size(gen, k_edges, max_k);
   const std::size_t extra_rows = gen() % 3 == 0 ? gen() % 20 : 0;
   const std::size_t row_begin = extra_rows ? gen() % (extra_rows + 1) : 0;
   const std::size_t total_rows = m + extra_rows;
@@ -185,12 +173,12 @@ void run_path(arch path, std::size_t cases, std::uint64_t seed0, std::size_t max
 
 TEST_SUITE("kernels") {
   TEST_CASE("gemm_w8a8 is bit-exact on random small shapes, every arch") {
-    const std::size_t cases = case_count();
+    const std::size_t cases = test::kernel_case_count();
     for (arch a : kernels::all_archs) run_path(a, cases, 0x5eed0000u, 140, 30, 300);
   }
 
   TEST_CASE("gemm_w8a8 is bit-exact on larger shapes, every arch") {
-    const std::size_t cases = std::max<std::size_t>(case_count() / 50, 4);
+    const std::size_t cases = std::max<std::size_t>(test::kernel_case_count() / 50, 4);
     for (arch a : kernels::all_archs) run_path(a, cases, 0xb16b0000u, 300, 70, 2500);
   }
 
