@@ -9,7 +9,10 @@
 #include "common.hpp"
 
 #include <cmath>
+#include <algorithm>
 #include <limits>
+#include <random>
+#include <utility>
 #include <vector>
 
 namespace q = ohq::quant;
@@ -86,6 +89,29 @@ TEST_CASE("activation quantize/dequantize: u8 asymmetric and s8 symmetric, satur
   // every code round-trips through dequantize -> quantize
   for (const auto& p : {u, s, q::u8_params(0.0123f, 0), q::u8_params(3.7f, 255)})
     for (std::int32_t c = p.qmin; c <= p.qmax; ++c) CHECK(q::quantize(q::dequantize(c, p), p) == c);
+}
+
+TEST_CASE("round_clamp is clamp(floor(v + 1/2)) on ties, near-ties, both signs, out of range and NaN") {
+  // round_clamp floors by truncation and a fix-up instead of std::floor: check it against
+  // std::floor on the values where the two could differ.
+  auto expected = [](double v, std::int32_t lo, std::int32_t hi) {
+    return static_cast<std::int32_t>(std::clamp(std::floor(std::clamp(v, lo - 1.0, hi + 1.0) + 0.5), double(lo), double(hi)));
+  };
+  std::mt19937_64 gen(11);
+  std::uniform_real_distribution<double> wide(-400.0, 400.0);
+  std::vector<double> values = {0.0, -0.0, 0.5, -0.5, 1.5, -1.5, 2.5, -2.5, 254.5, 255.5, -127.5, -128.5, 1e300, -1e300,
+                                std::numeric_limits<double>::infinity(), -std::numeric_limits<double>::infinity(),
+                                std::nextafter(0.5, 0.0), std::nextafter(-0.5, 0.0), std::nextafter(-0.5, -1.0),
+                                std::nextafter(-1.5, 0.0), std::nextafter(-1.5, -2.0)};
+  for (int i = -600; i <= 600; ++i) values.push_back(i / 2.0);  // every tie in and around the ranges
+  for (int i = 0; i < 20000; ++i) values.push_back(wide(gen));
+  for (const double v : values)
+    for (const auto& [lo, hi] : {std::pair{0, 255}, std::pair{-128, 127}, std::pair{-7, 7}}) {
+      CAPTURE(v);
+      CAPTURE(lo);
+      CHECK(q::detail::round_clamp(v, lo, hi, 99) == expected(v, lo, hi));
+    }
+  CHECK(q::detail::round_clamp(std::numeric_limits<double>::quiet_NaN(), 0, 255, 99) == 99);
 }
 
 TEST_CASE("params_from_range contains 0 exactly and never has a zero scale") {

@@ -34,8 +34,12 @@ namespace detail {
 /// Clamps before rounding so the conversion to an integer is always defined; NaN -> `nan_value`.
 inline std::int32_t round_clamp(double v, std::int32_t lo, std::int32_t hi, std::int32_t nan_value) noexcept {
   if (std::isnan(v)) return nan_value;
-  v = std::clamp(v, double(lo) - 1.0, double(hi) + 1.0);
-  return std::clamp(static_cast<std::int32_t>(round_half_up(v)), lo, hi);
+  // floor(t) of the clamped t = v + 1/2 by truncation and a fix-up: round_half_up exactly, without
+  // std::floor's libm call in baseline x86-64 builds (no SSE4.1 roundsd), which made quantizing a
+  // network's input ~7 ns per value.
+  const double t = std::clamp(v, double(lo) - 1.0, double(hi) + 1.0) + 0.5;
+  const auto truncated = static_cast<std::int32_t>(t);
+  return std::clamp(truncated - (double(truncated) > t ? 1 : 0), lo, hi);
 }
 }  // namespace detail
 
