@@ -24,6 +24,7 @@ function(ohq_add_arch_kernels target)
   # kernel through the avx2 TU: including an avx2 header here would emit its inline functions with
   # AVX-512 flags, and the linker could pick that copy).
   set(arch_avx2_includes "#include <ohq/kernels/avx2/depthwise.hpp>
+#include <ohq/kernels/avx2/eltwise.hpp>
 #include <ohq/kernels/avx2/gemm_lowbit.hpp>
 #include <ohq/kernels/avx2/gemm_lut.hpp>")
   set(arch_avx512_includes "")

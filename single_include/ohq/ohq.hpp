@@ -845,8 +845,12 @@ namespace detail {
 /// Clamps before rounding so the conversion to an integer is always defined; NaN -> `nan_value`.
 inline std::int32_t round_clamp(double v, std::int32_t lo, std::int32_t hi, std::int32_t nan_value) noexcept {
   if (std::isnan(v)) return nan_value;
-  v = std::clamp(v, double(lo) - 1.0, double(hi) + 1.0);
-  return std::clamp(static_cast<std::int32_t>(round_half_up(v)), lo, hi);
+  // floor(t) of the clamped t = v + 1/2 by truncation and a fix-up: round_half_up exactly, without
+  // std::floor's libm call in baseline x86-64 builds (no SSE4.1 roundsd), which made quantizing a
+  // network's input ~7 ns per value.
+  const double t = std::clamp(v, double(lo) - 1.0, double(hi) + 1.0) + 0.5;
+  const auto truncated = static_cast<std::int32_t>(t);
+  return std::clamp(truncated - (double(truncated) > t ? 1 : 0), lo, hi);
 }
 }  // namespace detail
 
@@ -3082,12 +3086,18 @@ inline std::uint64_t low_bytes8(__m256i v) noexcept {
 template <std::size_t Nc>
 inline void requantize_store8(const w8a8_gemm_args& a, std::size_t j0, std::size_t i0, const __m256i (&dots)[Nc]) noexcept {
   const std::size_t rows = a.rows - j0 < 8 ? a.rows - j0 : 8;
-  std::int32_t bias[8] = {}, rs[8] = {}, m[8] = {}, s[8] = {1, 1, 1, 1, 1, 1, 1, 1};
-  if (a.bias) std::memcpy(bias, a.bias + j0, rows * 4);
-  std::memcpy(rs, a.row_sums + j0, rows * 4);
-  std::memcpy(m, a.multiplier + j0, rows * 4);
-  std::memcpy(s, a.shift + j0, rows * 4);
-  const requant8 p = make_requant8(bias, rs, m, s, a.x_zero_point, a.zero_point, a.lo, a.hi);
+  requant8 p;
+  if (rows == 8 && a.bias) {  // read in place: four variable-length memcpy calls cost ~20% at K = 576
+    p = make_requant8(a.bias + j0, a.row_sums + j0, a.multiplier + j0, a.shift + j0, a.x_zero_point, a.zero_point,
+                      a.lo, a.hi);
+  } else {
+    std::int32_t bias[8] = {}, rs[8] = {}, m[8] = {}, s[8] = {1, 1, 1, 1, 1, 1, 1, 1};
+    if (a.bias) std::memcpy(bias, a.bias + j0, rows * 4);
+    std::memcpy(rs, a.row_sums + j0, rows * 4);
+    std::memcpy(m, a.multiplier + j0, rows * 4);
+    std::memcpy(s, a.shift + j0, rows * 4);
+    p = make_requant8(bias, rs, m, s, a.x_zero_point, a.zero_point, a.lo, a.hi);
+  }
   for (std::size_t c = 0; c < Nc; ++c) {
     const std::uint64_t bytes = low_bytes8(requantize8(dots[c], p));
     std::uint8_t* y = a.y + j0 * a.channel_stride + (i0 + c) * a.column_stride;
@@ -3098,6 +3108,83 @@ inline void requantize_store8(const w8a8_gemm_args& a, std::size_t j0, std::size
     }
   }
 }
+
+#if defined(__GNUC__) && defined(__x86_64__)
+#define OHQ_AVX2_W8A8_ASM 1
+/// One k group (4 k) of column c of the 8x6 tile: broadcast x[4g..4g+3] of the column from
+/// `addr`, multiply with the two widened weight registers (ymm12: rows 0-3, ymm13: rows 4-7),
+/// add into the column's two accumulators.
+#define OHQ_AVX2_W8A8_COLUMN(addr, lo, hi)              \
+  "vpbroadcastq " addr ", %%ymm14\n\t"                  \
+  "vpmaddwd %%ymm14, %%ymm12, %%ymm15\n\t"              \
+  "vpaddd %%ymm15, %%ymm" #lo ", %%ymm" #lo "\n\t"     \
+  "vpmaddwd %%ymm14, %%ymm13, %%ymm15\n\t"              \
+  "vpaddd %%ymm15, %%ymm" #hi ", %%ymm" #hi "\n\t"
+
+/// The 8 rows x 6 columns tile's k loop with the registers allocated by hand: 12 accumulators
+/// (ymm0-5: rows 0-3 of columns 0-5, ymm6-11: rows 4-7), 2 widened weight registers, 1 broadcast,
+/// 1 product; 36 instructions per k group of 4 and no stack traffic. Written in asm because g++
+/// 12 allocates this loop badly whatever the source says: with intrinsics it either spills
+/// accumulators or (with register-pinning asm barriers) keeps the widened weights on the stack
+/// and adds ~12 register moves per step, reaching ~12 MACs per cycle instead of ~25.
+/// sums[c] / sums[6 + c]: column c's accumulators as the intrinsic tile leaves them.
+inline void tile_8x6_asm(const std::int16_t* xw, std::size_t kp, const std::int8_t* wt, std::size_t k4,
+                         __m256i (&sums)[12]) noexcept {
+  const std::int16_t* x0 = xw;           // columns 0-2: x0, x0 + stride, x0 + 2 stride
+  const std::int16_t* x3 = xw + 3 * kp;  // columns 3-5
+  const std::size_t stride = kp * sizeof(std::int16_t);
+  __asm__ volatile(
+      "vpxor %%xmm0, %%xmm0, %%xmm0\n\t"
+      "vpxor %%xmm1, %%xmm1, %%xmm1\n\t"
+      "vpxor %%xmm2, %%xmm2, %%xmm2\n\t"
+      "vpxor %%xmm3, %%xmm3, %%xmm3\n\t"
+      "vpxor %%xmm4, %%xmm4, %%xmm4\n\t"
+      "vpxor %%xmm5, %%xmm5, %%xmm5\n\t"
+      "vpxor %%xmm6, %%xmm6, %%xmm6\n\t"
+      "vpxor %%xmm7, %%xmm7, %%xmm7\n\t"
+      "vpxor %%xmm8, %%xmm8, %%xmm8\n\t"
+      "vpxor %%xmm9, %%xmm9, %%xmm9\n\t"
+      "vpxor %%xmm10, %%xmm10, %%xmm10\n\t"
+      "vpxor %%xmm11, %%xmm11, %%xmm11\n\t"
+      "test %[n], %[n]\n\t"
+      "jz 2f\n\t"
+      ".p2align 4\n\t"
+      "1:\n\t"
+      "vpmovsxbw (%[w]), %%ymm12\n\t"
+      "vpmovsxbw 16(%[w]), %%ymm13\n\t"
+      OHQ_AVX2_W8A8_COLUMN("(%[x0])", 0, 6)
+      OHQ_AVX2_W8A8_COLUMN("(%[x0],%[s],1)", 1, 7)
+      OHQ_AVX2_W8A8_COLUMN("(%[x0],%[s],2)", 2, 8)
+      OHQ_AVX2_W8A8_COLUMN("(%[x3])", 3, 9)
+      OHQ_AVX2_W8A8_COLUMN("(%[x3],%[s],1)", 4, 10)
+      OHQ_AVX2_W8A8_COLUMN("(%[x3],%[s],2)", 5, 11)
+      "add $32, %[w]\n\t"
+      "add $8, %[x0]\n\t"
+      "add $8, %[x3]\n\t"
+      "dec %[n]\n\t"
+      "jnz 1b\n\t"
+      "2:\n\t"
+      "vmovdqu %%ymm0, 0(%[out])\n\t"
+      "vmovdqu %%ymm1, 32(%[out])\n\t"
+      "vmovdqu %%ymm2, 64(%[out])\n\t"
+      "vmovdqu %%ymm3, 96(%[out])\n\t"
+      "vmovdqu %%ymm4, 128(%[out])\n\t"
+      "vmovdqu %%ymm5, 160(%[out])\n\t"
+      "vmovdqu %%ymm6, 192(%[out])\n\t"
+      "vmovdqu %%ymm7, 224(%[out])\n\t"
+      "vmovdqu %%ymm8, 256(%[out])\n\t"
+      "vmovdqu %%ymm9, 288(%[out])\n\t"
+      "vmovdqu %%ymm10, 320(%[out])\n\t"
+      "vmovdqu %%ymm11, 352(%[out])\n\t"
+      : [w] "+r"(wt), [x0] "+r"(x0), [x3] "+r"(x3), [n] "+r"(k4)
+      : [s] "r"(stride), [out] "r"(sums)
+      : "cc", "memory", "xmm0", "xmm1", "xmm2", "xmm3", "xmm4", "xmm5", "xmm6", "xmm7", "xmm8", "xmm9", "xmm10",
+        "xmm11", "xmm12", "xmm13", "xmm14", "xmm15");
+}
+#undef OHQ_AVX2_W8A8_COLUMN
+#else
+#define OHQ_AVX2_W8A8_ASM 0
+#endif
 
 /// A register tile of 8 * MrV rows x Nr columns. Registers: 2 * MrV * Nr accumulators, 2 * MrV
 /// widened weights, 1 broadcast (MrV = 1, Nr = 6: 15 of 16 ymm).
@@ -3114,6 +3201,15 @@ struct gemm_w8a8 {
   template <std::size_t Nc>
   static void tile(const std::int16_t* xw, std::size_t kp, const std::int8_t* wt, std::size_t k4,
                    __m256i (&out)[MrV][Nc]) noexcept {
+#if OHQ_AVX2_W8A8_ASM
+    if constexpr (MrV == 1 && Nc == 6) {
+      __m256i sums[12];
+      tile_8x6_asm(xw, kp, wt, k4, sums);
+#pragma GCC unroll 6
+      for (std::size_t c = 0; c < 6; ++c) out[0][c] = _mm256_permute4x64_epi64(_mm256_hadd_epi32(sums[c], sums[6 + c]), 0xD8);
+      return;
+    }
+#endif
     __m256i lo[MrV][Nc], hi[MrV][Nc];  // rows 8v..8v+3 and 8v+4..8v+7 (two k pairs each), column c
 #pragma GCC unroll 16
     for (std::size_t v = 0; v < MrV; ++v)
@@ -3815,6 +3911,163 @@ inline __m256i broadcast4(const std::uint8_t* x) noexcept {
   return _mm256_set1_epi32(v);
 }
 
+#if defined(__GNUC__) && defined(__x86_64__)
+#define OHQ_AVX2_W4A8_ASM 1
+/// One k group (4 k) of column c of the 16x4 W4A8 tile: broadcast 4 activation bytes from `addr`,
+/// vpmaddubsw with the unpacked rows 0-7 (ymm8) and 8-15 (ymm9), add into int16 accumulators.
+#define OHQ_AVX2_W4A8_COLUMN(addr, lo, hi)              \
+  "vpbroadcastd " addr ", %%ymm10\n\t"                  \
+  "vpmaddubsw %%ymm8, %%ymm10, %%ymm11\n\t"             \
+  "vpaddw %%ymm11, %%ymm" #lo ", %%ymm" #lo "\n\t"     \
+  "vpmaddubsw %%ymm9, %%ymm10, %%ymm11\n\t"             \
+  "vpaddw %%ymm11, %%ymm" #hi ", %%ymm" #hi "\n\t"
+
+/// The end of every low-bit asm loop: the int16 sums of ymm0-7 widened by vpmaddwd with ones
+/// ([ones]) and added to dots[0..7] ([d]).
+#define OHQ_AVX2_LOWBIT_FLUSH \
+  "vmovdqa (%[ones]), %%ymm15\n\t" \
+  "vpmaddwd %%ymm15, %%ymm0, %%ymm0\n\t" \
+  "vpmaddwd %%ymm15, %%ymm1, %%ymm1\n\t" \
+  "vpmaddwd %%ymm15, %%ymm2, %%ymm2\n\t" \
+  "vpmaddwd %%ymm15, %%ymm3, %%ymm3\n\t" \
+  "vpmaddwd %%ymm15, %%ymm4, %%ymm4\n\t" \
+  "vpmaddwd %%ymm15, %%ymm5, %%ymm5\n\t" \
+  "vpmaddwd %%ymm15, %%ymm6, %%ymm6\n\t" \
+  "vpmaddwd %%ymm15, %%ymm7, %%ymm7\n\t" \
+  "vpaddd 0(%[d]), %%ymm0, %%ymm0\n\t" \
+  "vpaddd 32(%[d]), %%ymm1, %%ymm1\n\t" \
+  "vpaddd 64(%[d]), %%ymm2, %%ymm2\n\t" \
+  "vpaddd 96(%[d]), %%ymm3, %%ymm3\n\t" \
+  "vpaddd 128(%[d]), %%ymm4, %%ymm4\n\t" \
+  "vpaddd 160(%[d]), %%ymm5, %%ymm5\n\t" \
+  "vpaddd 192(%[d]), %%ymm6, %%ymm6\n\t" \
+  "vpaddd 224(%[d]), %%ymm7, %%ymm7\n\t" \
+  "vmovdqu %%ymm0, 0(%[d])\n\t" \
+  "vmovdqu %%ymm1, 32(%[d])\n\t" \
+  "vmovdqu %%ymm2, 64(%[d])\n\t" \
+  "vmovdqu %%ymm3, 96(%[d])\n\t" \
+  "vmovdqu %%ymm4, 128(%[d])\n\t" \
+  "vmovdqu %%ymm5, 160(%[d])\n\t" \
+  "vmovdqu %%ymm6, 192(%[d])\n\t" \
+  "vmovdqu %%ymm7, 224(%[d])\n\t"
+
+/// Constants of the W4A8 asm loop: nibble mask, the field offset 8, int16 ones (for vpmaddwd).
+alignas(32) inline constexpr std::uint8_t w4a8_asm_constants[96] = {
+    0x0F, 0x0F, 0x0F, 0x0F, 0x0F, 0x0F, 0x0F, 0x0F, 0x0F, 0x0F, 0x0F, 0x0F, 0x0F, 0x0F, 0x0F, 0x0F,
+    0x0F, 0x0F, 0x0F, 0x0F, 0x0F, 0x0F, 0x0F, 0x0F, 0x0F, 0x0F, 0x0F, 0x0F, 0x0F, 0x0F, 0x0F, 0x0F,
+    8,    8,    8,    8,    8,    8,    8,    8,    8,    8,    8,    8,    8,    8,    8,    8,
+    8,    8,    8,    8,    8,    8,    8,    8,    8,    8,    8,    8,    8,    8,    8,    8,
+    1,    0,    1,    0,    1,    0,    1,    0,    1,    0,    1,    0,    1,    0,    1,    0,
+    1,    0,    1,    0,    1,    0,    1,    0,    1,    0,    1,    0,    1,    0,    1,    0};
+
+/// `panels` (1..8) panels of the 16 rows x 4 columns W4A8 tile with the registers allocated by
+/// hand, then the flush: dots[h * 4 + c] += the int16 sums widened by vpmaddwd with ones. Columns
+/// are x + c * stride (4 activation bytes per panel each). Registers: ymm0-7 int16 accumulators
+/// (rows 0-7 / 8-15 of columns 0-3), ymm8/9 the unpacked weights, ymm10 the broadcast, ymm11 the
+/// product, ymm12-14 constants: 31 instructions per panel of 256 MACs and no register moves (g++'s
+/// 16x3 intrinsic loop issues 34 per 192 MACs, 6 of them moves, and reaches ~25 MACs per cycle).
+inline void w4a8_panels_16x4_asm(const std::uint8_t* x, std::ptrdiff_t stride, const std::uint8_t* w,
+                                 std::size_t panels, __m256i (&dots)[8]) noexcept {
+  const std::uint8_t* x3 = x + 3 * stride;
+  __asm__ volatile(
+      "vmovdqa 0(%[k]), %%ymm12\n\t"
+      "vmovdqa 32(%[k]), %%ymm13\n\t"
+      "vpxor %%xmm0, %%xmm0, %%xmm0\n\t"
+      "vpxor %%xmm1, %%xmm1, %%xmm1\n\t"
+      "vpxor %%xmm2, %%xmm2, %%xmm2\n\t"
+      "vpxor %%xmm3, %%xmm3, %%xmm3\n\t"
+      "vpxor %%xmm4, %%xmm4, %%xmm4\n\t"
+      "vpxor %%xmm5, %%xmm5, %%xmm5\n\t"
+      "vpxor %%xmm6, %%xmm6, %%xmm6\n\t"
+      "vpxor %%xmm7, %%xmm7, %%xmm7\n\t"
+      ".p2align 4\n\t"
+      "1:\n\t"
+      "vmovdqa (%[w]), %%ymm11\n\t"
+      "vpand %%ymm12, %%ymm11, %%ymm8\n\t"
+      "vpsrlw $4, %%ymm11, %%ymm9\n\t"
+      "vpand %%ymm12, %%ymm9, %%ymm9\n\t"
+      "vpsubb %%ymm13, %%ymm8, %%ymm8\n\t"
+      "vpsubb %%ymm13, %%ymm9, %%ymm9\n\t"
+      OHQ_AVX2_W4A8_COLUMN("(%[x0])", 0, 4)
+      OHQ_AVX2_W4A8_COLUMN("(%[x0],%[s],1)", 1, 5)
+      OHQ_AVX2_W4A8_COLUMN("(%[x0],%[s],2)", 2, 6)
+      OHQ_AVX2_W4A8_COLUMN("(%[x3])", 3, 7)
+      "add $32, %[w]\n\t"
+      "add $4, %[x0]\n\t"
+      "add $4, %[x3]\n\t"
+      "dec %[n]\n\t"
+      "jnz 1b\n\t"
+      OHQ_AVX2_LOWBIT_FLUSH
+      : [w] "+r"(w), [x0] "+r"(x), [x3] "+r"(x3), [n] "+r"(panels)
+      : [s] "r"(stride), [d] "r"(dots), [k] "r"(w4a8_asm_constants), [ones] "r"(w4a8_asm_constants + 64)
+      : "cc", "memory", "xmm0", "xmm1", "xmm2", "xmm3", "xmm4", "xmm5", "xmm6", "xmm7", "xmm8", "xmm9", "xmm10",
+        "xmm11", "xmm12", "xmm13", "xmm14", "xmm15");
+}
+
+/// Constants of the W2A8 asm loop: the low field mask, the vpshufb table decoding the high field
+/// in place (4u -> u - 2), the field offset 2, the high field mask (as lowbit_fields<2>).
+alignas(32) inline constexpr std::int8_t w2a8_asm_constants[128] = {
+    3,  3, 3, 3, 3,  3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3,  3, 3, 3, 3,  3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3,
+    -2, 0, 0, 0, -1, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, -2, 0, 0, 0, -1, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0,
+    2,  2, 2, 2, 2,  2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2,  2, 2, 2, 2,  2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2,
+    12, 12, 12, 12, 12, 12, 12, 12, 12, 12, 12, 12, 12, 12, 12, 12,
+    12, 12, 12, 12, 12, 12, 12, 12, 12, 12, 12, 12, 12, 12, 12, 12};
+
+/// Unpacks the k group held in the low nibbles of ymm14 into ymm8 (rows 0-7) and ymm9 (rows 8-15).
+#define OHQ_AVX2_W2A8_UNPACK               \
+  "vpand %%ymm12, %%ymm14, %%ymm8\n\t"     \
+  "vpsubb 64(%[k]), %%ymm8, %%ymm8\n\t"    \
+  "vpand 96(%[k]), %%ymm14, %%ymm9\n\t"    \
+  "vpshufb %%ymm9, %%ymm13, %%ymm9\n\t"
+
+/// The W2A8 counterpart of w4a8_panels_16x4_asm: `panels` (1..16) panels of 16 rows x 8 k (two k
+/// groups, the second in the high nibbles), 8 activation bytes per panel and column.
+inline void w2a8_panels_16x4_asm(const std::uint8_t* x, std::ptrdiff_t stride, const std::uint8_t* w,
+                                 std::size_t panels, __m256i (&dots)[8]) noexcept {
+  const std::uint8_t* x3 = x + 3 * stride;
+  __asm__ volatile(
+      "vmovdqa 0(%[k]), %%ymm12\n\t"
+      "vmovdqa 32(%[k]), %%ymm13\n\t"
+      "vpxor %%xmm0, %%xmm0, %%xmm0\n\t"
+      "vpxor %%xmm1, %%xmm1, %%xmm1\n\t"
+      "vpxor %%xmm2, %%xmm2, %%xmm2\n\t"
+      "vpxor %%xmm3, %%xmm3, %%xmm3\n\t"
+      "vpxor %%xmm4, %%xmm4, %%xmm4\n\t"
+      "vpxor %%xmm5, %%xmm5, %%xmm5\n\t"
+      "vpxor %%xmm6, %%xmm6, %%xmm6\n\t"
+      "vpxor %%xmm7, %%xmm7, %%xmm7\n\t"
+      ".p2align 4\n\t"
+      "1:\n\t"
+      "vmovdqa (%[w]), %%ymm14\n\t"
+      OHQ_AVX2_W2A8_UNPACK
+      OHQ_AVX2_W4A8_COLUMN("(%[x0])", 0, 4)
+      OHQ_AVX2_W4A8_COLUMN("(%[x0],%[s],1)", 1, 5)
+      OHQ_AVX2_W4A8_COLUMN("(%[x0],%[s],2)", 2, 6)
+      OHQ_AVX2_W4A8_COLUMN("(%[x3])", 3, 7)
+      "vpsrlw $4, %%ymm14, %%ymm14\n\t"
+      OHQ_AVX2_W2A8_UNPACK
+      OHQ_AVX2_W4A8_COLUMN("4(%[x0])", 0, 4)
+      OHQ_AVX2_W4A8_COLUMN("4(%[x0],%[s],1)", 1, 5)
+      OHQ_AVX2_W4A8_COLUMN("4(%[x0],%[s],2)", 2, 6)
+      OHQ_AVX2_W4A8_COLUMN("4(%[x3])", 3, 7)
+      "add $32, %[w]\n\t"
+      "add $8, %[x0]\n\t"
+      "add $8, %[x3]\n\t"
+      "dec %[n]\n\t"
+      "jnz 1b\n\t"
+      OHQ_AVX2_LOWBIT_FLUSH
+      : [w] "+r"(w), [x0] "+r"(x), [x3] "+r"(x3), [n] "+r"(panels)
+      : [s] "r"(stride), [d] "r"(dots), [k] "r"(w2a8_asm_constants), [ones] "r"(w4a8_asm_constants + 64)
+      : "cc", "memory", "xmm0", "xmm1", "xmm2", "xmm3", "xmm4", "xmm5", "xmm6", "xmm7", "xmm8", "xmm9", "xmm10",
+        "xmm11", "xmm12", "xmm13", "xmm14", "xmm15");
+}
+#undef OHQ_AVX2_W2A8_UNPACK
+#undef OHQ_AVX2_W4A8_COLUMN
+#undef OHQ_AVX2_LOWBIT_FLUSH
+#else
+#define OHQ_AVX2_W4A8_ASM 0
+#endif
+
 }  // namespace avx2
 
 /// AVX2: a register tile of 16 rows x Nr columns; 2 * Nr int16 accumulators plus their int32
@@ -3831,12 +4084,31 @@ struct gemm_lowbit<arch::avx2, WeightBits, Mr, Nr> {
   static constexpr std::size_t panels_per_flush = fields::max_steps / groups;
   /// Weights of this many row tiles are reused across all column blocks while they sit in L2.
   static constexpr std::size_t l2_weight_bytes = 256 * 1024;
+  static constexpr std::size_t prefetch_min_bytes = 1024 * 1024;
 
   /// dots[h][c] = int32 dot products of rows 8h..8h+7 of the tile with column c (wrapping).
   /// xs[c] is readable for panels * kp bytes (zeros past K).
   template <std::size_t Nc>
-  static void tile(const std::uint8_t* const (&xs)[Nr], const std::uint8_t* wt, std::size_t panels,
+  static void tile(const std::uint8_t* const (&xs)[Nr], const std::uint8_t* wt, std::size_t panels, bool prefetch,
                    __m256i (&dots)[2][Nc]) noexcept {
+#if OHQ_AVX2_W4A8_ASM
+    if constexpr ((WeightBits == 4 || WeightBits == 2) && Nc == 4) {
+      __m256i sums[8] = {};  // [h * 4 + c]
+      const std::ptrdiff_t stride = xs[1] - xs[0];  // the columns are equally spaced (run())
+      for (std::size_t p0 = 0; p0 < panels; p0 += panels_per_flush) {
+        const std::size_t count = panels - p0 < panels_per_flush ? panels - p0 : panels_per_flush;
+        if constexpr (WeightBits == 4)
+          avx2::w4a8_panels_16x4_asm(xs[0] + p0 * kp, stride, wt + p0 * lowbit_panel_bytes, count, sums);
+        else
+          avx2::w2a8_panels_16x4_asm(xs[0] + p0 * kp, stride, wt + p0 * lowbit_panel_bytes, count, sums);
+      }
+      for (std::size_t c = 0; c < 4; ++c) {
+        dots[0][c] = sums[c];
+        dots[1][c] = sums[4 + c];
+      }
+      return;
+    }
+#endif
     const __m256i ones = _mm256_set1_epi16(1);
     for (std::size_t c = 0; c < Nc; ++c) dots[0][c] = dots[1][c] = _mm256_setzero_si256();
     for (std::size_t p0 = 0; p0 < panels; p0 += panels_per_flush) {
@@ -3844,6 +4116,7 @@ struct gemm_lowbit<arch::avx2, WeightBits, Mr, Nr> {
       __m256i acc[2][Nc];
       for (std::size_t c = 0; c < Nc; ++c) acc[0][c] = acc[1][c] = _mm256_setzero_si256();
       for (std::size_t p = p0; p < p1; ++p) {
+        if (prefetch && p % 2 == 0) _mm_prefetch(reinterpret_cast<const char*>(wt + p * lowbit_panel_bytes + 2048), _MM_HINT_T0);
         const __m256i v = _mm256_load_si256(reinterpret_cast<const __m256i*>(wt + p * lowbit_panel_bytes));
         for (std::size_t q = 0; q < groups; ++q) {
           __m256i w_lo, w_hi;
@@ -3864,11 +4137,11 @@ struct gemm_lowbit<arch::avx2, WeightBits, Mr, Nr> {
 
   template <std::size_t Nc>
   static void block(const w8a8_gemm_args& a, std::size_t i0, const std::uint8_t* const (&xs)[Nr], std::size_t t0,
-                    std::size_t t1, std::size_t panels) noexcept {
+                    std::size_t t1, std::size_t panels, bool prefetch) noexcept {
     const auto* packed = reinterpret_cast<const std::uint8_t*>(a.packed);
     for (std::size_t t = t0; t < t1; ++t) {
       __m256i dots[2][Nc];
-      tile<Nc>(xs, packed + t * panels * lowbit_panel_bytes, panels, dots);
+      tile<Nc>(xs, packed + t * panels * lowbit_panel_bytes, panels, prefetch, dots);
       avx2::requantize_store8<Nc>(a, t * Mr, i0, dots[0]);
       if (t * Mr + 8 < a.rows) avx2::requantize_store8<Nc>(a, t * Mr + 8, i0, dots[1]);
     }
@@ -3878,6 +4151,10 @@ struct gemm_lowbit<arch::avx2, WeightBits, Mr, Nr> {
     const std::size_t panels = (a.cols + kp - 1) / kp, kpad = panels * kp;
     const std::size_t tiles = (a.rows + Mr - 1) / Mr, tile_bytes = panels * lowbit_panel_bytes;
     const std::size_t chunk = tile_bytes >= l2_weight_bytes ? 1 : l2_weight_bytes / tile_bytes;
+    // Few columns stream the weights once from L3 or DRAM: a software prefetch 2 KB ahead keeps
+    // more lines in flight (8192^2 W4A8: 1.6x -> 2.5-3x the W8A8 speed) but costs where the
+    // weights sit in L2 (1024^2: 1.7x -> 1.0-1.4x), hence only beyond 1 MB.
+    const bool prefetch = a.n < Nr && tiles * tile_bytes > prefetch_min_bytes;
     // a partial last panel reads activations past K: those columns go through zero-padded scratch
     const bool copy = kpad != a.cols;
     auto* scratch = reinterpret_cast<std::uint8_t*>(a.scratch);  // Nr lines of kpad bytes
@@ -3894,19 +4171,20 @@ struct gemm_lowbit<arch::avx2, WeightBits, Mr, Nr> {
             xs[c] = scratch + c * kpad;
           }
         }
-        with_column_count<Nr>(nc, [&](auto c) { block<c()>(a, i0, xs, t0, t1, panels); });
+        with_column_count<Nr>(nc, [&](auto c) { block<c()>(a, i0, xs, t0, t1, panels, prefetch); });
       }
     }
   }
 };
 
-/// The AVX2 instance of each low-bit family in the dispatch table: 16 rows x 3 columns at 4 bits,
-/// x 4 at 2 and 1 bit (measured; wider tiles spill accumulators: 2 Nr int16 + 2 Nr int32 sums).
+/// The AVX2 instance of each low-bit family in the dispatch table: 16 rows x 4 columns (at 4 bits
+/// the asm loop above keeps the int32 sums in memory; the intrinsic tiles spill beyond 4 columns:
+/// 2 Nr int16 + 2 Nr int32 sums).
 template <unsigned WeightBits>
 struct gemm_lowbit_entry<arch::avx2, WeightBits> {
-  using kernel = gemm_lowbit<arch::avx2, WeightBits, 16, WeightBits == 4 ? 3 : 4>;
+  using kernel = gemm_lowbit<arch::avx2, WeightBits, 16, 4>;
   static void run(const w8a8_gemm_args& a) noexcept { kernel::run(a); }
-  static constexpr gemm_kernel_entry value{WeightBits == 4   ? "avx2 w4a8 gemm 16x3 (vpmaddubsw, int16 sums)"
+  static constexpr gemm_kernel_entry value{WeightBits == 4   ? "avx2 w4a8 gemm 16x4 (vpmaddubsw, int16 sums)"
                                            : WeightBits == 2 ? "avx2 w2a8 gemm 16x4 (vpmaddubsw, int16 sums)"
                                                              : "avx2 w1a8 gemm 16x4 (vpmaddubsw, int16 sums)",
                                            WeightBits, kernel::mr, kernel::nr, kernel::nr, &run};
@@ -4238,6 +4516,644 @@ extern "C" __attribute__((weak)) const ohq::kernels::depthwise_kernel_entry* ohq
 
 #endif  // __AVX2__ && __FMA__
 // ---- end ohq/kernels/avx2/depthwise.hpp ----
+// #include <ohq/kernels/eltwise_types.hpp>
+// ---- begin ohq/kernels/eltwise_types.hpp ----
+// SPDX-License-Identifier: MIT
+/// @file Defines the plain-data interface between the element-wise and pooling kernels of every
+/// arch ("eltwise": residual add, squeeze-excite channel scaling, max / average / global average
+/// pooling, 256-entry lookup tables) and the dispatch table: the argument blocks and the entry.
+///
+/// POD only, like w8a8_types.hpp: the per-arch translation units include it with arch flags.
+/// Every operand is u8 codes (the kernel engine's activations): codes, zero points and clamp
+/// bounds lie in [0, 255] with lo <= hi, and multipliers are quant::fixed_multiplier's (m in
+/// [0, 2^31), shift in [1, 62]).
+
+#include <cstddef>
+#include <cstdint>
+
+namespace ohq::kernels {
+
+/// The residual add over n elements, quant::add_reference bit for bit:
+///   y[i] = clamp(zero_point + floor(((a[i] - zero_point_a) * multiplier_a + (b[i] - zero_point_b) * multiplier_b
+///                                    + 2^(shift-1)) / 2^shift), lo, hi)
+/// y may be a or b (element-wise in place); fields as quant::add_params.
+struct eltwise_add_args {
+  const std::uint8_t* a = nullptr;
+  const std::uint8_t* b = nullptr;
+  std::uint8_t* y = nullptr;
+  std::size_t n = 0;
+  std::int32_t multiplier_a = 0, multiplier_b = 0, shift = 1;
+  std::int32_t zero_point_a = 0, zero_point_b = 0;
+  std::int32_t zero_point = 0, lo = 0, hi = 255;  ///< output
+};
+
+/// Squeeze-excite gating of one NHWC sample, quant::mul_codes per element:
+///   y[p * channels + c] = clamp(zero_point + round_half_up((x[p * channels + c] - x_zero_point) * (gate[c] -
+///                               gate_zero_point) * multiplier / 2^shift), lo, hi)
+/// y must not overlap x (kernels may recompute a channel block).
+struct scale_channels_args {
+  const std::uint8_t* x = nullptr;     ///< [pixels][channels]
+  const std::uint8_t* gate = nullptr;  ///< [channels]
+  std::uint8_t* y = nullptr;           ///< [pixels][channels]
+  std::size_t pixels = 0, channels = 0;
+  std::int32_t multiplier = 0, shift = 1;
+  std::int32_t x_zero_point = 0, gate_zero_point = 0;
+  std::int32_t zero_point = 0, lo = 0, hi = 255;  ///< output
+};
+
+/// Max or average pooling of one NHWC sample, floor mode, windows of kernel x kernel pixels at
+/// (oy * stride - padding, ox * stride - padding); pixels outside the image are skipped (max:
+/// they never win; a window with none inside gives 0, the smallest code). Max pooling reads only
+/// the geometry. Average pooling, as quant::avg_pool2d_reference:
+///   y = clamp(zero_point + round_half_up(sum_inside (x - in_zero_point) * m[n] / 2^shift[n]), lo, hi)
+/// with n = kernel * kernel (count_include_pad) or the number of inside pixels, and
+/// m[n] = multiplier[n - first_count] (every such n must be covered). y must not overlap x.
+struct pool_args {
+  const std::uint8_t* x = nullptr;  ///< [height][width][channels]
+  std::size_t height = 0, width = 0, channels = 0;
+  std::size_t kernel = 2, stride = 2, padding = 0;
+  std::size_t out_height = 0, out_width = 0;
+  std::uint8_t* y = nullptr;  ///< [out_height][out_width][channels]
+  bool count_include_pad = true;
+  const std::int32_t* multiplier = nullptr;  ///< [window counts], see above
+  const std::int32_t* shift = nullptr;
+  std::size_t first_count = 1;
+  std::int32_t in_zero_point = 0;
+  std::int32_t zero_point = 0, lo = 0, hi = 255;  ///< output
+};
+
+/// Global average pooling of one NHWC sample, quant::global_avg_pool_reference:
+///   y[c] = clamp(zero_point + round_half_up(sum_p (x[p * channels + c] - in_zero_point) * multiplier / 2^shift), lo, hi)
+/// (pixels * 255 must fit int32).
+struct global_pool_args {
+  const std::uint8_t* x = nullptr;  ///< [pixels][channels]
+  std::size_t pixels = 0, channels = 0;
+  std::uint8_t* y = nullptr;  ///< [channels]
+  std::int32_t multiplier = 0, shift = 1;
+  std::int32_t in_zero_point = 0;
+  std::int32_t zero_point = 0, lo = 0, hi = 255;  ///< output
+};
+
+/// y[i] = table[x[i]] over n bytes (quant::apply_lut); y may be x.
+struct lookup_args {
+  const std::uint8_t* table = nullptr;  ///< 256 entries (quant::lut8)
+  const std::uint8_t* x = nullptr;
+  std::uint8_t* y = nullptr;
+  std::size_t n = 0;
+};
+
+/// The element-wise and pooling kernels of one arch in the dispatch table.
+struct eltwise_kernel_entry {
+  const char* name;  ///< e.g. "avx2 eltwise"
+  void (*add)(const eltwise_add_args&) noexcept;
+  void (*scale_channels)(const scale_channels_args&) noexcept;
+  void (*max_pool)(const pool_args&) noexcept;
+  void (*avg_pool)(const pool_args&) noexcept;
+  void (*global_avg_pool)(const global_pool_args&) noexcept;
+  void (*lookup)(const lookup_args&) noexcept;
+};
+
+}  // namespace ohq::kernels
+// ---- end ohq/kernels/eltwise_types.hpp ----
+// #include <ohq/kernels/scalar/eltwise.hpp>
+// ---- begin ohq/kernels/scalar/eltwise.hpp ----
+// SPDX-License-Identifier: MIT
+/// @file Defines the scalar element-wise and pooling kernels (NHWC, u8 codes): the portable path of
+/// the dispatch table and the truth for the SIMD ones, plain loops over the references' per-element
+/// functions (quant::add_codes, mul_codes, requantize, apply_lut), channels innermost.
+
+// #include <ohq/kernels/eltwise_types.hpp>
+// #include <ohq/quant/lut.hpp>
+// #include <ohq/quant/reference.hpp>
+// #include <ohq/quant/requantize.hpp>
+
+#include <algorithm>
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <vector>
+
+namespace ohq::kernels::scalar {
+
+inline void run_add(const eltwise_add_args& a) noexcept {
+  quant::add_params p;
+  p.multiplier_a = a.multiplier_a;
+  p.multiplier_b = a.multiplier_b;
+  p.shift = a.shift;
+  p.zero_point_a = a.zero_point_a;
+  p.zero_point_b = a.zero_point_b;
+  p.zero_point = a.zero_point;
+  p.lo = a.lo;
+  p.hi = a.hi;
+  quant::add_reference(a.a, a.b, a.y, a.n, p);
+}
+
+inline void run_scale_channels(const scale_channels_args& a) noexcept {
+  const quant::mul_params p{{a.multiplier, a.shift}, a.x_zero_point, a.gate_zero_point, a.zero_point, a.lo, a.hi};
+  const std::size_t c_count = a.channels;
+  for (std::size_t px = 0; px < a.pixels; ++px) {
+    const std::uint8_t* x = a.x + px * c_count;
+    std::uint8_t* y = a.y + px * c_count;
+    for (std::size_t c = 0; c < c_count; ++c) y[c] = static_cast<std::uint8_t>(quant::mul_codes(x[c], a.gate[c], p));
+  }
+}
+
+/// f(input pixel index) for every pixel of window (oy, ox) inside the image.
+template <class F>
+void for_window(const pool_args& a, std::size_t oy, std::size_t ox, F&& f) {
+  for (std::size_t ky = 0; ky < a.kernel; ++ky) {
+    const std::ptrdiff_t iy = std::ptrdiff_t(oy * a.stride + ky) - std::ptrdiff_t(a.padding);
+    if (iy < 0 || iy >= std::ptrdiff_t(a.height)) continue;
+    for (std::size_t kx = 0; kx < a.kernel; ++kx) {
+      const std::ptrdiff_t ix = std::ptrdiff_t(ox * a.stride + kx) - std::ptrdiff_t(a.padding);
+      if (ix < 0 || ix >= std::ptrdiff_t(a.width)) continue;
+      f(std::size_t(iy) * a.width + std::size_t(ix));
+    }
+  }
+}
+
+inline void run_max_pool(const pool_args& a) noexcept {
+  const std::size_t c_count = a.channels;
+  for (std::size_t oy = 0; oy < a.out_height; ++oy)
+    for (std::size_t ox = 0; ox < a.out_width; ++ox) {
+      std::uint8_t* out = a.y + (oy * a.out_width + ox) * c_count;
+      std::fill(out, out + c_count, std::uint8_t{0});  // the reference starts from the smallest code
+      for_window(a, oy, ox, [&](const std::size_t pixel) {
+        const std::uint8_t* in = a.x + pixel * c_count;
+        for (std::size_t c = 0; c < c_count; ++c) out[c] = std::max(out[c], in[c]);
+      });
+    }
+}
+
+inline void run_avg_pool(const pool_args& a) noexcept {
+  const std::size_t c_count = a.channels;
+  thread_local std::vector<std::int32_t> sums;
+  sums.resize(c_count);
+  for (std::size_t oy = 0; oy < a.out_height; ++oy)
+    for (std::size_t ox = 0; ox < a.out_width; ++ox) {
+      std::fill(sums.begin(), sums.end(), 0);
+      std::size_t inside = 0;
+      for_window(a, oy, ox, [&](const std::size_t pixel) {
+        const std::uint8_t* in = a.x + pixel * c_count;
+        for (std::size_t c = 0; c < c_count; ++c) sums[c] += in[c];
+        ++inside;
+      });
+      const std::size_t i = (a.count_include_pad ? a.kernel * a.kernel : inside) - a.first_count;
+      const quant::fixed_multiplier m{a.multiplier[i], a.shift[i]};
+      const std::int32_t centre = std::int32_t(inside) * a.in_zero_point;  // sum of (x - z_in) over the inside
+      std::uint8_t* out = a.y + (oy * a.out_width + ox) * c_count;
+      for (std::size_t c = 0; c < c_count; ++c)
+        out[c] = static_cast<std::uint8_t>(quant::requantize(sums[c] - centre, m, a.zero_point, a.lo, a.hi));
+    }
+}
+
+inline void run_global_avg_pool(const global_pool_args& a) noexcept {
+  const std::size_t c_count = a.channels;
+  thread_local std::vector<std::int32_t> sums;
+  sums.assign(c_count, 0);
+  for (std::size_t px = 0; px < a.pixels; ++px)
+    for (std::size_t c = 0; c < c_count; ++c) sums[c] += a.x[px * c_count + c];
+  const quant::fixed_multiplier m{a.multiplier, a.shift};
+  const std::int32_t centre = std::int32_t(a.pixels) * a.in_zero_point;
+  for (std::size_t c = 0; c < c_count; ++c)
+    a.y[c] = static_cast<std::uint8_t>(quant::requantize(sums[c] - centre, m, a.zero_point, a.lo, a.hi));
+}
+
+inline void run_lookup(const lookup_args& a) noexcept {
+  quant::lut8 table;
+  std::memcpy(table.data(), a.table, table.size());
+  quant::apply_lut(table, a.x, a.y, a.n);
+}
+
+inline const eltwise_kernel_entry* eltwise_entry() noexcept {
+  static constexpr eltwise_kernel_entry entry{"scalar eltwise",  &run_add,        &run_scale_channels,
+                                              &run_max_pool,     &run_avg_pool,   &run_global_avg_pool,
+                                              &run_lookup};
+  return &entry;
+}
+
+}  // namespace ohq::kernels::scalar
+// ---- end ohq/kernels/scalar/eltwise.hpp ----
+// #include <ohq/kernels/avx2/eltwise.hpp>
+// ---- begin ohq/kernels/avx2/eltwise.hpp ----
+// SPDX-License-Identifier: MIT
+/// @file Defines the AVX2 element-wise and pooling kernels (exact, u8 codes, NHWC): the residual
+/// add, squeeze-excite channel scaling, max / average / global average pooling and 256-entry
+/// lookup tables. A no-op unless the including TU is compiled with AVX2 and FMA.
+///
+/// - add: the 64-bit sum (a - z_a) * m_a + (b - z_b) * m_b (|.| < 2^40) is computed in 32-bit
+///   lanes from 15-bit digits of the multipliers, one vpmaddwd per digit on (a - z_a, b - z_b)
+///   int16 pairs, and rounded by nested floor shifts (see add_block16).
+/// - scale_channels, pools: int32 lanes, then the W8A8 GEMM's epilogue requantize8 (64-bit
+///   products, the same code, not a copy).
+/// - lookup: 16 vpshufb (one per 16-entry slice of the table, on the low nibble) merged by a
+///   tree of 15 vpblendvb on bits 4-7.
+/// Channel counts that are not a multiple of the block end with a block overlapping the one
+/// before (same codes rewritten); only fewer channels than one block take byte-wise loads.
+
+#if defined(__AVX2__) && defined(__FMA__)
+
+// #include <ohq/kernels/avx2/gemm_w8a8.hpp>
+// #include <ohq/kernels/eltwise_types.hpp>
+
+#include <immintrin.h>
+
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+
+namespace ohq::kernels::avx2 {
+
+struct eltwise {
+  // ---------------------------------------------------------------------------------------------
+  // Residual add
+  // ---------------------------------------------------------------------------------------------
+
+  /// The add's operands in registers. Exactness: A = a - z_a and B = b - z_b lie in [-255, 255]
+  /// (int16). m = d2 * 2^30 + d1 * 2^15 + d0 with d0, d1 in [0, 2^15) and d2 in {0, 1} (m < 2^31),
+  /// so each digit product D_j = A * d_j(m_a) + B * d_j(m_b) is one vpmaddwd with
+  /// |D_0|, |D_1| <= 2 * 255 * 32767 < 2^24 and |D_2| <= 510, and the true sum is
+  /// T = 2^15 * C + D_0 with C = D_2 * 2^15 + D_1, |C| < 2^25 (510 * 2^15 + 2 * 255 * 32767).
+  struct add_plan {
+    __m256i za, zb;          ///< input zero points, int16
+    __m256i d0, d1, d2;      ///< digit j of (m_a, m_b) as an int16 pair per 32-bit lane
+    __m256i round;           ///< int32 rounding constant (see add_block16)
+    __m128i shift, lshift;   ///< shift counts (see add_block16)
+    __m256i zp, lo, hi;      ///< output zero point (int16), clamp bounds (bytes)
+  };
+
+  static __m256i digit_pair(std::int32_t ma, std::int32_t mb, int digit) noexcept {
+    const std::uint32_t da = (std::uint32_t(ma) >> (15 * digit)) & 0x7FFF;
+    const std::uint32_t db = (std::uint32_t(mb) >> (15 * digit)) & 0x7FFF;
+    return _mm256_set1_epi32(static_cast<std::int32_t>(da | (db << 16)));
+  }
+
+  static add_plan make_add_plan(const eltwise_add_args& a) noexcept {
+    add_plan p;
+    p.za = _mm256_set1_epi16(static_cast<std::int16_t>(a.zero_point_a));
+    p.zb = _mm256_set1_epi16(static_cast<std::int16_t>(a.zero_point_b));
+    p.d0 = digit_pair(a.multiplier_a, a.multiplier_b, 0);
+    p.d1 = digit_pair(a.multiplier_a, a.multiplier_b, 1);
+    p.d2 = digit_pair(a.multiplier_a, a.multiplier_b, 2);
+    if (a.shift >= 16) {
+      // floor((T + 2^(S-1)) / 2^S) = floor((C + floor(D_0 / 2^15) + 2^(S-16)) / 2^(S-15)) (nested
+      // floors; 2^(S-1) is a multiple of 2^15). With s = S - 15 capped at 26 the result is the
+      // same: |C + floor(D_0 / 2^15)| < 2^25, so for s >= 26 the numerator lies in (0, 2^s) and
+      // the quotient is 0 either way. Numerator < 2^26: no int32 overflow.
+      const int s = a.shift - 15 < 26 ? a.shift - 15 : 26;
+      p.round = _mm256_set1_epi32(1 << (s - 1));
+      p.shift = _mm_cvtsi32_si128(s);
+      p.lshift = _mm_cvtsi32_si128(0);
+    } else {
+      // T / 2^S = C * 2^(15-S) + floor((D_0 + 2^(S-1)) / 2^S) exactly. C is clamped to +-2^16
+      // first: |floor((D_0 + 2^(S-1)) / 2^S)| <= 2^(24-S) + 1, so a clamped C gives a result of
+      // magnitude > 2^(31-S) - 2^(24-S) - 1 > 510 on the true result's side, which the output
+      // clamp saturates the same way; unclamped values are exact. Sum < 2^30 + 2^24.
+      p.round = _mm256_set1_epi32(1 << (a.shift - 1));
+      p.shift = _mm_cvtsi32_si128(a.shift);
+      p.lshift = _mm_cvtsi32_si128(15 - a.shift);
+    }
+    p.zp = _mm256_set1_epi16(static_cast<std::int16_t>(a.zero_point));
+    p.lo = _mm256_set1_epi8(static_cast<char>(a.lo));
+    p.hi = _mm256_set1_epi8(static_cast<char>(a.hi));
+    return p;
+  }
+
+  /// 8 results (before the zero point) of the (A, B) int16 pairs in `ab`.
+  template <bool LargeShift>
+  static __m256i add_lanes(__m256i ab, const add_plan& p) noexcept {
+    const __m256i d0 = _mm256_madd_epi16(ab, p.d0);
+    const __m256i c = _mm256_add_epi32(_mm256_slli_epi32(_mm256_madd_epi16(ab, p.d2), 15), _mm256_madd_epi16(ab, p.d1));
+    if constexpr (LargeShift) {
+      const __m256i num = _mm256_add_epi32(_mm256_add_epi32(c, _mm256_srai_epi32(d0, 15)), p.round);
+      return _mm256_sra_epi32(num, p.shift);
+    } else {
+      const __m256i limit = _mm256_set1_epi32(1 << 16);
+      const __m256i cc = _mm256_max_epi32(_mm256_min_epi32(c, limit), _mm256_sub_epi32(_mm256_setzero_si256(), limit));
+      return _mm256_add_epi32(_mm256_sll_epi32(cc, p.lshift), _mm256_sra_epi32(_mm256_add_epi32(d0, p.round), p.shift));
+    }
+  }
+
+  /// 16 elements: A, B as int16 -> results + zero point as int16 (saturated, in order).
+  template <bool LargeShift>
+  static __m256i add_block16(__m256i a16, __m256i b16, const add_plan& p) noexcept {
+    const __m256i A = _mm256_sub_epi16(a16, p.za), B = _mm256_sub_epi16(b16, p.zb);
+    // unpacks work within 128-bit lanes: elements [0-3 | 8-11] and [4-7 | 12-15], which packs
+    // puts back in order
+    const __m256i lo = add_lanes<LargeShift>(_mm256_unpacklo_epi16(A, B), p);
+    const __m256i hi = add_lanes<LargeShift>(_mm256_unpackhi_epi16(A, B), p);
+    // int32 -> int16 and + zp saturate, both monotone: with 0 <= zp and [lo, hi] in [0, 255] the
+    // final clamp gives the exact result
+    return _mm256_adds_epi16(_mm256_packs_epi32(lo, hi), p.zp);
+  }
+
+  template <bool LargeShift>
+  static void add_block32(const std::uint8_t* a, const std::uint8_t* b, std::uint8_t* y, const add_plan& p) noexcept {
+    auto widen = [](const std::uint8_t* v) {
+      return _mm256_cvtepu8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(v)));
+    };
+    const __m256i r0 = add_block16<LargeShift>(widen(a), widen(b), p);
+    const __m256i r1 = add_block16<LargeShift>(widen(a + 16), widen(b + 16), p);
+    __m256i r = _mm256_permute4x64_epi64(_mm256_packus_epi16(r0, r1), 0xD8);
+    r = _mm256_min_epu8(_mm256_max_epu8(r, p.lo), p.hi);
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(y), r);
+  }
+
+  template <bool LargeShift>
+  static void add(const eltwise_add_args& a, const add_plan& p) noexcept {
+    std::size_t i = 0;
+    for (; i + 32 <= a.n; i += 32) add_block32<LargeShift>(a.a + i, a.b + i, a.y + i, p);
+    if (i == a.n) return;
+    // the tail through a buffer (y may be a or b, so no overlapping block)
+    alignas(32) std::uint8_t ba[32] = {}, bb[32] = {}, by[32];
+    std::memcpy(ba, a.a + i, a.n - i);
+    std::memcpy(bb, a.b + i, a.n - i);
+    add_block32<LargeShift>(ba, bb, by, p);
+    std::memcpy(a.y + i, by, a.n - i);
+  }
+
+  static void run_add(const eltwise_add_args& a) noexcept {
+    const add_plan p = make_add_plan(a);
+    if (a.shift >= 16)
+      add<true>(a, p);
+    else
+      add<false>(a, p);
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Helpers of the channel-blocked kernels
+  // ---------------------------------------------------------------------------------------------
+
+  /// cnt < 16 bytes at p, zeros beyond.
+  static __m128i load_partial(const std::uint8_t* p, std::size_t cnt) noexcept {
+    alignas(16) std::uint8_t buf[16] = {};
+    std::memcpy(buf, p, cnt);
+    return _mm_load_si128(reinterpret_cast<const __m128i*>(buf));
+  }
+  /// 8 codes of channels [c0, c0 + 8) as int32 (cnt < 8: the first cnt, zeros beyond).
+  static __m256i load8_epi32(const std::uint8_t* p, std::size_t cnt) noexcept {
+    return _mm256_cvtepu8_epi32(cnt >= 8 ? _mm_loadl_epi64(reinterpret_cast<const __m128i*>(p)) : load_partial(p, cnt));
+  }
+  /// Requantizes 8 int32 lanes and stores the first cnt (<= 8) bytes.
+  static void requantize_store(__m256i acc, const requant8& rq, std::uint8_t* y, std::size_t cnt) noexcept {
+    const std::uint64_t bytes = low_bytes8(requantize8(acc, rq));
+    std::memcpy(y, &bytes, cnt < 8 ? cnt : 8);
+  }
+  /// One requantization for every lane: clamp(zp + round((acc - x_zp * count) * m / 2^s), lo, hi).
+  static requant8 uniform_requant(std::int32_t m, std::int32_t s, std::int32_t x_zp, std::int32_t count,
+                                  std::int32_t zp, std::int32_t lo, std::int32_t hi) noexcept {
+    const std::int32_t zero[8] = {}, counts[8] = {count, count, count, count, count, count, count, count};
+    const std::int32_t ms[8] = {m, m, m, m, m, m, m, m}, ss[8] = {s, s, s, s, s, s, s, s};
+    return make_requant8(zero, counts, ms, ss, x_zp, zp, lo, hi);
+  }
+  /// Calls f(c0, cnt) for blocks of `block` channels covering [0, channels): a partial last block
+  /// overlaps the one before (its channels are recomputed with the same result), so only fewer
+  /// than `block` channels in all give cnt < block.
+  template <class F>
+  static void for_channel_blocks(std::size_t channels, std::size_t block, F&& f) noexcept {
+    if (channels < block) {
+      if (channels) f(std::size_t{0}, channels);
+      return;
+    }
+    for (std::size_t c0 = 0; c0 < channels; c0 += block) {
+      if (c0 + block > channels) c0 = channels - block;
+      f(c0, block);
+    }
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Squeeze-excite channel scaling
+  // ---------------------------------------------------------------------------------------------
+
+  /// The scaling's rounding for shift >= 16 (every real network: the multiplier is the product of
+  /// two scales over a third, with the gate's ~1/256): P = (x - z_x) * (g - z_g) has |P| <= 255^2
+  /// < 2^16 and m < 2^31, so v = floor((P * m + 2^(s-1)) / 2^s) fits int32 and no 64-bit clamp is
+  /// needed. AVX2 has no 64-bit arithmetic shift: P * m + 2^(s-1) + 2^62 is positive (and below
+  /// 2^63), its logical shift is v + 2^(62-s) exactly, so v is its low 32 bits minus 2^(62-s) mod 2^32.
+  struct scale_plan {
+    __m256i m;      ///< multiplier in the low half of each 64-bit lane
+    __m256i round;  ///< 2^(s-1) + 2^62, 64-bit lanes
+    __m128i shift;
+    __m256i bias;   ///< 2^(62-s) mod 2^32, int32
+    __m256i zp, lo, hi;  ///< int32
+  };
+
+  static __m256i scale_lanes(__m256i p, const scale_plan& q) noexcept {
+    const __m256i even = _mm256_srl_epi64(_mm256_add_epi64(_mm256_mul_epi32(p, q.m), q.round), q.shift);
+    const __m256i odd =
+        _mm256_srl_epi64(_mm256_add_epi64(_mm256_mul_epi32(_mm256_srli_epi64(p, 32), q.m), q.round), q.shift);
+    return _mm256_sub_epi32(_mm256_blend_epi32(even, _mm256_slli_epi64(odd, 32), 0xAA), q.bias);
+  }
+
+  /// (x - z_x) * (g - z_g) in int32, then scale_lanes (shift >= 16) or requantize8 (any shift).
+  static void run_scale_channels(const scale_channels_args& a) noexcept {
+    const __m256i zx = _mm256_set1_epi32(a.x_zero_point), zg = _mm256_set1_epi32(a.gate_zero_point);
+    auto products = [&](const std::uint8_t* x, std::size_t c0, std::size_t cnt) {
+      const __m256i xv = _mm256_sub_epi32(load8_epi32(x + c0, cnt), zx);
+      return _mm256_mullo_epi32(xv, _mm256_sub_epi32(load8_epi32(a.gate + c0, cnt), zg));
+    };
+    if (a.shift < 16) {
+      const requant8 rq = uniform_requant(a.multiplier, a.shift, 0, 0, a.zero_point, a.lo, a.hi);
+      for (std::size_t px = 0; px < a.pixels; ++px)
+        for_channel_blocks(a.channels, 8, [&](std::size_t c0, std::size_t cnt) {
+          requantize_store(products(a.x + px * a.channels, c0, cnt), rq, a.y + px * a.channels + c0, cnt);
+        });
+      return;
+    }
+    scale_plan q;
+    q.m = _mm256_set1_epi32(a.multiplier);
+    q.round = _mm256_set1_epi64x((std::int64_t{1} << (a.shift - 1)) + (std::int64_t{1} << 62));
+    q.shift = _mm_cvtsi32_si128(a.shift);
+    q.bias = _mm256_set1_epi32(a.shift <= 30 ? 0 : static_cast<std::int32_t>(std::uint32_t{1} << (62 - a.shift)));
+    q.zp = _mm256_set1_epi32(a.zero_point);
+    q.lo = _mm256_set1_epi32(a.lo);
+    q.hi = _mm256_set1_epi32(a.hi);
+    for (std::size_t px = 0; px < a.pixels; ++px)
+      for_channel_blocks(a.channels, 8, [&](std::size_t c0, std::size_t cnt) {
+        // |v| < 2^31 - 255: + zp cannot overflow
+        const __m256i v = _mm256_add_epi32(scale_lanes(products(a.x + px * a.channels, c0, cnt), q), q.zp);
+        const std::uint64_t bytes = low_bytes8(_mm256_min_epi32(_mm256_max_epi32(v, q.lo), q.hi));
+        std::memcpy(a.y + px * a.channels + c0, &bytes, cnt);
+      });
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Pooling
+  // ---------------------------------------------------------------------------------------------
+
+  /// The input rows [y0, y1) and columns [x0, x1) of window (oy, ox) that lie inside the image.
+  struct window {
+    std::size_t y0, y1, x0, x1;
+  };
+  static window window_of(const pool_args& a, std::size_t oy, std::size_t ox) noexcept {
+    auto range = [&](std::size_t o, std::size_t size, std::size_t& begin, std::size_t& end) {
+      const std::ptrdiff_t first = std::ptrdiff_t(o * a.stride) - std::ptrdiff_t(a.padding);
+      const std::ptrdiff_t last = first + std::ptrdiff_t(a.kernel);  // exclusive
+      begin = first < 0 ? 0 : std::size_t(first);
+      end = last < 0 ? 0 : (std::size_t(last) > size ? size : std::size_t(last));
+      if (end < begin) end = begin;
+    };
+    window w;
+    range(oy, a.height, w.y0, w.y1);
+    range(ox, a.width, w.x0, w.x1);
+    return w;
+  }
+
+  static void run_max_pool(const pool_args& a) noexcept {
+    const std::size_t c_count = a.channels;
+    for (std::size_t oy = 0; oy < a.out_height; ++oy)
+      for (std::size_t ox = 0; ox < a.out_width; ++ox) {
+        const window w = window_of(a, oy, ox);
+        std::uint8_t* out = a.y + (oy * a.out_width + ox) * c_count;
+        // max from 0, the smallest code (also the result of a window with no pixel inside)
+        if (c_count >= 32) {
+          for_channel_blocks(c_count, 32, [&](std::size_t c0, std::size_t) {
+            __m256i m = _mm256_setzero_si256();
+            for (std::size_t iy = w.y0; iy < w.y1; ++iy)
+              for (std::size_t ix = w.x0; ix < w.x1; ++ix)
+                m = _mm256_max_epu8(m, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(
+                                           a.x + (iy * a.width + ix) * c_count + c0)));
+            _mm256_storeu_si256(reinterpret_cast<__m256i*>(out + c0), m);
+          });
+          continue;
+        }
+        for_channel_blocks(c_count, 16, [&](std::size_t c0, std::size_t cnt) {
+          __m128i m = _mm_setzero_si128();
+          for (std::size_t iy = w.y0; iy < w.y1; ++iy)
+            for (std::size_t ix = w.x0; ix < w.x1; ++ix) {
+              const std::uint8_t* in = a.x + (iy * a.width + ix) * c_count + c0;
+              m = _mm_max_epu8(m, cnt == 16 ? _mm_loadu_si128(reinterpret_cast<const __m128i*>(in))
+                                             : load_partial(in, cnt));
+            }
+          if (cnt == 16) {
+            _mm_storeu_si128(reinterpret_cast<__m128i*>(out + c0), m);
+          } else {
+            alignas(16) std::uint8_t buf[16];
+            _mm_store_si128(reinterpret_cast<__m128i*>(buf), m);
+            std::memcpy(out + c0, buf, cnt);
+          }
+        });
+      }
+  }
+
+  /// Sums in int32 (a window of kernel^2 u8 codes), requantize8 with the window's count.
+  static void run_avg_pool(const pool_args& a) noexcept {
+    const std::size_t c_count = a.channels;
+    requant8 rq{};
+    std::size_t rq_inside = 0, rq_count = 0;  // what rq was built for (count 0: not yet)
+    for (std::size_t oy = 0; oy < a.out_height; ++oy)
+      for (std::size_t ox = 0; ox < a.out_width; ++ox) {
+        const window w = window_of(a, oy, ox);
+        const std::size_t inside = (w.y1 - w.y0) * (w.x1 - w.x0);
+        const std::size_t count = a.count_include_pad ? a.kernel * a.kernel : inside;
+        if (count != rq_count || inside != rq_inside) {
+          const std::size_t i = count - a.first_count;
+          rq = uniform_requant(a.multiplier[i], a.shift[i], a.in_zero_point, std::int32_t(inside), a.zero_point, a.lo,
+                               a.hi);
+          rq_count = count;
+          rq_inside = inside;
+        }
+        std::uint8_t* out = a.y + (oy * a.out_width + ox) * c_count;
+        for_channel_blocks(c_count, 8, [&](std::size_t c0, std::size_t cnt) {
+          __m256i sum = _mm256_setzero_si256();
+          for (std::size_t iy = w.y0; iy < w.y1; ++iy)
+            for (std::size_t ix = w.x0; ix < w.x1; ++ix)
+              sum = _mm256_add_epi32(sum, load8_epi32(a.x + (iy * a.width + ix) * c_count + c0, cnt));
+          requantize_store(sum, rq, out + c0, cnt);
+        });
+      }
+  }
+
+  /// Blocks of 32 channels summed in uint16 lanes (at most 257 pixels at a time: 257 * 255 =
+  /// 65535), widened into int32 sums; the rest in blocks of 8 int32 lanes.
+  static void run_global_avg_pool(const global_pool_args& a) noexcept {
+    const std::size_t c_count = a.channels;
+    const requant8 rq =
+        uniform_requant(a.multiplier, a.shift, a.in_zero_point, std::int32_t(a.pixels), a.zero_point, a.lo, a.hi);
+    constexpr std::size_t u16_pixels = 257;
+    std::size_t c0 = 0;
+    for (; c0 + 32 <= c_count; c0 += 32) {
+      __m256i sums[4] = {_mm256_setzero_si256(), _mm256_setzero_si256(), _mm256_setzero_si256(), _mm256_setzero_si256()};
+      for (std::size_t p0 = 0; p0 < a.pixels; p0 += u16_pixels) {
+        const std::size_t p1 = a.pixels - p0 < u16_pixels ? a.pixels : p0 + u16_pixels;
+        __m256i s0 = _mm256_setzero_si256(), s1 = _mm256_setzero_si256();
+        for (std::size_t px = p0; px < p1; ++px) {
+          const std::uint8_t* in = a.x + px * c_count + c0;
+          s0 = _mm256_add_epi16(s0, _mm256_cvtepu8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(in))));
+          s1 = _mm256_add_epi16(s1, _mm256_cvtepu8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(in + 16))));
+        }
+        sums[0] = _mm256_add_epi32(sums[0], _mm256_cvtepu16_epi32(_mm256_castsi256_si128(s0)));
+        sums[1] = _mm256_add_epi32(sums[1], _mm256_cvtepu16_epi32(_mm256_extracti128_si256(s0, 1)));
+        sums[2] = _mm256_add_epi32(sums[2], _mm256_cvtepu16_epi32(_mm256_castsi256_si128(s1)));
+        sums[3] = _mm256_add_epi32(sums[3], _mm256_cvtepu16_epi32(_mm256_extracti128_si256(s1, 1)));
+      }
+      for (std::size_t j = 0; j < 4; ++j) requantize_store(sums[j], rq, a.y + c0 + 8 * j, 8);
+    }
+    if (c0 == c_count) return;
+    // the remaining channels; with 8 or more in all, the last block reaches back into done ones
+    const std::size_t rest_begin = c_count >= 8 && c_count - c0 < 8 ? c_count - 8 : c0;
+    for_channel_blocks(c_count - rest_begin, 8, [&](std::size_t b0, std::size_t cnt) {
+      const std::size_t c = rest_begin + b0;
+      __m256i sum = _mm256_setzero_si256();
+      for (std::size_t px = 0; px < a.pixels; ++px) sum = _mm256_add_epi32(sum, load8_epi32(a.x + px * c_count + c, cnt));
+      requantize_store(sum, rq, a.y + c, cnt);
+    });
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Lookup tables
+  // ---------------------------------------------------------------------------------------------
+
+  /// table[x] for 32 bytes: slice i = table[16i, 16i + 16) looked up on the low nibble (vpshufb,
+  /// both 128-bit lanes hold the slice), then the high nibble picks the slice bit by bit: bit 4
+  /// merges slices (2j, 2j+1), bit 5 those pairs, and so on (vpblendvb reads bit 7 of each byte,
+  /// so bit b is shifted there: a 16-bit shift by 7 - b keeps every byte's own bit).
+  static __m256i lookup32(__m256i x, const __m256i (&slices)[16]) noexcept {
+    const __m256i idx = _mm256_and_si256(x, _mm256_set1_epi8(0x0F));
+    __m256i r[16];
+    for (int i = 0; i < 16; ++i) r[i] = _mm256_shuffle_epi8(slices[i], idx);
+    const __m256i bit4 = _mm256_slli_epi16(x, 3), bit5 = _mm256_slli_epi16(x, 2), bit6 = _mm256_slli_epi16(x, 1);
+    for (int j = 0; j < 8; ++j) r[j] = _mm256_blendv_epi8(r[2 * j], r[2 * j + 1], bit4);
+    for (int j = 0; j < 4; ++j) r[j] = _mm256_blendv_epi8(r[2 * j], r[2 * j + 1], bit5);
+    for (int j = 0; j < 2; ++j) r[j] = _mm256_blendv_epi8(r[2 * j], r[2 * j + 1], bit6);
+    return _mm256_blendv_epi8(r[0], r[1], x);
+  }
+
+  static void run_lookup(const lookup_args& a) noexcept {
+    __m256i slices[16];
+    for (int i = 0; i < 16; ++i)
+      slices[i] = _mm256_broadcastsi128_si256(_mm_loadu_si128(reinterpret_cast<const __m128i*>(a.table + 16 * i)));
+    std::size_t i = 0;
+    for (; i + 32 <= a.n; i += 32)
+      _mm256_storeu_si256(reinterpret_cast<__m256i*>(a.y + i),
+                          lookup32(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(a.x + i)), slices));
+    if (i == a.n) return;
+    alignas(32) std::uint8_t buf[32] = {};  // the tail through a buffer (y may be x)
+    std::memcpy(buf, a.x + i, a.n - i);
+    _mm256_store_si256(reinterpret_cast<__m256i*>(buf),
+                       lookup32(_mm256_load_si256(reinterpret_cast<const __m256i*>(buf)), slices));
+    std::memcpy(a.y + i, buf, a.n - i);
+  }
+};
+
+}  // namespace ohq::kernels::avx2
+
+/// The AVX2 eltwise entry (see kernels/dispatch.hpp): weak, defined by every AVX2 TU including this.
+extern "C" __attribute__((weak)) const ohq::kernels::eltwise_kernel_entry* ohq_kernels_avx2_eltwise() noexcept {
+  using k = ohq::kernels::avx2::eltwise;
+  static constexpr ohq::kernels::eltwise_kernel_entry entry{
+      "avx2 eltwise (add: vpmaddwd on multiplier digits, lookup: vpshufb + vpblendvb tree)",
+      &k::run_add,
+      &k::run_scale_channels,
+      &k::run_max_pool,
+      &k::run_avg_pool,
+      &k::run_global_avg_pool,
+      &k::run_lookup};
+  return &entry;
+}
+
+#endif  // __AVX2__ && __FMA__
+// ---- end ohq/kernels/avx2/eltwise.hpp ----
 // #include <ohq/kernels/avx2/gemm_lut.hpp>
 // ---- begin ohq/kernels/avx2/gemm_lut.hpp ----
 // SPDX-License-Identifier: MIT
@@ -4454,6 +5370,7 @@ extern "C" __attribute__((weak)) const ohq::kernels::w8a8_kernel_entry* ohq_kern
 extern "C" __attribute__((weak)) const ohq::kernels::w8a8_kernel_entry* ohq_kernels_avx512_vnni_gemm_w8a8() noexcept;
 extern "C" __attribute__((weak)) const ohq::kernels::gemm_kernel_entry* ohq_kernels_avx2_gemm_lowbit(unsigned) noexcept;
 extern "C" __attribute__((weak)) const ohq::kernels::depthwise_kernel_entry* ohq_kernels_avx2_depthwise() noexcept;
+extern "C" __attribute__((weak)) const ohq::kernels::eltwise_kernel_entry* ohq_kernels_avx2_eltwise() noexcept;
 extern "C" __attribute__((weak)) const ohq::kernels::w8a8_kernel_entry* ohq_kernels_avx2_gemm_lut_w1() noexcept;
 extern "C" __attribute__((weak)) const ohq::kernels::w8a8_kernel_entry* ohq_kernels_avx2_gemm_lut_w2() noexcept;
 extern "C" __attribute__((weak)) const ohq::kernels::w8a8_kernel_entry* ohq_kernels_avx2_gemm_lut_w3() noexcept;
@@ -4489,6 +5406,8 @@ struct kernel_table {
   const gemm_kernel_entry* gemm_lowbit[4][arch_count] = {};
   /// AVX-512 runs the AVX2 depthwise kernel (every AVX-512 CPU has AVX2).
   const depthwise_kernel_entry* depthwise[arch_count] = {};
+  /// Element-wise ops and pooling; AVX-512 runs the AVX2 kernels.
+  const eltwise_kernel_entry* eltwise[arch_count] = {};
   /// The table-lookup GEMM kernels by code width ([0]: 1 bit .. [2]: 3 bits; kernels/pack_lut.hpp's
   /// layout, w8a8_gemm_args), filled from kernels/instances.hpp's lut lines; avx512_vnni runs avx2's.
   const w8a8_kernel_entry* gemm_lut[3][arch_count] = {};
@@ -4570,6 +5489,14 @@ inline kernel_table build_kernel_table() noexcept {
 #endif
   t.depthwise[std::size_t(arch::avx512_vnni)] =
       t.depthwise[std::size_t(arch::avx2)] ? t.depthwise[std::size_t(arch::avx2)] : scalar::depthwise_entry();
+  t.eltwise[std::size_t(arch::scalar)] = scalar::eltwise_entry();
+#if defined(__AVX2__) && defined(__FMA__)
+  t.eltwise[std::size_t(arch::avx2)] = ohq_kernels_avx2_eltwise();
+#elif defined(OHQ_KERNELS_WEAK_ENTRIES)
+  if (&ohq_kernels_avx2_eltwise != nullptr) t.eltwise[std::size_t(arch::avx2)] = ohq_kernels_avx2_eltwise();
+#endif
+  t.eltwise[std::size_t(arch::avx512_vnni)] =
+      t.eltwise[std::size_t(arch::avx2)] ? t.eltwise[std::size_t(arch::avx2)] : scalar::eltwise_entry();
   return t;
 }
 }  // namespace detail
@@ -4669,6 +5596,15 @@ inline result<const depthwise_kernel_entry*> try_depthwise_kernel(arch a) {
   const depthwise_kernel_entry* k = kernels().depthwise[std::size_t(a)];
   if (k == nullptr)
     return make_status(errc::unsupported_cpu, "kernel arch '", to_string(a), "' has no depthwise kernel in this program");
+  return k;
+}
+
+/// The element-wise and pooling kernels of path `a`, or errc::unsupported_cpu.
+inline result<const eltwise_kernel_entry*> try_eltwise_kernel(arch a) {
+  if (auto s = check_arch(a); !s.ok()) return s;
+  const eltwise_kernel_entry* k = kernels().eltwise[std::size_t(a)];
+  if (k == nullptr)
+    return make_status(errc::unsupported_cpu, "kernel arch '", to_string(a), "' has no eltwise kernels in this program");
   return k;
 }
 
@@ -7912,8 +8848,9 @@ class quantized_network {
 // ---- begin ohq/nn/quantized/kernel_engine.hpp ----
 // SPDX-License-Identifier: MIT
 /// @file Defines `kernel_network`: a quantized_network run through the dispatched integer kernels
-/// (the W8A8 GEMM for convolutions and dense layers, the direct depthwise kernels), bit-exact with
-/// its integer reference engine (`quantized_network::run_integer`) for every value.
+/// (the W8A8 GEMM for convolutions and dense layers, the direct depthwise kernels, the eltwise kernels
+/// for adds, channel scaling, pooling and lookup tables), bit-exact with its integer reference
+/// engine (`quantized_network::run_integer`) for every value.
 ///
 /// Every op is prepared once (weights packed per group for the chosen arch, buffers sized); `run`
 /// then does no allocation for a batch it has seen. Activations are stored NHWC internally
@@ -7980,37 +8917,57 @@ void hwc_to_chw(const T* x, std::size_t channels, std::size_t pixels, T* y) noex
     for (std::size_t c = 0; c < channels; ++c) y[c * pixels + p] = x[p * channels + c];
 }
 
-/// im2col of one group of one NHWC sample: col[(oy * Wo + ox) * K + (ky * k + kx) * Cg + c] =
-/// x[iy][ix][group * Cg + c], the input zero point (real 0) outside the image. With one group a
-/// window row of k pixels is one contiguous run of k * C bytes.
+/// dst[0, n) = src[0, n) for the short runs of im2col (k * C bytes: 21 for a 7x7 RGB stem),
+/// where a memcpy call costs more than the copy: fixed-size moves, the last one overlapping.
+inline void copy_run(std::uint8_t* dst, const std::uint8_t* src, std::size_t n) noexcept {
+  if (n >= 16) {
+    for (std::size_t i = 0; i + 16 < n; i += 16) std::memcpy(dst + i, src + i, 16);
+    std::memcpy(dst + n - 16, src + n - 16, 16);
+  } else if (n >= 8) {
+    std::memcpy(dst, src, 8);
+    std::memcpy(dst + n - 8, src + n - 8, 8);
+  } else {
+    for (std::size_t i = 0; i < n; ++i) dst[i] = src[i];
+  }
+}
+
+/// Rows [p0, p1) of the im2col matrix of one group of one NHWC sample, written from col:
+/// col[(p - p0) * K + (ky * k + kx) * Cg + c] = x[iy][ix][group * Cg + c] for output pixel
+/// p = oy * Wo + ox, the input zero point (real 0) outside the image. With one group a window row
+/// of k pixels is one contiguous run of k * C bytes.
 inline void im2col_nhwc(const std::uint8_t* x, const kernels::fp32::conv2d_geometry& g, std::size_t group,
-                        std::uint8_t pad_value, std::uint8_t* col) noexcept {
+                        std::uint8_t pad_value, std::uint8_t* col, std::size_t p0, std::size_t p1) noexcept {
   const std::size_t c = g.in_channels, cg = g.in_channels_per_group(), k = g.kernel, kdim = g.patch_size();
-  for (std::size_t oy = 0; oy < g.out_height; ++oy)
-    for (std::size_t ox = 0; ox < g.out_width; ++ox) {
-      std::uint8_t* dst = col + (oy * g.out_width + ox) * kdim;
-      const std::ptrdiff_t ix0 = std::ptrdiff_t(ox * g.stride) - std::ptrdiff_t(g.padding);
-      const bool row_inside = ix0 >= 0 && std::size_t(ix0) + k <= g.in_width;
-      for (std::size_t ky = 0; ky < k; ++ky, dst += k * cg) {
-        const std::ptrdiff_t iy = std::ptrdiff_t(oy * g.stride + ky) - std::ptrdiff_t(g.padding);
-        if (iy < 0 || iy >= std::ptrdiff_t(g.in_height)) {
-          std::memset(dst, pad_value, k * cg);
-          continue;
-        }
-        const std::uint8_t* src_row = x + std::size_t(iy) * g.in_width * c + group * cg;
-        if (row_inside && cg == c) {
-          std::memcpy(dst, src_row + std::size_t(ix0) * c, k * c);
-          continue;
-        }
-        for (std::size_t kx = 0; kx < k; ++kx) {
-          const std::ptrdiff_t ix = ix0 + std::ptrdiff_t(kx);
-          if (ix < 0 || ix >= std::ptrdiff_t(g.in_width))
-            std::memset(dst + kx * cg, pad_value, cg);
-          else
-            std::memcpy(dst + kx * cg, src_row + std::size_t(ix) * c, cg);
-        }
+  for (std::size_t p = p0; p < p1; ++p) {
+    const std::size_t oy = p / g.out_width, ox = p % g.out_width;
+    std::uint8_t* dst = col + (p - p0) * kdim;
+    const std::ptrdiff_t ix0 = std::ptrdiff_t(ox * g.stride) - std::ptrdiff_t(g.padding);
+    const bool row_inside = ix0 >= 0 && std::size_t(ix0) + k <= g.in_width;
+    for (std::size_t ky = 0; ky < k; ++ky, dst += k * cg) {
+      const std::ptrdiff_t iy = std::ptrdiff_t(oy * g.stride + ky) - std::ptrdiff_t(g.padding);
+      if (iy < 0 || iy >= std::ptrdiff_t(g.in_height)) {
+        std::memset(dst, pad_value, k * cg);
+        continue;
+      }
+      const std::uint8_t* src_row = x + std::size_t(iy) * g.in_width * c + group * cg;
+      if (row_inside && cg == c) {
+        copy_run(dst, src_row + std::size_t(ix0) * c, k * c);
+        continue;
+      }
+      for (std::size_t kx = 0; kx < k; ++kx) {
+        const std::ptrdiff_t ix = ix0 + std::ptrdiff_t(kx);
+        if (ix < 0 || ix >= std::ptrdiff_t(g.in_width))
+          std::memset(dst + kx * cg, pad_value, cg);
+        else
+          copy_run(dst + kx * cg, src_row + std::size_t(ix) * c, cg);
       }
     }
+  }
+}
+/// The whole im2col matrix (all out_pixels() rows).
+inline void im2col_nhwc(const std::uint8_t* x, const kernels::fp32::conv2d_geometry& g, std::size_t group,
+                        std::uint8_t pad_value, std::uint8_t* col) noexcept {
+  im2col_nhwc(x, g, group, pad_value, col, 0, g.out_pixels());
 }
 
 }  // namespace detail
@@ -8036,6 +8993,9 @@ class kernel_network {
     auto dw = kernels::try_depthwise_kernel(k.arch_);
     if (!dw) return dw.error();
     k.depthwise_ = *dw;
+    auto ew = kernels::try_eltwise_kernel(k.arch_);
+    if (!ew) return ew.error();
+    k.eltwise_ = *ew;
     const quant_graph& g = q.graph();
     k.ops_.reserve(g.ops.size());
     for (std::size_t i = 0; i < g.ops.size(); ++i) {
@@ -8122,6 +9082,7 @@ class kernel_network {
     std::vector<prepared_gemm> gemms;            ///< one per group
     std::size_t macs = 0;                        ///< per sample: whether to split it over threads
     std::vector<std::int8_t> depthwise_weights;  ///< [k * k][C]
+    std::vector<std::int32_t> pool_multiplier, pool_shift;  ///< average pooling: per window count
   };
 
   kernel_network() = default;
@@ -8203,12 +9164,30 @@ class kernel_network {
             op.pool.stride == 0)
           return make_status(errc::shape_mismatch, "pooling geometry does not match its values");
         p.method = op.kind == quant_op_kind::max_pool ? "max pool" : "avg pool";
+        if (op.kind == quant_op_kind::avg_pool) {
+          // the kernels index the multipliers by window count: every count must be covered
+          const std::size_t taps = op.pool.kernel * op.pool.kernel, fewest = op.count_include_pad ? taps : 1;
+          const quant::avg_pool_params& pp = qo.pool;
+          if (pp.first_count > fewest || pp.first_count + pp.multipliers.size() <= taps ||
+              (!op.count_include_pad && op.pool.padding >= op.pool.kernel))
+            return make_status(errc::invalid_argument, "average pooling multipliers for window counts ", pp.first_count,
+                               "..", pp.first_count + pp.multipliers.size() - 1, " do not cover ", fewest, "..", taps,
+                               " (padding ", op.pool.padding, ", kernel ", op.pool.kernel, ")");
+          for (const quant::fixed_multiplier& f : pp.multipliers) {
+            p.pool_multiplier.push_back(f.multiplier);
+            p.pool_shift.push_back(f.shift);
+          }
+        }
         return p;
       case quant_op_kind::global_avg_pool:
         if (ov.size() != iv.channels)
           return make_status(errc::shape_mismatch, "global pooling of ", iv.channels, " channels writes ", ov.size(),
                              " values");
         p.method = "global avg pool";
+        if (const std::size_t pixels = iv.height * iv.width;
+            pixels < qo.pool.first_count || pixels - qo.pool.first_count >= qo.pool.multipliers.size())
+          return make_status(errc::invalid_argument, "global average pooling of ", pixels,
+                             " pixels has no multiplier for that count");
         return p;
       case quant_op_kind::add:
         if (g.values[op.inputs[1]].size() != iv.size() || ov.size() != iv.size())
@@ -8279,41 +9258,68 @@ class kernel_network {
           for (std::size_t n = 0; n < batch; ++n) run_depthwise(geo, x + n * iv.size(), zx, qo, p, y + n * ov.size());
           return;
         }
+        // One thread: im2col and GEMM in chunks of pixels whose patches stay in L2 between the two
+        // (the whole matrix of a 56x56 layer is 1.8 MB). Threads split one GEMM over the whole matrix.
         const std::size_t kdim = geo.patch_size(), cout_g = geo.out_channels_per_group();
-        scratch_.resize(pixels * kdim);
+        const std::size_t chunk = task_count(p.macs) > 1
+                                      ? pixels
+                                      : std::min(pixels, std::max<std::size_t>(im2col_chunk_bytes / kdim / 24, 1) * 24);
+        scratch_.resize(chunk * kdim);
         for (std::size_t n = 0; n < batch; ++n)
-          for (std::size_t grp = 0; grp < geo.groups; ++grp) {
-            detail::im2col_nhwc(x + n * iv.size(), geo, grp, static_cast<std::uint8_t>(zx), scratch_.data());
-            run_gemm(p.gemms[grp], p.macs, scratch_.data(), pixels, kdim, zx, qo, y + n * ov.size() + grp * cout_g,
-                     cout);
-          }
+          for (std::size_t grp = 0; grp < geo.groups; ++grp)
+            for (std::size_t p0 = 0; p0 < pixels; p0 += chunk) {
+              const std::size_t p1 = std::min(pixels, p0 + chunk);
+              detail::im2col_nhwc(x + n * iv.size(), geo, grp, static_cast<std::uint8_t>(zx), scratch_.data(), p0, p1);
+              run_gemm(p.gemms[grp], p.macs * (p1 - p0) / pixels, scratch_.data(), p1 - p0, kdim, zx, qo,
+                       y + n * ov.size() + p0 * cout + grp * cout_g, cout);
+            }
         return;
       }
       case quant_op_kind::max_pool:
-        for (std::size_t n = 0; n < batch; ++n) max_pool(op, iv, x + n * iv.size(), y + n * ov.size());
+      case quant_op_kind::avg_pool: {
+        kernels::pool_args a = pool_args_of(op, qo, p, iv);
+        for (std::size_t n = 0; n < batch; ++n) {
+          a.x = x + n * iv.size();
+          a.y = y + n * ov.size();
+          (op.kind == quant_op_kind::max_pool ? eltwise_->max_pool : eltwise_->avg_pool)(a);
+        }
         return;
-      case quant_op_kind::avg_pool:
-        for (std::size_t n = 0; n < batch; ++n) avg_pool(op, qo.pool, iv, x + n * iv.size(), y + n * ov.size());
+      }
+      case quant_op_kind::global_avg_pool: {
+        const quant::avg_pool_params& pp = qo.pool;
+        const std::size_t pixels = iv.height * iv.width;
+        const quant::fixed_multiplier m = pp.for_count(pixels);
+        kernels::global_pool_args a{nullptr, pixels, iv.channels, nullptr, m.multiplier, m.shift,
+                                    pp.in_zero_point, pp.zero_point, pp.lo, pp.hi};
+        for (std::size_t n = 0; n < batch; ++n) {
+          a.x = x + n * iv.size();
+          a.y = y + n * ov.size();
+          eltwise_->global_avg_pool(a);
+        }
         return;
-      case quant_op_kind::global_avg_pool:
-        for (std::size_t n = 0; n < batch; ++n) global_avg_pool(qo.pool, iv, x + n * iv.size(), y + n * ov.size());
+      }
+      case quant_op_kind::add: {  // element-wise: the layout does not matter
+        const quant::add_params& ap = qo.add;
+        eltwise_->add({x, buffers_[op.inputs[1]].data(), y, batch * ov.size(), ap.multiplier_a, ap.multiplier_b, ap.shift,
+                       ap.zero_point_a, ap.zero_point_b, ap.zero_point, ap.lo, ap.hi});
         return;
-      case quant_op_kind::add:  // element-wise: the layout does not matter
-        quant::add_reference(x, buffers_[op.inputs[1]].data(), y, batch * ov.size(), qo.add);
-        return;
+      }
       case quant_op_kind::scale_channels: {
         const std::uint8_t* gate = buffers_[op.inputs[1]].data();
-        const std::size_t c_count = iv.channels, pixels = iv.height * iv.width;
-        for (std::size_t n = 0; n < batch; ++n)
-          for (std::size_t px = 0; px < pixels; ++px) {
-            const std::size_t base = n * iv.size() + px * c_count;
-            for (std::size_t c = 0; c < c_count; ++c)
-              y[base + c] = static_cast<std::uint8_t>(quant::mul_codes(x[base + c], gate[n * c_count + c], qo.mul));
-          }
+        const quant::mul_params& mp = qo.mul;
+        kernels::scale_channels_args a{nullptr, nullptr, nullptr, iv.height * iv.width, iv.channels,
+                                       mp.multiplier.multiplier, mp.multiplier.shift, mp.zero_point_a, mp.zero_point_b,
+                                       mp.zero_point, mp.lo, mp.hi};
+        for (std::size_t n = 0; n < batch; ++n) {
+          a.x = x + n * iv.size();
+          a.gate = gate + n * iv.channels;
+          a.y = y + n * iv.size();
+          eltwise_->scale_channels(a);
+        }
         return;
       }
       case quant_op_kind::elementwise:
-        quant::apply_lut(qo.table, x, y, batch * ov.size());
+        eltwise_->lookup({qo.table.data(), x, y, batch * ov.size()});
         return;
       case quant_op_kind::softmax:
         return;  // in float on the dequantized output
@@ -8356,68 +9362,31 @@ class kernel_network {
       rows(0);
   }
 
-  // Pooling in NHWC: the references' arithmetic, channels innermost.
-  static void max_pool(const quant_op& op, const quant_value& iv, const std::uint8_t* x, std::uint8_t* y) {
+  /// The eltwise kernels' arguments of a pooling op (all but x and y, set per sample).
+  static kernels::pool_args pool_args_of(const quant_op& op, const quantized_op& qo, const prepared_op& p,
+                                         const quant_value& iv) noexcept {
     const auto& pg = op.pool;
-    const std::size_t c_count = iv.channels;
-    for (std::size_t oy = 0; oy < pg.out_height; ++oy)
-      for (std::size_t ox = 0; ox < pg.out_width; ++ox) {
-        std::uint8_t* out = y + (oy * pg.out_width + ox) * c_count;
-        std::fill(out, out + c_count, std::uint8_t{0});  // the reference starts from the smallest code
-        for_window(pg, iv, oy, ox, [&](const std::size_t pixel) {
-          const std::uint8_t* in = x + pixel * c_count;
-          for (std::size_t c = 0; c < c_count; ++c) out[c] = std::max(out[c], in[c]);
-        });
-      }
-  }
-
-  void avg_pool(const quant_op& op, const quant::avg_pool_params& pp, const quant_value& iv, const std::uint8_t* x,
-                std::uint8_t* y) {
-    const auto& pg = op.pool;
-    const std::size_t c_count = iv.channels;
-    sums_.resize(c_count);
-    for (std::size_t oy = 0; oy < pg.out_height; ++oy)
-      for (std::size_t ox = 0; ox < pg.out_width; ++ox) {
-        std::fill(sums_.begin(), sums_.end(), 0);
-        std::size_t inside = 0;
-        for_window(pg, iv, oy, ox, [&](const std::size_t pixel) {
-          const std::uint8_t* in = x + pixel * c_count;
-          for (std::size_t c = 0; c < c_count; ++c) sums_[c] += in[c];
-          ++inside;
-        });
-        const quant::fixed_multiplier m = pp.for_count(op.count_include_pad ? pg.kernel * pg.kernel : inside);
-        const std::int32_t centre = std::int32_t(inside) * pp.in_zero_point;  // sum of (x - z_in) over the inside
-        std::uint8_t* out = y + (oy * pg.out_width + ox) * c_count;
-        for (std::size_t c = 0; c < c_count; ++c)
-          out[c] = static_cast<std::uint8_t>(quant::requantize(sums_[c] - centre, m, pp.zero_point, pp.lo, pp.hi));
-      }
-  }
-
-  void global_avg_pool(const quant::avg_pool_params& pp, const quant_value& iv, const std::uint8_t* x,
-                       std::uint8_t* y) {
-    const std::size_t c_count = iv.channels, pixels = iv.height * iv.width;
-    sums_.assign(c_count, 0);
-    for (std::size_t px = 0; px < pixels; ++px)
-      for (std::size_t c = 0; c < c_count; ++c) sums_[c] += x[px * c_count + c];
-    const quant::fixed_multiplier m = pp.for_count(pixels);
-    const std::int32_t centre = std::int32_t(pixels) * pp.in_zero_point;
-    for (std::size_t c = 0; c < c_count; ++c)
-      y[c] = static_cast<std::uint8_t>(quant::requantize(sums_[c] - centre, m, pp.zero_point, pp.lo, pp.hi));
-  }
-
-  /// f(input pixel index) for every pixel of window (oy, ox) inside the image.
-  template <class F>
-  static void for_window(const kernels::fp32::pool_geometry& pg, const quant_value& iv, std::size_t oy, std::size_t ox,
-                         F&& f) {
-    for (std::size_t ky = 0; ky < pg.kernel; ++ky) {
-      const std::ptrdiff_t iy = std::ptrdiff_t(oy * pg.stride + ky) - std::ptrdiff_t(pg.padding);
-      if (iy < 0 || iy >= std::ptrdiff_t(iv.height)) continue;
-      for (std::size_t kx = 0; kx < pg.kernel; ++kx) {
-        const std::ptrdiff_t ix = std::ptrdiff_t(ox * pg.stride + kx) - std::ptrdiff_t(pg.padding);
-        if (ix < 0 || ix >= std::ptrdiff_t(iv.width)) continue;
-        f(std::size_t(iy) * iv.width + std::size_t(ix));
-      }
+    kernels::pool_args a;
+    a.height = iv.height;
+    a.width = iv.width;
+    a.channels = iv.channels;
+    a.kernel = pg.kernel;
+    a.stride = pg.stride;
+    a.padding = pg.padding;
+    a.out_height = pg.out_height;
+    a.out_width = pg.out_width;
+    if (op.kind == quant_op_kind::avg_pool) {
+      const quant::avg_pool_params& pp = qo.pool;
+      a.count_include_pad = op.count_include_pad;
+      a.multiplier = p.pool_multiplier.data();
+      a.shift = p.pool_shift.data();
+      a.first_count = pp.first_count;
+      a.in_zero_point = pp.in_zero_point;
+      a.zero_point = pp.zero_point;
+      a.lo = pp.lo;
+      a.hi = pp.hi;
     }
+    return a;
   }
 
   std::span<const std::uint8_t> codes_chw(std::size_t value) {
@@ -8437,11 +9406,14 @@ class kernel_network {
   kernel_options options_;
   kernels::arch arch_ = kernels::arch::scalar;
   const kernels::depthwise_kernel_entry* depthwise_ = nullptr;
+  const kernels::eltwise_kernel_entry* eltwise_ = nullptr;
   std::vector<prepared_op> ops_;
   std::vector<std::vector<std::uint8_t>> buffers_;  ///< per value, NHWC [batch][H][W][C]
   std::vector<std::vector<std::uint8_t>> chw_;      ///< per value, converted for codes() on demand
+  /// Bytes of im2col rows per GEMM call on one thread (a multiple of 24 pixels: whole column blocks
+  /// of every kernel's tile width).
+  static constexpr std::size_t im2col_chunk_bytes = 64 * 1024;
   std::vector<std::uint8_t> staging_, scratch_;
-  std::vector<std::int32_t> sums_;
   std::vector<float> output_;
   std::vector<double> op_seconds_;
   double io_seconds_ = 0;

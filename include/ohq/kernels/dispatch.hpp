@@ -24,6 +24,9 @@
 #include <ohq/kernels/depthwise_types.hpp>
 #include <ohq/kernels/scalar/depthwise.hpp>
 #include <ohq/kernels/avx2/depthwise.hpp>  // empty unless compiled for AVX2 + FMA
+#include <ohq/kernels/eltwise_types.hpp>
+#include <ohq/kernels/scalar/eltwise.hpp>
+#include <ohq/kernels/avx2/eltwise.hpp>  // empty unless compiled for AVX2 + FMA
 #include <ohq/kernels/avx2/gemm_lut.hpp>   // empty unless compiled for AVX2 + FMA
 
 #include <atomic>
@@ -36,6 +39,7 @@ extern "C" __attribute__((weak)) const ohq::kernels::w8a8_kernel_entry* ohq_kern
 extern "C" __attribute__((weak)) const ohq::kernels::w8a8_kernel_entry* ohq_kernels_avx512_vnni_gemm_w8a8() noexcept;
 extern "C" __attribute__((weak)) const ohq::kernels::gemm_kernel_entry* ohq_kernels_avx2_gemm_lowbit(unsigned) noexcept;
 extern "C" __attribute__((weak)) const ohq::kernels::depthwise_kernel_entry* ohq_kernels_avx2_depthwise() noexcept;
+extern "C" __attribute__((weak)) const ohq::kernels::eltwise_kernel_entry* ohq_kernels_avx2_eltwise() noexcept;
 extern "C" __attribute__((weak)) const ohq::kernels::w8a8_kernel_entry* ohq_kernels_avx2_gemm_lut_w1() noexcept;
 extern "C" __attribute__((weak)) const ohq::kernels::w8a8_kernel_entry* ohq_kernels_avx2_gemm_lut_w2() noexcept;
 extern "C" __attribute__((weak)) const ohq::kernels::w8a8_kernel_entry* ohq_kernels_avx2_gemm_lut_w3() noexcept;
@@ -71,6 +75,8 @@ struct kernel_table {
   const gemm_kernel_entry* gemm_lowbit[4][arch_count] = {};
   /// AVX-512 runs the AVX2 depthwise kernel (every AVX-512 CPU has AVX2).
   const depthwise_kernel_entry* depthwise[arch_count] = {};
+  /// Element-wise ops and pooling; AVX-512 runs the AVX2 kernels.
+  const eltwise_kernel_entry* eltwise[arch_count] = {};
   /// The table-lookup GEMM kernels by code width ([0]: 1 bit .. [2]: 3 bits; kernels/pack_lut.hpp's
   /// layout, w8a8_gemm_args), filled from kernels/instances.hpp's lut lines; avx512_vnni runs avx2's.
   const w8a8_kernel_entry* gemm_lut[3][arch_count] = {};
@@ -152,6 +158,14 @@ inline kernel_table build_kernel_table() noexcept {
 #endif
   t.depthwise[std::size_t(arch::avx512_vnni)] =
       t.depthwise[std::size_t(arch::avx2)] ? t.depthwise[std::size_t(arch::avx2)] : scalar::depthwise_entry();
+  t.eltwise[std::size_t(arch::scalar)] = scalar::eltwise_entry();
+#if defined(__AVX2__) && defined(__FMA__)
+  t.eltwise[std::size_t(arch::avx2)] = ohq_kernels_avx2_eltwise();
+#elif defined(OHQ_KERNELS_WEAK_ENTRIES)
+  if (&ohq_kernels_avx2_eltwise != nullptr) t.eltwise[std::size_t(arch::avx2)] = ohq_kernels_avx2_eltwise();
+#endif
+  t.eltwise[std::size_t(arch::avx512_vnni)] =
+      t.eltwise[std::size_t(arch::avx2)] ? t.eltwise[std::size_t(arch::avx2)] : scalar::eltwise_entry();
   return t;
 }
 }  // namespace detail
@@ -251,6 +265,15 @@ inline result<const depthwise_kernel_entry*> try_depthwise_kernel(arch a) {
   const depthwise_kernel_entry* k = kernels().depthwise[std::size_t(a)];
   if (k == nullptr)
     return make_status(errc::unsupported_cpu, "kernel arch '", to_string(a), "' has no depthwise kernel in this program");
+  return k;
+}
+
+/// The element-wise and pooling kernels of path `a`, or errc::unsupported_cpu.
+inline result<const eltwise_kernel_entry*> try_eltwise_kernel(arch a) {
+  if (auto s = check_arch(a); !s.ok()) return s;
+  const eltwise_kernel_entry* k = kernels().eltwise[std::size_t(a)];
+  if (k == nullptr)
+    return make_status(errc::unsupported_cpu, "kernel arch '", to_string(a), "' has no eltwise kernels in this program");
   return k;
 }
 

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: MIT
 /// @file Defines `kernel_network`: a quantized_network run through the dispatched integer kernels
-/// (the W8A8 GEMM for convolutions and dense layers, the direct depthwise kernels), bit-exact with
-/// its integer reference engine (`quantized_network::run_integer`) for every value.
+/// (the W8A8 GEMM for convolutions and dense layers, the direct depthwise kernels, the eltwise kernels
+/// for adds, channel scaling, pooling and lookup tables), bit-exact with its integer reference
+/// engine (`quantized_network::run_integer`) for every value.
 ///
 /// Every op is prepared once (weights packed per group for the chosen arch, buffers sized); `run`
 /// then does no allocation for a batch it has seen. Activations are stored NHWC internally
@@ -69,37 +70,57 @@ void hwc_to_chw(const T* x, std::size_t channels, std::size_t pixels, T* y) noex
     for (std::size_t c = 0; c < channels; ++c) y[c * pixels + p] = x[p * channels + c];
 }
 
-/// im2col of one group of one NHWC sample: col[(oy * Wo + ox) * K + (ky * k + kx) * Cg + c] =
-/// x[iy][ix][group * Cg + c], the input zero point (real 0) outside the image. With one group a
-/// window row of k pixels is one contiguous run of k * C bytes.
+/// dst[0, n) = src[0, n) for the short runs of im2col (k * C bytes: 21 for a 7x7 RGB stem),
+/// where a memcpy call costs more than the copy: fixed-size moves, the last one overlapping.
+inline void copy_run(std::uint8_t* dst, const std::uint8_t* src, std::size_t n) noexcept {
+  if (n >= 16) {
+    for (std::size_t i = 0; i + 16 < n; i += 16) std::memcpy(dst + i, src + i, 16);
+    std::memcpy(dst + n - 16, src + n - 16, 16);
+  } else if (n >= 8) {
+    std::memcpy(dst, src, 8);
+    std::memcpy(dst + n - 8, src + n - 8, 8);
+  } else {
+    for (std::size_t i = 0; i < n; ++i) dst[i] = src[i];
+  }
+}
+
+/// Rows [p0, p1) of the im2col matrix of one group of one NHWC sample, written from col:
+/// col[(p - p0) * K + (ky * k + kx) * Cg + c] = x[iy][ix][group * Cg + c] for output pixel
+/// p = oy * Wo + ox, the input zero point (real 0) outside the image. With one group a window row
+/// of k pixels is one contiguous run of k * C bytes.
 inline void im2col_nhwc(const std::uint8_t* x, const kernels::fp32::conv2d_geometry& g, std::size_t group,
-                        std::uint8_t pad_value, std::uint8_t* col) noexcept {
+                        std::uint8_t pad_value, std::uint8_t* col, std::size_t p0, std::size_t p1) noexcept {
   const std::size_t c = g.in_channels, cg = g.in_channels_per_group(), k = g.kernel, kdim = g.patch_size();
-  for (std::size_t oy = 0; oy < g.out_height; ++oy)
-    for (std::size_t ox = 0; ox < g.out_width; ++ox) {
-      std::uint8_t* dst = col + (oy * g.out_width + ox) * kdim;
-      const std::ptrdiff_t ix0 = std::ptrdiff_t(ox * g.stride) - std::ptrdiff_t(g.padding);
-      const bool row_inside = ix0 >= 0 && std::size_t(ix0) + k <= g.in_width;
-      for (std::size_t ky = 0; ky < k; ++ky, dst += k * cg) {
-        const std::ptrdiff_t iy = std::ptrdiff_t(oy * g.stride + ky) - std::ptrdiff_t(g.padding);
-        if (iy < 0 || iy >= std::ptrdiff_t(g.in_height)) {
-          std::memset(dst, pad_value, k * cg);
-          continue;
-        }
-        const std::uint8_t* src_row = x + std::size_t(iy) * g.in_width * c + group * cg;
-        if (row_inside && cg == c) {
-          std::memcpy(dst, src_row + std::size_t(ix0) * c, k * c);
-          continue;
-        }
-        for (std::size_t kx = 0; kx < k; ++kx) {
-          const std::ptrdiff_t ix = ix0 + std::ptrdiff_t(kx);
-          if (ix < 0 || ix >= std::ptrdiff_t(g.in_width))
-            std::memset(dst + kx * cg, pad_value, cg);
-          else
-            std::memcpy(dst + kx * cg, src_row + std::size_t(ix) * c, cg);
-        }
+  for (std::size_t p = p0; p < p1; ++p) {
+    const std::size_t oy = p / g.out_width, ox = p % g.out_width;
+    std::uint8_t* dst = col + (p - p0) * kdim;
+    const std::ptrdiff_t ix0 = std::ptrdiff_t(ox * g.stride) - std::ptrdiff_t(g.padding);
+    const bool row_inside = ix0 >= 0 && std::size_t(ix0) + k <= g.in_width;
+    for (std::size_t ky = 0; ky < k; ++ky, dst += k * cg) {
+      const std::ptrdiff_t iy = std::ptrdiff_t(oy * g.stride + ky) - std::ptrdiff_t(g.padding);
+      if (iy < 0 || iy >= std::ptrdiff_t(g.in_height)) {
+        std::memset(dst, pad_value, k * cg);
+        continue;
+      }
+      const std::uint8_t* src_row = x + std::size_t(iy) * g.in_width * c + group * cg;
+      if (row_inside && cg == c) {
+        copy_run(dst, src_row + std::size_t(ix0) * c, k * c);
+        continue;
+      }
+      for (std::size_t kx = 0; kx < k; ++kx) {
+        const std::ptrdiff_t ix = ix0 + std::ptrdiff_t(kx);
+        if (ix < 0 || ix >= std::ptrdiff_t(g.in_width))
+          std::memset(dst + kx * cg, pad_value, cg);
+        else
+          copy_run(dst + kx * cg, src_row + std::size_t(ix) * c, cg);
       }
     }
+  }
+}
+/// The whole im2col matrix (all out_pixels() rows).
+inline void im2col_nhwc(const std::uint8_t* x, const kernels::fp32::conv2d_geometry& g, std::size_t group,
+                        std::uint8_t pad_value, std::uint8_t* col) noexcept {
+  im2col_nhwc(x, g, group, pad_value, col, 0, g.out_pixels());
 }
 
 }  // namespace detail
@@ -125,6 +146,9 @@ class kernel_network {
     auto dw = kernels::try_depthwise_kernel(k.arch_);
     if (!dw) return dw.error();
     k.depthwise_ = *dw;
+    auto ew = kernels::try_eltwise_kernel(k.arch_);
+    if (!ew) return ew.error();
+    k.eltwise_ = *ew;
     const quant_graph& g = q.graph();
     k.ops_.reserve(g.ops.size());
     for (std::size_t i = 0; i < g.ops.size(); ++i) {
@@ -211,6 +235,7 @@ class kernel_network {
     std::vector<prepared_gemm> gemms;            ///< one per group
     std::size_t macs = 0;                        ///< per sample: whether to split it over threads
     std::vector<std::int8_t> depthwise_weights;  ///< [k * k][C]
+    std::vector<std::int32_t> pool_multiplier, pool_shift;  ///< average pooling: per window count
   };
 
   kernel_network() = default;
@@ -292,12 +317,30 @@ class kernel_network {
             op.pool.stride == 0)
           return make_status(errc::shape_mismatch, "pooling geometry does not match its values");
         p.method = op.kind == quant_op_kind::max_pool ? "max pool" : "avg pool";
+        if (op.kind == quant_op_kind::avg_pool) {
+          // the kernels index the multipliers by window count: every count must be covered
+          const std::size_t taps = op.pool.kernel * op.pool.kernel, fewest = op.count_include_pad ? taps : 1;
+          const quant::avg_pool_params& pp = qo.pool;
+          if (pp.first_count > fewest || pp.first_count + pp.multipliers.size() <= taps ||
+              (!op.count_include_pad && op.pool.padding >= op.pool.kernel))
+            return make_status(errc::invalid_argument, "average pooling multipliers for window counts ", pp.first_count,
+                               "..", pp.first_count + pp.multipliers.size() - 1, " do not cover ", fewest, "..", taps,
+                               " (padding ", op.pool.padding, ", kernel ", op.pool.kernel, ")");
+          for (const quant::fixed_multiplier& f : pp.multipliers) {
+            p.pool_multiplier.push_back(f.multiplier);
+            p.pool_shift.push_back(f.shift);
+          }
+        }
         return p;
       case quant_op_kind::global_avg_pool:
         if (ov.size() != iv.channels)
           return make_status(errc::shape_mismatch, "global pooling of ", iv.channels, " channels writes ", ov.size(),
                              " values");
         p.method = "global avg pool";
+        if (const std::size_t pixels = iv.height * iv.width;
+            pixels < qo.pool.first_count || pixels - qo.pool.first_count >= qo.pool.multipliers.size())
+          return make_status(errc::invalid_argument, "global average pooling of ", pixels,
+                             " pixels has no multiplier for that count");
         return p;
       case quant_op_kind::add:
         if (g.values[op.inputs[1]].size() != iv.size() || ov.size() != iv.size())
@@ -368,41 +411,68 @@ class kernel_network {
           for (std::size_t n = 0; n < batch; ++n) run_depthwise(geo, x + n * iv.size(), zx, qo, p, y + n * ov.size());
           return;
         }
+        // One thread: im2col and GEMM in chunks of pixels whose patches stay in L2 between the two
+        // (the whole matrix of a 56x56 layer is 1.8 MB). Threads split one GEMM over the whole matrix.
         const std::size_t kdim = geo.patch_size(), cout_g = geo.out_channels_per_group();
-        scratch_.resize(pixels * kdim);
+        const std::size_t chunk = task_count(p.macs) > 1
+                                      ? pixels
+                                      : std::min(pixels, std::max<std::size_t>(im2col_chunk_bytes / kdim / 24, 1) * 24);
+        scratch_.resize(chunk * kdim);
         for (std::size_t n = 0; n < batch; ++n)
-          for (std::size_t grp = 0; grp < geo.groups; ++grp) {
-            detail::im2col_nhwc(x + n * iv.size(), geo, grp, static_cast<std::uint8_t>(zx), scratch_.data());
-            run_gemm(p.gemms[grp], p.macs, scratch_.data(), pixels, kdim, zx, qo, y + n * ov.size() + grp * cout_g,
-                     cout);
-          }
+          for (std::size_t grp = 0; grp < geo.groups; ++grp)
+            for (std::size_t p0 = 0; p0 < pixels; p0 += chunk) {
+              const std::size_t p1 = std::min(pixels, p0 + chunk);
+              detail::im2col_nhwc(x + n * iv.size(), geo, grp, static_cast<std::uint8_t>(zx), scratch_.data(), p0, p1);
+              run_gemm(p.gemms[grp], p.macs * (p1 - p0) / pixels, scratch_.data(), p1 - p0, kdim, zx, qo,
+                       y + n * ov.size() + p0 * cout + grp * cout_g, cout);
+            }
         return;
       }
       case quant_op_kind::max_pool:
-        for (std::size_t n = 0; n < batch; ++n) max_pool(op, iv, x + n * iv.size(), y + n * ov.size());
+      case quant_op_kind::avg_pool: {
+        kernels::pool_args a = pool_args_of(op, qo, p, iv);
+        for (std::size_t n = 0; n < batch; ++n) {
+          a.x = x + n * iv.size();
+          a.y = y + n * ov.size();
+          (op.kind == quant_op_kind::max_pool ? eltwise_->max_pool : eltwise_->avg_pool)(a);
+        }
         return;
-      case quant_op_kind::avg_pool:
-        for (std::size_t n = 0; n < batch; ++n) avg_pool(op, qo.pool, iv, x + n * iv.size(), y + n * ov.size());
+      }
+      case quant_op_kind::global_avg_pool: {
+        const quant::avg_pool_params& pp = qo.pool;
+        const std::size_t pixels = iv.height * iv.width;
+        const quant::fixed_multiplier m = pp.for_count(pixels);
+        kernels::global_pool_args a{nullptr, pixels, iv.channels, nullptr, m.multiplier, m.shift,
+                                    pp.in_zero_point, pp.zero_point, pp.lo, pp.hi};
+        for (std::size_t n = 0; n < batch; ++n) {
+          a.x = x + n * iv.size();
+          a.y = y + n * ov.size();
+          eltwise_->global_avg_pool(a);
+        }
         return;
-      case quant_op_kind::global_avg_pool:
-        for (std::size_t n = 0; n < batch; ++n) global_avg_pool(qo.pool, iv, x + n * iv.size(), y + n * ov.size());
+      }
+      case quant_op_kind::add: {  // element-wise: the layout does not matter
+        const quant::add_params& ap = qo.add;
+        eltwise_->add({x, buffers_[op.inputs[1]].data(), y, batch * ov.size(), ap.multiplier_a, ap.multiplier_b, ap.shift,
+                       ap.zero_point_a, ap.zero_point_b, ap.zero_point, ap.lo, ap.hi});
         return;
-      case quant_op_kind::add:  // element-wise: the layout does not matter
-        quant::add_reference(x, buffers_[op.inputs[1]].data(), y, batch * ov.size(), qo.add);
-        return;
+      }
       case quant_op_kind::scale_channels: {
         const std::uint8_t* gate = buffers_[op.inputs[1]].data();
-        const std::size_t c_count = iv.channels, pixels = iv.height * iv.width;
-        for (std::size_t n = 0; n < batch; ++n)
-          for (std::size_t px = 0; px < pixels; ++px) {
-            const std::size_t base = n * iv.size() + px * c_count;
-            for (std::size_t c = 0; c < c_count; ++c)
-              y[base + c] = static_cast<std::uint8_t>(quant::mul_codes(x[base + c], gate[n * c_count + c], qo.mul));
-          }
+        const quant::mul_params& mp = qo.mul;
+        kernels::scale_channels_args a{nullptr, nullptr, nullptr, iv.height * iv.width, iv.channels,
+                                       mp.multiplier.multiplier, mp.multiplier.shift, mp.zero_point_a, mp.zero_point_b,
+                                       mp.zero_point, mp.lo, mp.hi};
+        for (std::size_t n = 0; n < batch; ++n) {
+          a.x = x + n * iv.size();
+          a.gate = gate + n * iv.channels;
+          a.y = y + n * iv.size();
+          eltwise_->scale_channels(a);
+        }
         return;
       }
       case quant_op_kind::elementwise:
-        quant::apply_lut(qo.table, x, y, batch * ov.size());
+        eltwise_->lookup({qo.table.data(), x, y, batch * ov.size()});
         return;
       case quant_op_kind::softmax:
         return;  // in float on the dequantized output
@@ -445,68 +515,31 @@ class kernel_network {
       rows(0);
   }
 
-  // Pooling in NHWC: the references' arithmetic, channels innermost.
-  static void max_pool(const quant_op& op, const quant_value& iv, const std::uint8_t* x, std::uint8_t* y) {
+  /// The eltwise kernels' arguments of a pooling op (all but x and y, set per sample).
+  static kernels::pool_args pool_args_of(const quant_op& op, const quantized_op& qo, const prepared_op& p,
+                                         const quant_value& iv) noexcept {
     const auto& pg = op.pool;
-    const std::size_t c_count = iv.channels;
-    for (std::size_t oy = 0; oy < pg.out_height; ++oy)
-      for (std::size_t ox = 0; ox < pg.out_width; ++ox) {
-        std::uint8_t* out = y + (oy * pg.out_width + ox) * c_count;
-        std::fill(out, out + c_count, std::uint8_t{0});  // the reference starts from the smallest code
-        for_window(pg, iv, oy, ox, [&](const std::size_t pixel) {
-          const std::uint8_t* in = x + pixel * c_count;
-          for (std::size_t c = 0; c < c_count; ++c) out[c] = std::max(out[c], in[c]);
-        });
-      }
-  }
-
-  void avg_pool(const quant_op& op, const quant::avg_pool_params& pp, const quant_value& iv, const std::uint8_t* x,
-                std::uint8_t* y) {
-    const auto& pg = op.pool;
-    const std::size_t c_count = iv.channels;
-    sums_.resize(c_count);
-    for (std::size_t oy = 0; oy < pg.out_height; ++oy)
-      for (std::size_t ox = 0; ox < pg.out_width; ++ox) {
-        std::fill(sums_.begin(), sums_.end(), 0);
-        std::size_t inside = 0;
-        for_window(pg, iv, oy, ox, [&](const std::size_t pixel) {
-          const std::uint8_t* in = x + pixel * c_count;
-          for (std::size_t c = 0; c < c_count; ++c) sums_[c] += in[c];
-          ++inside;
-        });
-        const quant::fixed_multiplier m = pp.for_count(op.count_include_pad ? pg.kernel * pg.kernel : inside);
-        const std::int32_t centre = std::int32_t(inside) * pp.in_zero_point;  // sum of (x - z_in) over the inside
-        std::uint8_t* out = y + (oy * pg.out_width + ox) * c_count;
-        for (std::size_t c = 0; c < c_count; ++c)
-          out[c] = static_cast<std::uint8_t>(quant::requantize(sums_[c] - centre, m, pp.zero_point, pp.lo, pp.hi));
-      }
-  }
-
-  void global_avg_pool(const quant::avg_pool_params& pp, const quant_value& iv, const std::uint8_t* x,
-                       std::uint8_t* y) {
-    const std::size_t c_count = iv.channels, pixels = iv.height * iv.width;
-    sums_.assign(c_count, 0);
-    for (std::size_t px = 0; px < pixels; ++px)
-      for (std::size_t c = 0; c < c_count; ++c) sums_[c] += x[px * c_count + c];
-    const quant::fixed_multiplier m = pp.for_count(pixels);
-    const std::int32_t centre = std::int32_t(pixels) * pp.in_zero_point;
-    for (std::size_t c = 0; c < c_count; ++c)
-      y[c] = static_cast<std::uint8_t>(quant::requantize(sums_[c] - centre, m, pp.zero_point, pp.lo, pp.hi));
-  }
-
-  /// f(input pixel index) for every pixel of window (oy, ox) inside the image.
-  template <class F>
-  static void for_window(const kernels::fp32::pool_geometry& pg, const quant_value& iv, std::size_t oy, std::size_t ox,
-                         F&& f) {
-    for (std::size_t ky = 0; ky < pg.kernel; ++ky) {
-      const std::ptrdiff_t iy = std::ptrdiff_t(oy * pg.stride + ky) - std::ptrdiff_t(pg.padding);
-      if (iy < 0 || iy >= std::ptrdiff_t(iv.height)) continue;
-      for (std::size_t kx = 0; kx < pg.kernel; ++kx) {
-        const std::ptrdiff_t ix = std::ptrdiff_t(ox * pg.stride + kx) - std::ptrdiff_t(pg.padding);
-        if (ix < 0 || ix >= std::ptrdiff_t(iv.width)) continue;
-        f(std::size_t(iy) * iv.width + std::size_t(ix));
-      }
+    kernels::pool_args a;
+    a.height = iv.height;
+    a.width = iv.width;
+    a.channels = iv.channels;
+    a.kernel = pg.kernel;
+    a.stride = pg.stride;
+    a.padding = pg.padding;
+    a.out_height = pg.out_height;
+    a.out_width = pg.out_width;
+    if (op.kind == quant_op_kind::avg_pool) {
+      const quant::avg_pool_params& pp = qo.pool;
+      a.count_include_pad = op.count_include_pad;
+      a.multiplier = p.pool_multiplier.data();
+      a.shift = p.pool_shift.data();
+      a.first_count = pp.first_count;
+      a.in_zero_point = pp.in_zero_point;
+      a.zero_point = pp.zero_point;
+      a.lo = pp.lo;
+      a.hi = pp.hi;
     }
+    return a;
   }
 
   std::span<const std::uint8_t> codes_chw(std::size_t value) {
@@ -526,11 +559,14 @@ class kernel_network {
   kernel_options options_;
   kernels::arch arch_ = kernels::arch::scalar;
   const kernels::depthwise_kernel_entry* depthwise_ = nullptr;
+  const kernels::eltwise_kernel_entry* eltwise_ = nullptr;
   std::vector<prepared_op> ops_;
   std::vector<std::vector<std::uint8_t>> buffers_;  ///< per value, NHWC [batch][H][W][C]
   std::vector<std::vector<std::uint8_t>> chw_;      ///< per value, converted for codes() on demand
+  /// Bytes of im2col rows per GEMM call on one thread (a multiple of 24 pixels: whole column blocks
+  /// of every kernel's tile width).
+  static constexpr std::size_t im2col_chunk_bytes = 64 * 1024;
   std::vector<std::uint8_t> staging_, scratch_;
-  std::vector<std::int32_t> sums_;
   std::vector<float> output_;
   std::vector<double> op_seconds_;
   double io_seconds_ = 0;
