@@ -5836,7 +5836,8 @@ class gemm_w8a8 {
 // ---- begin ohq/kernels/gemm.hpp ----
 // SPDX-License-Identifier: MIT
 /// @file Defines `gemm`, the GEMM facade: packs a layer's weights once for the kernel family that
-/// fits their bit-width (8..5 bits: W8A8; 4 and 3: W4A8; 2: W2A8; 1: W1A8) on one arch path, or
+/// fits their bit-width (8..5 bits: W8A8; 4 and 3: W4A8; 2: W2A8; 1: W1A8; any on W8A8 for rows of
+/// fewer than 128 inputs) on one arch path, or
 /// for an explicitly named instance of kernels/instances.hpp (so a profiler can time each
 /// candidate), then runs y = requantize(bias + (x - x_zero_point) * w) with exactly
 /// gemm_w8a8::run's signature and quant::gemm_reference's semantics, bit for bit.
@@ -6025,6 +6026,18 @@ constexpr unsigned gemm_storage_bits_for(unsigned weight_bits) noexcept {
   return weight_bits >= 5 ? 8u : weight_bits >= 3 ? 4u : weight_bits;
 }
 
+/// Inputs per output (K) below which the facade runs low-bit codes on the W8A8 kernel: the low-bit
+/// families need long rows to pay for their panels and int16 flushes. Measured on AVX2 with
+/// MobileNetV3-Large's 1x1 convolutions at W4A8: K = 16..120 ran at 0.82-1.0x the W8A8 kernel's
+/// speed, K >= 160 at 1.05-1.24x (docs/kernels.md). A profiler that times both keeps the faster.
+inline constexpr std::size_t lowbit_min_cols = 128;
+
+/// The storage width `gemm::try_prepare(w, ..., arch)` packs b-bit codes of rows of `cols` inputs
+/// for: gemm_storage_bits_for(b), or 8 (the W8A8 kernel) when cols < lowbit_min_cols.
+constexpr unsigned gemm_default_storage_bits(unsigned weight_bits, std::size_t cols) noexcept {
+  return cols < lowbit_min_cols ? 8u : gemm_storage_bits_for(weight_bits);
+}
+
 /// The instance that runs `storage_bits`-bit storage on path `a`: its own line of gemm_instances,
 /// or on avx512_vnni the avx2 line when the family has no AVX-512 kernel (every AVX-512 CPU has
 /// AVX2); nullopt when neither exists.
@@ -6079,12 +6092,13 @@ inline result<const w8a8_kernel_entry*> try_gemm_lut_kernel(unsigned bits, arch 
 /// of times.
 class gemm {
  public:
-  /// Packs rows [row_begin, row_begin + row_count) of `w` for the family of w.format.bits on path `a`.
+  /// Packs rows [row_begin, row_begin + row_count) of `w` for the family of w.format.bits on path `a`
+  /// (the W8A8 kernel for rows shorter than lowbit_min_cols: gemm_default_storage_bits).
   /// Errors: a path this CPU or build lacks (unsupported_cpu), an empty or out-of-range row range
   /// or a code outside the format's range (invalid_argument).
   static result<gemm> try_prepare(const quant::quantized_weights& w, std::size_t row_begin, std::size_t row_count,
                                   arch a) {
-    return try_prepare(w, row_begin, row_count, gemm_instance{gemm_storage_bits_for(w.format.bits), a});
+    return try_prepare(w, row_begin, row_count, gemm_instance{gemm_default_storage_bits(w.format.bits, w.cols), a});
   }
   /// The same for an explicit kernel instance (e.g. 4-bit codes on the W8A8 kernel, to time both).
   /// An instance whose storage cannot hold the codes is invalid_argument.

@@ -52,7 +52,7 @@ bool run_case(arch path, unsigned storage, std::uint64_t seed, std::size_t max_m
   // the family's own widths mostly (4: 4 and 3 bits); narrower codes on a wider kernel sometimes
   unsigned bits = storage == 4 ? 3 + unsigned(gen() % 2) : storage;
   if (storage > 1 && gen() % 6 == 0) bits = 1 + unsigned(gen() % storage);
-  const bool explicit_instance = kernels::gemm_storage_bits_for(bits) != storage;
+  const bool explicit_instance = kernels::gemm_default_storage_bits(bits, k) != storage;
 
   quant::quantized_weights w;
   w.format = quant::weight_format_of(bits);
@@ -253,10 +253,11 @@ TEST_SUITE("kernels") {
       }
   }
 
-  TEST_CASE("gemm picks the family for the weight bit-width; explicit instances are checked") {
+  TEST_CASE("gemm picks the family for the weight bit-width (W8A8 for short rows); explicit instances are checked") {
     for (unsigned bits = 1; bits <= 8; ++bits) {
       const auto format = quant::weight_format_of(bits);
-      quant::quantized_weights w{format, 3, 5, std::vector<std::int8_t>(15, std::int8_t(format.code_max)),
+      const std::size_t cols = kernels::lowbit_min_cols;
+      quant::quantized_weights w{format, 3, cols, std::vector<std::int8_t>(3 * cols, std::int8_t(format.code_max)),
                                  std::vector<float>(3, 1.0f)};
       const auto g = kernels::gemm::prepare(w, arch::scalar);
       const unsigned storage = bits >= 5 ? 8 : bits >= 3 ? 4 : bits;
@@ -264,8 +265,13 @@ TEST_SUITE("kernels") {
       CHECK(std::string(g.kernel().name).find("w" + std::to_string(storage) + "a8") != std::string::npos);
       CHECK(g.path() == arch::scalar);
       CHECK(g.rows() == 3);
-      CHECK(g.cols() == 5);
+      CHECK(g.cols() == cols);
       CHECK(g.packed_bytes() > 0);
+      // one input fewer: the W8A8 kernel
+      quant::quantized_weights short_rows{format, 3, cols - 1,
+                                          std::vector<std::int8_t>(3 * (cols - 1), std::int8_t(format.code_min)),
+                                          std::vector<float>(3, 1.0f)};
+      CHECK(kernels::gemm::prepare(short_rows, arch::scalar).kernel().weight_bits == 8);
       // any wider family runs these codes too (what a profiler times)
       for (unsigned wider : kernels::gemm_storage_bits)
         if (wider >= storage) {
