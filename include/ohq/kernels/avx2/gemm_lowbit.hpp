@@ -84,45 +84,102 @@ inline __m256i broadcast4(const std::uint8_t* x) noexcept {
 
 #if defined(__GNUC__) && defined(__x86_64__)
 #define OHQ_AVX2_W4A8_ASM 1
-/// One k group (4 k) of column c of the 16x4 W4A8 tile: broadcast 4 activation bytes from `addr`,
-/// vpmaddubsw with the unpacked rows 0-7 (ymm8) and 8-15 (ymm9), add into int16 accumulators.
-#define OHQ_AVX2_W4A8_COLUMN(addr, lo, hi)              \
+// The k loops of the full 16 rows x 4 columns tile at 4 and 2 bits, with the registers allocated
+// by hand: ymm0-7 int16 accumulators (rows 0-7 / 8-15 of columns 0-3), ymm8/9 the unpacked weights
+// of rows 0-7 / 8-15, ymm10 the broadcast, ymm11 the product (and the panel at 4 bits), ymm12/13
+// constants, ymm14 the panel at 2 bits, ymm15 the int16 ones of the flushes. One asm statement
+// runs the whole k range: panels in groups of max_steps / k-groups (the int16 headroom), each
+// group flushed by vpmaddwd with ones into the int32 sums dots[h * 4 + c] in memory. g++'s
+// intrinsic 16x3 loop issued 34 instructions per 192 MACs, 6 of them register moves (~25 MACs per
+// cycle); this one issues 31 per 256 MACs at 4 bits and no moves, and no call or constant reload
+// per group.
+
+/// One k group (4 k) of column c: broadcast 4 activation bytes from `addr`, vpmaddubsw with the
+/// unpacked rows 0-7 (ymm8) and 8-15 (ymm9), add into the column's int16 accumulators.
+#define OHQ_AVX2_LOWBIT_COLUMN(addr, lo, hi)            \
   "vpbroadcastd " addr ", %%ymm10\n\t"                  \
   "vpmaddubsw %%ymm8, %%ymm10, %%ymm11\n\t"             \
   "vpaddw %%ymm11, %%ymm" #lo ", %%ymm" #lo "\n\t"     \
   "vpmaddubsw %%ymm9, %%ymm10, %%ymm11\n\t"             \
   "vpaddw %%ymm11, %%ymm" #hi ", %%ymm" #hi "\n\t"
+/// The four columns of one k group whose activations start `offset` bytes into the panel's k.
+#define OHQ_AVX2_LOWBIT_COLUMNS(offset)                       \
+  OHQ_AVX2_LOWBIT_COLUMN(offset "(%[x0])", 0, 4)              \
+  OHQ_AVX2_LOWBIT_COLUMN(offset "(%[x0],%[s],1)", 1, 5)       \
+  OHQ_AVX2_LOWBIT_COLUMN(offset "(%[x0],%[s],2)", 2, 6)       \
+  OHQ_AVX2_LOWBIT_COLUMN(offset "(%[x3])", 3, 7)
 
-/// The end of every low-bit asm loop: the int16 sums of ymm0-7 widened by vpmaddwd with ones
-/// ([ones]) and added to dots[0..7] ([d]).
-#define OHQ_AVX2_LOWBIT_FLUSH \
-  "vmovdqa (%[ones]), %%ymm15\n\t" \
-  "vpmaddwd %%ymm15, %%ymm0, %%ymm0\n\t" \
-  "vpmaddwd %%ymm15, %%ymm1, %%ymm1\n\t" \
-  "vpmaddwd %%ymm15, %%ymm2, %%ymm2\n\t" \
-  "vpmaddwd %%ymm15, %%ymm3, %%ymm3\n\t" \
-  "vpmaddwd %%ymm15, %%ymm4, %%ymm4\n\t" \
-  "vpmaddwd %%ymm15, %%ymm5, %%ymm5\n\t" \
-  "vpmaddwd %%ymm15, %%ymm6, %%ymm6\n\t" \
-  "vpmaddwd %%ymm15, %%ymm7, %%ymm7\n\t" \
-  "vpaddd 0(%[d]), %%ymm0, %%ymm0\n\t" \
-  "vpaddd 32(%[d]), %%ymm1, %%ymm1\n\t" \
-  "vpaddd 64(%[d]), %%ymm2, %%ymm2\n\t" \
-  "vpaddd 96(%[d]), %%ymm3, %%ymm3\n\t" \
-  "vpaddd 128(%[d]), %%ymm4, %%ymm4\n\t" \
-  "vpaddd 160(%[d]), %%ymm5, %%ymm5\n\t" \
-  "vpaddd 192(%[d]), %%ymm6, %%ymm6\n\t" \
-  "vpaddd 224(%[d]), %%ymm7, %%ymm7\n\t" \
-  "vmovdqu %%ymm0, 0(%[d])\n\t" \
-  "vmovdqu %%ymm1, 32(%[d])\n\t" \
-  "vmovdqu %%ymm2, 64(%[d])\n\t" \
-  "vmovdqu %%ymm3, 96(%[d])\n\t" \
-  "vmovdqu %%ymm4, 128(%[d])\n\t" \
-  "vmovdqu %%ymm5, 160(%[d])\n\t" \
-  "vmovdqu %%ymm6, 192(%[d])\n\t" \
-  "vmovdqu %%ymm7, 224(%[d])\n\t"
+/// 4 bits, one k group per panel: low nibbles (rows 0-7) and high nibbles (rows 8-15) minus 8.
+#define OHQ_AVX2_W4A8_PANEL                   \
+  "vmovdqa (%[w]), %%ymm11\n\t"               \
+  "vpand %%ymm12, %%ymm11, %%ymm8\n\t"        \
+  "vpsrlw $4, %%ymm11, %%ymm9\n\t"            \
+  "vpand %%ymm12, %%ymm9, %%ymm9\n\t"         \
+  "vpsubb %%ymm13, %%ymm8, %%ymm8\n\t"        \
+  "vpsubb %%ymm13, %%ymm9, %%ymm9\n\t"        \
+  OHQ_AVX2_LOWBIT_COLUMNS("0")
 
-/// Constants of the W4A8 asm loop: nibble mask, the field offset 8, int16 ones (for vpmaddwd).
+/// 2 bits: the k group in the low nibbles of ymm14 -> ymm8 ((n & 3) - 2) and ymm9 (n & 0x0C
+/// decoded by the vpshufb table in ymm13).
+#define OHQ_AVX2_W2A8_UNPACK                \
+  "vpand %%ymm12, %%ymm14, %%ymm8\n\t"      \
+  "vpsubb 64(%[k]), %%ymm8, %%ymm8\n\t"     \
+  "vpand 96(%[k]), %%ymm14, %%ymm9\n\t"     \
+  "vpshufb %%ymm9, %%ymm13, %%ymm9\n\t"
+/// 2 bits, two k groups per panel (the second in the high nibbles).
+#define OHQ_AVX2_W2A8_PANEL                 \
+  "vmovdqa (%[w]), %%ymm14\n\t"             \
+  OHQ_AVX2_W2A8_UNPACK                      \
+  OHQ_AVX2_LOWBIT_COLUMNS("0")              \
+  "vpsrlw $4, %%ymm14, %%ymm14\n\t"         \
+  OHQ_AVX2_W2A8_UNPACK                      \
+  OHQ_AVX2_LOWBIT_COLUMNS("4")
+
+/// The whole k loop around `panel` (panel_k activation bytes per column and panel, groups of at
+/// most `group` panels between flushes). Operands: [w] panels, [x0]/[x3] columns 0 and 3, [s]
+/// the column stride, [n] panels (>= 1), [cnt] scratch, [d] dots, [k] constants, [ones].
+#define OHQ_AVX2_LOWBIT_K_LOOP(panel, panel_k, group)                                              \
+  "vmovdqa 0(%[k]), %%ymm12\n\t"                                                                   \
+  "vmovdqa 32(%[k]), %%ymm13\n\t"                                                                  \
+  "vmovdqa (%[ones]), %%ymm15\n\t"                                                                 \
+  "2:\n\t"                                                                                         \
+  "mov $" #group ", %[cnt]\n\t"                                                                    \
+  "cmp %[n], %[cnt]\n\t"                                                                           \
+  "cmova %[n], %[cnt]\n\t"                                                                         \
+  "sub %[cnt], %[n]\n\t"                                                                           \
+  "vpxor %%xmm0, %%xmm0, %%xmm0\n\t"                                                               \
+  "vpxor %%xmm1, %%xmm1, %%xmm1\n\t"                                                               \
+  "vpxor %%xmm2, %%xmm2, %%xmm2\n\t"                                                               \
+  "vpxor %%xmm3, %%xmm3, %%xmm3\n\t"                                                               \
+  "vpxor %%xmm4, %%xmm4, %%xmm4\n\t"                                                               \
+  "vpxor %%xmm5, %%xmm5, %%xmm5\n\t"                                                               \
+  "vpxor %%xmm6, %%xmm6, %%xmm6\n\t"                                                               \
+  "vpxor %%xmm7, %%xmm7, %%xmm7\n\t"                                                               \
+  ".p2align 4\n\t"                                                                                 \
+  "1:\n\t"                                                                                         \
+  panel                                                                                            \
+  "add $32, %[w]\n\t"                                                                              \
+  "add $" #panel_k ", %[x0]\n\t"                                                                   \
+  "add $" #panel_k ", %[x3]\n\t"                                                                   \
+  "dec %[cnt]\n\t"                                                                                 \
+  "jnz 1b\n\t"                                                                                     \
+  OHQ_AVX2_LOWBIT_FLUSH(0)                                                                         \
+  OHQ_AVX2_LOWBIT_FLUSH(1)                                                                         \
+  OHQ_AVX2_LOWBIT_FLUSH(2)                                                                         \
+  OHQ_AVX2_LOWBIT_FLUSH(3)                                                                         \
+  OHQ_AVX2_LOWBIT_FLUSH(4)                                                                         \
+  OHQ_AVX2_LOWBIT_FLUSH(5)                                                                         \
+  OHQ_AVX2_LOWBIT_FLUSH(6)                                                                         \
+  OHQ_AVX2_LOWBIT_FLUSH(7)                                                                         \
+  "test %[n], %[n]\n\t"                                                                            \
+  "jnz 2b\n\t"
+/// dots[i] += the int16 sums of ymm_i widened by vpmaddwd with ones.
+#define OHQ_AVX2_LOWBIT_FLUSH(i)                    \
+  "vpmaddwd %%ymm15, %%ymm" #i ", %%ymm" #i "\n\t"  \
+  "vpaddd 32*" #i "(%[d]), %%ymm" #i ", %%ymm" #i "\n\t" \
+  "vmovdqu %%ymm" #i ", 32*" #i "(%[d])\n\t"
+
+/// Constants of the W4A8 loop: nibble mask, the field offset 8, int16 ones (for vpmaddwd).
 alignas(32) inline constexpr std::uint8_t w4a8_asm_constants[96] = {
     0x0F, 0x0F, 0x0F, 0x0F, 0x0F, 0x0F, 0x0F, 0x0F, 0x0F, 0x0F, 0x0F, 0x0F, 0x0F, 0x0F, 0x0F, 0x0F,
     0x0F, 0x0F, 0x0F, 0x0F, 0x0F, 0x0F, 0x0F, 0x0F, 0x0F, 0x0F, 0x0F, 0x0F, 0x0F, 0x0F, 0x0F, 0x0F,
@@ -131,52 +188,8 @@ alignas(32) inline constexpr std::uint8_t w4a8_asm_constants[96] = {
     1,    0,    1,    0,    1,    0,    1,    0,    1,    0,    1,    0,    1,    0,    1,    0,
     1,    0,    1,    0,    1,    0,    1,    0,    1,    0,    1,    0,    1,    0,    1,    0};
 
-/// `panels` (1..8) panels of the 16 rows x 4 columns W4A8 tile with the registers allocated by
-/// hand, then the flush: dots[h * 4 + c] += the int16 sums widened by vpmaddwd with ones. Columns
-/// are x + c * stride (4 activation bytes per panel each). Registers: ymm0-7 int16 accumulators
-/// (rows 0-7 / 8-15 of columns 0-3), ymm8/9 the unpacked weights, ymm10 the broadcast, ymm11 the
-/// product, ymm12-14 constants: 31 instructions per panel of 256 MACs and no register moves (g++'s
-/// 16x3 intrinsic loop issues 34 per 192 MACs, 6 of them moves, and reaches ~25 MACs per cycle).
-inline void w4a8_panels_16x4_asm(const std::uint8_t* x, std::ptrdiff_t stride, const std::uint8_t* w,
-                                 std::size_t panels, __m256i (&dots)[8]) noexcept {
-  const std::uint8_t* x3 = x + 3 * stride;
-  __asm__ volatile(
-      "vmovdqa 0(%[k]), %%ymm12\n\t"
-      "vmovdqa 32(%[k]), %%ymm13\n\t"
-      "vpxor %%xmm0, %%xmm0, %%xmm0\n\t"
-      "vpxor %%xmm1, %%xmm1, %%xmm1\n\t"
-      "vpxor %%xmm2, %%xmm2, %%xmm2\n\t"
-      "vpxor %%xmm3, %%xmm3, %%xmm3\n\t"
-      "vpxor %%xmm4, %%xmm4, %%xmm4\n\t"
-      "vpxor %%xmm5, %%xmm5, %%xmm5\n\t"
-      "vpxor %%xmm6, %%xmm6, %%xmm6\n\t"
-      "vpxor %%xmm7, %%xmm7, %%xmm7\n\t"
-      ".p2align 4\n\t"
-      "1:\n\t"
-      "vmovdqa (%[w]), %%ymm11\n\t"
-      "vpand %%ymm12, %%ymm11, %%ymm8\n\t"
-      "vpsrlw $4, %%ymm11, %%ymm9\n\t"
-      "vpand %%ymm12, %%ymm9, %%ymm9\n\t"
-      "vpsubb %%ymm13, %%ymm8, %%ymm8\n\t"
-      "vpsubb %%ymm13, %%ymm9, %%ymm9\n\t"
-      OHQ_AVX2_W4A8_COLUMN("(%[x0])", 0, 4)
-      OHQ_AVX2_W4A8_COLUMN("(%[x0],%[s],1)", 1, 5)
-      OHQ_AVX2_W4A8_COLUMN("(%[x0],%[s],2)", 2, 6)
-      OHQ_AVX2_W4A8_COLUMN("(%[x3])", 3, 7)
-      "add $32, %[w]\n\t"
-      "add $4, %[x0]\n\t"
-      "add $4, %[x3]\n\t"
-      "dec %[n]\n\t"
-      "jnz 1b\n\t"
-      OHQ_AVX2_LOWBIT_FLUSH
-      : [w] "+r"(w), [x0] "+r"(x), [x3] "+r"(x3), [n] "+r"(panels)
-      : [s] "r"(stride), [d] "r"(dots), [k] "r"(w4a8_asm_constants), [ones] "r"(w4a8_asm_constants + 64)
-      : "cc", "memory", "xmm0", "xmm1", "xmm2", "xmm3", "xmm4", "xmm5", "xmm6", "xmm7", "xmm8", "xmm9", "xmm10",
-        "xmm11", "xmm12", "xmm13", "xmm14", "xmm15");
-}
-
-/// Constants of the W2A8 asm loop: the low field mask, the vpshufb table decoding the high field
-/// in place (4u -> u - 2), the field offset 2, the high field mask (as lowbit_fields<2>).
+/// Constants of the W2A8 loop: the low field mask, the vpshufb table decoding the high field in
+/// place (4u -> u - 2), the field offset 2, the high field mask (as lowbit_fields<2>).
 alignas(32) inline constexpr std::int8_t w2a8_asm_constants[128] = {
     3,  3, 3, 3, 3,  3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3,  3, 3, 3, 3,  3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3,
     -2, 0, 0, 0, -1, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, -2, 0, 0, 0, -1, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0,
@@ -184,56 +197,34 @@ alignas(32) inline constexpr std::int8_t w2a8_asm_constants[128] = {
     12, 12, 12, 12, 12, 12, 12, 12, 12, 12, 12, 12, 12, 12, 12, 12,
     12, 12, 12, 12, 12, 12, 12, 12, 12, 12, 12, 12, 12, 12, 12, 12};
 
-/// Unpacks the k group held in the low nibbles of ymm14 into ymm8 (rows 0-7) and ymm9 (rows 8-15).
-#define OHQ_AVX2_W2A8_UNPACK               \
-  "vpand %%ymm12, %%ymm14, %%ymm8\n\t"     \
-  "vpsubb 64(%[k]), %%ymm8, %%ymm8\n\t"    \
-  "vpand 96(%[k]), %%ymm14, %%ymm9\n\t"    \
-  "vpshufb %%ymm9, %%ymm13, %%ymm9\n\t"
-
-/// The W2A8 counterpart of w4a8_panels_16x4_asm: `panels` (1..16) panels of 16 rows x 8 k (two k
-/// groups, the second in the high nibbles), 8 activation bytes per panel and column.
-inline void w2a8_panels_16x4_asm(const std::uint8_t* x, std::ptrdiff_t stride, const std::uint8_t* w,
+/// dots[h * 4 + c] += the dot products of rows 8h..8h+7 of `panels` (>= 1) panels of the 16 x 4
+/// tile at `Bits` (4 or 2) with columns x + c * stride.
+template <unsigned Bits>
+inline void lowbit_tile_16x4_asm(const std::uint8_t* x, std::ptrdiff_t stride, const std::uint8_t* w,
                                  std::size_t panels, __m256i (&dots)[8]) noexcept {
   const std::uint8_t* x3 = x + 3 * stride;
-  __asm__ volatile(
-      "vmovdqa 0(%[k]), %%ymm12\n\t"
-      "vmovdqa 32(%[k]), %%ymm13\n\t"
-      "vpxor %%xmm0, %%xmm0, %%xmm0\n\t"
-      "vpxor %%xmm1, %%xmm1, %%xmm1\n\t"
-      "vpxor %%xmm2, %%xmm2, %%xmm2\n\t"
-      "vpxor %%xmm3, %%xmm3, %%xmm3\n\t"
-      "vpxor %%xmm4, %%xmm4, %%xmm4\n\t"
-      "vpxor %%xmm5, %%xmm5, %%xmm5\n\t"
-      "vpxor %%xmm6, %%xmm6, %%xmm6\n\t"
-      "vpxor %%xmm7, %%xmm7, %%xmm7\n\t"
-      ".p2align 4\n\t"
-      "1:\n\t"
-      "vmovdqa (%[w]), %%ymm14\n\t"
-      OHQ_AVX2_W2A8_UNPACK
-      OHQ_AVX2_W4A8_COLUMN("(%[x0])", 0, 4)
-      OHQ_AVX2_W4A8_COLUMN("(%[x0],%[s],1)", 1, 5)
-      OHQ_AVX2_W4A8_COLUMN("(%[x0],%[s],2)", 2, 6)
-      OHQ_AVX2_W4A8_COLUMN("(%[x3])", 3, 7)
-      "vpsrlw $4, %%ymm14, %%ymm14\n\t"
-      OHQ_AVX2_W2A8_UNPACK
-      OHQ_AVX2_W4A8_COLUMN("4(%[x0])", 0, 4)
-      OHQ_AVX2_W4A8_COLUMN("4(%[x0],%[s],1)", 1, 5)
-      OHQ_AVX2_W4A8_COLUMN("4(%[x0],%[s],2)", 2, 6)
-      OHQ_AVX2_W4A8_COLUMN("4(%[x3])", 3, 7)
-      "add $32, %[w]\n\t"
-      "add $8, %[x0]\n\t"
-      "add $8, %[x3]\n\t"
-      "dec %[n]\n\t"
-      "jnz 1b\n\t"
-      OHQ_AVX2_LOWBIT_FLUSH
-      : [w] "+r"(w), [x0] "+r"(x), [x3] "+r"(x3), [n] "+r"(panels)
-      : [s] "r"(stride), [d] "r"(dots), [k] "r"(w2a8_asm_constants), [ones] "r"(w4a8_asm_constants + 64)
-      : "cc", "memory", "xmm0", "xmm1", "xmm2", "xmm3", "xmm4", "xmm5", "xmm6", "xmm7", "xmm8", "xmm9", "xmm10",
-        "xmm11", "xmm12", "xmm13", "xmm14", "xmm15");
+  std::size_t cnt;
+  if constexpr (Bits == 4) {
+    __asm__ volatile(OHQ_AVX2_LOWBIT_K_LOOP(OHQ_AVX2_W4A8_PANEL, 4, 8)
+                     : [w] "+r"(w), [x0] "+r"(x), [x3] "+r"(x3), [n] "+r"(panels), [cnt] "=&r"(cnt)
+                     : [s] "r"(stride), [d] "r"(dots), [k] "r"(w4a8_asm_constants), [ones] "r"(w4a8_asm_constants + 64)
+                     : "cc", "memory", "xmm0", "xmm1", "xmm2", "xmm3", "xmm4", "xmm5", "xmm6", "xmm7", "xmm8", "xmm9",
+                       "xmm10", "xmm11", "xmm12", "xmm13", "xmm14", "xmm15");
+  } else {
+    static_assert(Bits == 2, "ohq: the asm low-bit loops exist at 4 and 2 bits");
+    __asm__ volatile(OHQ_AVX2_LOWBIT_K_LOOP(OHQ_AVX2_W2A8_PANEL, 8, 16)
+                     : [w] "+r"(w), [x0] "+r"(x), [x3] "+r"(x3), [n] "+r"(panels), [cnt] "=&r"(cnt)
+                     : [s] "r"(stride), [d] "r"(dots), [k] "r"(w2a8_asm_constants), [ones] "r"(w4a8_asm_constants + 64)
+                     : "cc", "memory", "xmm0", "xmm1", "xmm2", "xmm3", "xmm4", "xmm5", "xmm6", "xmm7", "xmm8", "xmm9",
+                       "xmm10", "xmm11", "xmm12", "xmm13", "xmm14", "xmm15");
+  }
 }
+#undef OHQ_AVX2_LOWBIT_COLUMN
+#undef OHQ_AVX2_LOWBIT_COLUMNS
+#undef OHQ_AVX2_W4A8_PANEL
 #undef OHQ_AVX2_W2A8_UNPACK
-#undef OHQ_AVX2_W4A8_COLUMN
+#undef OHQ_AVX2_W2A8_PANEL
+#undef OHQ_AVX2_LOWBIT_K_LOOP
 #undef OHQ_AVX2_LOWBIT_FLUSH
 #else
 #define OHQ_AVX2_W4A8_ASM 0
@@ -264,15 +255,10 @@ struct gemm_lowbit<arch::avx2, WeightBits, Mr, Nr> {
                    __m256i (&dots)[2][Nc]) noexcept {
 #if OHQ_AVX2_W4A8_ASM
     if constexpr ((WeightBits == 4 || WeightBits == 2) && Nc == 4) {
+      static_assert(panels_per_flush == (WeightBits == 4 ? 8 : 16), "ohq: the asm loop's flush interval");
       __m256i sums[8] = {};  // [h * 4 + c]
-      const std::ptrdiff_t stride = xs[1] - xs[0];  // the columns are equally spaced (run())
-      for (std::size_t p0 = 0; p0 < panels; p0 += panels_per_flush) {
-        const std::size_t count = panels - p0 < panels_per_flush ? panels - p0 : panels_per_flush;
-        if constexpr (WeightBits == 4)
-          avx2::w4a8_panels_16x4_asm(xs[0] + p0 * kp, stride, wt + p0 * lowbit_panel_bytes, count, sums);
-        else
-          avx2::w2a8_panels_16x4_asm(xs[0] + p0 * kp, stride, wt + p0 * lowbit_panel_bytes, count, sums);
-      }
+      // the columns are equally spaced (run())
+      if (panels > 0) avx2::lowbit_tile_16x4_asm<WeightBits>(xs[0], xs[1] - xs[0], wt, panels, sums);
       for (std::size_t c = 0; c < 4; ++c) {
         dots[0][c] = sums[c];
         dots[1][c] = sums[4 + c];
