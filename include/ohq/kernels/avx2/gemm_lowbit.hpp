@@ -135,6 +135,23 @@ inline __m256i broadcast4(const std::uint8_t* x) noexcept {
   OHQ_AVX2_W2A8_UNPACK                      \
   OHQ_AVX2_LOWBIT_COLUMNS("4")
 
+/// 1 bit, four k groups per panel: field f = bit f of each byte, w = (bit clear ? -1 : 0) | 1,
+/// no shifts (ymm12 zero, ymm13 bytes of 1, the bit masks at 64 + 32 f of the constants).
+#define OHQ_AVX2_W1A8_GROUP(lo_mask, hi_mask, offset) \
+  "vpand " lo_mask "(%[k]), %%ymm14, %%ymm8\n\t"      \
+  "vpcmpeqb %%ymm12, %%ymm8, %%ymm8\n\t"              \
+  "vpor %%ymm13, %%ymm8, %%ymm8\n\t"                  \
+  "vpand " hi_mask "(%[k]), %%ymm14, %%ymm9\n\t"      \
+  "vpcmpeqb %%ymm12, %%ymm9, %%ymm9\n\t"              \
+  "vpor %%ymm13, %%ymm9, %%ymm9\n\t"                  \
+  OHQ_AVX2_LOWBIT_COLUMNS(offset)
+#define OHQ_AVX2_W1A8_PANEL                  \
+  "vmovdqa (%[w]), %%ymm14\n\t"              \
+  OHQ_AVX2_W1A8_GROUP("64", "96", "0")       \
+  OHQ_AVX2_W1A8_GROUP("128", "160", "4")     \
+  OHQ_AVX2_W1A8_GROUP("192", "224", "8")     \
+  OHQ_AVX2_W1A8_GROUP("256", "288", "12")
+
 /// The whole k loop around `panel` (panel_k activation bytes per column and panel, groups of at
 /// most `group` panels between flushes). Operands: [w] panels, [x0]/[x3] columns 0 and 3, [s]
 /// the column stride, [n] panels (>= 1), [cnt] scratch, [d] dots, [k] constants, [ones].
@@ -197,8 +214,20 @@ alignas(32) inline constexpr std::int8_t w2a8_asm_constants[128] = {
     12, 12, 12, 12, 12, 12, 12, 12, 12, 12, 12, 12, 12, 12, 12, 12,
     12, 12, 12, 12, 12, 12, 12, 12, 12, 12, 12, 12, 12, 12, 12, 12};
 
+/// Constants of the W1A8 loop: zero, bytes of 1, then the mask of bit f for f = 0..7.
+alignas(32) inline constexpr auto w1a8_asm_constants = [] {
+  struct {
+    alignas(32) std::uint8_t bytes[320];
+  } c{};
+  for (std::size_t i = 0; i < 32; ++i) {
+    c.bytes[32 + i] = 1;
+    for (std::size_t f = 0; f < 8; ++f) c.bytes[64 + 32 * f + i] = static_cast<std::uint8_t>(1u << f);
+  }
+  return c;
+}();
+
 /// dots[h * 4 + c] += the dot products of rows 8h..8h+7 of `panels` (>= 1) panels of the 16 x 4
-/// tile at `Bits` (4 or 2) with columns x + c * stride.
+/// tile at `Bits` (4, 2 or 1) with columns x + c * stride.
 template <unsigned Bits>
 inline void lowbit_tile_16x4_asm(const std::uint8_t* x, std::ptrdiff_t stride, const std::uint8_t* w,
                                  std::size_t panels, __m256i (&dots)[8]) noexcept {
@@ -210,8 +239,15 @@ inline void lowbit_tile_16x4_asm(const std::uint8_t* x, std::ptrdiff_t stride, c
                      : [s] "r"(stride), [d] "r"(dots), [k] "r"(w4a8_asm_constants), [ones] "r"(w4a8_asm_constants + 64)
                      : "cc", "memory", "xmm0", "xmm1", "xmm2", "xmm3", "xmm4", "xmm5", "xmm6", "xmm7", "xmm8", "xmm9",
                        "xmm10", "xmm11", "xmm12", "xmm13", "xmm14", "xmm15");
+  } else if constexpr (Bits == 1) {
+    __asm__ volatile(OHQ_AVX2_LOWBIT_K_LOOP(OHQ_AVX2_W1A8_PANEL, 16, 16)
+                     : [w] "+r"(w), [x0] "+r"(x), [x3] "+r"(x3), [n] "+r"(panels), [cnt] "=&r"(cnt)
+                     : [s] "r"(stride), [d] "r"(dots), [k] "r"(w1a8_asm_constants.bytes),
+                       [ones] "r"(w4a8_asm_constants + 64)
+                     : "cc", "memory", "xmm0", "xmm1", "xmm2", "xmm3", "xmm4", "xmm5", "xmm6", "xmm7", "xmm8", "xmm9",
+                       "xmm10", "xmm11", "xmm12", "xmm13", "xmm14", "xmm15");
   } else {
-    static_assert(Bits == 2, "ohq: the asm low-bit loops exist at 4 and 2 bits");
+    static_assert(Bits == 2, "ohq: the asm low-bit loops exist at 4, 2 and 1 bits");
     __asm__ volatile(OHQ_AVX2_LOWBIT_K_LOOP(OHQ_AVX2_W2A8_PANEL, 8, 16)
                      : [w] "+r"(w), [x0] "+r"(x), [x3] "+r"(x3), [n] "+r"(panels), [cnt] "=&r"(cnt)
                      : [s] "r"(stride), [d] "r"(dots), [k] "r"(w2a8_asm_constants), [ones] "r"(w4a8_asm_constants + 64)
@@ -224,6 +260,8 @@ inline void lowbit_tile_16x4_asm(const std::uint8_t* x, std::ptrdiff_t stride, c
 #undef OHQ_AVX2_W4A8_PANEL
 #undef OHQ_AVX2_W2A8_UNPACK
 #undef OHQ_AVX2_W2A8_PANEL
+#undef OHQ_AVX2_W1A8_GROUP
+#undef OHQ_AVX2_W1A8_PANEL
 #undef OHQ_AVX2_LOWBIT_K_LOOP
 #undef OHQ_AVX2_LOWBIT_FLUSH
 #else
@@ -254,7 +292,7 @@ struct gemm_lowbit<arch::avx2, WeightBits, Mr, Nr> {
   static void tile(const std::uint8_t* const (&xs)[Nr], const std::uint8_t* wt, std::size_t panels, bool prefetch,
                    __m256i (&dots)[2][Nc]) noexcept {
 #if OHQ_AVX2_W4A8_ASM
-    if constexpr ((WeightBits == 4 || WeightBits == 2) && Nc == 4) {
+    if constexpr (Nc == 4) {
       static_assert(panels_per_flush == (WeightBits == 4 ? 8 : 16), "ohq: the asm loop's flush interval");
       __m256i sums[8] = {};  // [h * 4 + c]
       // the columns are equally spaced (run())
