@@ -3913,45 +3913,119 @@ inline __m256i broadcast4(const std::uint8_t* x) noexcept {
 
 #if defined(__GNUC__) && defined(__x86_64__)
 #define OHQ_AVX2_W4A8_ASM 1
-/// One k group (4 k) of column c of the 16x4 W4A8 tile: broadcast 4 activation bytes from `addr`,
-/// vpmaddubsw with the unpacked rows 0-7 (ymm8) and 8-15 (ymm9), add into int16 accumulators.
-#define OHQ_AVX2_W4A8_COLUMN(addr, lo, hi)              \
+// The k loops of the full 16 rows x 4 columns tile at 4 and 2 bits, with the registers allocated
+// by hand: ymm0-7 int16 accumulators (rows 0-7 / 8-15 of columns 0-3), ymm8/9 the unpacked weights
+// of rows 0-7 / 8-15, ymm10 the broadcast, ymm11 the product (and the panel at 4 bits), ymm12/13
+// constants, ymm14 the panel at 2 bits, ymm15 the int16 ones of the flushes. One asm statement
+// runs the whole k range: panels in groups of max_steps / k-groups (the int16 headroom), each
+// group flushed by vpmaddwd with ones into the int32 sums dots[h * 4 + c] in memory. g++'s
+// intrinsic 16x3 loop issued 34 instructions per 192 MACs, 6 of them register moves (~25 MACs per
+// cycle); this one issues 31 per 256 MACs at 4 bits and no moves, and no call or constant reload
+// per group.
+
+/// One k group (4 k) of column c: broadcast 4 activation bytes from `addr`, vpmaddubsw with the
+/// unpacked rows 0-7 (ymm8) and 8-15 (ymm9), add into the column's int16 accumulators.
+#define OHQ_AVX2_LOWBIT_COLUMN(addr, lo, hi)            \
   "vpbroadcastd " addr ", %%ymm10\n\t"                  \
   "vpmaddubsw %%ymm8, %%ymm10, %%ymm11\n\t"             \
   "vpaddw %%ymm11, %%ymm" #lo ", %%ymm" #lo "\n\t"     \
   "vpmaddubsw %%ymm9, %%ymm10, %%ymm11\n\t"             \
   "vpaddw %%ymm11, %%ymm" #hi ", %%ymm" #hi "\n\t"
+/// The four columns of one k group whose activations start `offset` bytes into the panel's k.
+#define OHQ_AVX2_LOWBIT_COLUMNS(offset)                       \
+  OHQ_AVX2_LOWBIT_COLUMN(offset "(%[x0])", 0, 4)              \
+  OHQ_AVX2_LOWBIT_COLUMN(offset "(%[x0],%[s],1)", 1, 5)       \
+  OHQ_AVX2_LOWBIT_COLUMN(offset "(%[x0],%[s],2)", 2, 6)       \
+  OHQ_AVX2_LOWBIT_COLUMN(offset "(%[x3])", 3, 7)
 
-/// The end of every low-bit asm loop: the int16 sums of ymm0-7 widened by vpmaddwd with ones
-/// ([ones]) and added to dots[0..7] ([d]).
-#define OHQ_AVX2_LOWBIT_FLUSH \
-  "vmovdqa (%[ones]), %%ymm15\n\t" \
-  "vpmaddwd %%ymm15, %%ymm0, %%ymm0\n\t" \
-  "vpmaddwd %%ymm15, %%ymm1, %%ymm1\n\t" \
-  "vpmaddwd %%ymm15, %%ymm2, %%ymm2\n\t" \
-  "vpmaddwd %%ymm15, %%ymm3, %%ymm3\n\t" \
-  "vpmaddwd %%ymm15, %%ymm4, %%ymm4\n\t" \
-  "vpmaddwd %%ymm15, %%ymm5, %%ymm5\n\t" \
-  "vpmaddwd %%ymm15, %%ymm6, %%ymm6\n\t" \
-  "vpmaddwd %%ymm15, %%ymm7, %%ymm7\n\t" \
-  "vpaddd 0(%[d]), %%ymm0, %%ymm0\n\t" \
-  "vpaddd 32(%[d]), %%ymm1, %%ymm1\n\t" \
-  "vpaddd 64(%[d]), %%ymm2, %%ymm2\n\t" \
-  "vpaddd 96(%[d]), %%ymm3, %%ymm3\n\t" \
-  "vpaddd 128(%[d]), %%ymm4, %%ymm4\n\t" \
-  "vpaddd 160(%[d]), %%ymm5, %%ymm5\n\t" \
-  "vpaddd 192(%[d]), %%ymm6, %%ymm6\n\t" \
-  "vpaddd 224(%[d]), %%ymm7, %%ymm7\n\t" \
-  "vmovdqu %%ymm0, 0(%[d])\n\t" \
-  "vmovdqu %%ymm1, 32(%[d])\n\t" \
-  "vmovdqu %%ymm2, 64(%[d])\n\t" \
-  "vmovdqu %%ymm3, 96(%[d])\n\t" \
-  "vmovdqu %%ymm4, 128(%[d])\n\t" \
-  "vmovdqu %%ymm5, 160(%[d])\n\t" \
-  "vmovdqu %%ymm6, 192(%[d])\n\t" \
-  "vmovdqu %%ymm7, 224(%[d])\n\t"
+/// 4 bits, one k group per panel: low nibbles (rows 0-7) and high nibbles (rows 8-15) minus 8.
+#define OHQ_AVX2_W4A8_PANEL                   \
+  "vmovdqa (%[w]), %%ymm11\n\t"               \
+  "vpand %%ymm12, %%ymm11, %%ymm8\n\t"        \
+  "vpsrlw $4, %%ymm11, %%ymm9\n\t"            \
+  "vpand %%ymm12, %%ymm9, %%ymm9\n\t"         \
+  "vpsubb %%ymm13, %%ymm8, %%ymm8\n\t"        \
+  "vpsubb %%ymm13, %%ymm9, %%ymm9\n\t"        \
+  OHQ_AVX2_LOWBIT_COLUMNS("0")
 
-/// Constants of the W4A8 asm loop: nibble mask, the field offset 8, int16 ones (for vpmaddwd).
+/// 2 bits: the k group in the low nibbles of ymm14 -> ymm8 ((n & 3) - 2) and ymm9 (n & 0x0C
+/// decoded by the vpshufb table in ymm13).
+#define OHQ_AVX2_W2A8_UNPACK                \
+  "vpand %%ymm12, %%ymm14, %%ymm8\n\t"      \
+  "vpsubb 64(%[k]), %%ymm8, %%ymm8\n\t"     \
+  "vpand 96(%[k]), %%ymm14, %%ymm9\n\t"     \
+  "vpshufb %%ymm9, %%ymm13, %%ymm9\n\t"
+/// 2 bits, two k groups per panel (the second in the high nibbles).
+#define OHQ_AVX2_W2A8_PANEL                 \
+  "vmovdqa (%[w]), %%ymm14\n\t"             \
+  OHQ_AVX2_W2A8_UNPACK                      \
+  OHQ_AVX2_LOWBIT_COLUMNS("0")              \
+  "vpsrlw $4, %%ymm14, %%ymm14\n\t"         \
+  OHQ_AVX2_W2A8_UNPACK                      \
+  OHQ_AVX2_LOWBIT_COLUMNS("4")
+
+/// 1 bit, four k groups per panel: field f = bit f of each byte, w = (bit clear ? -1 : 0) | 1,
+/// no shifts (ymm12 zero, ymm13 bytes of 1, the bit masks at 64 + 32 f of the constants).
+#define OHQ_AVX2_W1A8_GROUP(lo_mask, hi_mask, offset) \
+  "vpand " lo_mask "(%[k]), %%ymm14, %%ymm8\n\t"      \
+  "vpcmpeqb %%ymm12, %%ymm8, %%ymm8\n\t"              \
+  "vpor %%ymm13, %%ymm8, %%ymm8\n\t"                  \
+  "vpand " hi_mask "(%[k]), %%ymm14, %%ymm9\n\t"      \
+  "vpcmpeqb %%ymm12, %%ymm9, %%ymm9\n\t"              \
+  "vpor %%ymm13, %%ymm9, %%ymm9\n\t"                  \
+  OHQ_AVX2_LOWBIT_COLUMNS(offset)
+#define OHQ_AVX2_W1A8_PANEL                  \
+  "vmovdqa (%[w]), %%ymm14\n\t"              \
+  OHQ_AVX2_W1A8_GROUP("64", "96", "0")       \
+  OHQ_AVX2_W1A8_GROUP("128", "160", "4")     \
+  OHQ_AVX2_W1A8_GROUP("192", "224", "8")     \
+  OHQ_AVX2_W1A8_GROUP("256", "288", "12")
+
+/// The whole k loop around `panel` (panel_k activation bytes per column and panel, groups of at
+/// most `group` panels between flushes). Operands: [w] panels, [x0]/[x3] columns 0 and 3, [s]
+/// the column stride, [n] panels (>= 1), [cnt] scratch, [d] dots, [k] constants, [ones].
+#define OHQ_AVX2_LOWBIT_K_LOOP(panel, panel_k, group)                                              \
+  "vmovdqa 0(%[k]), %%ymm12\n\t"                                                                   \
+  "vmovdqa 32(%[k]), %%ymm13\n\t"                                                                  \
+  "vmovdqa (%[ones]), %%ymm15\n\t"                                                                 \
+  "2:\n\t"                                                                                         \
+  "mov $" #group ", %[cnt]\n\t"                                                                    \
+  "cmp %[n], %[cnt]\n\t"                                                                           \
+  "cmova %[n], %[cnt]\n\t"                                                                         \
+  "sub %[cnt], %[n]\n\t"                                                                           \
+  "vpxor %%xmm0, %%xmm0, %%xmm0\n\t"                                                               \
+  "vpxor %%xmm1, %%xmm1, %%xmm1\n\t"                                                               \
+  "vpxor %%xmm2, %%xmm2, %%xmm2\n\t"                                                               \
+  "vpxor %%xmm3, %%xmm3, %%xmm3\n\t"                                                               \
+  "vpxor %%xmm4, %%xmm4, %%xmm4\n\t"                                                               \
+  "vpxor %%xmm5, %%xmm5, %%xmm5\n\t"                                                               \
+  "vpxor %%xmm6, %%xmm6, %%xmm6\n\t"                                                               \
+  "vpxor %%xmm7, %%xmm7, %%xmm7\n\t"                                                               \
+  ".p2align 4\n\t"                                                                                 \
+  "1:\n\t"                                                                                         \
+  panel                                                                                            \
+  "add $32, %[w]\n\t"                                                                              \
+  "add $" #panel_k ", %[x0]\n\t"                                                                   \
+  "add $" #panel_k ", %[x3]\n\t"                                                                   \
+  "dec %[cnt]\n\t"                                                                                 \
+  "jnz 1b\n\t"                                                                                     \
+  OHQ_AVX2_LOWBIT_FLUSH(0)                                                                         \
+  OHQ_AVX2_LOWBIT_FLUSH(1)                                                                         \
+  OHQ_AVX2_LOWBIT_FLUSH(2)                                                                         \
+  OHQ_AVX2_LOWBIT_FLUSH(3)                                                                         \
+  OHQ_AVX2_LOWBIT_FLUSH(4)                                                                         \
+  OHQ_AVX2_LOWBIT_FLUSH(5)                                                                         \
+  OHQ_AVX2_LOWBIT_FLUSH(6)                                                                         \
+  OHQ_AVX2_LOWBIT_FLUSH(7)                                                                         \
+  "test %[n], %[n]\n\t"                                                                            \
+  "jnz 2b\n\t"
+/// dots[i] += the int16 sums of ymm_i widened by vpmaddwd with ones.
+#define OHQ_AVX2_LOWBIT_FLUSH(i)                    \
+  "vpmaddwd %%ymm15, %%ymm" #i ", %%ymm" #i "\n\t"  \
+  "vpaddd 32*" #i "(%[d]), %%ymm" #i ", %%ymm" #i "\n\t" \
+  "vmovdqu %%ymm" #i ", 32*" #i "(%[d])\n\t"
+
+/// Constants of the W4A8 loop: nibble mask, the field offset 8, int16 ones (for vpmaddwd).
 alignas(32) inline constexpr std::uint8_t w4a8_asm_constants[96] = {
     0x0F, 0x0F, 0x0F, 0x0F, 0x0F, 0x0F, 0x0F, 0x0F, 0x0F, 0x0F, 0x0F, 0x0F, 0x0F, 0x0F, 0x0F, 0x0F,
     0x0F, 0x0F, 0x0F, 0x0F, 0x0F, 0x0F, 0x0F, 0x0F, 0x0F, 0x0F, 0x0F, 0x0F, 0x0F, 0x0F, 0x0F, 0x0F,
@@ -3960,52 +4034,8 @@ alignas(32) inline constexpr std::uint8_t w4a8_asm_constants[96] = {
     1,    0,    1,    0,    1,    0,    1,    0,    1,    0,    1,    0,    1,    0,    1,    0,
     1,    0,    1,    0,    1,    0,    1,    0,    1,    0,    1,    0,    1,    0,    1,    0};
 
-/// `panels` (1..8) panels of the 16 rows x 4 columns W4A8 tile with the registers allocated by
-/// hand, then the flush: dots[h * 4 + c] += the int16 sums widened by vpmaddwd with ones. Columns
-/// are x + c * stride (4 activation bytes per panel each). Registers: ymm0-7 int16 accumulators
-/// (rows 0-7 / 8-15 of columns 0-3), ymm8/9 the unpacked weights, ymm10 the broadcast, ymm11 the
-/// product, ymm12-14 constants: 31 instructions per panel of 256 MACs and no register moves (g++'s
-/// 16x3 intrinsic loop issues 34 per 192 MACs, 6 of them moves, and reaches ~25 MACs per cycle).
-inline void w4a8_panels_16x4_asm(const std::uint8_t* x, std::ptrdiff_t stride, const std::uint8_t* w,
-                                 std::size_t panels, __m256i (&dots)[8]) noexcept {
-  const std::uint8_t* x3 = x + 3 * stride;
-  __asm__ volatile(
-      "vmovdqa 0(%[k]), %%ymm12\n\t"
-      "vmovdqa 32(%[k]), %%ymm13\n\t"
-      "vpxor %%xmm0, %%xmm0, %%xmm0\n\t"
-      "vpxor %%xmm1, %%xmm1, %%xmm1\n\t"
-      "vpxor %%xmm2, %%xmm2, %%xmm2\n\t"
-      "vpxor %%xmm3, %%xmm3, %%xmm3\n\t"
-      "vpxor %%xmm4, %%xmm4, %%xmm4\n\t"
-      "vpxor %%xmm5, %%xmm5, %%xmm5\n\t"
-      "vpxor %%xmm6, %%xmm6, %%xmm6\n\t"
-      "vpxor %%xmm7, %%xmm7, %%xmm7\n\t"
-      ".p2align 4\n\t"
-      "1:\n\t"
-      "vmovdqa (%[w]), %%ymm11\n\t"
-      "vpand %%ymm12, %%ymm11, %%ymm8\n\t"
-      "vpsrlw $4, %%ymm11, %%ymm9\n\t"
-      "vpand %%ymm12, %%ymm9, %%ymm9\n\t"
-      "vpsubb %%ymm13, %%ymm8, %%ymm8\n\t"
-      "vpsubb %%ymm13, %%ymm9, %%ymm9\n\t"
-      OHQ_AVX2_W4A8_COLUMN("(%[x0])", 0, 4)
-      OHQ_AVX2_W4A8_COLUMN("(%[x0],%[s],1)", 1, 5)
-      OHQ_AVX2_W4A8_COLUMN("(%[x0],%[s],2)", 2, 6)
-      OHQ_AVX2_W4A8_COLUMN("(%[x3])", 3, 7)
-      "add $32, %[w]\n\t"
-      "add $4, %[x0]\n\t"
-      "add $4, %[x3]\n\t"
-      "dec %[n]\n\t"
-      "jnz 1b\n\t"
-      OHQ_AVX2_LOWBIT_FLUSH
-      : [w] "+r"(w), [x0] "+r"(x), [x3] "+r"(x3), [n] "+r"(panels)
-      : [s] "r"(stride), [d] "r"(dots), [k] "r"(w4a8_asm_constants), [ones] "r"(w4a8_asm_constants + 64)
-      : "cc", "memory", "xmm0", "xmm1", "xmm2", "xmm3", "xmm4", "xmm5", "xmm6", "xmm7", "xmm8", "xmm9", "xmm10",
-        "xmm11", "xmm12", "xmm13", "xmm14", "xmm15");
-}
-
-/// Constants of the W2A8 asm loop: the low field mask, the vpshufb table decoding the high field
-/// in place (4u -> u - 2), the field offset 2, the high field mask (as lowbit_fields<2>).
+/// Constants of the W2A8 loop: the low field mask, the vpshufb table decoding the high field in
+/// place (4u -> u - 2), the field offset 2, the high field mask (as lowbit_fields<2>).
 alignas(32) inline constexpr std::int8_t w2a8_asm_constants[128] = {
     3,  3, 3, 3, 3,  3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3,  3, 3, 3, 3,  3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3,
     -2, 0, 0, 0, -1, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, -2, 0, 0, 0, -1, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0,
@@ -4013,56 +4043,55 @@ alignas(32) inline constexpr std::int8_t w2a8_asm_constants[128] = {
     12, 12, 12, 12, 12, 12, 12, 12, 12, 12, 12, 12, 12, 12, 12, 12,
     12, 12, 12, 12, 12, 12, 12, 12, 12, 12, 12, 12, 12, 12, 12, 12};
 
-/// Unpacks the k group held in the low nibbles of ymm14 into ymm8 (rows 0-7) and ymm9 (rows 8-15).
-#define OHQ_AVX2_W2A8_UNPACK               \
-  "vpand %%ymm12, %%ymm14, %%ymm8\n\t"     \
-  "vpsubb 64(%[k]), %%ymm8, %%ymm8\n\t"    \
-  "vpand 96(%[k]), %%ymm14, %%ymm9\n\t"    \
-  "vpshufb %%ymm9, %%ymm13, %%ymm9\n\t"
+/// Constants of the W1A8 loop: zero, bytes of 1, then the mask of bit f for f = 0..7.
+alignas(32) inline constexpr auto w1a8_asm_constants = [] {
+  struct {
+    alignas(32) std::uint8_t bytes[320];
+  } c{};
+  for (std::size_t i = 0; i < 32; ++i) {
+    c.bytes[32 + i] = 1;
+    for (std::size_t f = 0; f < 8; ++f) c.bytes[64 + 32 * f + i] = static_cast<std::uint8_t>(1u << f);
+  }
+  return c;
+}();
 
-/// The W2A8 counterpart of w4a8_panels_16x4_asm: `panels` (1..16) panels of 16 rows x 8 k (two k
-/// groups, the second in the high nibbles), 8 activation bytes per panel and column.
-inline void w2a8_panels_16x4_asm(const std::uint8_t* x, std::ptrdiff_t stride, const std::uint8_t* w,
+/// dots[h * 4 + c] += the dot products of rows 8h..8h+7 of `panels` (>= 1) panels of the 16 x 4
+/// tile at `Bits` (4, 2 or 1) with columns x + c * stride.
+template <unsigned Bits>
+inline void lowbit_tile_16x4_asm(const std::uint8_t* x, std::ptrdiff_t stride, const std::uint8_t* w,
                                  std::size_t panels, __m256i (&dots)[8]) noexcept {
   const std::uint8_t* x3 = x + 3 * stride;
-  __asm__ volatile(
-      "vmovdqa 0(%[k]), %%ymm12\n\t"
-      "vmovdqa 32(%[k]), %%ymm13\n\t"
-      "vpxor %%xmm0, %%xmm0, %%xmm0\n\t"
-      "vpxor %%xmm1, %%xmm1, %%xmm1\n\t"
-      "vpxor %%xmm2, %%xmm2, %%xmm2\n\t"
-      "vpxor %%xmm3, %%xmm3, %%xmm3\n\t"
-      "vpxor %%xmm4, %%xmm4, %%xmm4\n\t"
-      "vpxor %%xmm5, %%xmm5, %%xmm5\n\t"
-      "vpxor %%xmm6, %%xmm6, %%xmm6\n\t"
-      "vpxor %%xmm7, %%xmm7, %%xmm7\n\t"
-      ".p2align 4\n\t"
-      "1:\n\t"
-      "vmovdqa (%[w]), %%ymm14\n\t"
-      OHQ_AVX2_W2A8_UNPACK
-      OHQ_AVX2_W4A8_COLUMN("(%[x0])", 0, 4)
-      OHQ_AVX2_W4A8_COLUMN("(%[x0],%[s],1)", 1, 5)
-      OHQ_AVX2_W4A8_COLUMN("(%[x0],%[s],2)", 2, 6)
-      OHQ_AVX2_W4A8_COLUMN("(%[x3])", 3, 7)
-      "vpsrlw $4, %%ymm14, %%ymm14\n\t"
-      OHQ_AVX2_W2A8_UNPACK
-      OHQ_AVX2_W4A8_COLUMN("4(%[x0])", 0, 4)
-      OHQ_AVX2_W4A8_COLUMN("4(%[x0],%[s],1)", 1, 5)
-      OHQ_AVX2_W4A8_COLUMN("4(%[x0],%[s],2)", 2, 6)
-      OHQ_AVX2_W4A8_COLUMN("4(%[x3])", 3, 7)
-      "add $32, %[w]\n\t"
-      "add $8, %[x0]\n\t"
-      "add $8, %[x3]\n\t"
-      "dec %[n]\n\t"
-      "jnz 1b\n\t"
-      OHQ_AVX2_LOWBIT_FLUSH
-      : [w] "+r"(w), [x0] "+r"(x), [x3] "+r"(x3), [n] "+r"(panels)
-      : [s] "r"(stride), [d] "r"(dots), [k] "r"(w2a8_asm_constants), [ones] "r"(w4a8_asm_constants + 64)
-      : "cc", "memory", "xmm0", "xmm1", "xmm2", "xmm3", "xmm4", "xmm5", "xmm6", "xmm7", "xmm8", "xmm9", "xmm10",
-        "xmm11", "xmm12", "xmm13", "xmm14", "xmm15");
+  std::size_t cnt;
+  if constexpr (Bits == 4) {
+    __asm__ volatile(OHQ_AVX2_LOWBIT_K_LOOP(OHQ_AVX2_W4A8_PANEL, 4, 8)
+                     : [w] "+r"(w), [x0] "+r"(x), [x3] "+r"(x3), [n] "+r"(panels), [cnt] "=&r"(cnt)
+                     : [s] "r"(stride), [d] "r"(dots), [k] "r"(w4a8_asm_constants), [ones] "r"(w4a8_asm_constants + 64)
+                     : "cc", "memory", "xmm0", "xmm1", "xmm2", "xmm3", "xmm4", "xmm5", "xmm6", "xmm7", "xmm8", "xmm9",
+                       "xmm10", "xmm11", "xmm12", "xmm13", "xmm14", "xmm15");
+  } else if constexpr (Bits == 1) {
+    __asm__ volatile(OHQ_AVX2_LOWBIT_K_LOOP(OHQ_AVX2_W1A8_PANEL, 16, 16)
+                     : [w] "+r"(w), [x0] "+r"(x), [x3] "+r"(x3), [n] "+r"(panels), [cnt] "=&r"(cnt)
+                     : [s] "r"(stride), [d] "r"(dots), [k] "r"(w1a8_asm_constants.bytes),
+                       [ones] "r"(w4a8_asm_constants + 64)
+                     : "cc", "memory", "xmm0", "xmm1", "xmm2", "xmm3", "xmm4", "xmm5", "xmm6", "xmm7", "xmm8", "xmm9",
+                       "xmm10", "xmm11", "xmm12", "xmm13", "xmm14", "xmm15");
+  } else {
+    static_assert(Bits == 2, "ohq: the asm low-bit loops exist at 4, 2 and 1 bits");
+    __asm__ volatile(OHQ_AVX2_LOWBIT_K_LOOP(OHQ_AVX2_W2A8_PANEL, 8, 16)
+                     : [w] "+r"(w), [x0] "+r"(x), [x3] "+r"(x3), [n] "+r"(panels), [cnt] "=&r"(cnt)
+                     : [s] "r"(stride), [d] "r"(dots), [k] "r"(w2a8_asm_constants), [ones] "r"(w4a8_asm_constants + 64)
+                     : "cc", "memory", "xmm0", "xmm1", "xmm2", "xmm3", "xmm4", "xmm5", "xmm6", "xmm7", "xmm8", "xmm9",
+                       "xmm10", "xmm11", "xmm12", "xmm13", "xmm14", "xmm15");
+  }
 }
+#undef OHQ_AVX2_LOWBIT_COLUMN
+#undef OHQ_AVX2_LOWBIT_COLUMNS
+#undef OHQ_AVX2_W4A8_PANEL
 #undef OHQ_AVX2_W2A8_UNPACK
-#undef OHQ_AVX2_W4A8_COLUMN
+#undef OHQ_AVX2_W2A8_PANEL
+#undef OHQ_AVX2_W1A8_GROUP
+#undef OHQ_AVX2_W1A8_PANEL
+#undef OHQ_AVX2_LOWBIT_K_LOOP
 #undef OHQ_AVX2_LOWBIT_FLUSH
 #else
 #define OHQ_AVX2_W4A8_ASM 0
@@ -4092,16 +4121,11 @@ struct gemm_lowbit<arch::avx2, WeightBits, Mr, Nr> {
   static void tile(const std::uint8_t* const (&xs)[Nr], const std::uint8_t* wt, std::size_t panels, bool prefetch,
                    __m256i (&dots)[2][Nc]) noexcept {
 #if OHQ_AVX2_W4A8_ASM
-    if constexpr ((WeightBits == 4 || WeightBits == 2) && Nc == 4) {
+    if constexpr (Nc == 4) {
+      static_assert(panels_per_flush == (WeightBits == 4 ? 8 : 16), "ohq: the asm loop's flush interval");
       __m256i sums[8] = {};  // [h * 4 + c]
-      const std::ptrdiff_t stride = xs[1] - xs[0];  // the columns are equally spaced (run())
-      for (std::size_t p0 = 0; p0 < panels; p0 += panels_per_flush) {
-        const std::size_t count = panels - p0 < panels_per_flush ? panels - p0 : panels_per_flush;
-        if constexpr (WeightBits == 4)
-          avx2::w4a8_panels_16x4_asm(xs[0] + p0 * kp, stride, wt + p0 * lowbit_panel_bytes, count, sums);
-        else
-          avx2::w2a8_panels_16x4_asm(xs[0] + p0 * kp, stride, wt + p0 * lowbit_panel_bytes, count, sums);
-      }
+      // the columns are equally spaced (run())
+      if (panels > 0) avx2::lowbit_tile_16x4_asm<WeightBits>(xs[0], xs[1] - xs[0], wt, panels, sums);
       for (std::size_t c = 0; c < 4; ++c) {
         dots[0][c] = sums[c];
         dots[1][c] = sums[4 + c];
@@ -8874,6 +8898,13 @@ class quantized_network {
 /// layout {channel_stride = 1, column_stride = Cout}. Weights are permuted once to match (patches
 /// ordered (ky, kx, c); a dense layer reading a spatial value has its columns ordered (y, x, c)).
 /// `codes(v)` converts back to the reference's [batch][C][H][W].
+///
+/// Float ops (`kernel_options::float_ops`): a convolution or dense layer listed there runs in fp32
+/// with the network's original float weights and bias (`quant_op::weight` / `bias`), on one thread:
+/// y = quantize(act(op_fp32(dequantize(x)))), x the input value's codes dequantized with its
+/// parameters (to CHW floats), act the fused ReLU/ReLU6, quantize exact with the output value's
+/// parameters. Every other op stays bit-exact with the integer reference given its inputs (values
+/// computed after a float op generally differ from run_integer's, since their inputs do).
 
 // #include <ohq/core/error.hpp>
 // #include <ohq/core/thread_pool.hpp>
@@ -8886,10 +8917,12 @@ class quantized_network {
 // #include <ohq/quant/requantize.hpp>
 
 #include <algorithm>
+#include <bit>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
+#include <limits>
 #include <optional>
 #include <span>
 #include <string>
@@ -8915,6 +8948,9 @@ struct kernel_options {
   std::size_t min_task_macs = std::size_t{1} << 18;
   /// Time every op in run() (per op, accumulated; see op_seconds()).
   bool profile = false;
+  /// Ops (indices into the graph's ops) to run in fp32 with the network's float weights instead of
+  /// the integer kernels: convolutions (grouped and depthwise too) and dense layers only.
+  std::vector<std::size_t> float_ops;
 };
 
 namespace detail {
@@ -9011,9 +9047,20 @@ class kernel_network {
     if (!ew) return ew.error();
     k.eltwise_ = *ew;
     const quant_graph& g = q.graph();
+    std::vector<bool> in_float(g.ops.size(), false);
+    for (const std::size_t i : o.float_ops) {
+      if (i >= g.ops.size())
+        return make_status(errc::invalid_argument, "float_ops: op ", i, " is past the end (the network has ",
+                           g.ops.size(), " ops)");
+      if (!g.ops[i].has_weights())
+        return make_status(errc::invalid_argument, "float_ops: op ", i, " (layer ", g.ops[i].path, ", ", g.ops[i].label,
+                           ") is ", kind_name(g.ops[i].kind), "; only convolutions and dense layers run in float");
+      in_float[i] = true;
+    }
     k.ops_.reserve(g.ops.size());
     for (std::size_t i = 0; i < g.ops.size(); ++i) {
       auto p = k.prepare_op(g.ops[i], q.op(i));
+      if (p && in_float[i]) p = k.prepare_float(g.ops[i], std::move(*p));
       if (!p)
         return make_status(p.error().code(), "layer ", g.ops[i].path, " (", g.ops[i].label, "): ", p.error().message());
       k.ops_.push_back(std::move(*p));
@@ -9070,7 +9117,8 @@ class kernel_network {
 
   [[nodiscard]] kernels::arch path() const noexcept { return arch_; }
   [[nodiscard]] const quantized_network& network() const noexcept { return *q_; }
-  /// How op i runs, e.g. "conv 1x1 (gemm)", "conv (im2col + gemm)", "depthwise", "dense (gemm)".
+  /// How op i runs, e.g. "conv 1x1 (gemm)", "conv (im2col + gemm)", "depthwise", "dense (gemm)",
+  /// "conv (fp32)", "dense (fp32)".
   [[nodiscard]] const char* method(std::size_t op) const { return ops_.at(op).method; }
   /// Seconds spent in each op over the runs since the last reset (kernel_options::profile).
   [[nodiscard]] std::span<const double> op_seconds() const noexcept { return op_seconds_; }
@@ -9088,7 +9136,22 @@ class kernel_network {
   static double seconds_since(clock::time_point t) { return std::chrono::duration<double>(clock::now() - t).count(); }
   static bool spatial(const quant_value& v) noexcept { return v.channels > 1 && v.height * v.width > 1; }
 
-  enum class method_kind : std::uint8_t { gemm_direct, gemm_im2col, dense, depthwise, other };
+  enum class method_kind : std::uint8_t { gemm_direct, gemm_im2col, dense, depthwise, fp32, other };
+
+  static const char* kind_name(quant_op_kind k) noexcept {
+    switch (k) {
+      case quant_op_kind::conv2d: return "a convolution";
+      case quant_op_kind::dense: return "a dense layer";
+      case quant_op_kind::max_pool: return "a max pool";
+      case quant_op_kind::avg_pool: return "an average pool";
+      case quant_op_kind::global_avg_pool: return "a global average pool";
+      case quant_op_kind::add: return "an add";
+      case quant_op_kind::scale_channels: return "a channel scaling";
+      case quant_op_kind::elementwise: return "a lookup table";
+      case quant_op_kind::softmax: return "a softmax";
+    }
+    return "an unknown op";
+  }
 
   struct prepared_op {
     method_kind kind = method_kind::other;
@@ -9097,6 +9160,13 @@ class kernel_network {
     std::size_t macs = 0;                        ///< per sample: whether to split it over threads
     std::vector<std::int8_t> depthwise_weights;  ///< [k * k][C]
     std::vector<std::int32_t> pool_multiplier, pool_shift;  ///< average pooling: per window count
+    std::vector<float> dequantized;              ///< float ops: dequantize(code) for every code 0..255
+    quant::quant_params out_params{};            ///< float ops: the output's parameters
+    float inv_scale = 1;                         ///< float ops: 1 / out scale, for a first guess
+    /// Float ops: threshold[k] (k = 1..255) is the smallest float x with quantize(x, out) >= k;
+    /// threshold[0] = -inf, threshold[256] = +inf. quantize is monotone, so quantize(x) is the
+    /// k with threshold[k] <= x < threshold[k + 1].
+    std::vector<float> threshold;
   };
 
   kernel_network() = default;
@@ -9227,6 +9297,101 @@ class kernel_network {
     return make_status(errc::unsupported, "the kernel engine has no kernel for op kind ", int(op.kind));
   }
 
+  /// Turns a prepared conv/dense op (shapes checked) into a float one: the integer weights are
+  /// dropped, the float weights checked and the float scratch sized.
+  result<prepared_op> prepare_float(const quant_op& op, prepared_op p) {
+    const auto& geo = op.geometry;
+    if (op.weight.size() != geo.out_channels * geo.patch_size() || op.bias.size() != geo.out_channels)
+      return make_status(errc::invalid_argument, "float weights (", op.weight.size(), " weights, ", op.bias.size(),
+                         " biases) do not match the layer's ", geo.out_channels, " outputs of ", geo.patch_size(),
+                         " inputs");
+    prepared_op f;
+    f.kind = method_kind::fp32;
+    f.method = op.kind == quant_op_kind::dense ? "dense (fp32)" : "conv (fp32)";
+    f.macs = p.macs;
+    const quant::quant_params& ip = q_->params(op.inputs[0]);
+    f.dequantized.resize(256);
+    for (std::size_t c = 0; c < 256; ++c) f.dequantized[c] = quant::dequantize(static_cast<std::int32_t>(c), ip);
+    if (op.kind == quant_op_kind::conv2d) float_scratch_.resize(std::max(float_scratch_.size(), geo.scratch_floats()));
+    f.out_params = q_->params(op.output);
+    if (f.out_params.qmin != 0 || f.out_params.qmax != 255)
+      return make_status(errc::unsupported, "float ops write u8 codes; the output's range is ", f.out_params.qmin, "..",
+                         f.out_params.qmax);
+    f.inv_scale = 1.0f / f.out_params.scale;
+    f.threshold.assign(257, 0.0f);
+    f.threshold[0] = -std::numeric_limits<float>::infinity();
+    f.threshold[256] = std::numeric_limits<float>::infinity();
+    // floats ordered as integers: bisect for the first one quantizing to >= k
+    auto to_ordered = [](float v) {
+      const auto b = std::bit_cast<std::int32_t>(v);
+      return b < 0 ? std::int64_t(std::numeric_limits<std::int32_t>::min()) - b : std::int64_t(b);
+    };
+    auto from_ordered = [](std::int64_t o) {
+      const std::int64_t b = o < 0 ? std::int64_t(std::numeric_limits<std::int32_t>::min()) - o : o;
+      return std::bit_cast<float>(static_cast<std::int32_t>(b));
+    };
+    const std::int64_t lowest = to_ordered(-std::numeric_limits<float>::infinity());
+    const std::int64_t highest = to_ordered(std::numeric_limits<float>::infinity());
+    for (std::int32_t k = 1; k < 256; ++k) {
+      std::int64_t lo = lowest, hi = highest;  // quantize(lo) < k <= quantize(hi) (hi: 255)
+      while (hi - lo > 1) {
+        const std::int64_t mid = lo + (hi - lo) / 2;
+        (quant::quantize(from_ordered(mid), f.out_params) >= k ? hi : lo) = mid;
+      }
+      f.threshold[std::size_t(k)] = from_ordered(hi);
+    }
+    return f;
+  }
+
+  /// quantize(v, p.out_params), exactly: a guess in float, corrected against the thresholds.
+  static std::uint8_t quantize_fast(float v, const prepared_op& p) noexcept {
+    if (v != v) return static_cast<std::uint8_t>(p.out_params.zero_point);
+    const float guess = std::clamp(v * p.inv_scale + float(p.out_params.zero_point) + 0.5f, 0.0f, 255.0f);
+    auto k = static_cast<std::size_t>(guess);
+    const float* t = p.threshold.data();
+    while (k < 255 && v >= t[k + 1]) ++k;
+    while (v < t[k]) --k;
+    return static_cast<std::uint8_t>(k);
+  }
+
+  /// A float op (see the file comment): dequantize the NHWC input to CHW floats, run the fp32
+  /// kernel with the network's weights and the fused activation, quantize back to NHWC codes.
+  void run_float(const quant_op& op, const prepared_op& p, std::size_t batch) {
+    const quant_graph& g = q_->graph();
+    const quant_value& iv = g.values[op.inputs[0]];
+    const quant_value& ov = g.values[op.output];
+    const std::uint8_t* x = buffers_[op.inputs[0]].data();
+    std::uint8_t* y = buffers_[op.output].data();
+    // NHWC codes -> CHW floats through the 256-entry table, in blocks of pixels that stay in L1
+    float_in_.resize(batch * iv.size());
+    const std::size_t in_pixels = spatial(iv) ? iv.height * iv.width : 1, in_c = iv.size() / in_pixels;
+    for (std::size_t n = 0; n < batch; ++n)
+      for (std::size_t p0 = 0; p0 < in_pixels; p0 += float_block)
+        for (std::size_t c = 0; c < in_c; ++c)
+          for (std::size_t px = p0; px < std::min(in_pixels, p0 + float_block); ++px)
+            float_in_[n * iv.size() + c * in_pixels + px] = p.dequantized[x[n * iv.size() + px * in_c + c]];
+    float_out_.resize(batch * ov.size());
+    if (op.kind == quant_op_kind::dense) {
+      kernels::fp32::dense(float_in_.data(), batch, iv.size(), ov.size(), op.weight.data(), op.bias.data(),
+                           float_out_.data());
+    } else {
+      for (std::size_t n = 0; n < batch; ++n)
+        kernels::fp32::conv2d(op.geometry, float_in_.data() + n * iv.size(), op.weight.data(), op.bias.data(),
+                              float_out_.data() + n * ov.size(), float_scratch_.data());
+    }
+    if (op.fused == quant::fused_activation::relu)
+      kernels::fp32::map(float_out_.data(), float_out_.data(), float_out_.size(), kernels::fp32::relu);
+    else if (op.fused == quant::fused_activation::relu6)
+      kernels::fp32::map(float_out_.data(), float_out_.data(), float_out_.size(), kernels::fp32::relu6);
+    // CHW floats -> NHWC codes (exact quantize), in blocks of pixels
+    const std::size_t out_pixels = spatial(ov) ? ov.height * ov.width : 1, out_c = ov.size() / out_pixels;
+    for (std::size_t n = 0; n < batch; ++n)
+      for (std::size_t p0 = 0; p0 < out_pixels; p0 += float_block)
+        for (std::size_t c = 0; c < out_c; ++c)
+          for (std::size_t px = p0; px < std::min(out_pixels, p0 + float_block); ++px)
+            y[n * ov.size() + px * out_c + c] = quantize_fast(float_out_[n * ov.size() + c * out_pixels + px], p);
+  }
+
   /// w with each row's columns reordered from (c, t) to (t, c) for c < channels, t < taps: column
   /// c * taps + t moves to t * channels + c (row sums, scales and format are unchanged).
   static quant::quantized_weights permuted(const quant::quantized_weights& w, std::size_t channels, std::size_t taps) {
@@ -9258,6 +9423,10 @@ class kernel_network {
     std::uint8_t* y = buffers_[op.output].data();
     const std::int32_t zx = q_->params(op.inputs[0]).zero_point;
     const auto& geo = op.geometry;
+    if (p.kind == method_kind::fp32) {
+      run_float(op, p, batch);
+      return;
+    }
     switch (op.kind) {
       case quant_op_kind::dense:
         run_gemm(p.gemms[0], p.macs * batch, x, batch, iv.size(), zx, qo, y, ov.size());
@@ -9428,6 +9597,8 @@ class kernel_network {
   /// of every kernel's tile width).
   static constexpr std::size_t im2col_chunk_bytes = 64 * 1024;
   std::vector<std::uint8_t> staging_, scratch_;
+  std::vector<float> float_in_, float_out_, float_scratch_;  ///< float ops: CHW input, output, im2col
+  static constexpr std::size_t float_block = 64;  ///< pixels per block of a float op's layout change
   std::vector<float> output_;
   std::vector<double> op_seconds_;
   double io_seconds_ = 0;

@@ -3,7 +3,8 @@
 // value's codes equal, on random networks of every layer kind with random per-layer bit-widths
 // (1..8), calibrations and roundings, on every arch path this machine supports and split over two
 // threads; and on the three shipped Fashion-MNIST models (their ONNX weights, a few hundred test
-// images). Also: bad inputs are errors naming the layer.
+// images). Also: bad inputs are errors naming the layer; and layers kept in float
+// (kernel_options::float_ops) compute quantize(act(fp32 op(dequantize(x)))) exactly.
 #include <ohq/core/thread_pool.hpp>
 #include <ohq/io/idx.hpp>
 #include <ohq/io/onnx/bind.hpp>
@@ -14,6 +15,8 @@
 
 #include <doctest/doctest.h>
 
+#include <algorithm>
+#include <cmath>
 #include <cstdint>
 #include <filesystem>
 #include <random>
@@ -201,5 +204,195 @@ TEST_CASE("kernel engine: bad requests are errors naming what is wrong") {
       CHECK(kn->path() == a);
     }
     ohq::kernels::reset_arch();
+  }
+}
+
+// ---- float ops (kernel_options::float_ops) ------------------------------------------------------
+
+namespace {
+
+/// A dense layer reading a spatial value (the float weights expect it CHW-flattened).
+using net_c = ohq::network<ohq::shape<3, 6, 5>, conv2d<4, 3, 1, 1>, relu, flatten, dense<6>>;
+
+/// Op `i` of `g` recomputed from the engine's codes of its input: dequantize (CHW), the fp32 kernel
+/// with the graph's float weights, the fused activation, quantize with the output's parameters.
+std::vector<std::uint8_t> float_op_by_hand(const quantized_network& qn, kernel_network& kn, std::size_t i,
+                                           std::size_t batch) {
+  const quant_graph& g = qn.graph();
+  const quant_op& op = g.ops[i];
+  const quant_value& iv = g.values[op.inputs[0]];
+  const quant_value& ov = g.values[op.output];
+  const auto in = kn.codes(op.inputs[0]);
+  std::vector<float> x(in.size()), y(batch * ov.size());
+  for (std::size_t k = 0; k < in.size(); ++k) x[k] = q::dequantize(in[k], qn.params(op.inputs[0]));
+  if (op.kind == quant_op_kind::dense) {
+    ohq::kernels::fp32::dense(x.data(), batch, iv.size(), ov.size(), op.weight.data(), op.bias.data(), y.data());
+  } else {
+    std::vector<float> scratch(op.geometry.scratch_floats());
+    for (std::size_t n = 0; n < batch; ++n)
+      ohq::kernels::fp32::conv2d(op.geometry, x.data() + n * iv.size(), op.weight.data(), op.bias.data(),
+                                 y.data() + n * ov.size(), scratch.data());
+  }
+  std::vector<std::uint8_t> out(y.size());
+  for (std::size_t k = 0; k < y.size(); ++k) {
+    float v = y[k];
+    if (op.fused == q::fused_activation::relu) v = std::max(v, 0.0f);
+    if (op.fused == q::fused_activation::relu6) v = std::min(std::max(v, 0.0f), 6.0f);
+    out[k] = static_cast<std::uint8_t>(q::quantize(v, qn.params(op.output)));
+  }
+  return out;
+}
+
+/// For every conv/dense op i of a random Net alone in float, on every runnable arch: the values
+/// computed before it equal the reference's, its output equals float_op_by_hand. Returns how many
+/// ops were checked, and which kinds (depthwise, grouped, dense reading a spatial value) among them.
+template <class Net>
+void check_single_float_ops(std::uint64_t seed, std::size_t batch) {
+  INFO("seed " << seed);
+  ohq::test::rng().seed(static_cast<std::mt19937::result_type>(seed));
+  ohq::test::random_case<Net> rc(true);
+  quantization_options o;
+  o.bits = 8;
+  auto qn = quantized_network::try_build(rc.graph, rc.record, o).value();
+  const quant_graph& g = qn.graph();
+  const auto x = ohq::test::random_inputs<Net>(batch);
+  qn.run_integer(x.data(), batch);
+  std::vector<std::vector<std::uint8_t>> want(g.values.size());
+  for (std::size_t v = 0; v < g.values.size(); ++v)
+    if (!(g.final_softmax && v == g.ops.back().output)) want[v].assign(qn.codes(v).begin(), qn.codes(v).end());
+  std::size_t checked = 0;
+  for (std::size_t i = 0; i < g.ops.size(); ++i) {
+    const quant_op& op = g.ops[i];
+    if (!op.has_weights()) continue;
+    ++checked;
+    for (arch a : runnable_archs()) {
+      INFO("op " << i << " (layer " << op.path << ", " << op.label << ") in float, arch "
+                 << ohq::kernels::to_string(a) << ", batch " << batch);
+      kernel_options ko;
+      ko.arch = a;
+      ko.float_ops = {i};
+      auto kn = kernel_network::try_prepare(qn, ko);
+      REQUIRE_MESSAGE(kn.has_value(), kn.error().what());
+      CHECK(std::string(kn->method(i)).find("(fp32)") != std::string::npos);
+      kn->run(x.data(), batch);
+      // values computed before op i (and the input): the reference's codes
+      std::vector<bool> before(g.values.size(), false);
+      before[0] = true;
+      for (std::size_t j = 0; j < i; ++j) before[g.ops[j].output] = true;
+      for (std::size_t v = 0; v < g.values.size(); ++v) {
+        if (!before[v]) continue;
+        const auto got = kn->codes(v);
+        CHECK_MESSAGE(std::equal(got.begin(), got.end(), want[v].begin(), want[v].end()), g.value_name(v));
+      }
+      const auto expect = float_op_by_hand(qn, *kn, i, batch);
+      const auto got = kn->codes(op.output);
+      REQUIRE(got.size() == expect.size());
+      std::size_t bad = 0;
+      for (std::size_t k = 0; k < got.size(); ++k) bad += got[k] != expect[k];
+      CHECK_MESSAGE(bad == 0, bad << " of " << got.size() << " codes differ from the float op by hand");
+    }
+  }
+  CHECK(checked > 0);
+}
+
+}  // namespace
+
+TEST_CASE("kernel engine: a float op computes quantize(act(fp32 op(dequantize(x)))), the ops before it unchanged") {
+  // net_a: plain, grouped, depthwise and 1x1 convolutions, squeeze-excite, dense after global
+  // pooling; net_b: dense layers on flat values; net_c: a dense layer reading a spatial value.
+  {
+    ohq::test::rng().seed(7u);
+    ohq::test::random_case<ohq::test::net_a> rc(false);
+    bool depthwise = false, grouped = false;
+    for (const quant_op& op : rc.graph.ops)
+      if (op.kind == quant_op_kind::conv2d && op.geometry.groups > 1)
+        (op.geometry.groups == op.geometry.in_channels ? depthwise : grouped) = true;
+    CHECK(depthwise);
+    CHECK(grouped);
+  }
+  {
+    ohq::test::rng().seed(7u);
+    ohq::test::random_case<net_c> rc(false);
+    bool spatial_dense = false;
+    for (const quant_op& op : rc.graph.ops)
+      if (op.kind == quant_op_kind::dense) spatial_dense = rc.graph.values[op.inputs[0]].height > 1;
+    CHECK(spatial_dense);
+  }
+  check_single_float_ops<ohq::test::net_a>(9101, 2);
+  check_single_float_ops<ohq::test::net_b>(9102, 3);
+  check_single_float_ops<net_c>(9103, 2);
+}
+
+TEST_CASE("kernel engine: every conv/dense op in float stays close to the fp32 forward") {
+  for (const std::uint64_t seed : {9201u, 9202u, 9203u}) {
+    INFO("seed " << seed);
+    ohq::test::rng().seed(static_cast<std::mt19937::result_type>(seed));
+    ohq::test::random_case<ohq::test::net_a> rc(false);
+    quantization_options o;
+    o.bits = 8;
+    auto qn = quantized_network::try_build(rc.graph, rc.record, o).value();
+    const quant_graph& g = qn.graph();
+    kernel_options ko;
+    for (std::size_t i = 0; i < g.ops.size(); ++i)
+      if (g.ops[i].has_weights()) ko.float_ops.push_back(i);
+    auto kf = kernel_network::try_prepare(qn, ko).value();
+    auto ki = kernel_network::try_prepare(qn).value();
+    float_interpreter fi(g);
+    constexpr std::size_t batch = 3;
+    const auto x = ohq::test::random_inputs<ohq::test::net_a>(batch);
+    fi.run(x.data(), batch);
+    kf.run(x.data(), batch);
+    ki.run(x.data(), batch);
+    // the logits (before the softmax): within a few output steps of the fp32 forward
+    const auto ref = fi.value(g.output);
+    const auto codes = kf.codes(g.output);
+    const q::quant_params& p = qn.params(g.output);
+    float worst = 0, range = 0;
+    for (std::size_t k = 0; k < ref.size(); ++k) {
+      worst = std::max(worst, std::abs(q::dequantize(codes[k], p) - ref[k]));
+      range = std::max(range, std::abs(ref[k]));
+    }
+    MESSAGE("seed " << seed << ": all-float logits within " << worst << " (" << worst / p.scale
+                    << " steps) of fp32, logits up to " << range);
+    CHECK(worst <= 8 * p.scale);
+    // ... and not the all-integer run: the option is not ignored
+    std::size_t differ = 0;
+    for (std::size_t v = 1; v < g.values.size(); ++v) {
+      if (g.final_softmax && v == g.ops.back().output) continue;
+      const auto a = kf.codes(v), b = ki.codes(v);
+      for (std::size_t k = 0; k < a.size(); ++k) differ += a[k] != b[k];
+    }
+    CHECK(differ > 0);
+  }
+}
+
+TEST_CASE("kernel engine: float_ops naming an op that cannot run in float is an error") {
+  ohq::test::random_case<ohq::test::net_a> rc(false);
+  quantization_options o;
+  auto qn = quantized_network::try_build(rc.graph, rc.record, o).value();
+  const quant_graph& g = qn.graph();
+  SUBCASE("not a convolution or dense layer") {
+    std::size_t pool = g.ops.size();
+    for (std::size_t i = 0; i < g.ops.size() && pool == g.ops.size(); ++i)
+      if (g.ops[i].kind == quant_op_kind::max_pool) pool = i;
+    REQUIRE(pool < g.ops.size());
+    kernel_options ko;
+    ko.float_ops = {pool};
+    auto kn = kernel_network::try_prepare(qn, ko);
+    REQUIRE_FALSE(kn.has_value());
+    CHECK(kn.error().code() == ohq::errc::invalid_argument);
+    INFO(kn.error().message());
+    CHECK(kn.error().message().find("op " + std::to_string(pool) + " (layer " + g.ops[pool].path) !=
+          std::string::npos);
+    CHECK(kn.error().message().find("max pool") != std::string::npos);
+  }
+  SUBCASE("past the end") {
+    kernel_options ko;
+    ko.float_ops = {0, g.ops.size()};
+    auto kn = kernel_network::try_prepare(qn, ko);
+    REQUIRE_FALSE(kn.has_value());
+    CHECK(kn.error().code() == ohq::errc::invalid_argument);
+    INFO(kn.error().message());
+    CHECK(kn.error().message().find("op " + std::to_string(g.ops.size()) + " is past the end") != std::string::npos);
   }
 }

@@ -12,6 +12,13 @@
 /// layout {channel_stride = 1, column_stride = Cout}. Weights are permuted once to match (patches
 /// ordered (ky, kx, c); a dense layer reading a spatial value has its columns ordered (y, x, c)).
 /// `codes(v)` converts back to the reference's [batch][C][H][W].
+///
+/// Float ops (`kernel_options::float_ops`): a convolution or dense layer listed there runs in fp32
+/// with the network's original float weights and bias (`quant_op::weight` / `bias`), on one thread:
+/// y = quantize(act(op_fp32(dequantize(x)))), x the input value's codes dequantized with its
+/// parameters (to CHW floats), act the fused ReLU/ReLU6, quantize exact with the output value's
+/// parameters. Every other op stays bit-exact with the integer reference given its inputs (values
+/// computed after a float op generally differ from run_integer's, since their inputs do).
 #pragma once
 
 #include <ohq/core/error.hpp>
@@ -25,10 +32,12 @@
 #include <ohq/quant/requantize.hpp>
 
 #include <algorithm>
+#include <bit>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
+#include <limits>
 #include <optional>
 #include <span>
 #include <string>
@@ -54,6 +63,9 @@ struct kernel_options {
   std::size_t min_task_macs = std::size_t{1} << 18;
   /// Time every op in run() (per op, accumulated; see op_seconds()).
   bool profile = false;
+  /// Ops (indices into the graph's ops) to run in fp32 with the network's float weights instead of
+  /// the integer kernels: convolutions (grouped and depthwise too) and dense layers only.
+  std::vector<std::size_t> float_ops;
 };
 
 namespace detail {
@@ -150,9 +162,20 @@ class kernel_network {
     if (!ew) return ew.error();
     k.eltwise_ = *ew;
     const quant_graph& g = q.graph();
+    std::vector<bool> in_float(g.ops.size(), false);
+    for (const std::size_t i : o.float_ops) {
+      if (i >= g.ops.size())
+        return make_status(errc::invalid_argument, "float_ops: op ", i, " is past the end (the network has ",
+                           g.ops.size(), " ops)");
+      if (!g.ops[i].has_weights())
+        return make_status(errc::invalid_argument, "float_ops: op ", i, " (layer ", g.ops[i].path, ", ", g.ops[i].label,
+                           ") is ", kind_name(g.ops[i].kind), "; only convolutions and dense layers run in float");
+      in_float[i] = true;
+    }
     k.ops_.reserve(g.ops.size());
     for (std::size_t i = 0; i < g.ops.size(); ++i) {
       auto p = k.prepare_op(g.ops[i], q.op(i));
+      if (p && in_float[i]) p = k.prepare_float(g.ops[i], std::move(*p));
       if (!p)
         return make_status(p.error().code(), "layer ", g.ops[i].path, " (", g.ops[i].label, "): ", p.error().message());
       k.ops_.push_back(std::move(*p));
@@ -209,7 +232,8 @@ class kernel_network {
 
   [[nodiscard]] kernels::arch path() const noexcept { return arch_; }
   [[nodiscard]] const quantized_network& network() const noexcept { return *q_; }
-  /// How op i runs, e.g. "conv 1x1 (gemm)", "conv (im2col + gemm)", "depthwise", "dense (gemm)".
+  /// How op i runs, e.g. "conv 1x1 (gemm)", "conv (im2col + gemm)", "depthwise", "dense (gemm)",
+  /// "conv (fp32)", "dense (fp32)".
   [[nodiscard]] const char* method(std::size_t op) const { return ops_.at(op).method; }
   /// Seconds spent in each op over the runs since the last reset (kernel_options::profile).
   [[nodiscard]] std::span<const double> op_seconds() const noexcept { return op_seconds_; }
@@ -227,7 +251,22 @@ class kernel_network {
   static double seconds_since(clock::time_point t) { return std::chrono::duration<double>(clock::now() - t).count(); }
   static bool spatial(const quant_value& v) noexcept { return v.channels > 1 && v.height * v.width > 1; }
 
-  enum class method_kind : std::uint8_t { gemm_direct, gemm_im2col, dense, depthwise, other };
+  enum class method_kind : std::uint8_t { gemm_direct, gemm_im2col, dense, depthwise, fp32, other };
+
+  static const char* kind_name(quant_op_kind k) noexcept {
+    switch (k) {
+      case quant_op_kind::conv2d: return "a convolution";
+      case quant_op_kind::dense: return "a dense layer";
+      case quant_op_kind::max_pool: return "a max pool";
+      case quant_op_kind::avg_pool: return "an average pool";
+      case quant_op_kind::global_avg_pool: return "a global average pool";
+      case quant_op_kind::add: return "an add";
+      case quant_op_kind::scale_channels: return "a channel scaling";
+      case quant_op_kind::elementwise: return "a lookup table";
+      case quant_op_kind::softmax: return "a softmax";
+    }
+    return "an unknown op";
+  }
 
   struct prepared_op {
     method_kind kind = method_kind::other;
@@ -236,6 +275,13 @@ class kernel_network {
     std::size_t macs = 0;                        ///< per sample: whether to split it over threads
     std::vector<std::int8_t> depthwise_weights;  ///< [k * k][C]
     std::vector<std::int32_t> pool_multiplier, pool_shift;  ///< average pooling: per window count
+    std::vector<float> dequantized;              ///< float ops: dequantize(code) for every code 0..255
+    quant::quant_params out_params{};            ///< float ops: the output's parameters
+    float inv_scale = 1;                         ///< float ops: 1 / out scale, for a first guess
+    /// Float ops: threshold[k] (k = 1..255) is the smallest float x with quantize(x, out) >= k;
+    /// threshold[0] = -inf, threshold[256] = +inf. quantize is monotone, so quantize(x) is the
+    /// k with threshold[k] <= x < threshold[k + 1].
+    std::vector<float> threshold;
   };
 
   kernel_network() = default;
@@ -366,6 +412,101 @@ class kernel_network {
     return make_status(errc::unsupported, "the kernel engine has no kernel for op kind ", int(op.kind));
   }
 
+  /// Turns a prepared conv/dense op (shapes checked) into a float one: the integer weights are
+  /// dropped, the float weights checked and the float scratch sized.
+  result<prepared_op> prepare_float(const quant_op& op, prepared_op p) {
+    const auto& geo = op.geometry;
+    if (op.weight.size() != geo.out_channels * geo.patch_size() || op.bias.size() != geo.out_channels)
+      return make_status(errc::invalid_argument, "float weights (", op.weight.size(), " weights, ", op.bias.size(),
+                         " biases) do not match the layer's ", geo.out_channels, " outputs of ", geo.patch_size(),
+                         " inputs");
+    prepared_op f;
+    f.kind = method_kind::fp32;
+    f.method = op.kind == quant_op_kind::dense ? "dense (fp32)" : "conv (fp32)";
+    f.macs = p.macs;
+    const quant::quant_params& ip = q_->params(op.inputs[0]);
+    f.dequantized.resize(256);
+    for (std::size_t c = 0; c < 256; ++c) f.dequantized[c] = quant::dequantize(static_cast<std::int32_t>(c), ip);
+    if (op.kind == quant_op_kind::conv2d) float_scratch_.resize(std::max(float_scratch_.size(), geo.scratch_floats()));
+    f.out_params = q_->params(op.output);
+    if (f.out_params.qmin != 0 || f.out_params.qmax != 255)
+      return make_status(errc::unsupported, "float ops write u8 codes; the output's range is ", f.out_params.qmin, "..",
+                         f.out_params.qmax);
+    f.inv_scale = 1.0f / f.out_params.scale;
+    f.threshold.assign(257, 0.0f);
+    f.threshold[0] = -std::numeric_limits<float>::infinity();
+    f.threshold[256] = std::numeric_limits<float>::infinity();
+    // floats ordered as integers: bisect for the first one quantizing to >= k
+    auto to_ordered = [](float v) {
+      const auto b = std::bit_cast<std::int32_t>(v);
+      return b < 0 ? std::int64_t(std::numeric_limits<std::int32_t>::min()) - b : std::int64_t(b);
+    };
+    auto from_ordered = [](std::int64_t o) {
+      const std::int64_t b = o < 0 ? std::int64_t(std::numeric_limits<std::int32_t>::min()) - o : o;
+      return std::bit_cast<float>(static_cast<std::int32_t>(b));
+    };
+    const std::int64_t lowest = to_ordered(-std::numeric_limits<float>::infinity());
+    const std::int64_t highest = to_ordered(std::numeric_limits<float>::infinity());
+    for (std::int32_t k = 1; k < 256; ++k) {
+      std::int64_t lo = lowest, hi = highest;  // quantize(lo) < k <= quantize(hi) (hi: 255)
+      while (hi - lo > 1) {
+        const std::int64_t mid = lo + (hi - lo) / 2;
+        (quant::quantize(from_ordered(mid), f.out_params) >= k ? hi : lo) = mid;
+      }
+      f.threshold[std::size_t(k)] = from_ordered(hi);
+    }
+    return f;
+  }
+
+  /// quantize(v, p.out_params), exactly: a guess in float, corrected against the thresholds.
+  static std::uint8_t quantize_fast(float v, const prepared_op& p) noexcept {
+    if (v != v) return static_cast<std::uint8_t>(p.out_params.zero_point);
+    const float guess = std::clamp(v * p.inv_scale + float(p.out_params.zero_point) + 0.5f, 0.0f, 255.0f);
+    auto k = static_cast<std::size_t>(guess);
+    const float* t = p.threshold.data();
+    while (k < 255 && v >= t[k + 1]) ++k;
+    while (v < t[k]) --k;
+    return static_cast<std::uint8_t>(k);
+  }
+
+  /// A float op (see the file comment): dequantize the NHWC input to CHW floats, run the fp32
+  /// kernel with the network's weights and the fused activation, quantize back to NHWC codes.
+  void run_float(const quant_op& op, const prepared_op& p, std::size_t batch) {
+    const quant_graph& g = q_->graph();
+    const quant_value& iv = g.values[op.inputs[0]];
+    const quant_value& ov = g.values[op.output];
+    const std::uint8_t* x = buffers_[op.inputs[0]].data();
+    std::uint8_t* y = buffers_[op.output].data();
+    // NHWC codes -> CHW floats through the 256-entry table, in blocks of pixels that stay in L1
+    float_in_.resize(batch * iv.size());
+    const std::size_t in_pixels = spatial(iv) ? iv.height * iv.width : 1, in_c = iv.size() / in_pixels;
+    for (std::size_t n = 0; n < batch; ++n)
+      for (std::size_t p0 = 0; p0 < in_pixels; p0 += float_block)
+        for (std::size_t c = 0; c < in_c; ++c)
+          for (std::size_t px = p0; px < std::min(in_pixels, p0 + float_block); ++px)
+            float_in_[n * iv.size() + c * in_pixels + px] = p.dequantized[x[n * iv.size() + px * in_c + c]];
+    float_out_.resize(batch * ov.size());
+    if (op.kind == quant_op_kind::dense) {
+      kernels::fp32::dense(float_in_.data(), batch, iv.size(), ov.size(), op.weight.data(), op.bias.data(),
+                           float_out_.data());
+    } else {
+      for (std::size_t n = 0; n < batch; ++n)
+        kernels::fp32::conv2d(op.geometry, float_in_.data() + n * iv.size(), op.weight.data(), op.bias.data(),
+                              float_out_.data() + n * ov.size(), float_scratch_.data());
+    }
+    if (op.fused == quant::fused_activation::relu)
+      kernels::fp32::map(float_out_.data(), float_out_.data(), float_out_.size(), kernels::fp32::relu);
+    else if (op.fused == quant::fused_activation::relu6)
+      kernels::fp32::map(float_out_.data(), float_out_.data(), float_out_.size(), kernels::fp32::relu6);
+    // CHW floats -> NHWC codes (exact quantize), in blocks of pixels
+    const std::size_t out_pixels = spatial(ov) ? ov.height * ov.width : 1, out_c = ov.size() / out_pixels;
+    for (std::size_t n = 0; n < batch; ++n)
+      for (std::size_t p0 = 0; p0 < out_pixels; p0 += float_block)
+        for (std::size_t c = 0; c < out_c; ++c)
+          for (std::size_t px = p0; px < std::min(out_pixels, p0 + float_block); ++px)
+            y[n * ov.size() + px * out_c + c] = quantize_fast(float_out_[n * ov.size() + c * out_pixels + px], p);
+  }
+
   /// w with each row's columns reordered from (c, t) to (t, c) for c < channels, t < taps: column
   /// c * taps + t moves to t * channels + c (row sums, scales and format are unchanged).
   static quant::quantized_weights permuted(const quant::quantized_weights& w, std::size_t channels, std::size_t taps) {
@@ -397,6 +538,10 @@ class kernel_network {
     std::uint8_t* y = buffers_[op.output].data();
     const std::int32_t zx = q_->params(op.inputs[0]).zero_point;
     const auto& geo = op.geometry;
+    if (p.kind == method_kind::fp32) {
+      run_float(op, p, batch);
+      return;
+    }
     switch (op.kind) {
       case quant_op_kind::dense:
         run_gemm(p.gemms[0], p.macs * batch, x, batch, iv.size(), zx, qo, y, ov.size());
@@ -567,6 +712,8 @@ class kernel_network {
   /// of every kernel's tile width).
   static constexpr std::size_t im2col_chunk_bytes = 64 * 1024;
   std::vector<std::uint8_t> staging_, scratch_;
+  std::vector<float> float_in_, float_out_, float_scratch_;  ///< float ops: CHW input, output, im2col
+  static constexpr std::size_t float_block = 64;  ///< pixels per block of a float op's layout change
   std::vector<float> output_;
   std::vector<double> op_seconds_;
   double io_seconds_ = 0;
