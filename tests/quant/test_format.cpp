@@ -106,7 +106,8 @@ TEST_CASE("round_clamp is clamp(floor(v + 1/2)) on ties, near-ties, both signs, 
   for (int i = -600; i <= 600; ++i) values.push_back(i / 2.0);  // every tie in and around the ranges
   for (int i = 0; i < 20000; ++i) values.push_back(wide(gen));
   for (const double v : values)
-    for (const auto& [lo, hi] : {std::pair{0, 255}, std::pair{-128, 127}, std::pair{-7, 7}}) {
+    for (const std::pair<std::int32_t, std::int32_t>& range : {std::pair{0, 255}, std::pair{-128, 127}, std::pair{-7, 7}}) {
+      const std::int32_t lo = range.first, hi = range.second;  // not a structured binding: CAPTURE is a lambda (clang 14)
       CAPTURE(v);
       CAPTURE(lo);
       CHECK(q::detail::round_clamp(v, lo, hi, 99) == expected(v, lo, hi));
