@@ -4055,6 +4055,14 @@ alignas(32) inline constexpr auto w1a8_asm_constants = [] {
   return c;
 }();
 
+/// The operands and clobbers of OHQ_AVX2_LOWBIT_K_LOOP, the family's constants at [k] (the int16
+/// ones of the flushes are the W4A8 constants' last row for every family).
+#define OHQ_AVX2_LOWBIT_OPERANDS(constants)                                                       \
+  : [w] "+r"(w), [x0] "+r"(x), [x3] "+r"(x3), [n] "+r"(panels), [cnt] "=&r"(cnt)                  \
+  : [s] "r"(stride), [d] "r"(dots), [k] "r"(constants), [ones] "r"(w4a8_asm_constants + 64)       \
+  : "cc", "memory", "xmm0", "xmm1", "xmm2", "xmm3", "xmm4", "xmm5", "xmm6", "xmm7", "xmm8", "xmm9", \
+    "xmm10", "xmm11", "xmm12", "xmm13", "xmm14", "xmm15"
+
 /// dots[h * 4 + c] += the dot products of rows 8h..8h+7 of `panels` (>= 1) panels of the 16 x 4
 /// tile at `Bits` (4, 2 or 1) with columns x + c * stride.
 template <unsigned Bits>
@@ -4064,24 +4072,14 @@ inline void lowbit_tile_16x4_asm(const std::uint8_t* x, std::ptrdiff_t stride, c
   std::size_t cnt;
   if constexpr (Bits == 4) {
     __asm__ volatile(OHQ_AVX2_LOWBIT_K_LOOP(OHQ_AVX2_W4A8_PANEL, 4, 8)
-                     : [w] "+r"(w), [x0] "+r"(x), [x3] "+r"(x3), [n] "+r"(panels), [cnt] "=&r"(cnt)
-                     : [s] "r"(stride), [d] "r"(dots), [k] "r"(w4a8_asm_constants), [ones] "r"(w4a8_asm_constants + 64)
-                     : "cc", "memory", "xmm0", "xmm1", "xmm2", "xmm3", "xmm4", "xmm5", "xmm6", "xmm7", "xmm8", "xmm9",
-                       "xmm10", "xmm11", "xmm12", "xmm13", "xmm14", "xmm15");
+                     OHQ_AVX2_LOWBIT_OPERANDS(w4a8_asm_constants));
   } else if constexpr (Bits == 1) {
     __asm__ volatile(OHQ_AVX2_LOWBIT_K_LOOP(OHQ_AVX2_W1A8_PANEL, 16, 16)
-                     : [w] "+r"(w), [x0] "+r"(x), [x3] "+r"(x3), [n] "+r"(panels), [cnt] "=&r"(cnt)
-                     : [s] "r"(stride), [d] "r"(dots), [k] "r"(w1a8_asm_constants.bytes),
-                       [ones] "r"(w4a8_asm_constants + 64)
-                     : "cc", "memory", "xmm0", "xmm1", "xmm2", "xmm3", "xmm4", "xmm5", "xmm6", "xmm7", "xmm8", "xmm9",
-                       "xmm10", "xmm11", "xmm12", "xmm13", "xmm14", "xmm15");
+                     OHQ_AVX2_LOWBIT_OPERANDS(w1a8_asm_constants.bytes));
   } else {
     static_assert(Bits == 2, "ohq: the asm low-bit loops exist at 4, 2 and 1 bits");
     __asm__ volatile(OHQ_AVX2_LOWBIT_K_LOOP(OHQ_AVX2_W2A8_PANEL, 8, 16)
-                     : [w] "+r"(w), [x0] "+r"(x), [x3] "+r"(x3), [n] "+r"(panels), [cnt] "=&r"(cnt)
-                     : [s] "r"(stride), [d] "r"(dots), [k] "r"(w2a8_asm_constants), [ones] "r"(w4a8_asm_constants + 64)
-                     : "cc", "memory", "xmm0", "xmm1", "xmm2", "xmm3", "xmm4", "xmm5", "xmm6", "xmm7", "xmm8", "xmm9",
-                       "xmm10", "xmm11", "xmm12", "xmm13", "xmm14", "xmm15");
+                     OHQ_AVX2_LOWBIT_OPERANDS(w2a8_asm_constants));
   }
 }
 #undef OHQ_AVX2_LOWBIT_COLUMN
@@ -4093,6 +4091,7 @@ inline void lowbit_tile_16x4_asm(const std::uint8_t* x, std::ptrdiff_t stride, c
 #undef OHQ_AVX2_W1A8_PANEL
 #undef OHQ_AVX2_LOWBIT_K_LOOP
 #undef OHQ_AVX2_LOWBIT_FLUSH
+#undef OHQ_AVX2_LOWBIT_OPERANDS
 #else
 #define OHQ_AVX2_W4A8_ASM 0
 #endif
@@ -8335,6 +8334,14 @@ quant_graph lower(Net& net) {
 }
 #endif
 
+/// Applies an op's fused ReLU/ReLU6 to its n float outputs in place (none: nothing to do).
+inline void apply_fused_activation(quant::fused_activation f, float* y, std::size_t n) noexcept {
+  if (f == quant::fused_activation::relu)
+    kernels::fp32::map(y, y, n, kernels::fp32::relu);
+  else if (f == quant::fused_activation::relu6)
+    kernels::fp32::map(y, y, n, kernels::fp32::relu6);
+}
+
 /// The fp32 interpreter of a quant_graph: one float buffer per value.
 ///
 /// `weights_of(op)` gives the (weight, bias) spans an op uses (the network's, or dequantized
@@ -8409,11 +8416,7 @@ class float_interpreter {
           kernels::fp32::softmax(x, y, batch, ov.size());
           continue;  // not a quantized value
       }
-      // a fused ReLU/ReLU6 (conv, dense, add; none elsewhere)
-      if (op.fused == quant::fused_activation::relu)
-        kernels::fp32::map(y, y, batch * ov.size(), kernels::fp32::relu);
-      else if (op.fused == quant::fused_activation::relu6)
-        kernels::fp32::map(y, y, batch * ov.size(), kernels::fp32::relu6);
+      apply_fused_activation(op.fused, y, batch * ov.size());  // conv, dense, add; none elsewhere
       after(op.output, std::span<float>(buffers_[op.output]));
     }
     const std::size_t out = g.final_softmax ? g.ops.back().output : g.output;
@@ -9379,10 +9382,7 @@ class kernel_network {
         kernels::fp32::conv2d(op.geometry, float_in_.data() + n * iv.size(), op.weight.data(), op.bias.data(),
                               float_out_.data() + n * ov.size(), float_scratch_.data());
     }
-    if (op.fused == quant::fused_activation::relu)
-      kernels::fp32::map(float_out_.data(), float_out_.data(), float_out_.size(), kernels::fp32::relu);
-    else if (op.fused == quant::fused_activation::relu6)
-      kernels::fp32::map(float_out_.data(), float_out_.data(), float_out_.size(), kernels::fp32::relu6);
+    apply_fused_activation(op.fused, float_out_.data(), float_out_.size());
     // CHW floats -> NHWC codes (exact quantize), in blocks of pixels
     const std::size_t out_pixels = spatial(ov) ? ov.height * ov.width : 1, out_c = ov.size() / out_pixels;
     for (std::size_t n = 0; n < batch; ++n)

@@ -226,6 +226,14 @@ alignas(32) inline constexpr auto w1a8_asm_constants = [] {
   return c;
 }();
 
+/// The operands and clobbers of OHQ_AVX2_LOWBIT_K_LOOP, the family's constants at [k] (the int16
+/// ones of the flushes are the W4A8 constants' last row for every family).
+#define OHQ_AVX2_LOWBIT_OPERANDS(constants)                                                       \
+  : [w] "+r"(w), [x0] "+r"(x), [x3] "+r"(x3), [n] "+r"(panels), [cnt] "=&r"(cnt)                  \
+  : [s] "r"(stride), [d] "r"(dots), [k] "r"(constants), [ones] "r"(w4a8_asm_constants + 64)       \
+  : "cc", "memory", "xmm0", "xmm1", "xmm2", "xmm3", "xmm4", "xmm5", "xmm6", "xmm7", "xmm8", "xmm9", \
+    "xmm10", "xmm11", "xmm12", "xmm13", "xmm14", "xmm15"
+
 /// dots[h * 4 + c] += the dot products of rows 8h..8h+7 of `panels` (>= 1) panels of the 16 x 4
 /// tile at `Bits` (4, 2 or 1) with columns x + c * stride.
 template <unsigned Bits>
@@ -235,24 +243,14 @@ inline void lowbit_tile_16x4_asm(const std::uint8_t* x, std::ptrdiff_t stride, c
   std::size_t cnt;
   if constexpr (Bits == 4) {
     __asm__ volatile(OHQ_AVX2_LOWBIT_K_LOOP(OHQ_AVX2_W4A8_PANEL, 4, 8)
-                     : [w] "+r"(w), [x0] "+r"(x), [x3] "+r"(x3), [n] "+r"(panels), [cnt] "=&r"(cnt)
-                     : [s] "r"(stride), [d] "r"(dots), [k] "r"(w4a8_asm_constants), [ones] "r"(w4a8_asm_constants + 64)
-                     : "cc", "memory", "xmm0", "xmm1", "xmm2", "xmm3", "xmm4", "xmm5", "xmm6", "xmm7", "xmm8", "xmm9",
-                       "xmm10", "xmm11", "xmm12", "xmm13", "xmm14", "xmm15");
+                     OHQ_AVX2_LOWBIT_OPERANDS(w4a8_asm_constants));
   } else if constexpr (Bits == 1) {
     __asm__ volatile(OHQ_AVX2_LOWBIT_K_LOOP(OHQ_AVX2_W1A8_PANEL, 16, 16)
-                     : [w] "+r"(w), [x0] "+r"(x), [x3] "+r"(x3), [n] "+r"(panels), [cnt] "=&r"(cnt)
-                     : [s] "r"(stride), [d] "r"(dots), [k] "r"(w1a8_asm_constants.bytes),
-                       [ones] "r"(w4a8_asm_constants + 64)
-                     : "cc", "memory", "xmm0", "xmm1", "xmm2", "xmm3", "xmm4", "xmm5", "xmm6", "xmm7", "xmm8", "xmm9",
-                       "xmm10", "xmm11", "xmm12", "xmm13", "xmm14", "xmm15");
+                     OHQ_AVX2_LOWBIT_OPERANDS(w1a8_asm_constants.bytes));
   } else {
     static_assert(Bits == 2, "ohq: the asm low-bit loops exist at 4, 2 and 1 bits");
     __asm__ volatile(OHQ_AVX2_LOWBIT_K_LOOP(OHQ_AVX2_W2A8_PANEL, 8, 16)
-                     : [w] "+r"(w), [x0] "+r"(x), [x3] "+r"(x3), [n] "+r"(panels), [cnt] "=&r"(cnt)
-                     : [s] "r"(stride), [d] "r"(dots), [k] "r"(w2a8_asm_constants), [ones] "r"(w4a8_asm_constants + 64)
-                     : "cc", "memory", "xmm0", "xmm1", "xmm2", "xmm3", "xmm4", "xmm5", "xmm6", "xmm7", "xmm8", "xmm9",
-                       "xmm10", "xmm11", "xmm12", "xmm13", "xmm14", "xmm15");
+                     OHQ_AVX2_LOWBIT_OPERANDS(w2a8_asm_constants));
   }
 }
 #undef OHQ_AVX2_LOWBIT_COLUMN
@@ -264,6 +262,7 @@ inline void lowbit_tile_16x4_asm(const std::uint8_t* x, std::ptrdiff_t stride, c
 #undef OHQ_AVX2_W1A8_PANEL
 #undef OHQ_AVX2_LOWBIT_K_LOOP
 #undef OHQ_AVX2_LOWBIT_FLUSH
+#undef OHQ_AVX2_LOWBIT_OPERANDS
 #else
 #define OHQ_AVX2_W4A8_ASM 0
 #endif

@@ -315,6 +315,14 @@ quant_graph lower(Net& net) {
 }
 #endif
 
+/// Applies an op's fused ReLU/ReLU6 to its n float outputs in place (none: nothing to do).
+inline void apply_fused_activation(quant::fused_activation f, float* y, std::size_t n) noexcept {
+  if (f == quant::fused_activation::relu)
+    kernels::fp32::map(y, y, n, kernels::fp32::relu);
+  else if (f == quant::fused_activation::relu6)
+    kernels::fp32::map(y, y, n, kernels::fp32::relu6);
+}
+
 /// The fp32 interpreter of a quant_graph: one float buffer per value.
 ///
 /// `weights_of(op)` gives the (weight, bias) spans an op uses (the network's, or dequantized
@@ -389,11 +397,7 @@ class float_interpreter {
           kernels::fp32::softmax(x, y, batch, ov.size());
           continue;  // not a quantized value
       }
-      // a fused ReLU/ReLU6 (conv, dense, add; none elsewhere)
-      if (op.fused == quant::fused_activation::relu)
-        kernels::fp32::map(y, y, batch * ov.size(), kernels::fp32::relu);
-      else if (op.fused == quant::fused_activation::relu6)
-        kernels::fp32::map(y, y, batch * ov.size(), kernels::fp32::relu6);
+      apply_fused_activation(op.fused, y, batch * ov.size());  // conv, dense, add; none elsewhere
       after(op.output, std::span<float>(buffers_[op.output]));
     }
     const std::size_t out = g.final_softmax ? g.ops.back().output : g.output;

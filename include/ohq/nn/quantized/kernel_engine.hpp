@@ -494,10 +494,7 @@ class kernel_network {
         kernels::fp32::conv2d(op.geometry, float_in_.data() + n * iv.size(), op.weight.data(), op.bias.data(),
                               float_out_.data() + n * ov.size(), float_scratch_.data());
     }
-    if (op.fused == quant::fused_activation::relu)
-      kernels::fp32::map(float_out_.data(), float_out_.data(), float_out_.size(), kernels::fp32::relu);
-    else if (op.fused == quant::fused_activation::relu6)
-      kernels::fp32::map(float_out_.data(), float_out_.data(), float_out_.size(), kernels::fp32::relu6);
+    apply_fused_activation(op.fused, float_out_.data(), float_out_.size());
     // CHW floats -> NHWC codes (exact quantize), in blocks of pixels
     const std::size_t out_pixels = spatial(ov) ? ov.height * ov.width : 1, out_c = ov.size() / out_pixels;
     for (std::size_t n = 0; n < batch; ++n)
