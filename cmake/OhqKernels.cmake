@@ -26,7 +26,8 @@ function(ohq_add_arch_kernels target)
   set(arch_avx2_includes "#include <ohq/kernels/avx2/depthwise.hpp>
 #include <ohq/kernels/avx2/eltwise.hpp>
 #include <ohq/kernels/avx2/gemm_lowbit.hpp>
-#include <ohq/kernels/avx2/gemm_lut.hpp>")
+#include <ohq/kernels/avx2/gemm_lut.hpp>
+#include <ohq/kernels/avx2/winograd.hpp>")
   set(arch_avx512_includes "")
   foreach(arch IN ITEMS avx2 avx512)
     set(src ${dir}/ohq_kernels_${arch}.cpp)

@@ -2,10 +2,12 @@
 // Element-wise and pooling kernel speed (kernels/*/eltwise.hpp) per arch path on the tensors of
 // ResNet-18 and MobileNetV3 at 224x224, batch 1, NHWC u8: residual adds, squeeze-excite channel
 // scaling, the stem's max pool, global average pools (the head and the SE squeezes), an average
-// pool, hardswish lookup tables. Counters: ns_per_elem (output elements for add / scale / lookup,
+// pool, hardswish lookup tables, and quantizing the network's float input (3x224x224 CHW -> HWC
+// u8 codes, and flat). Counters: ns_per_elem (output elements for add / scale / lookup / quantize,
 // input elements for pools, per second of this thread's CPU time: the machine is shared) and x_ref,
 // the speed-up over the scalar path (the reference loops the engine ran before) measured earlier in
-// the same run. Paths this CPU or build lacks are skipped.
+// the same run; for quantize also x_old, the speed-up over the engine's old input path
+// (quant::quantize_reference, then a CHW -> HWC transpose). Paths this CPU or build lacks are skipped.
 #include <ohq/kernels.hpp>
 #include <ohq/quant.hpp>
 
@@ -25,7 +27,7 @@ namespace {
 using ohq::kernels::arch;
 namespace q = ohq::quant;
 
-enum class op { add, scale_channels, max_pool, avg_pool, global_avg_pool, lookup };
+enum class op { add, scale_channels, max_pool, avg_pool, global_avg_pool, lookup, quantize };
 
 struct shape {
   const char* name;
@@ -50,10 +52,18 @@ const shape shapes[] = {
     {"lookup_hardswish_mnv3l_112x112x16", op::lookup, 112, 112, 16},
     {"lookup_hardswish_mnv3l_56x56x72", op::lookup, 56, 56, 72},
     {"lookup_hardswish_mnv3l_14x14x672", op::lookup, 14, 14, 672},
+    {"quantize_input_3x224x224_chw_to_hwc", op::quantize, 224, 224, 3},
+    {"quantize_input_flat_150528", op::quantize, 1, 150528, 1},
 };
 
 /// Seconds per call of the scalar path measured earlier in this run, by shape.
 std::map<std::string, double>& scalar_seconds() {
+  static std::map<std::string, double> m;
+  return m;
+}
+/// Seconds per call of the engine's old input path (quantize_reference, then the CHW -> HWC
+/// transpose), by shape: the x_old baseline of the quantize kernels.
+std::map<std::string, double>& old_seconds() {
   static std::map<std::string, double> m;
   return m;
 }
@@ -67,6 +77,8 @@ double thread_cpu_seconds() {
 /// One op's operands and its call on an entry.
 struct problem {
   std::vector<std::uint8_t> x, x2, y;
+  std::vector<float> xf;  // quantize: the float input, CHW
+  q::quant_params input_params{};
   std::vector<std::int32_t> multiplier, shift;
   q::lut8 table{};
   std::size_t elements = 0;  // counted by ns_per_elem
@@ -154,6 +166,26 @@ problem make_problem(const shape& s) {
       made.run = [n](problem& p, const ohq::kernels::eltwise_kernel_entry& e) { e.lookup({p.table.data(), p.x.data(), p.y.data(), n}); };
       break;
     }
+    case op::quantize: {  // an ImageNet-normalised image and its calibrated parameters
+      made.xf.resize(n);
+      std::uniform_real_distribution<float> pixel(-2.1179f, 2.64f);
+      for (auto& v : made.xf) v = pixel(gen);
+      made.input_params = q::params_from_range(-2.1179, 2.64, q::activation_type::u8);
+      made.y.resize(n);
+      made.run = [pixels, s](problem& p, const ohq::kernels::eltwise_kernel_entry& e) {
+        ohq::kernels::quantize_args a;
+        a.x = p.xf.data();
+        a.y = p.y.data();
+        a.channels = s.channels;
+        a.pixels = pixels;
+        a.scale = p.input_params.scale;
+        a.zero_point = p.input_params.zero_point;
+        a.qmin = p.input_params.qmin;
+        a.qmax = p.input_params.qmax;
+        e.quantize(a);
+      };
+      break;
+    }
   }
   return made;
 }
@@ -170,7 +202,27 @@ void bench(benchmark::State& state, shape s, arch path) {
   state.counters["ns_per_elem"] = t * 1e9 / double(p.elements);
   if (path == arch::scalar) scalar_seconds()[s.name] = t;
   if (auto it = scalar_seconds().find(s.name); it != scalar_seconds().end()) state.counters["x_ref"] = it->second / t;
+  if (auto it = old_seconds().find(s.name); it != old_seconds().end()) state.counters["x_old"] = it->second / t;
   state.SetLabel(e.name);
+}
+
+/// The engine's input path before the quantize kernels: quant::quantize_reference into a staging
+/// buffer, then the CHW -> HWC transpose (kernel_engine's detail::chw_to_hwc loop).
+void bench_quantize_old(benchmark::State& state, shape s) {
+  problem p = make_problem(s);
+  const std::size_t pixels = s.height * s.width, n = pixels * s.channels;
+  std::vector<std::uint8_t> staging(n);
+  const double t0 = thread_cpu_seconds();
+  for (auto _ : state) {
+    q::quantize_reference(p.xf.data(), staging.data(), n, p.input_params);
+    for (std::size_t c = 0; c < s.channels; ++c)
+      for (std::size_t px = 0; px < pixels; ++px) p.y[px * s.channels + c] = staging[c * pixels + px];
+    benchmark::ClobberMemory();
+  }
+  const double t = (thread_cpu_seconds() - t0) / double(state.iterations());
+  state.counters["ns_per_elem"] = t * 1e9 / double(p.elements);
+  old_seconds()[s.name] = t;
+  state.SetLabel("quant::quantize_reference + CHW -> HWC loop");
 }
 
 }  // namespace
@@ -180,13 +232,18 @@ int main(int argc, char** argv) {
   for (arch a : {arch::scalar, arch::avx2})  // avx512_vnni runs the AVX2 kernels
     if (const ohq::status st = ohq::kernels::check_arch(a); !st.ok())
       std::fprintf(stderr, "skipped %s: %s\n", std::string(ohq::kernels::to_string(a)).c_str(), st.message().c_str());
-  for (const shape& s : shapes)
+  for (const shape& s : shapes) {
+    if (s.kind == op::quantize)  // the old input path first: the x_old baseline
+      benchmark::RegisterBenchmark((std::string("eltwise/") + s.name + "/old_path").c_str(),
+                                   [s](benchmark::State& st) { bench_quantize_old(st, s); })
+          ->Unit(benchmark::kMicrosecond);
     for (arch a : {arch::scalar, arch::avx2}) {  // scalar first: the x_ref baseline
       if (!ohq::kernels::check_arch(a).ok()) continue;
       benchmark::RegisterBenchmark((std::string("eltwise/") + s.name + "/" + std::string(ohq::kernels::to_string(a))).c_str(),
                                    [s, a](benchmark::State& st) { bench(st, s, a); })
           ->Unit(benchmark::kMicrosecond);
     }
+  }
   benchmark::Initialize(&argc, argv);
   benchmark::RunSpecifiedBenchmarks();
   benchmark::Shutdown();

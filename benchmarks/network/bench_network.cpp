@@ -99,7 +99,8 @@ void BM_fp32(benchmark::State& state) {
   set_counters<Net>(state);
 }
 
-/// The kernel engine at `Bits`, state.range(0) threads.
+/// The kernel engine at `Bits`, state.range(0) threads; state.range(1) = 1 (if given): 3x3
+/// convolutions by im2col + GEMM only (no Winograd), the baseline of the Winograd rows.
 template <class Net, unsigned Bits>
 void BM_kernels(benchmark::State& state) {
   auto& s = quantized_setup<Net>::get();
@@ -108,12 +109,14 @@ void BM_kernels(benchmark::State& state) {
   if (threads > 1) pool = std::make_unique<ohq::thread_pool>(threads);
   ohq::nn::kernel_options o;
   o.threads = pool.get();
+  const bool no_winograd = state.range(1) == 1;
+  if (no_winograd) o.winograd = ohq::nn::winograd_use::never;
   auto kn = ohq::nn::kernel_network::try_prepare(s.quantized(Bits), o);
   if (!kn) {
     state.SkipWithError(kn.error().what().c_str());
     return;
   }
-  state.SetLabel(std::string(ohq::kernels::to_string(kn->path())));
+  state.SetLabel(std::string(ohq::kernels::to_string(kn->path())) + (no_winograd ? ", no winograd" : ""));
   for (auto _ : state) benchmark::DoNotOptimize(kn->run(s.inputs.data(), 1).data());
   set_counters<Net>(state);
 }
@@ -183,9 +186,9 @@ using ohq::examples::resnet18;
 
 #define OHQ_NETWORK_BENCHMARKS(Net, unit)                                            \
   BENCHMARK_TEMPLATE(BM_fp32, Net)->Unit(unit);                                      \
-  BENCHMARK_TEMPLATE(BM_kernels, Net, 8)->Arg(1)->Arg(2)->Unit(unit)->UseRealTime(); \
-  BENCHMARK_TEMPLATE(BM_kernels, Net, 4)->Arg(1)->Unit(unit);                        \
-  BENCHMARK_TEMPLATE(BM_kernels, Net, 2)->Arg(1)->Unit(unit)
+  BENCHMARK_TEMPLATE(BM_kernels, Net, 8)->Args({1, 0})->Args({1, 1})->Args({2, 0})->Unit(unit)->UseRealTime(); \
+  BENCHMARK_TEMPLATE(BM_kernels, Net, 4)->Args({1, 0})->Args({1, 1})->Unit(unit);                               \
+  BENCHMARK_TEMPLATE(BM_kernels, Net, 2)->Args({1, 0})->Args({1, 1})->Unit(unit)
 
 OHQ_NETWORK_BENCHMARKS(resnet18, benchmark::kMillisecond);
 OHQ_NETWORK_BENCHMARKS(mobilenet_v3_small, benchmark::kMillisecond);

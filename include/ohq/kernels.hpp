@@ -15,3 +15,4 @@
 #include <ohq/kernels/gemm_w8a8.hpp>
 #include <ohq/kernels/gemm.hpp>
 #include <ohq/kernels/pack_lut.hpp>
+#include <ohq/kernels/winograd.hpp>

@@ -4544,7 +4544,8 @@ extern "C" __attribute__((weak)) const ohq::kernels::depthwise_kernel_entry* ohq
 // SPDX-License-Identifier: MIT
 /// @file Defines the plain-data interface between the element-wise and pooling kernels of every
 /// arch ("eltwise": residual add, squeeze-excite channel scaling, max / average / global average
-/// pooling, 256-entry lookup tables) and the dispatch table: the argument blocks and the entry.
+/// pooling, 256-entry lookup tables, quantizing the float input) and the dispatch table: the
+/// argument blocks and the entry.
 ///
 /// POD only, like w8a8_types.hpp: the per-arch translation units include it with arch flags.
 /// Every operand is u8 codes (the kernel engine's activations): codes, zero points and clamp
@@ -4625,6 +4626,22 @@ struct lookup_args {
   std::size_t n = 0;
 };
 
+/// Quantizes a network's CHW float input into HWC u8 codes (the layout change fused in):
+///   y[p * channels + c] = store_code<u8>(quant::quantize(x[c * pixels + p], {scale, zero_point, qmin, qmax}))
+/// bit for bit for every float: the quotient in double, round half up, clamp to [qmin, qmax],
+/// NaN -> zero_point (unclamped, as quant::quantize), +-Inf and huge values saturating; codes are
+/// stored as their low byte (static_cast<std::uint8_t>, as quant::store_code), so the engine's
+/// [0, 255] ranges are plain u8. channels == 1 or pixels == 1 is a plain element-wise quantize.
+/// Fields as quant::quant_params (qmin <= qmax; codes within int32 with qmax < 2^31 - 1). x and y
+/// must not overlap.
+struct quantize_args {
+  const float* x = nullptr;  ///< [channels][pixels] (CHW)
+  std::uint8_t* y = nullptr;  ///< [pixels][channels] (HWC)
+  std::size_t channels = 1, pixels = 0;
+  float scale = 1.0f;
+  std::int32_t zero_point = 0, qmin = 0, qmax = 255;
+};
+
 /// The element-wise and pooling kernels of one arch in the dispatch table.
 struct eltwise_kernel_entry {
   const char* name;  ///< e.g. "avx2 eltwise"
@@ -4634,6 +4651,7 @@ struct eltwise_kernel_entry {
   void (*avg_pool)(const pool_args&) noexcept;
   void (*global_avg_pool)(const global_pool_args&) noexcept;
   void (*lookup)(const lookup_args&) noexcept;
+  void (*quantize)(const quantize_args&) noexcept;
 };
 
 }  // namespace ohq::kernels
@@ -4643,7 +4661,7 @@ struct eltwise_kernel_entry {
 // SPDX-License-Identifier: MIT
 /// @file Defines the scalar element-wise and pooling kernels (NHWC, u8 codes): the portable path of
 /// the dispatch table and the truth for the SIMD ones, plain loops over the references' per-element
-/// functions (quant::add_codes, mul_codes, requantize, apply_lut), channels innermost.
+/// functions (quant::add_codes, mul_codes, requantize, apply_lut, quantize), channels innermost.
 
 // #include <ohq/kernels/eltwise_types.hpp>
 // #include <ohq/quant/lut.hpp>
@@ -4748,10 +4766,21 @@ inline void run_lookup(const lookup_args& a) noexcept {
   quant::apply_lut(table, a.x, a.y, a.n);
 }
 
+/// quant::quantize per element, written transposed (CHW -> HWC).
+inline void run_quantize(const quantize_args& a) noexcept {
+  const quant::quant_params p{a.scale, a.zero_point, a.qmin, a.qmax};
+  const std::size_t c_count = a.channels;
+  for (std::size_t c = 0; c < c_count; ++c) {
+    const float* x = a.x + c * a.pixels;
+    for (std::size_t px = 0; px < a.pixels; ++px)
+      a.y[px * c_count + c] = quant::store_code<std::uint8_t>(quant::quantize(x[px], p));
+  }
+}
+
 inline const eltwise_kernel_entry* eltwise_entry() noexcept {
   static constexpr eltwise_kernel_entry entry{"scalar eltwise",  &run_add,        &run_scale_channels,
                                               &run_max_pool,     &run_avg_pool,   &run_global_avg_pool,
-                                              &run_lookup};
+                                              &run_lookup,       &run_quantize};
   return &entry;
 }
 
@@ -4771,6 +4800,8 @@ inline const eltwise_kernel_entry* eltwise_entry() noexcept {
 ///   products, the same code, not a copy).
 /// - lookup: 16 vpshufb (one per 16-entry slice of the table, on the low nibble) merged by a
 ///   tree of 15 vpblendvb on bits 4-7.
+/// - quantize (the float input, CHW -> HWC): vdivpd on 4 doubles, the reference's operations
+///   in the same order (see quantize4), the channels' runs interleaved in registers.
 /// Channel counts that are not a multiple of the block end with a block overlapping the one
 /// before (same codes rewritten); only fewer channels than one block take byte-wise loads.
 
@@ -4778,9 +4809,11 @@ inline const eltwise_kernel_entry* eltwise_entry() noexcept {
 
 // #include <ohq/kernels/avx2/gemm_w8a8.hpp>
 // #include <ohq/kernels/eltwise_types.hpp>
+// #include <ohq/quant/format.hpp>
 
 #include <immintrin.h>
 
+#include <cmath>
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
@@ -5157,6 +5190,167 @@ struct eltwise {
                        lookup32(_mm256_load_si256(reinterpret_cast<const __m256i*>(buf)), slices));
     std::memcpy(a.y + i, buf, a.n - i);
   }
+
+  // ---------------------------------------------------------------------------------------------
+  // Quantizing the float input (CHW -> HWC)
+  // ---------------------------------------------------------------------------------------------
+
+  /// quant::quantize on 4 lanes, bit for bit. The reference computes v = clamp(x / s, +-1e12) + zp
+  /// and floor(clamp(v, lo - 1, hi + 1) + 1/2) clamped to [lo, hi] (truncation and fix-up: floor
+  /// on its int32 range), NaN -> zp. Here: the same correctly rounded vdivpd quotient and sum
+  /// without the 1e12 clamp (any |x / s| beyond it lands beyond [lo - 1, hi + 1] either way, +-Inf
+  /// included: 1e12 - 2^31 > hi + 1), then floor(min(max(v, lo - 1/2), hi) + 1/2): inside
+  /// [lo - 1/2, hi] the sum v + 1/2 is the reference's and its floor already lies in [lo, hi];
+  /// below gives lo and above gives hi, as the reference's final clamp does (lo - 1/2 and
+  /// hi + 1/2 are exact). NaN quotients (x NaN, or 0 / 0, Inf / Inf from the scale) -> zp,
+  /// unclamped as in the reference; codes are kept as their low byte (store_code).
+  ///
+  /// Plain (the engine's u8 inputs: 0 <= lo <= hi <= 255 and zp in [0, 255], the scale finite and
+  /// nonzero): the clamped sum plus 1/2 is >= lo >= 0, so truncation is its floor, and codes fit
+  /// int16 and the byte packs unmasked; a NaN quotient (only a NaN x here) flows through the clamp
+  /// to the truncation (INT_MIN), which quantize8 replaces by zp once per 8 codes.
+  struct quantize_plan {
+    __m256d scale, zp, lo, hi, half;
+    __m128i byte_mask;  ///< 0xFF per int32 (not Plain)
+    __m128i zp16;       ///< zp per int16 (Plain)
+  };
+
+  template <bool Plain>
+  static __m128i quantize4(__m256d x, const quantize_plan& p) noexcept {
+    const __m256d q = _mm256_div_pd(x, p.scale);
+    if constexpr (Plain) {
+      // max(lo, .) and min(hi, .) return their second operand, NaN, when either is NaN: NaN
+      // quotients reach the truncation, which gives INT_MIN (see quantize16)
+      const __m256d t = _mm256_add_pd(_mm256_min_pd(p.hi, _mm256_max_pd(p.lo, _mm256_add_pd(q, p.zp))), p.half);
+      return _mm256_cvttpd_epi32(t);
+    } else {
+      const __m256d t = _mm256_add_pd(_mm256_min_pd(_mm256_max_pd(_mm256_add_pd(q, p.zp), p.lo), p.hi), p.half);
+      const __m256d f = _mm256_round_pd(t, _MM_FROUND_TO_NEG_INF | _MM_FROUND_NO_EXC);
+      const __m256d nan = _mm256_cmp_pd(q, q, _CMP_UNORD_Q);
+      return _mm_and_si128(_mm256_cvttpd_epi32(_mm256_blendv_pd(f, p.zp, nan)), p.byte_mask);
+    }
+  }
+  template <bool Plain>
+  static __m128i quantize4(const float* x, const quantize_plan& p) noexcept {
+    return quantize4<Plain>(_mm256_cvtps_pd(_mm_loadu_ps(x)), p);
+  }
+  /// 8 codes of the floats at x as int16; Plain: NaN (INT_MIN, saturated to -2^15) -> zp.
+  template <bool Plain>
+  static __m128i quantize8(const float* x, const quantize_plan& p) noexcept {
+    const __m128i w = _mm_packs_epi32(quantize4<Plain>(x, p), quantize4<Plain>(x + 4, p));
+    if constexpr (Plain) return _mm_blendv_epi8(w, p.zp16, _mm_srai_epi16(w, 15));
+    return w;
+  }
+  /// 16 codes of the floats at x, in order (codes in [0, 255] as int16: the packs never saturate).
+  template <bool Plain>
+  static __m128i quantize16(const float* x, const quantize_plan& p) noexcept {
+    return _mm_packus_epi16(quantize8<Plain>(x, p), quantize8<Plain>(x + 8, p));
+  }
+  /// 32 codes: pixels [0, 16) in the low 128-bit lane, [16, 32) in the high one.
+  template <bool Plain>
+  static __m256i quantize32(const float* x, const quantize_plan& p) noexcept {
+    return _mm256_set_m128i(quantize16<Plain>(x + 16, p), quantize16<Plain>(x, p));
+  }
+
+  /// pshufb masks interleaving 16 pixels of 3 channels: mask[k][c] moves channel c's bytes into
+  /// output chunk k (bytes [16k, 16k + 16) of the 48), zeros elsewhere.
+  struct rgb_masks {
+    __m256i m[3][3];
+  };
+  static rgb_masks make_rgb_masks() noexcept {
+    rgb_masks r;
+    for (int k = 0; k < 3; ++k)
+      for (int c = 0; c < 3; ++c) {
+        alignas(32) std::uint8_t bytes[32];
+        for (int i = 0; i < 32; ++i) {
+          const int j = 16 * k + i % 16;  // both 128-bit lanes alike
+          bytes[i] = j % 3 == c ? static_cast<std::uint8_t>(j / 3) : std::uint8_t{0x80};
+        }
+        r.m[k][c] = _mm256_load_si256(reinterpret_cast<const __m256i*>(bytes));
+      }
+    return r;
+  }
+
+  /// The whole blocks of 16 or 32 pixels; returns the first pixel not done.
+  template <bool Plain>
+  static std::size_t quantize_blocks(const quantize_args& a, const quantize_plan& p) noexcept {
+    const std::size_t channels = a.channels, pixels = a.pixels;
+    const float* x = a.x;
+    std::uint8_t* y = a.y;
+    std::size_t p0 = 0;
+    if (channels == 1) {
+      for (; p0 + 32 <= pixels; p0 += 32)
+        _mm256_storeu_si256(reinterpret_cast<__m256i*>(y + p0), quantize32<Plain>(x + p0, p));
+      for (; p0 + 16 <= pixels; p0 += 16)
+        _mm_storeu_si128(reinterpret_cast<__m128i*>(y + p0), quantize16<Plain>(x + p0, p));
+    } else if (channels == 3) {
+      // 32 pixels: output chunk k (16 bytes) of each 16-pixel half in the lanes of o[k]
+      const rgb_masks m = make_rgb_masks();
+      for (; p0 + 32 <= pixels; p0 += 32) {
+        const __m256i r = quantize32<Plain>(x + p0, p), g = quantize32<Plain>(x + pixels + p0, p),
+                      b = quantize32<Plain>(x + 2 * pixels + p0, p);
+        __m256i o[3];
+        for (int k = 0; k < 3; ++k)
+          o[k] = _mm256_or_si256(_mm256_or_si256(_mm256_shuffle_epi8(r, m.m[k][0]), _mm256_shuffle_epi8(g, m.m[k][1])),
+                                 _mm256_shuffle_epi8(b, m.m[k][2]));
+        __m256i* out = reinterpret_cast<__m256i*>(y + 3 * p0);
+        _mm256_storeu_si256(out, _mm256_permute2x128_si256(o[0], o[1], 0x20));
+        _mm256_storeu_si256(out + 1, _mm256_blend_epi32(o[2], o[0], 0xF0));
+        _mm256_storeu_si256(out + 2, _mm256_permute2x128_si256(o[1], o[2], 0x31));
+      }
+    } else if (channels == 2) {
+      for (; p0 + 16 <= pixels; p0 += 16) {
+        const __m128i c0 = quantize16<Plain>(x + p0, p), c1 = quantize16<Plain>(x + pixels + p0, p);
+        __m128i* out = reinterpret_cast<__m128i*>(y + 2 * p0);
+        _mm_storeu_si128(out, _mm_unpacklo_epi8(c0, c1));
+        _mm_storeu_si128(out + 1, _mm_unpackhi_epi8(c0, c1));
+      }
+    } else if (channels == 4) {
+      for (; p0 + 16 <= pixels; p0 += 16) {
+        const __m128i c0 = quantize16<Plain>(x + p0, p), c1 = quantize16<Plain>(x + pixels + p0, p);
+        const __m128i c2 = quantize16<Plain>(x + 2 * pixels + p0, p), c3 = quantize16<Plain>(x + 3 * pixels + p0, p);
+        const __m128i lo01 = _mm_unpacklo_epi8(c0, c1), hi01 = _mm_unpackhi_epi8(c0, c1);
+        const __m128i lo23 = _mm_unpacklo_epi8(c2, c3), hi23 = _mm_unpackhi_epi8(c2, c3);
+        __m128i* out = reinterpret_cast<__m128i*>(y + 4 * p0);
+        _mm_storeu_si128(out, _mm_unpacklo_epi16(lo01, lo23));
+        _mm_storeu_si128(out + 1, _mm_unpackhi_epi16(lo01, lo23));
+        _mm_storeu_si128(out + 2, _mm_unpacklo_epi16(hi01, hi23));
+        _mm_storeu_si128(out + 3, _mm_unpackhi_epi16(hi01, hi23));
+      }
+    } else {
+      for (; p0 + 16 <= pixels; p0 += 16)
+        for (std::size_t c = 0; c < channels; ++c) {
+          alignas(16) std::uint8_t codes[16];
+          _mm_store_si128(reinterpret_cast<__m128i*>(codes), quantize16<Plain>(x + c * pixels + p0, p));
+          std::uint8_t* out = y + p0 * channels + c;
+          for (std::size_t i = 0; i < 16; ++i) out[i * channels] = codes[i];
+        }
+    }
+    return p0;
+  }
+
+  /// x CHW floats -> y HWC codes. Blocks of 16 or 32 pixels: each channel's run quantized into a
+  /// vector, then interleaved (1 channel: stored; 2, 4: byte/word unpacks; 3: pshufb + or; other
+  /// counts: byte stores from a 16-byte buffer); the last pixels (fewer than a block) through
+  /// quant::quantize itself.
+  static void run_quantize(const quantize_args& a) noexcept {
+    quantize_plan p;
+    p.scale = _mm256_set1_pd(double(a.scale));
+    p.zp = _mm256_set1_pd(double(a.zero_point));
+    p.lo = _mm256_set1_pd(double(a.qmin) - 0.5);
+    p.hi = _mm256_set1_pd(double(a.qmax));
+    p.half = _mm256_set1_pd(0.5);
+    p.byte_mask = _mm_set1_epi32(0xFF);
+    p.zp16 = _mm_set1_epi16(static_cast<std::int16_t>(a.zero_point));
+    const bool plain = 0 <= a.qmin && a.qmax <= 255 && 0 <= a.zero_point && a.zero_point <= 255 &&
+                       std::isfinite(a.scale) && a.scale != 0.0f;
+    const std::size_t p0 = plain ? quantize_blocks<true>(a, p) : quantize_blocks<false>(a, p);
+    if (p0 == a.pixels) return;
+    const quant::quant_params qp{a.scale, a.zero_point, a.qmin, a.qmax};
+    for (std::size_t c = 0; c < a.channels; ++c)
+      for (std::size_t px = p0; px < a.pixels; ++px)
+        a.y[px * a.channels + c] = quant::store_code<std::uint8_t>(quant::quantize(a.x[c * a.pixels + px], qp));
+  }
 };
 
 }  // namespace ohq::kernels::avx2
@@ -5171,7 +5365,8 @@ extern "C" __attribute__((weak)) const ohq::kernels::eltwise_kernel_entry* ohq_k
       &k::run_max_pool,
       &k::run_avg_pool,
       &k::run_global_avg_pool,
-      &k::run_lookup};
+      &k::run_lookup,
+      &k::run_quantize};
   return &entry;
 }
 
@@ -5382,6 +5577,390 @@ extern "C" __attribute__((weak)) const ohq::kernels::w8a8_kernel_entry* ohq_kern
 
 #endif  // __AVX2__ && __FMA__
 // ---- end ohq/kernels/avx2/gemm_lut.hpp ----
+// #include <ohq/kernels/winograd_types.hpp>
+// ---- begin ohq/kernels/winograd_types.hpp ----
+// SPDX-License-Identifier: MIT
+/// @file Defines the plain-data interface between the Winograd F(2x2, 3x3) convolution kernels of
+/// every arch and the dispatch table: the argument block, the packed weight layout and the entry.
+///
+/// POD only, like w8a8_types.hpp: the per-arch translation units include it with arch flags.
+///
+/// The arithmetic (kernels/winograd.hpp packs the weights and checks eligibility), exact in int32:
+/// for every 2x2 block of outputs, d is the 4x4 input patch minus the input zero point (0 outside
+/// the image), V = B^T d B (|V| <= 4 * 255, int16), U = G' g G'^T with G' = 2 G (|U| <= 9 * 128,
+/// int16, precomputed), M = sum over channels of U (.) V (int32, wrapping), and A^T M A = 4 * the
+/// 2x2 block of accumulators sum (x - zx) * w. Every step is an integer sum with wrapping int32
+/// arithmetic, so A^T M A equals 4 * acc mod 2^32; when |4 * acc| < 2^31 (winograd_fits checks it
+/// per output channel at prepare time) it is 4 * acc exactly and >> 2 recovers acc, bit for bit
+/// the direct convolution's. Multiplies per output: 16 / 4 = 4 per channel instead of 9 (2.25x fewer).
+
+#include <cstddef>
+#include <cstdint>
+
+namespace ohq::kernels {
+
+/// Output channels per packed weight block (two AVX2 registers of int32 sums).
+inline constexpr std::size_t winograd_out_block = 16;
+
+/// One sample of a 3x3 stride-1 convolution with groups = 1, NHWC, quant::conv2d_reference bit for bit:
+///   y[(oy * out_width + ox) * y_pixel_stride + o] = requantize(bias[o] + sum_{c,ky,kx inside} (x[iy][ix][c] - x_zero_point) * w[o][c][ky][kx])
+/// with iy = oy - padding + ky, ix = ox - padding + kx (taps outside the image are real 0).
+/// Output tiles of 2x2 pixels are numbered t = ty * ceil(out_width / 2) + tx; a call computes
+/// tiles [tile_begin, tile_end) (threads split them).
+struct winograd_args {
+  const std::uint8_t* x = nullptr;  ///< [height][width][channels] u8 codes
+  std::size_t height = 0, width = 0, channels = 0, padding = 1;
+  std::size_t out_height = 0, out_width = 0;  ///< height + 2 * padding - 2, width + 2 * padding - 2
+  std::int32_t x_zero_point = 0;
+  /// U packed as [16 positions][out_blocks][channel_pairs][winograd_out_block][2] int16: position
+  /// xi = 4 * i + j of the 4x4 transform, output channels in blocks of 16, channels in pairs
+  /// (c = 2p, 2p + 1) interleaved for vpmaddwd; zeros past out_channels and channels.
+  const std::int16_t* weights = nullptr;
+  std::size_t out_channels = 0;
+  std::size_t out_blocks = 0;     ///< ceil(out_channels / 16)
+  std::size_t channel_pairs = 0;  ///< ceil(channels / 2)
+  const std::int32_t* bias = nullptr;        ///< [out_channels] or null (zero)
+  const std::int32_t* multiplier = nullptr;  ///< [out_channels]
+  const std::int32_t* shift = nullptr;       ///< [out_channels], 1..62
+  std::int32_t zero_point = 0;               ///< output zero point
+  std::int32_t lo = 0;                       ///< clamp bounds (fused ReLU/ReLU6 narrow them)
+  std::int32_t hi = 255;
+  std::uint8_t* y = nullptr;       ///< [out_height][out_width] pixels of y_pixel_stride bytes
+  std::size_t y_pixel_stride = 0;  ///< >= out_channels
+  std::size_t tile_begin = 0, tile_end = 0;
+  /// The kernel's scratch for transformed inputs and products, at least 8 tiles' worth of
+  /// 16 * round_up(channels, 16) + 512 int16 each; more lets it transform more tiles per chunk.
+  /// The caller gives each thread its own (32-byte aligned).
+  std::int16_t* scratch = nullptr;
+  std::size_t scratch_elems = 0;
+};
+
+/// One Winograd kernel of the dispatch table.
+struct winograd_kernel_entry {
+  const char* name;  ///< e.g. "avx2 winograd F(2x2,3x3) (vpmaddwd, 6 tiles x 16 channels)"
+  void (*run)(const winograd_args&) noexcept;
+};
+
+}  // namespace ohq::kernels
+// ---- end ohq/kernels/winograd_types.hpp ----
+// #include <ohq/kernels/scalar/winograd.hpp>
+// ---- begin ohq/kernels/scalar/winograd.hpp ----
+// SPDX-License-Identifier: MIT
+/// @file Defines the scalar Winograd F(2x2, 3x3) convolution kernel (kernels/winograd_types.hpp):
+/// the portable path of the dispatch table, plain loops in wrapping uint32 arithmetic over the
+/// packed weights the SIMD kernels read.
+
+// #include <ohq/kernels/winograd_types.hpp>
+// #include <ohq/quant/requantize.hpp>
+
+#include <cstddef>
+#include <cstdint>
+#include <vector>
+
+namespace ohq::kernels::scalar {
+
+/// V = B^T d B for one 4x4 patch d (row-major), B^T = [1 0 -1 0; 0 1 1 0; 0 -1 1 0; 0 1 0 -1].
+inline void winograd_input_transform(const std::int32_t (&d)[16], std::int32_t (&v)[16]) noexcept {
+  std::int32_t t[16];  // B^T d
+  for (std::size_t j = 0; j < 4; ++j) {
+    t[0 + j] = d[0 + j] - d[8 + j];
+    t[4 + j] = d[4 + j] + d[8 + j];
+    t[8 + j] = d[8 + j] - d[4 + j];
+    t[12 + j] = d[4 + j] - d[12 + j];
+  }
+  for (std::size_t i = 0; i < 4; ++i) {  // (B^T d) B
+    v[4 * i + 0] = t[4 * i + 0] - t[4 * i + 2];
+    v[4 * i + 1] = t[4 * i + 1] + t[4 * i + 2];
+    v[4 * i + 2] = t[4 * i + 2] - t[4 * i + 1];
+    v[4 * i + 3] = t[4 * i + 1] - t[4 * i + 3];
+  }
+}
+
+/// A^T m A for one 4x4 block m (wrapping), A^T = [1 1 1 0; 0 1 -1 -1]: 4x the 2x2 outputs.
+inline void winograd_output_transform(const std::uint32_t (&m)[16], std::uint32_t (&y)[4]) noexcept {
+  std::uint32_t t[8];  // A^T m
+  for (std::size_t j = 0; j < 4; ++j) {
+    t[j] = m[j] + m[4 + j] + m[8 + j];
+    t[4 + j] = m[4 + j] - m[8 + j] - m[12 + j];
+  }
+  for (std::size_t i = 0; i < 2; ++i) {
+    y[2 * i + 0] = t[4 * i + 0] + t[4 * i + 1] + t[4 * i + 2];
+    y[2 * i + 1] = t[4 * i + 1] - t[4 * i + 2] - t[4 * i + 3];
+  }
+}
+
+inline void run_winograd(const winograd_args& a) noexcept {
+  const std::size_t tiles_w = (a.out_width + 1) / 2, c_count = a.channels, kp = a.channel_pairs;
+  thread_local std::vector<std::int32_t> v;  // [16][2 * kp] of one tile
+  v.assign(16 * 2 * kp, 0);
+  for (std::size_t t = a.tile_begin; t < a.tile_end; ++t) {
+    const std::size_t ty = t / tiles_w, tx = t % tiles_w;
+    const std::ptrdiff_t iy0 = std::ptrdiff_t(2 * ty) - std::ptrdiff_t(a.padding);
+    const std::ptrdiff_t ix0 = std::ptrdiff_t(2 * tx) - std::ptrdiff_t(a.padding);
+    for (std::size_t c = 0; c < c_count; ++c) {
+      std::int32_t d[16], vt[16];
+      for (std::size_t i = 0; i < 4; ++i)
+        for (std::size_t j = 0; j < 4; ++j) {
+          const std::ptrdiff_t iy = iy0 + std::ptrdiff_t(i), ix = ix0 + std::ptrdiff_t(j);
+          const bool inside = iy >= 0 && iy < std::ptrdiff_t(a.height) && ix >= 0 && ix < std::ptrdiff_t(a.width);
+          d[4 * i + j] =
+              inside ? std::int32_t(a.x[(std::size_t(iy) * a.width + std::size_t(ix)) * c_count + c]) - a.x_zero_point
+                     : 0;
+        }
+      winograd_input_transform(d, vt);
+      for (std::size_t xi = 0; xi < 16; ++xi) v[xi * 2 * kp + c] = vt[xi];
+    }
+    for (std::size_t o = 0; o < a.out_channels; ++o) {
+      const std::size_t ob = o / winograd_out_block, col = o % winograd_out_block;
+      std::uint32_t m[16];
+      for (std::size_t xi = 0; xi < 16; ++xi) {
+        const std::int16_t* u = a.weights + ((xi * a.out_blocks + ob) * kp) * 2 * winograd_out_block + 2 * col;
+        const std::int32_t* vx = v.data() + xi * 2 * kp;
+        std::uint32_t sum = 0;
+        for (std::size_t p = 0; p < kp; ++p, u += 2 * winograd_out_block)
+          sum += std::uint32_t(vx[2 * p] * u[0]) + std::uint32_t(vx[2 * p + 1] * u[1]);
+        m[xi] = sum;
+      }
+      std::uint32_t y4[4];
+      winograd_output_transform(m, y4);
+      const quant::fixed_multiplier f{a.multiplier[o], a.shift[o]};
+      for (std::size_t i = 0; i < 2; ++i)
+        for (std::size_t j = 0; j < 2; ++j) {
+          const std::size_t oy = 2 * ty + i, ox = 2 * tx + j;
+          if (oy >= a.out_height || ox >= a.out_width) continue;
+          // 4 * acc exactly (winograd_fits): an arithmetic shift recovers acc
+          const std::int32_t acc = static_cast<std::int32_t>(y4[2 * i + j]) >> 2;
+          const std::uint32_t with_bias = std::uint32_t(acc) + std::uint32_t(a.bias ? a.bias[o] : 0);
+          a.y[(oy * a.out_width + ox) * a.y_pixel_stride + o] = static_cast<std::uint8_t>(
+              quant::requantize(static_cast<std::int32_t>(with_bias), f, a.zero_point, a.lo, a.hi));
+        }
+    }
+  }
+}
+
+inline const winograd_kernel_entry* winograd_entry() noexcept {
+  static constexpr winograd_kernel_entry entry{"scalar winograd F(2x2,3x3)", &run_winograd};
+  return &entry;
+}
+
+}  // namespace ohq::kernels::scalar
+// ---- end ohq/kernels/scalar/winograd.hpp ----
+// #include <ohq/kernels/avx2/winograd.hpp>
+// ---- begin ohq/kernels/avx2/winograd.hpp ----
+// SPDX-License-Identifier: MIT
+/// @file Defines the AVX2 Winograd F(2x2, 3x3) convolution kernel (exact; the arithmetic is in
+/// kernels/winograd_types.hpp). A no-op unless the including TU is compiled with AVX2 and FMA.
+///
+/// Per chunk of tiles (its transformed inputs sized to stay in L2 next to one block of weights):
+///   1. input transform: 16 channels per register, the 4x4 patch widened to int16 minus the zero
+///      point, B^T d B by int16 adds (|V| <= 1020), stored V[xi][tile][channel];
+///   2. for each block of 16 output channels and each group of 6 tiles, 16 small GEMMs (one per
+///      position xi, K = channels): a 32-bit broadcast of a tile's channel pair times the pair-
+///      interleaved weights by vpmaddwd, 6 x 2 int32 accumulators, as the W8A8 kernel's loop but
+///      without its widening;
+///   3. output transform A^T M A by int32 adds, >> 2, then the W8A8 GEMM's requantization
+///      (requantize8) and 8-byte stores.
+
+#if defined(__AVX2__) && defined(__FMA__)
+
+// #include <ohq/kernels/avx2/gemm_w8a8.hpp>
+// #include <ohq/kernels/winograd_types.hpp>
+
+#include <immintrin.h>
+
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+
+namespace ohq::kernels::avx2 {
+
+struct winograd {
+  static constexpr std::size_t mr = 6;          ///< tiles per register block
+  static constexpr std::size_t block = 16;      ///< channels per input-transform register
+
+  static std::size_t round_up(std::size_t n, std::size_t m) noexcept { return (n + m - 1) / m * m; }
+
+  /// V of tiles [t0, t1) into v ([16][tile_stride][cs] int16, tile t at row t - t0).
+  static void transform_inputs(const winograd_args& a, std::size_t t0, std::size_t t1, std::size_t cs,
+                               std::size_t tile_stride, std::int16_t* v) noexcept {
+    const std::size_t tiles_w = (a.out_width + 1) / 2, c_count = a.channels;
+    const __m256i zp16 = _mm256_set1_epi16(static_cast<std::int16_t>(a.x_zero_point));
+    for (std::size_t t = t0; t < t1; ++t) {
+      const std::size_t ty = t / tiles_w, tx = t % tiles_w;
+      const std::ptrdiff_t iy0 = std::ptrdiff_t(2 * ty) - std::ptrdiff_t(a.padding);
+      const std::ptrdiff_t ix0 = std::ptrdiff_t(2 * tx) - std::ptrdiff_t(a.padding);
+      const std::uint8_t* src[16];  // the patch's pixels, null outside the image
+      for (std::size_t i = 0; i < 4; ++i)
+        for (std::size_t j = 0; j < 4; ++j) {
+          const std::ptrdiff_t iy = iy0 + std::ptrdiff_t(i), ix = ix0 + std::ptrdiff_t(j);
+          const bool inside = iy >= 0 && iy < std::ptrdiff_t(a.height) && ix >= 0 && ix < std::ptrdiff_t(a.width);
+          src[4 * i + j] = inside ? a.x + (std::size_t(iy) * a.width + std::size_t(ix)) * c_count : nullptr;
+        }
+      std::int16_t* vt = v + (t - t0) * cs;
+      for (std::size_t c0 = 0; c0 < cs; c0 += block) {
+        const std::size_t cnt = c0 >= c_count ? 0 : (c_count - c0 < block ? c_count - c0 : block);
+        __m256i d[16];
+        for (std::size_t p = 0; p < 16; ++p) {
+          if (src[p] == nullptr || cnt == 0) {
+            d[p] = _mm256_setzero_si256();
+          } else if (cnt == block) {
+            d[p] = _mm256_sub_epi16(
+                _mm256_cvtepu8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(src[p] + c0))), zp16);
+          } else {  // channel tail: lanes past cnt meet zero weights
+            alignas(16) std::uint8_t buf[block] = {};
+            std::memcpy(buf, src[p] + c0, cnt);
+            d[p] = _mm256_sub_epi16(_mm256_cvtepu8_epi16(_mm_load_si128(reinterpret_cast<const __m128i*>(buf))), zp16);
+          }
+        }
+        __m256i r[16];  // B^T d
+        for (std::size_t j = 0; j < 4; ++j) {
+          r[0 + j] = _mm256_sub_epi16(d[0 + j], d[8 + j]);
+          r[4 + j] = _mm256_add_epi16(d[4 + j], d[8 + j]);
+          r[8 + j] = _mm256_sub_epi16(d[8 + j], d[4 + j]);
+          r[12 + j] = _mm256_sub_epi16(d[4 + j], d[12 + j]);
+        }
+        for (std::size_t i = 0; i < 4; ++i) {  // (B^T d) B
+          const __m256i q0 = r[4 * i], q1 = r[4 * i + 1], q2 = r[4 * i + 2], q3 = r[4 * i + 3];
+          std::int16_t* row = vt + c0;
+          const std::size_t xi_stride = tile_stride * cs;
+          _mm256_storeu_si256(reinterpret_cast<__m256i*>(row + (4 * i + 0) * xi_stride), _mm256_sub_epi16(q0, q2));
+          _mm256_storeu_si256(reinterpret_cast<__m256i*>(row + (4 * i + 1) * xi_stride), _mm256_add_epi16(q1, q2));
+          _mm256_storeu_si256(reinterpret_cast<__m256i*>(row + (4 * i + 2) * xi_stride), _mm256_sub_epi16(q2, q1));
+          _mm256_storeu_si256(reinterpret_cast<__m256i*>(row + (4 * i + 3) * xi_stride), _mm256_sub_epi16(q1, q3));
+        }
+      }
+    }
+  }
+
+  /// m[r][0..16) = sum_p v[r][2p, 2p+1] . u[p][0..16)[2] for the mr tiles of one position.
+  static void multiply(const std::int16_t* v, std::size_t cs, const std::int16_t* u, std::size_t kp,
+                       std::int32_t* m) noexcept {
+    __m256i c00 = _mm256_setzero_si256(), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00;
+    __m256i c30 = c00, c31 = c00, c40 = c00, c41 = c00, c50 = c00, c51 = c00;
+    const std::int16_t *v0 = v, *v1 = v + cs, *v2 = v + 2 * cs, *v3 = v + 3 * cs, *v4 = v + 4 * cs, *v5 = v + 5 * cs;
+    for (std::size_t p = 0; p < kp; ++p, u += 2 * winograd_out_block) {
+      const __m256i w0 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(u));
+      const __m256i w1 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(u + 16));
+      std::int32_t pair;
+#define OHQ_AVX2_WINOGRAD_ROW(vr, lo, hi)                          \
+  std::memcpy(&pair, vr + 2 * p, 4);                               \
+  {                                                                \
+    const __m256i b = _mm256_set1_epi32(pair);                     \
+    lo = _mm256_add_epi32(lo, _mm256_madd_epi16(b, w0));           \
+    hi = _mm256_add_epi32(hi, _mm256_madd_epi16(b, w1));           \
+  }
+      OHQ_AVX2_WINOGRAD_ROW(v0, c00, c01)
+      OHQ_AVX2_WINOGRAD_ROW(v1, c10, c11)
+      OHQ_AVX2_WINOGRAD_ROW(v2, c20, c21)
+      OHQ_AVX2_WINOGRAD_ROW(v3, c30, c31)
+      OHQ_AVX2_WINOGRAD_ROW(v4, c40, c41)
+      OHQ_AVX2_WINOGRAD_ROW(v5, c50, c51)
+#undef OHQ_AVX2_WINOGRAD_ROW
+    }
+    __m256i* out = reinterpret_cast<__m256i*>(m);
+    _mm256_storeu_si256(out + 0, c00);
+    _mm256_storeu_si256(out + 1, c01);
+    _mm256_storeu_si256(out + 2, c10);
+    _mm256_storeu_si256(out + 3, c11);
+    _mm256_storeu_si256(out + 4, c20);
+    _mm256_storeu_si256(out + 5, c21);
+    _mm256_storeu_si256(out + 6, c30);
+    _mm256_storeu_si256(out + 7, c31);
+    _mm256_storeu_si256(out + 8, c40);
+    _mm256_storeu_si256(out + 9, c41);
+    _mm256_storeu_si256(out + 10, c50);
+    _mm256_storeu_si256(out + 11, c51);
+  }
+
+  /// Requantization operands of output channels [o0, o0 + 8) (fewer at the tail; the rest neutral).
+  static requant8 channel_requant(const winograd_args& a, std::size_t o0) noexcept {
+    std::int32_t bias[8] = {}, zeros[8] = {}, m[8] = {}, s[8] = {1, 1, 1, 1, 1, 1, 1, 1};
+    const std::size_t n = o0 >= a.out_channels ? 0 : (a.out_channels - o0 < 8 ? a.out_channels - o0 : 8);
+    if (a.bias) std::memcpy(bias, a.bias + o0, n * 4);
+    std::memcpy(m, a.multiplier + o0, n * 4);
+    std::memcpy(s, a.shift + o0, n * 4);
+    return make_requant8(bias, zeros, m, s, 0, a.zero_point, a.lo, a.hi);
+  }
+
+  /// A^T M A of one tile's 8 output channels (m: [16 positions] of 8 int32 lanes, position stride
+  /// `stride` int32), requantized and stored into the tile's pixels inside the output.
+  static void output_tile(const winograd_args& a, const std::int32_t* m, std::size_t stride, std::size_t tile,
+                          std::size_t o0, const requant8& rq) noexcept {
+    __m256i q[16];
+    for (std::size_t xi = 0; xi < 16; ++xi) q[xi] = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(m + xi * stride));
+    __m256i t[8];  // A^T M
+    for (std::size_t j = 0; j < 4; ++j) {
+      t[j] = _mm256_add_epi32(_mm256_add_epi32(q[j], q[4 + j]), q[8 + j]);
+      t[4 + j] = _mm256_sub_epi32(_mm256_sub_epi32(q[4 + j], q[8 + j]), q[12 + j]);
+    }
+    const std::size_t tiles_w = (a.out_width + 1) / 2, ty = tile / tiles_w, tx = tile % tiles_w;
+    const std::size_t n = a.out_channels - o0 < 8 ? a.out_channels - o0 : 8;
+    for (std::size_t i = 0; i < 2; ++i) {
+      const std::size_t oy = 2 * ty + i;
+      if (oy >= a.out_height) break;
+      const __m256i y0 = _mm256_add_epi32(_mm256_add_epi32(t[4 * i], t[4 * i + 1]), t[4 * i + 2]);
+      const __m256i y1 = _mm256_sub_epi32(_mm256_sub_epi32(t[4 * i + 1], t[4 * i + 2]), t[4 * i + 3]);
+      for (std::size_t j = 0; j < 2; ++j) {
+        const std::size_t ox = 2 * tx + j;
+        if (ox >= a.out_width) break;
+        // 4 * acc exactly (winograd_fits): the arithmetic shift recovers acc
+        const std::uint64_t bytes = low_bytes8(requantize8(_mm256_srai_epi32(j ? y1 : y0, 2), rq));
+        std::uint8_t* y = a.y + (oy * a.out_width + ox) * a.y_pixel_stride + o0;
+        if (n == 8)
+          std::memcpy(y, &bytes, 8);
+        else
+          for (std::size_t r = 0; r < n; ++r) y[r] = static_cast<std::uint8_t>(bytes >> (8 * r));
+      }
+    }
+  }
+
+  static void run(const winograd_args& a) noexcept {
+    const std::size_t kp = a.channel_pairs, cs = round_up(2 * kp, block);
+    // per tile: V (16 x cs int16) and M (16 x 16 int32); chunk >= mr (winograd_args::scratch)
+    const std::size_t per_tile = 16 * cs + 2 * 16 * winograd_out_block;
+    std::size_t chunk = a.scratch_elems / per_tile / mr * mr;
+    if (chunk < mr) chunk = mr;
+    std::int16_t* v = a.scratch;
+    std::int32_t* m = reinterpret_cast<std::int32_t*>(a.scratch + 16 * chunk * cs);  // [position][tile][16]
+    const std::size_t m_stride = chunk * winograd_out_block;                          // per position
+    for (std::size_t t0 = a.tile_begin; t0 < a.tile_end; t0 += chunk) {
+      const std::size_t t1 = a.tile_end - t0 < chunk ? a.tile_end : t0 + chunk, n = t1 - t0;
+      const std::size_t np = round_up(n, mr);
+      transform_inputs(a, t0, t1, cs, chunk, v);
+      for (std::size_t xi = 0; xi < 16; ++xi)  // rows of the last register block past the chunk's tiles
+        std::memset(v + (xi * chunk + n) * cs, 0, (np - n) * cs * sizeof(std::int16_t));
+      for (std::size_t ob = 0; ob < a.out_blocks; ++ob) {
+        const std::size_t o0 = ob * winograd_out_block;
+        const std::int16_t* u = a.weights + ob * kp * 2 * winograd_out_block;
+        const std::size_t u_stride = a.out_blocks * kp * 2 * winograd_out_block;  // per position
+        // position-major: one position's weights (kp x 64 bytes) stay in L1 across the chunk's tiles
+        for (std::size_t xi = 0; xi < 16; ++xi)
+          for (std::size_t r0 = 0; r0 < np; r0 += mr)
+            multiply(v + (xi * chunk + r0) * cs, cs, u + xi * u_stride, kp, m + xi * m_stride + r0 * winograd_out_block);
+        const requant8 rq0 = channel_requant(a, o0), rq1 = channel_requant(a, o0 + 8);
+        for (std::size_t r = 0; r < n; ++r) {
+          const std::int32_t* mt = m + r * winograd_out_block;
+          output_tile(a, mt, m_stride, t0 + r, o0, rq0);
+          if (o0 + 8 < a.out_channels) output_tile(a, mt + 8, m_stride, t0 + r, o0 + 8, rq1);
+        }
+      }
+    }
+  }
+};
+
+inline void run_winograd(const winograd_args& a) noexcept { winograd::run(a); }
+
+}  // namespace ohq::kernels::avx2
+
+/// The AVX2 Winograd entry (see kernels/dispatch.hpp): weak, defined by every AVX2 TU including this.
+extern "C" __attribute__((weak)) const ohq::kernels::winograd_kernel_entry* ohq_kernels_avx2_winograd() noexcept {
+  static constexpr ohq::kernels::winograd_kernel_entry entry{
+      "avx2 winograd F(2x2,3x3) (vpmaddwd, 6 tiles x 16 channels)", &ohq::kernels::avx2::run_winograd};
+  return &entry;
+}
+
+#endif  // __AVX2__ && __FMA__
+// ---- end ohq/kernels/avx2/winograd.hpp ----
 
 #include <atomic>
 #include <cstdlib>
@@ -5394,6 +5973,7 @@ extern "C" __attribute__((weak)) const ohq::kernels::w8a8_kernel_entry* ohq_kern
 extern "C" __attribute__((weak)) const ohq::kernels::gemm_kernel_entry* ohq_kernels_avx2_gemm_lowbit(unsigned) noexcept;
 extern "C" __attribute__((weak)) const ohq::kernels::depthwise_kernel_entry* ohq_kernels_avx2_depthwise() noexcept;
 extern "C" __attribute__((weak)) const ohq::kernels::eltwise_kernel_entry* ohq_kernels_avx2_eltwise() noexcept;
+extern "C" __attribute__((weak)) const ohq::kernels::winograd_kernel_entry* ohq_kernels_avx2_winograd() noexcept;
 extern "C" __attribute__((weak)) const ohq::kernels::w8a8_kernel_entry* ohq_kernels_avx2_gemm_lut_w1() noexcept;
 extern "C" __attribute__((weak)) const ohq::kernels::w8a8_kernel_entry* ohq_kernels_avx2_gemm_lut_w2() noexcept;
 extern "C" __attribute__((weak)) const ohq::kernels::w8a8_kernel_entry* ohq_kernels_avx2_gemm_lut_w3() noexcept;
@@ -5434,6 +6014,8 @@ struct kernel_table {
   /// The table-lookup GEMM kernels by code width ([0]: 1 bit .. [2]: 3 bits; kernels/pack_lut.hpp's
   /// layout, w8a8_gemm_args), filled from kernels/instances.hpp's lut lines; avx512_vnni runs avx2's.
   const w8a8_kernel_entry* gemm_lut[3][arch_count] = {};
+  /// Winograd F(2x2, 3x3) convolutions (kernels/winograd.hpp); AVX-512 runs the AVX2 kernel.
+  const winograd_kernel_entry* winograd[arch_count] = {};
 };
 
 namespace detail {
@@ -5520,6 +6102,14 @@ inline kernel_table build_kernel_table() noexcept {
 #endif
   t.eltwise[std::size_t(arch::avx512_vnni)] =
       t.eltwise[std::size_t(arch::avx2)] ? t.eltwise[std::size_t(arch::avx2)] : scalar::eltwise_entry();
+  t.winograd[std::size_t(arch::scalar)] = scalar::winograd_entry();
+#if defined(__AVX2__) && defined(__FMA__)
+  t.winograd[std::size_t(arch::avx2)] = ohq_kernels_avx2_winograd();
+#elif defined(OHQ_KERNELS_WEAK_ENTRIES)
+  if (&ohq_kernels_avx2_winograd != nullptr) t.winograd[std::size_t(arch::avx2)] = ohq_kernels_avx2_winograd();
+#endif
+  t.winograd[std::size_t(arch::avx512_vnni)] =
+      t.winograd[std::size_t(arch::avx2)] ? t.winograd[std::size_t(arch::avx2)] : scalar::winograd_entry();
   return t;
 }
 }  // namespace detail
@@ -5628,6 +6218,15 @@ inline result<const eltwise_kernel_entry*> try_eltwise_kernel(arch a) {
   const eltwise_kernel_entry* k = kernels().eltwise[std::size_t(a)];
   if (k == nullptr)
     return make_status(errc::unsupported_cpu, "kernel arch '", to_string(a), "' has no eltwise kernels in this program");
+  return k;
+}
+
+/// The Winograd F(2x2, 3x3) convolution kernel of path `a`, or errc::unsupported_cpu.
+inline result<const winograd_kernel_entry*> try_winograd_kernel(arch a) {
+  if (auto s = check_arch(a); !s.ok()) return s;
+  const winograd_kernel_entry* k = kernels().winograd[std::size_t(a)];
+  if (k == nullptr)
+    return make_status(errc::unsupported_cpu, "kernel arch '", to_string(a), "' has no Winograd kernel in this program");
   return k;
 }
 
@@ -6286,6 +6885,186 @@ class gemm {
 }  // namespace ohq::kernels
 // ---- end ohq/kernels/gemm.hpp ----
 // #include <ohq/kernels/pack_lut.hpp>
+// #include <ohq/kernels/winograd.hpp>
+// ---- begin ohq/kernels/winograd.hpp ----
+// SPDX-License-Identifier: MIT
+/// @file Defines `winograd_conv`, the facade of the Winograd F(2x2, 3x3) convolution kernels:
+/// 3x3 stride-1 convolutions with groups = 1 (ResNet's), NHWC, exact (kernels/winograd_types.hpp
+/// has the arithmetic). Prepare transforms and packs the weights once (U = G' g G'^T, int16) and
+/// checks that 4 * every accumulator fits int32; run computes quant::conv2d_reference's output bit
+/// for bit with 4 multiplies per output and input channel instead of 9.
+///
+/// Why it pays on CPUs without VNNI: there exact W8A8 is bound by vpmaddwd (16 int16 products per
+/// instruction, docs/kernels.md), and Winograd's transformed inputs and weights are int16 anyway,
+/// so the same instruction does 2.25x less work per output. The price: weights take 16 int16 per
+/// 3x3 filter (3.6x the int8 bytes), and the input and output transforms (a few adds per value).
+
+// #include <ohq/core/aligned_buffer.hpp>
+// #include <ohq/core/error.hpp>
+// #include <ohq/core/thread_pool.hpp>
+// #include <ohq/kernels/dispatch.hpp>
+// #include <ohq/kernels/winograd_types.hpp>
+// #include <ohq/quant/requantize.hpp>
+// #include <ohq/quant/weights.hpp>
+
+#include <algorithm>
+#include <cstddef>
+#include <cstdint>
+#include <cstdlib>
+#include <vector>
+
+namespace ohq::kernels {
+
+/// Output tiles (2x2 pixels each) of an out_height x out_width map.
+constexpr std::size_t winograd_tiles(std::size_t out_height, std::size_t out_width) noexcept {
+  return ((out_height + 1) / 2) * ((out_width + 1) / 2);
+}
+
+/// ok when rows [row_begin, row_begin + row_count) of `w` (a 3x3 convolution of `channels` input
+/// channels, columns ordered (c, ky, kx)) run exactly by Winograd: 4 * 255 * sum |w| of every row
+/// fits int32 (true for any 8-bit row of up to 1800 channels). Otherwise why not.
+inline status check_winograd(const quant::quantized_weights& w, std::size_t channels, std::size_t row_begin,
+                             std::size_t row_count) {
+  if (channels == 0 || w.cols != channels * 9 || w.codes.size() != w.rows * w.cols || row_begin + row_count > w.rows)
+    return make_status(errc::shape_mismatch, "Winograd F(2x2,3x3) needs 3x3 weights of ", channels,
+                       " channels; got ", w.rows, "x", w.cols, " (", w.codes.size(), " codes)");
+  for (std::size_t r = row_begin; r < row_begin + row_count; ++r) {
+    std::int64_t abs_sum = 0;
+    for (std::size_t k = 0; k < w.cols; ++k) abs_sum += std::abs(std::int32_t(w.codes[r * w.cols + k]));
+    if (4 * 255 * abs_sum > std::int64_t{0x7fffffff})
+      return make_status(errc::unsupported, "Winograd F(2x2,3x3): 4x the accumulators of output channel ", r,
+                         " could overflow int32 (sum |w| = ", abs_sum, ")");
+  }
+  return {};
+}
+
+/// A 3x3 stride-1 convolution (groups = 1) prepared for the Winograd kernel of one arch path.
+class winograd_conv {
+ public:
+  /// Packs rows [row_begin, row_begin + row_count) of `w` (3x3 weights of `channels` channels,
+  /// columns ordered (c, ky, kx) as quant::quantized_weights stores them) for path `a`.
+  static result<winograd_conv> try_prepare(const quant::quantized_weights& w, std::size_t channels,
+                                           std::size_t row_begin, std::size_t row_count, arch a) {
+    if (auto s = check_winograd(w, channels, row_begin, row_count); !s.ok()) return s;
+    auto k = try_winograd_kernel(a);
+    if (!k) return k.error();
+    winograd_conv c;
+    c.kernel_ = *k;
+    c.channels_ = channels;
+    c.out_channels_ = row_count;
+    c.out_blocks_ = (row_count + winograd_out_block - 1) / winograd_out_block;
+    c.channel_pairs_ = (channels + 1) / 2;
+    c.packed_.resize(16 * c.out_blocks_ * c.channel_pairs_ * 2 * winograd_out_block);  // zero-filled
+    for (std::size_t o = 0; o < row_count; ++o)
+      for (std::size_t ch = 0; ch < channels; ++ch) {
+        const std::int8_t* g = w.codes.data() + (row_begin + o) * w.cols + ch * 9;
+        std::int32_t u[16];
+        transform_filter(g, u);
+        const std::size_t ob = o / winograd_out_block, col = o % winograd_out_block;
+        for (std::size_t xi = 0; xi < 16; ++xi)
+          c.packed_[(((xi * c.out_blocks_ + ob) * c.channel_pairs_ + ch / 2) * winograd_out_block + col) * 2 + ch % 2] =
+              static_cast<std::int16_t>(u[xi]);
+      }
+    return c;
+  }
+  /// try_prepare of all rows.
+  static result<winograd_conv> try_prepare(const quant::quantized_weights& w, std::size_t channels, arch a) {
+    return try_prepare(w, channels, 0, w.rows, a);
+  }
+
+  /// The argument block of one sample: x [height][width][channels] with zero point x_zero_point,
+  /// padding on every side, output pixels of y_pixel_stride bytes (every tile: tile_end set).
+  [[nodiscard]] winograd_args args(const std::uint8_t* x, std::size_t height, std::size_t width, std::size_t padding,
+                                   std::int32_t x_zero_point, const std::int32_t* bias, const quant::requant_params& rq,
+                                   std::uint8_t* y, std::size_t y_pixel_stride) const noexcept {
+    winograd_args a;
+    a.x = x;
+    a.height = height;
+    a.width = width;
+    a.channels = channels_;
+    a.padding = padding;
+    a.out_height = height + 2 * padding - 2;
+    a.out_width = width + 2 * padding - 2;
+    a.x_zero_point = x_zero_point;
+    a.weights = packed_.data();
+    a.out_channels = out_channels_;
+    a.out_blocks = out_blocks_;
+    a.channel_pairs = channel_pairs_;
+    a.bias = bias;
+    a.multiplier = rq.multiplier.data();
+    a.shift = rq.shift.data();
+    a.zero_point = rq.zero_point;
+    a.lo = rq.lo;
+    a.hi = rq.hi;
+    a.y = y;
+    a.y_pixel_stride = y_pixel_stride;
+    a.tile_end = winograd_tiles(a.out_height, a.out_width);
+    return a;
+  }
+
+  /// Runs the tiles of `a` on this thread, with this thread's scratch (sized on its first use).
+  void run(winograd_args a) const {
+    thread_local std::vector<std::int16_t> scratch;
+    scratch.resize(scratch_elems(a.tile_end - a.tile_begin));
+    a.scratch = scratch.data();
+    a.scratch_elems = scratch.size();
+    kernel_->run(a);
+  }
+  /// Runs the tiles of `a` split into `tasks` even ranges over `pool` (bit-identical to run(a)).
+  void run(thread_pool& pool, std::size_t tasks, const winograd_args& a) const {
+    const std::size_t tiles = a.tile_end - a.tile_begin;
+    tasks = std::max<std::size_t>(1, std::min(tasks, tiles));
+    pool.parallel_for(tasks, [&](std::size_t t) {
+      winograd_args part = a;
+      part.tile_begin = a.tile_begin + tiles * t / tasks;
+      part.tile_end = a.tile_begin + tiles * (t + 1) / tasks;
+      run(part);
+    });
+  }
+
+  [[nodiscard]] const char* kernel_name() const noexcept { return kernel_->name; }
+  [[nodiscard]] std::size_t channels() const noexcept { return channels_; }
+  [[nodiscard]] std::size_t out_channels() const noexcept { return out_channels_; }
+  /// int16 of scratch per thread for `tiles` tiles: ~192 KB of transformed inputs per chunk of
+  /// tiles (they stay in L2 next to a block of weights), at least 8 tiles' worth; all the tiles
+  /// (rounded up to 24) when that is at most twice as much, since every chunk streams all the
+  /// weights once (8 MB at 512 channels).
+  [[nodiscard]] std::size_t scratch_elems(std::size_t tiles) const noexcept {
+    const std::size_t per_tile = 16 * ((channels_ + 15) / 16 * 16) + 2 * 16 * winograd_out_block;  // V and M
+    const std::size_t chunk = std::max<std::size_t>(8, 96 * 1024 / per_tile);
+    return per_tile * (tiles <= 2 * chunk ? std::max<std::size_t>(8, (tiles + 23) / 24 * 24) : chunk);
+  }
+  /// Bytes of packed weights.
+  [[nodiscard]] std::size_t weight_bytes() const noexcept { return packed_.size() * sizeof(std::int16_t); }
+
+  /// U = G' g G'^T (row-major 4x4) of one 3x3 filter g (row-major), G' = 2 G = [2 0 0; 1 1 1; 1 -1 1; 0 0 2].
+  static void transform_filter(const std::int8_t* g, std::int32_t (&u)[16]) noexcept {
+    std::int32_t t[12];  // G' g: 4 x 3
+    for (std::size_t j = 0; j < 3; ++j) {
+      const std::int32_t g0 = g[j], g1 = g[3 + j], g2 = g[6 + j];
+      t[j] = 2 * g0;
+      t[3 + j] = g0 + g1 + g2;
+      t[6 + j] = g0 - g1 + g2;
+      t[9 + j] = 2 * g2;
+    }
+    for (std::size_t i = 0; i < 4; ++i) {  // (G' g) G'^T
+      const std::int32_t a0 = t[3 * i], a1 = t[3 * i + 1], a2 = t[3 * i + 2];
+      u[4 * i + 0] = 2 * a0;
+      u[4 * i + 1] = a0 + a1 + a2;
+      u[4 * i + 2] = a0 - a1 + a2;
+      u[4 * i + 3] = 2 * a2;
+    }
+  }
+
+ private:
+  winograd_conv() = default;
+  const winograd_kernel_entry* kernel_ = nullptr;
+  std::size_t channels_ = 0, out_channels_ = 0, out_blocks_ = 0, channel_pairs_ = 0;
+  aligned_buffer<std::int16_t> packed_;
+};
+
+}  // namespace ohq::kernels
+// ---- end ohq/kernels/winograd.hpp ----
 // ---- end ohq/kernels.hpp ----
 // #include <ohq/nn.hpp>
 // ---- begin ohq/nn.hpp ----
@@ -8893,6 +9672,9 @@ class quantized_network {
 /// for adds, channel scaling, pooling and lookup tables), bit-exact with its integer reference
 /// engine (`quantized_network::run_integer`) for every value.
 ///
+/// 3x3 stride-1 convolutions with groups = 1 run by Winograd F(2x2, 3x3) where
+/// `kernel_options::winograd` says so (kernels/winograd.hpp: exact, so bit-identical either way).
+///
 /// Every op is prepared once (weights packed per group for the chosen arch, buffers sized); `run`
 /// then does no allocation for a batch it has seen. Activations are stored NHWC internally
 /// (docs/kernels.md, "Whole networks": measured against CHW): a 1x1 stride-1 convolution is then a
@@ -8913,6 +9695,7 @@ class quantized_network {
 // #include <ohq/core/thread_pool.hpp>
 // #include <ohq/kernels/dispatch.hpp>
 // #include <ohq/kernels/gemm.hpp>
+// #include <ohq/kernels/winograd.hpp>
 // #include <ohq/nn/quantized/engine.hpp>
 // #include <ohq/nn/quantized/graph.hpp>
 // #include <ohq/quant/lut.hpp>
@@ -8938,6 +9721,23 @@ namespace ohq::nn {
 /// the layer's weight bit-width (W8A8, W4A8, W2A8, W1A8) on the arch path.
 using prepared_gemm = kernels::gemm;
 
+/// When the kernel engine runs a 3x3 stride-1 convolution by Winograd F(2x2, 3x3).
+enum class winograd_use : std::uint8_t {
+  /// Where it was measured faster on AVX2 (docs/kernels.md, "Winograd"): weights on the W8A8 kernel
+  /// (5..8 bits, or rows of fewer than kernels::lowbit_min_cols inputs) always; low-bit weights on
+  /// outputs of at least winograd_min_pixels(storage bits) pixels (the low-bit GEMMs gain more on
+  /// smaller maps, where Winograd's 2x2 tiles and short GEMMs waste the most).
+  automatic,
+  always,  ///< every eligible convolution
+  never,   ///< im2col + GEMM everywhere
+};
+/// Output pixels from which `winograd_use::automatic` runs weights of the GEMM family of
+/// `storage_bits` (kernels::gemm_default_storage_bits) by Winograd: W8A8 always; W4A8 from 14 x 14;
+/// W2A8 and W1A8 from 56 x 56 (ResNet-18's shapes on AVX2: bench_conv3x3).
+constexpr std::size_t winograd_min_pixels(unsigned storage_bits) noexcept {
+  return storage_bits == 8 ? 0 : storage_bits == 4 ? 14 * 14 : 56 * 56;
+}
+
 /// How a kernel_network is prepared.
 struct kernel_options {
   /// The kernels' arch path; empty: kernels::try_active_arch().
@@ -8951,6 +9751,9 @@ struct kernel_options {
   std::size_t min_task_macs = std::size_t{1} << 18;
   /// Time every op in run() (per op, accumulated; see op_seconds()).
   bool profile = false;
+  /// Which 3x3 stride-1 convolutions (groups 1) run by Winograd F(2x2, 3x3) (kernels/winograd.hpp,
+  /// exact: bit-identical either way) instead of im2col + GEMM.
+  winograd_use winograd = winograd_use::automatic;
   /// Ops (indices into the graph's ops) to run in fp32 with the network's float weights instead of
   /// the integer kernels: convolutions (grouped and depthwise too) and dense layers only.
   std::vector<std::size_t> float_ops;
@@ -9086,16 +9889,28 @@ class kernel_network {
     for (std::size_t v = 0; v < g.values.size(); ++v) buffers_[v].resize(batch * g.values[v].size());
     for (auto& c : chw_) c.clear();
     const auto started = clock::now();
-    {  // the input: quantized as the reference does, then to NHWC
+    {  // the input: quantized as the reference does (quant::quantize bit for bit), written NHWC
       const quant_value& iv = g.values[0];
+      const quant::quant_params& ip = q_->params(0);
+      kernels::quantize_args a;
+      a.scale = ip.scale;
+      a.zero_point = ip.zero_point;
+      a.qmin = ip.qmin;
+      a.qmax = ip.qmax;
       if (spatial(iv)) {
-        staging_.resize(batch * iv.size());
-        quant::quantize_reference(input, staging_.data(), staging_.size(), q_->params(0));
-        for (std::size_t n = 0; n < batch; ++n)
-          detail::chw_to_hwc(staging_.data() + n * iv.size(), iv.channels, iv.height * iv.width,
-                             buffers_[0].data() + n * iv.size());
-      } else {
-        quant::quantize_reference(input, buffers_[0].data(), buffers_[0].size(), q_->params(0));
+        a.channels = iv.channels;
+        a.pixels = iv.height * iv.width;
+        for (std::size_t n = 0; n < batch; ++n) {
+          a.x = input + n * iv.size();
+          a.y = buffers_[0].data() + n * iv.size();
+          eltwise_->quantize(a);
+        }
+      } else {  // flat: the whole batch element-wise
+        a.x = input;
+        a.y = buffers_[0].data();
+        a.channels = 1;
+        a.pixels = buffers_[0].size();
+        eltwise_->quantize(a);
       }
     }
     io_seconds_ += seconds_since(started);
@@ -9139,7 +9954,7 @@ class kernel_network {
   static double seconds_since(clock::time_point t) { return std::chrono::duration<double>(clock::now() - t).count(); }
   static bool spatial(const quant_value& v) noexcept { return v.channels > 1 && v.height * v.width > 1; }
 
-  enum class method_kind : std::uint8_t { gemm_direct, gemm_im2col, dense, depthwise, fp32, other };
+  enum class method_kind : std::uint8_t { gemm_direct, gemm_im2col, winograd, dense, depthwise, fp32, other };
 
   static const char* kind_name(quant_op_kind k) noexcept {
     switch (k) {
@@ -9160,6 +9975,7 @@ class kernel_network {
     method_kind kind = method_kind::other;
     const char* method = "";
     std::vector<prepared_gemm> gemms;            ///< one per group
+    std::optional<kernels::winograd_conv> winograd;  ///< method_kind::winograd
     std::size_t macs = 0;                        ///< per sample: whether to split it over threads
     std::vector<std::int8_t> depthwise_weights;  ///< [k * k][C]
     std::vector<std::int32_t> pool_multiplier, pool_shift;  ///< average pooling: per window count
@@ -9227,6 +10043,15 @@ class kernel_network {
           p.depthwise_weights.resize(taps * c);
           for (std::size_t ch = 0; ch < c; ++ch)
             for (std::size_t t = 0; t < taps; ++t) p.depthwise_weights[t * c + ch] = w.codes[ch * taps + t];
+          return p;
+        }
+        if (use_winograd(geo, w)) {
+          auto conv = kernels::winograd_conv::try_prepare(w, geo.in_channels, arch_);
+          if (!conv) return conv.error();
+          p.kind = method_kind::winograd;
+          p.method = "conv 3x3 (winograd)";
+          p.winograd = std::move(*conv);
+          p.macs = w.rows * w.cols * geo.out_pixels();
           return p;
         }
         const bool direct = geo.is_pointwise() && geo.groups == 1;
@@ -9298,6 +10123,15 @@ class kernel_network {
         return p;
     }
     return make_status(errc::unsupported, "the kernel engine has no kernel for op kind ", int(op.kind));
+  }
+
+  /// Whether convolution `geo` with weights `w` runs by Winograd (kernel_options::winograd).
+  bool use_winograd(const kernels::fp32::conv2d_geometry& geo, const quant::quantized_weights& w) const {
+    if (options_.winograd == winograd_use::never || geo.kernel != 3 || geo.stride != 1 || geo.groups != 1 ||
+        !kernels::check_winograd(w, geo.in_channels, 0, w.rows).ok())
+      return false;
+    if (options_.winograd == winograd_use::always) return true;
+    return geo.out_pixels() >= winograd_min_pixels(kernels::gemm_default_storage_bits(w.format.bits, w.cols));
   }
 
   /// Turns a prepared conv/dense op (shapes checked) into a float one: the integer weights are
@@ -9439,6 +10273,19 @@ class kernel_network {
         }
         if (p.kind == method_kind::depthwise) {
           for (std::size_t n = 0; n < batch; ++n) run_depthwise(geo, x + n * iv.size(), zx, qo, p, y + n * ov.size());
+          return;
+        }
+        if (p.kind == method_kind::winograd) {
+          const std::size_t tasks = task_count(p.macs);
+          for (std::size_t n = 0; n < batch; ++n) {
+            const kernels::winograd_args a = p.winograd->args(x + n * iv.size(), geo.in_height, geo.in_width,
+                                                              geo.padding, zx, qo.bias.data(), qo.requant,
+                                                              y + n * ov.size(), cout);
+            if (tasks > 1)
+              p.winograd->run(*options_.threads, tasks, a);
+            else
+              p.winograd->run(a);
+          }
           return;
         }
         // One thread: im2col and GEMM in chunks of pixels whose patches stay in L2 between the two
@@ -9596,7 +10443,7 @@ class kernel_network {
   /// Bytes of im2col rows per GEMM call on one thread (a multiple of 24 pixels: whole column blocks
   /// of every kernel's tile width).
   static constexpr std::size_t im2col_chunk_bytes = 64 * 1024;
-  std::vector<std::uint8_t> staging_, scratch_;
+  std::vector<std::uint8_t> scratch_;
   std::vector<float> float_in_, float_out_, float_scratch_;  ///< float ops: CHW input, output, im2col
   static constexpr std::size_t float_block = 64;  ///< pixels per block of a float op's layout change
   std::vector<float> output_;

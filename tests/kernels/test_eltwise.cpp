@@ -5,7 +5,9 @@
 // 257-pixel uint16 runs of the global pool), random zero points and clamp bounds (ReLU/ReLU6 and
 // arbitrary), multipliers from real scales and raw ones (every shift 1..62, digits at their
 // extremes), pool windows 1..5 with strides 1..3 and padding (count_include_pad or not), lookup
-// tables random and named, in place. Each case's seed is printed on failure.
+// tables random and named, in place; quantizing floats to codes (CHW -> HWC) on every kind of float
+// (boundaries +- ulps, exact ties, denormals, Inf, NaN, the largest), scales tiny to huge, narrowed
+// code ranges. Each case's seed is printed on failure.
 #include <ohq/kernels.hpp>
 #include <ohq/quant.hpp>
 
@@ -16,7 +18,9 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <cstring>
 #include <iterator>
+#include <limits>
 #include <random>
 #include <sstream>
 #include <string>
@@ -365,6 +369,159 @@ bool lookup_case(arch path, std::uint64_t seed) {
   return true;
 }
 
+// ---------------------------------------------------------------------------------------------
+// quantize: floats (CHW) -> u8 codes (HWC), quant::quantize bit for bit
+// ---------------------------------------------------------------------------------------------
+
+constexpr float inf_f = std::numeric_limits<float>::infinity();
+
+std::string hex(double v) {
+  std::ostringstream s;
+  s << v << " (" << std::hexfloat << v << ")";
+  return s.str();
+}
+float float_of_bits(std::uint32_t bits) {
+  float f;
+  std::memcpy(&f, &bits, sizeof f);
+  return f;
+}
+/// The special floats: zeros, the smallest and largest, infinities, NaNs (quiet, signalling,
+/// negative, with payloads).
+std::vector<float> special_floats() {
+  std::vector<float> v = {0.0f, -0.0f, std::numeric_limits<float>::denorm_min(), -std::numeric_limits<float>::denorm_min(),
+                          std::numeric_limits<float>::min(), -std::numeric_limits<float>::min(),
+                          std::numeric_limits<float>::max(), -std::numeric_limits<float>::max(), inf_f, -inf_f,
+                          std::numeric_limits<float>::quiet_NaN(), -std::numeric_limits<float>::quiet_NaN(),
+                          std::numeric_limits<float>::signaling_NaN(), float_of_bits(0x7FC12345u),
+                          float_of_bits(0xFF800001u), float_of_bits(0x007FFFFFu), float_of_bits(0x80400000u),
+                          1e12f, -1e12f, 2.147483648e9f, -2.147483648e9f, 1.0f, -1.0f, 0.5f, -0.5f};
+  return v;
+}
+/// x, then `steps` floats up (> 0) or down (< 0).
+float ulps_from(float x, int steps) {
+  for (int i = 0; i < (steps < 0 ? -steps : steps); ++i) x = std::nextafter(x, steps > 0 ? inf_f : -inf_f);
+  return x;
+}
+/// The float nearest the real input at code k + 1/2 (a rounding boundary), then `steps` ulps away.
+float boundary_float(const quant::quant_params& p, double k, int steps) {
+  return ulps_from(static_cast<float>((k - double(p.zero_point) + 0.5) * double(p.scale)), steps);
+}
+
+struct quantize_range {
+  std::int32_t qmin, qmax;
+};
+const quantize_range quantize_ranges[] = {{0, 255},    {0, 255},   {0, 255},  {10, 200}, {0, 0},        {255, 255},
+                                          {-128, 127}, {0, 127},   {100, 101}, {-5, 300}, {-100000, 100000}};
+/// Scales: typical, non-powers of two, powers of two (exact ties), tiny (denormal too), huge.
+const float quantize_scales[] = {0.05f, 1.0f / 255, 0.0173f, 2.0f / 255, 3.0f / 256, 0.25f, 1.0f, 100.0f, 1e-30f,
+                                 1e-40f, std::numeric_limits<float>::min(), 1e30f, std::numeric_limits<float>::max(),
+                                 std::numeric_limits<float>::epsilon()};
+/// Degenerate scales (never chosen by calibration, but the kernels must still agree): 0 (x / 0 is
+/// +-Inf or NaN), negative, Inf, NaN.
+const float odd_scales[] = {0.0f, -0.0f, -0.03f, inf_f, std::numeric_limits<float>::quiet_NaN()};
+
+quant::quant_params random_quantize_params(std::mt19937_64& gen) {
+  const quantize_range r = quantize_ranges[gen() % std::size(quantize_ranges)];
+  quant::quant_params p;
+  p.qmin = r.qmin;
+  p.qmax = r.qmax;
+  const unsigned s = unsigned(gen() % 16);
+  p.scale = s == 0   ? odd_scales[gen() % std::size(odd_scales)]
+            : s < 6  ? random_scale(gen, 6)
+                     : quantize_scales[gen() % std::size(quantize_scales)];
+  const std::int64_t width = std::int64_t(r.qmax) - r.qmin + 1;
+  switch (gen() % 6) {
+    case 0: p.zero_point = r.qmin; break;
+    case 1: p.zero_point = r.qmax; break;
+    case 2: p.zero_point = gen() % 2 ? r.qmin - 3 : r.qmax + 7; break;  // outside: NaN still gives it
+    default: p.zero_point = r.qmin + std::int32_t(std::int64_t(gen() % std::uint64_t(width)));
+  }
+  return p;
+}
+
+/// A float to quantize with p: near the code grid, at and beside rounding boundaries, any bit
+/// pattern, any magnitude, special.
+float random_quantize_input(std::mt19937_64& gen, const quant::quant_params& p) {
+  const double lo = double(p.qmin) - 8, hi = double(p.qmax) + 8;
+  switch (gen() % 10) {
+    case 0:
+    case 1: return static_cast<float>((std::uniform_real_distribution<double>(lo, hi)(gen) - p.zero_point) * p.scale);
+    case 2:
+    case 3:
+    case 4: {
+      const double k = std::floor(std::uniform_real_distribution<double>(lo, hi)(gen));
+      return boundary_float(p, k, int(gen() % 7) - 3);
+    }
+    case 5: return float_of_bits(std::uint32_t(gen()));
+    case 6: {  // log-uniform magnitude over the whole float range, either sign
+      const double e = std::uniform_real_distribution<double>(-150.0, 128.0)(gen);
+      return static_cast<float>((gen() % 2 ? -1.0 : 1.0) * std::exp2(e));
+    }
+    case 7: {
+      const std::vector<float> specials = special_floats();
+      return specials[gen() % specials.size()];
+    }
+    case 8: return std::uniform_real_distribution<float>(-3.0f, 3.0f)(gen);  // a normalised image
+    default: {  // a denormal or tiny float
+      return float_of_bits(std::uint32_t(gen() % 0x01000000u) | (gen() % 2 ? 0x80000000u : 0u));
+    }
+  }
+}
+
+/// Runs path's quantize on x ([channels][pixels]) and compares with quant::quantize + the CHW -> HWC
+/// transpose; false (after one FAIL_CHECK) on a mismatch or a write past y.
+bool same_quantize(arch path, const std::string& what, const std::vector<float>& x, std::size_t channels,
+                   std::size_t pixels, const quant::quant_params& p) {
+  REQUIRE(x.size() == channels * pixels);
+  std::vector<std::uint8_t> chw(x.size()), want(x.size());
+  quant::quantize_reference(x.data(), chw.data(), x.size(), p);
+  for (std::size_t c = 0; c < channels; ++c)
+    for (std::size_t px = 0; px < pixels; ++px) want[px * channels + c] = chw[c * pixels + px];
+  constexpr std::size_t guard = 64;
+  std::vector<std::uint8_t> got(x.size() + guard, 0x5a);
+  kernels::quantize_args a;
+  a.x = x.data();
+  a.y = got.data();
+  a.channels = channels;
+  a.pixels = pixels;
+  a.scale = p.scale;
+  a.zero_point = p.zero_point;
+  a.qmin = p.qmin;
+  a.qmax = p.qmax;
+  entry_of(path)->quantize(a);
+  const std::string where = "quantize arch " + std::string(kernels::to_string(path)) + " " + what +
+                            ": C=" + std::to_string(channels) + " P=" + std::to_string(pixels) + " scale=" +
+                            hex(p.scale) + " zp=" + std::to_string(p.zero_point) + " [" + std::to_string(p.qmin) +
+                            ", " + std::to_string(p.qmax) + "]";
+  for (std::size_t i = 0; i < x.size(); ++i)
+    if (got[i] != want[i]) {
+      const std::size_t px = i / channels, c = i % channels;
+      FAIL_CHECK(where << ": pixel " << px << " channel " << c << " x=" << hex(x[c * pixels + px]) << " -> "
+                       << int(got[i]) << ", quant::quantize " << quant::quantize(x[c * pixels + px], p) << " (code "
+                       << int(want[i]) << ")");
+      return false;
+    }
+  for (std::size_t i = x.size(); i < got.size(); ++i)
+    if (got[i] != 0x5a) {
+      FAIL_CHECK(where << ": wrote byte " << i - x.size() << " past the end");
+      return false;
+    }
+  return true;
+}
+
+const std::vector<std::size_t> quantize_channels = {1, 2, 3, 4, 5, 7, 16, 17};
+const std::vector<std::size_t> quantize_pixels = {1, 2, 7, 15, 16, 17, 31, 32, 33, 47, 48, 63, 64, 65, 97, 129};
+
+bool quantize_case(arch path, std::uint64_t seed) {
+  std::mt19937_64 gen(seed);
+  const std::size_t channels = quantize_channels[gen() % quantize_channels.size()];
+  const std::size_t pixels = ohq::test::pick_size(gen, quantize_pixels, 300);
+  const quant::quant_params p = random_quantize_params(gen);
+  std::vector<float> x(channels * pixels);
+  for (auto& v : x) v = random_quantize_input(gen, p);
+  return same_quantize(path, "seed " + std::to_string(seed), x, channels, pixels, p);
+}
+
 /// Runs `cases` seeds of one op on every supported path; `run(path, seed)` returns false on a mismatch.
 template <class F>
 void for_every_path(const char* op, std::uint64_t seed_base, F&& run) {
@@ -472,6 +629,78 @@ TEST_CASE("eltwise kernels: global_avg_pool bit-exact against global_avg_pool_re
 
 TEST_CASE("eltwise kernels: lookup bit-exact against apply_lut") {
   for_every_path("lookup", 0x1007'0000ull, [&](arch path, std::uint64_t seed) { return lookup_case(path, seed); });
+}
+
+TEST_CASE("eltwise kernels: quantize bit-exact against quant::quantize, CHW -> HWC") {
+  for_every_path("quantize", 0x9a47'0000ull, [&](arch path, std::uint64_t seed) { return quantize_case(path, seed); });
+}
+
+TEST_CASE("eltwise kernels: quantize beside every rounding boundary and on special floats") {
+  // for every code k in [qmin - 3, qmax + 3]: the float nearest the real boundary (k + 1/2) * scale
+  // and 1..3 ulps either side (exact ties where the scale makes them representable), then the
+  // special floats; laid out as 1, 3, 4, 16 and 17 channels
+  const quant::quant_params params[] = {
+      quant::u8_params(0.25f, 128),        quant::u8_params(3.0f / 256, 0),  quant::u8_params(1.0f / 255, 255),
+      quant::u8_params(0.0173f, 37),       quant::u8_params(2.0f / 255, 128), quant::u8_params(1e-30f, 3),
+      quant::u8_params(1e-40f, 200),       quant::u8_params(1e30f, 100),     quant::u8_params(0.05f, 0),
+      {0.0375f, 64, 10, 200},              {0.5f, 0, -128, 127},             {0.02f, 300, -5, 300},
+      {1.0f / 3, 77, 77, 77},              {0.1f, -40, 0, 255},
+  };
+  for (arch path : kernels::all_archs) {
+    if (!kernels::check_arch(path).ok()) continue;
+    for (const quant::quant_params& p : params) {
+      std::vector<float> x;
+      for (std::int64_t k = std::int64_t(p.qmin) - 3; k <= std::int64_t(p.qmax) + 3; ++k)
+        for (int steps = -3; steps <= 3; ++steps) x.push_back(boundary_float(p, double(k), steps));
+      for (const float v : special_floats()) x.push_back(v);
+      for (const std::size_t channels : {1, 3, 4, 16, 17}) {
+        std::vector<float> laid = x;
+        laid.resize((x.size() + channels - 1) / channels * channels, 0.0f);
+        if (!same_quantize(path, "boundaries", laid, channels, laid.size() / channels, p)) break;
+      }
+    }
+  }
+}
+
+TEST_CASE("eltwise kernels: quantize exact ties round half up, both signs") {
+  // scales whose multiples (k + 1/2) * scale are floats: the quotient is exactly k + 1/2 and
+  // must round to k + 1 (also for negative k: -2.5 -> -2)
+  for (arch path : kernels::all_archs) {
+    if (!kernels::check_arch(path).ok()) continue;
+    for (const float scale : {1.0f, 0.25f, 3.0f / 256, 1.5f, 0x1p-100f, 0x1p+100f})
+      for (const std::int32_t zp : {0, 1, 128, 255}) {
+        const quant::quant_params p = quant::u8_params(scale, zp);
+        std::vector<float> x;
+        for (std::int32_t k = -300; k <= 300; ++k) {
+          const double real = (k + 0.5) * double(scale);
+          REQUIRE(double(static_cast<float>(real)) == real);
+          x.push_back(static_cast<float>(real));
+        }
+        for (const std::size_t channels : {1, 3}) {
+          std::vector<float> laid = x;
+          laid.resize((x.size() + channels - 1) / channels * channels, 0.0f);
+          if (!same_quantize(path, "ties", laid, channels, laid.size() / channels, p)) break;
+        }
+      }
+  }
+  CHECK(quant::quantize(-0.5f, quant::u8_params(1.0f, 128)) == 128);  // round half up: -0.5 -> 0
+  CHECK(quant::quantize(0.5f, quant::u8_params(1.0f, 128)) == 129);
+}
+
+TEST_CASE("eltwise kernels: quantize a 224x224 image, 1, 3, 4, 16 and 17 channels") {
+  std::mt19937_64 gen(0x224'224);
+  constexpr std::size_t pixels = 224 * 224;
+  for (const std::size_t channels : {1, 3, 4, 16, 17}) {
+    const std::uint64_t seed = gen();
+    std::mt19937_64 g(seed);
+    const quant::quant_params p = channels == 3 ? quant::u8_params(0.0186f, 114) : random_quantize_params(g);
+    std::vector<float> x(channels * pixels);
+    for (auto& v : x) v = random_quantize_input(g, p);
+    for (arch path : kernels::all_archs) {
+      if (!kernels::check_arch(path).ok()) continue;
+      same_quantize(path, "224x224 seed " + std::to_string(seed), x, channels, pixels, p);
+    }
+  }
 }
 
 TEST_CASE("eltwise kernels: every built path has an entry; AVX-512 runs the AVX2 kernels") {

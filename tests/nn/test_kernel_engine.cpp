@@ -66,19 +66,34 @@ const std::vector<arch>& runnable_archs() {
   return archs;
 }
 
-/// Runs the reference once on `x`, then the kernel engine on every runnable arch, and compares the
+/// Ops the kernel engine ran by Winograd in check_same_codes (so the tests know they covered it).
+std::size_t& winograd_ops_run() {
+  static std::size_t n = 0;
+  return n;
+}
+
+/// Runs the reference once on `x`, then the kernel engine on every runnable arch (with Winograd
+/// wherever eligible and nowhere), and compares the
 /// codes of every value and the outputs.
 void check_same_codes(quantized_network& qn, const std::vector<float>& x, std::size_t batch, const std::string& what) {
   const auto want_out = qn.run_integer(x.data(), batch);
   const std::vector<float> want(want_out.begin(), want_out.end());
-  for (arch a : runnable_archs()) {
-    INFO(what << ", arch " << ohq::kernels::to_string(a) << ", batch " << batch);
-    kernel_options ko;
-    ko.arch = a;
-    auto kn = kernel_network::try_prepare(qn, ko);
-    REQUIRE_MESSAGE(kn.has_value(), kn.error().what());
-    check_same_codes(qn, *kn, want, x, batch);
-  }
+  for (arch a : runnable_archs())
+    for (const winograd_use use : {winograd_use::always, winograd_use::never}) {
+      INFO(what << ", arch " << ohq::kernels::to_string(a) << ", batch " << batch << ", Winograd "
+                << (use == winograd_use::always ? "wherever eligible" : "nowhere"));
+      kernel_options ko;
+      ko.arch = a;
+      ko.winograd = use;
+      auto kn = kernel_network::try_prepare(qn, ko);
+      REQUIRE_MESSAGE(kn.has_value(), kn.error().what());
+      for (std::size_t i = 0; i < qn.graph().ops.size(); ++i) {
+        const bool winograd = std::string(kn->method(i)).find("winograd") != std::string::npos;
+        if (use == winograd_use::never) CHECK_FALSE(winograd);
+        winograd_ops_run() += winograd;
+      }
+      check_same_codes(qn, *kn, want, x, batch);
+    }
   // split over two threads (every op, however small): the same codes
   INFO(what << ", 2 threads, batch " << batch);
   ohq::thread_pool pool(2);
@@ -153,7 +168,11 @@ TEST_CASE("kernel engine: every value equals the integer reference engine (rando
 #endif
   const std::uint64_t seed = 4242;
   MESSAGE("seed " << seed);
-  SUBCASE("every layer kind") { check_random_networks<ohq::test::net_a>(cases, seed); }
+  SUBCASE("every layer kind") {
+    const std::size_t before = winograd_ops_run();
+    check_random_networks<ohq::test::net_a>(cases, seed);
+    CHECK(winograd_ops_run() > before);  // net_a's 3x3 stride-1 convolutions ran by Winograd too
+  }
   SUBCASE("flat layers") { check_random_networks<ohq::test::net_b>(cases, seed + 1); }
 }
 

@@ -28,6 +28,9 @@
 #include <ohq/kernels/scalar/eltwise.hpp>
 #include <ohq/kernels/avx2/eltwise.hpp>  // empty unless compiled for AVX2 + FMA
 #include <ohq/kernels/avx2/gemm_lut.hpp>   // empty unless compiled for AVX2 + FMA
+#include <ohq/kernels/winograd_types.hpp>
+#include <ohq/kernels/scalar/winograd.hpp>
+#include <ohq/kernels/avx2/winograd.hpp>  // empty unless compiled for AVX2 + FMA
 
 #include <atomic>
 #include <cstdlib>
@@ -40,6 +43,7 @@ extern "C" __attribute__((weak)) const ohq::kernels::w8a8_kernel_entry* ohq_kern
 extern "C" __attribute__((weak)) const ohq::kernels::gemm_kernel_entry* ohq_kernels_avx2_gemm_lowbit(unsigned) noexcept;
 extern "C" __attribute__((weak)) const ohq::kernels::depthwise_kernel_entry* ohq_kernels_avx2_depthwise() noexcept;
 extern "C" __attribute__((weak)) const ohq::kernels::eltwise_kernel_entry* ohq_kernels_avx2_eltwise() noexcept;
+extern "C" __attribute__((weak)) const ohq::kernels::winograd_kernel_entry* ohq_kernels_avx2_winograd() noexcept;
 extern "C" __attribute__((weak)) const ohq::kernels::w8a8_kernel_entry* ohq_kernels_avx2_gemm_lut_w1() noexcept;
 extern "C" __attribute__((weak)) const ohq::kernels::w8a8_kernel_entry* ohq_kernels_avx2_gemm_lut_w2() noexcept;
 extern "C" __attribute__((weak)) const ohq::kernels::w8a8_kernel_entry* ohq_kernels_avx2_gemm_lut_w3() noexcept;
@@ -80,6 +84,8 @@ struct kernel_table {
   /// The table-lookup GEMM kernels by code width ([0]: 1 bit .. [2]: 3 bits; kernels/pack_lut.hpp's
   /// layout, w8a8_gemm_args), filled from kernels/instances.hpp's lut lines; avx512_vnni runs avx2's.
   const w8a8_kernel_entry* gemm_lut[3][arch_count] = {};
+  /// Winograd F(2x2, 3x3) convolutions (kernels/winograd.hpp); AVX-512 runs the AVX2 kernel.
+  const winograd_kernel_entry* winograd[arch_count] = {};
 };
 
 namespace detail {
@@ -166,6 +172,14 @@ inline kernel_table build_kernel_table() noexcept {
 #endif
   t.eltwise[std::size_t(arch::avx512_vnni)] =
       t.eltwise[std::size_t(arch::avx2)] ? t.eltwise[std::size_t(arch::avx2)] : scalar::eltwise_entry();
+  t.winograd[std::size_t(arch::scalar)] = scalar::winograd_entry();
+#if defined(__AVX2__) && defined(__FMA__)
+  t.winograd[std::size_t(arch::avx2)] = ohq_kernels_avx2_winograd();
+#elif defined(OHQ_KERNELS_WEAK_ENTRIES)
+  if (&ohq_kernels_avx2_winograd != nullptr) t.winograd[std::size_t(arch::avx2)] = ohq_kernels_avx2_winograd();
+#endif
+  t.winograd[std::size_t(arch::avx512_vnni)] =
+      t.winograd[std::size_t(arch::avx2)] ? t.winograd[std::size_t(arch::avx2)] : scalar::winograd_entry();
   return t;
 }
 }  // namespace detail
@@ -274,6 +288,15 @@ inline result<const eltwise_kernel_entry*> try_eltwise_kernel(arch a) {
   const eltwise_kernel_entry* k = kernels().eltwise[std::size_t(a)];
   if (k == nullptr)
     return make_status(errc::unsupported_cpu, "kernel arch '", to_string(a), "' has no eltwise kernels in this program");
+  return k;
+}
+
+/// The Winograd F(2x2, 3x3) convolution kernel of path `a`, or errc::unsupported_cpu.
+inline result<const winograd_kernel_entry*> try_winograd_kernel(arch a) {
+  if (auto s = check_arch(a); !s.ok()) return s;
+  const winograd_kernel_entry* k = kernels().winograd[std::size_t(a)];
+  if (k == nullptr)
+    return make_status(errc::unsupported_cpu, "kernel arch '", to_string(a), "' has no Winograd kernel in this program");
   return k;
 }
 

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: MIT
 /// @file Defines the plain-data interface between the element-wise and pooling kernels of every
 /// arch ("eltwise": residual add, squeeze-excite channel scaling, max / average / global average
-/// pooling, 256-entry lookup tables) and the dispatch table: the argument blocks and the entry.
+/// pooling, 256-entry lookup tables, quantizing the float input) and the dispatch table: the
+/// argument blocks and the entry.
 ///
 /// POD only, like w8a8_types.hpp: the per-arch translation units include it with arch flags.
 /// Every operand is u8 codes (the kernel engine's activations): codes, zero points and clamp
@@ -83,6 +84,22 @@ struct lookup_args {
   std::size_t n = 0;
 };
 
+/// Quantizes a network's CHW float input into HWC u8 codes (the layout change fused in):
+///   y[p * channels + c] = store_code<u8>(quant::quantize(x[c * pixels + p], {scale, zero_point, qmin, qmax}))
+/// bit for bit for every float: the quotient in double, round half up, clamp to [qmin, qmax],
+/// NaN -> zero_point (unclamped, as quant::quantize), +-Inf and huge values saturating; codes are
+/// stored as their low byte (static_cast<std::uint8_t>, as quant::store_code), so the engine's
+/// [0, 255] ranges are plain u8. channels == 1 or pixels == 1 is a plain element-wise quantize.
+/// Fields as quant::quant_params (qmin <= qmax; codes within int32 with qmax < 2^31 - 1). x and y
+/// must not overlap.
+struct quantize_args {
+  const float* x = nullptr;  ///< [channels][pixels] (CHW)
+  std::uint8_t* y = nullptr;  ///< [pixels][channels] (HWC)
+  std::size_t channels = 1, pixels = 0;
+  float scale = 1.0f;
+  std::int32_t zero_point = 0, qmin = 0, qmax = 255;
+};
+
 /// The element-wise and pooling kernels of one arch in the dispatch table.
 struct eltwise_kernel_entry {
   const char* name;  ///< e.g. "avx2 eltwise"
@@ -92,6 +109,7 @@ struct eltwise_kernel_entry {
   void (*avg_pool)(const pool_args&) noexcept;
   void (*global_avg_pool)(const global_pool_args&) noexcept;
   void (*lookup)(const lookup_args&) noexcept;
+  void (*quantize)(const quantize_args&) noexcept;
 };
 
 }  // namespace ohq::kernels

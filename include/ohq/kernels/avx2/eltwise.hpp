@@ -10,6 +10,8 @@
 ///   products, the same code, not a copy).
 /// - lookup: 16 vpshufb (one per 16-entry slice of the table, on the low nibble) merged by a
 ///   tree of 15 vpblendvb on bits 4-7.
+/// - quantize (the float input, CHW -> HWC): vdivpd on 4 doubles, the reference's operations
+///   in the same order (see quantize4), the channels' runs interleaved in registers.
 /// Channel counts that are not a multiple of the block end with a block overlapping the one
 /// before (same codes rewritten); only fewer channels than one block take byte-wise loads.
 #pragma once
@@ -18,9 +20,11 @@
 
 #include <ohq/kernels/avx2/gemm_w8a8.hpp>
 #include <ohq/kernels/eltwise_types.hpp>
+#include <ohq/quant/format.hpp>
 
 #include <immintrin.h>
 
+#include <cmath>
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
@@ -397,6 +401,167 @@ struct eltwise {
                        lookup32(_mm256_load_si256(reinterpret_cast<const __m256i*>(buf)), slices));
     std::memcpy(a.y + i, buf, a.n - i);
   }
+
+  // ---------------------------------------------------------------------------------------------
+  // Quantizing the float input (CHW -> HWC)
+  // ---------------------------------------------------------------------------------------------
+
+  /// quant::quantize on 4 lanes, bit for bit. The reference computes v = clamp(x / s, +-1e12) + zp
+  /// and floor(clamp(v, lo - 1, hi + 1) + 1/2) clamped to [lo, hi] (truncation and fix-up: floor
+  /// on its int32 range), NaN -> zp. Here: the same correctly rounded vdivpd quotient and sum
+  /// without the 1e12 clamp (any |x / s| beyond it lands beyond [lo - 1, hi + 1] either way, +-Inf
+  /// included: 1e12 - 2^31 > hi + 1), then floor(min(max(v, lo - 1/2), hi) + 1/2): inside
+  /// [lo - 1/2, hi] the sum v + 1/2 is the reference's and its floor already lies in [lo, hi];
+  /// below gives lo and above gives hi, as the reference's final clamp does (lo - 1/2 and
+  /// hi + 1/2 are exact). NaN quotients (x NaN, or 0 / 0, Inf / Inf from the scale) -> zp,
+  /// unclamped as in the reference; codes are kept as their low byte (store_code).
+  ///
+  /// Plain (the engine's u8 inputs: 0 <= lo <= hi <= 255 and zp in [0, 255], the scale finite and
+  /// nonzero): the clamped sum plus 1/2 is >= lo >= 0, so truncation is its floor, and codes fit
+  /// int16 and the byte packs unmasked; a NaN quotient (only a NaN x here) flows through the clamp
+  /// to the truncation (INT_MIN), which quantize8 replaces by zp once per 8 codes.
+  struct quantize_plan {
+    __m256d scale, zp, lo, hi, half;
+    __m128i byte_mask;  ///< 0xFF per int32 (not Plain)
+    __m128i zp16;       ///< zp per int16 (Plain)
+  };
+
+  template <bool Plain>
+  static __m128i quantize4(__m256d x, const quantize_plan& p) noexcept {
+    const __m256d q = _mm256_div_pd(x, p.scale);
+    if constexpr (Plain) {
+      // max(lo, .) and min(hi, .) return their second operand, NaN, when either is NaN: NaN
+      // quotients reach the truncation, which gives INT_MIN (see quantize16)
+      const __m256d t = _mm256_add_pd(_mm256_min_pd(p.hi, _mm256_max_pd(p.lo, _mm256_add_pd(q, p.zp))), p.half);
+      return _mm256_cvttpd_epi32(t);
+    } else {
+      const __m256d t = _mm256_add_pd(_mm256_min_pd(_mm256_max_pd(_mm256_add_pd(q, p.zp), p.lo), p.hi), p.half);
+      const __m256d f = _mm256_round_pd(t, _MM_FROUND_TO_NEG_INF | _MM_FROUND_NO_EXC);
+      const __m256d nan = _mm256_cmp_pd(q, q, _CMP_UNORD_Q);
+      return _mm_and_si128(_mm256_cvttpd_epi32(_mm256_blendv_pd(f, p.zp, nan)), p.byte_mask);
+    }
+  }
+  template <bool Plain>
+  static __m128i quantize4(const float* x, const quantize_plan& p) noexcept {
+    return quantize4<Plain>(_mm256_cvtps_pd(_mm_loadu_ps(x)), p);
+  }
+  /// 8 codes of the floats at x as int16; Plain: NaN (INT_MIN, saturated to -2^15) -> zp.
+  template <bool Plain>
+  static __m128i quantize8(const float* x, const quantize_plan& p) noexcept {
+    const __m128i w = _mm_packs_epi32(quantize4<Plain>(x, p), quantize4<Plain>(x + 4, p));
+    if constexpr (Plain) return _mm_blendv_epi8(w, p.zp16, _mm_srai_epi16(w, 15));
+    return w;
+  }
+  /// 16 codes of the floats at x, in order (codes in [0, 255] as int16: the packs never saturate).
+  template <bool Plain>
+  static __m128i quantize16(const float* x, const quantize_plan& p) noexcept {
+    return _mm_packus_epi16(quantize8<Plain>(x, p), quantize8<Plain>(x + 8, p));
+  }
+  /// 32 codes: pixels [0, 16) in the low 128-bit lane, [16, 32) in the high one.
+  template <bool Plain>
+  static __m256i quantize32(const float* x, const quantize_plan& p) noexcept {
+    return _mm256_set_m128i(quantize16<Plain>(x + 16, p), quantize16<Plain>(x, p));
+  }
+
+  /// pshufb masks interleaving 16 pixels of 3 channels: mask[k][c] moves channel c's bytes into
+  /// output chunk k (bytes [16k, 16k + 16) of the 48), zeros elsewhere.
+  struct rgb_masks {
+    __m256i m[3][3];
+  };
+  static rgb_masks make_rgb_masks() noexcept {
+    rgb_masks r;
+    for (int k = 0; k < 3; ++k)
+      for (int c = 0; c < 3; ++c) {
+        alignas(32) std::uint8_t bytes[32];
+        for (int i = 0; i < 32; ++i) {
+          const int j = 16 * k + i % 16;  // both 128-bit lanes alike
+          bytes[i] = j % 3 == c ? static_cast<std::uint8_t>(j / 3) : std::uint8_t{0x80};
+        }
+        r.m[k][c] = _mm256_load_si256(reinterpret_cast<const __m256i*>(bytes));
+      }
+    return r;
+  }
+
+  /// The whole blocks of 16 or 32 pixels; returns the first pixel not done.
+  template <bool Plain>
+  static std::size_t quantize_blocks(const quantize_args& a, const quantize_plan& p) noexcept {
+    const std::size_t channels = a.channels, pixels = a.pixels;
+    const float* x = a.x;
+    std::uint8_t* y = a.y;
+    std::size_t p0 = 0;
+    if (channels == 1) {
+      for (; p0 + 32 <= pixels; p0 += 32)
+        _mm256_storeu_si256(reinterpret_cast<__m256i*>(y + p0), quantize32<Plain>(x + p0, p));
+      for (; p0 + 16 <= pixels; p0 += 16)
+        _mm_storeu_si128(reinterpret_cast<__m128i*>(y + p0), quantize16<Plain>(x + p0, p));
+    } else if (channels == 3) {
+      // 32 pixels: output chunk k (16 bytes) of each 16-pixel half in the lanes of o[k]
+      const rgb_masks m = make_rgb_masks();
+      for (; p0 + 32 <= pixels; p0 += 32) {
+        const __m256i r = quantize32<Plain>(x + p0, p), g = quantize32<Plain>(x + pixels + p0, p),
+                      b = quantize32<Plain>(x + 2 * pixels + p0, p);
+        __m256i o[3];
+        for (int k = 0; k < 3; ++k)
+          o[k] = _mm256_or_si256(_mm256_or_si256(_mm256_shuffle_epi8(r, m.m[k][0]), _mm256_shuffle_epi8(g, m.m[k][1])),
+                                 _mm256_shuffle_epi8(b, m.m[k][2]));
+        __m256i* out = reinterpret_cast<__m256i*>(y + 3 * p0);
+        _mm256_storeu_si256(out, _mm256_permute2x128_si256(o[0], o[1], 0x20));
+        _mm256_storeu_si256(out + 1, _mm256_blend_epi32(o[2], o[0], 0xF0));
+        _mm256_storeu_si256(out + 2, _mm256_permute2x128_si256(o[1], o[2], 0x31));
+      }
+    } else if (channels == 2) {
+      for (; p0 + 16 <= pixels; p0 += 16) {
+        const __m128i c0 = quantize16<Plain>(x + p0, p), c1 = quantize16<Plain>(x + pixels + p0, p);
+        __m128i* out = reinterpret_cast<__m128i*>(y + 2 * p0);
+        _mm_storeu_si128(out, _mm_unpacklo_epi8(c0, c1));
+        _mm_storeu_si128(out + 1, _mm_unpackhi_epi8(c0, c1));
+      }
+    } else if (channels == 4) {
+      for (; p0 + 16 <= pixels; p0 += 16) {
+        const __m128i c0 = quantize16<Plain>(x + p0, p), c1 = quantize16<Plain>(x + pixels + p0, p);
+        const __m128i c2 = quantize16<Plain>(x + 2 * pixels + p0, p), c3 = quantize16<Plain>(x + 3 * pixels + p0, p);
+        const __m128i lo01 = _mm_unpacklo_epi8(c0, c1), hi01 = _mm_unpackhi_epi8(c0, c1);
+        const __m128i lo23 = _mm_unpacklo_epi8(c2, c3), hi23 = _mm_unpackhi_epi8(c2, c3);
+        __m128i* out = reinterpret_cast<__m128i*>(y + 4 * p0);
+        _mm_storeu_si128(out, _mm_unpacklo_epi16(lo01, lo23));
+        _mm_storeu_si128(out + 1, _mm_unpackhi_epi16(lo01, lo23));
+        _mm_storeu_si128(out + 2, _mm_unpacklo_epi16(hi01, hi23));
+        _mm_storeu_si128(out + 3, _mm_unpackhi_epi16(hi01, hi23));
+      }
+    } else {
+      for (; p0 + 16 <= pixels; p0 += 16)
+        for (std::size_t c = 0; c < channels; ++c) {
+          alignas(16) std::uint8_t codes[16];
+          _mm_store_si128(reinterpret_cast<__m128i*>(codes), quantize16<Plain>(x + c * pixels + p0, p));
+          std::uint8_t* out = y + p0 * channels + c;
+          for (std::size_t i = 0; i < 16; ++i) out[i * channels] = codes[i];
+        }
+    }
+    return p0;
+  }
+
+  /// x CHW floats -> y HWC codes. Blocks of 16 or 32 pixels: each channel's run quantized into a
+  /// vector, then interleaved (1 channel: stored; 2, 4: byte/word unpacks; 3: pshufb + or; other
+  /// counts: byte stores from a 16-byte buffer); the last pixels (fewer than a block) through
+  /// quant::quantize itself.
+  static void run_quantize(const quantize_args& a) noexcept {
+    quantize_plan p;
+    p.scale = _mm256_set1_pd(double(a.scale));
+    p.zp = _mm256_set1_pd(double(a.zero_point));
+    p.lo = _mm256_set1_pd(double(a.qmin) - 0.5);
+    p.hi = _mm256_set1_pd(double(a.qmax));
+    p.half = _mm256_set1_pd(0.5);
+    p.byte_mask = _mm_set1_epi32(0xFF);
+    p.zp16 = _mm_set1_epi16(static_cast<std::int16_t>(a.zero_point));
+    const bool plain = 0 <= a.qmin && a.qmax <= 255 && 0 <= a.zero_point && a.zero_point <= 255 &&
+                       std::isfinite(a.scale) && a.scale != 0.0f;
+    const std::size_t p0 = plain ? quantize_blocks<true>(a, p) : quantize_blocks<false>(a, p);
+    if (p0 == a.pixels) return;
+    const quant::quant_params qp{a.scale, a.zero_point, a.qmin, a.qmax};
+    for (std::size_t c = 0; c < a.channels; ++c)
+      for (std::size_t px = p0; px < a.pixels; ++px)
+        a.y[px * a.channels + c] = quant::store_code<std::uint8_t>(quant::quantize(a.x[c * a.pixels + px], qp));
+  }
 };
 
 }  // namespace ohq::kernels::avx2
@@ -411,7 +576,8 @@ extern "C" __attribute__((weak)) const ohq::kernels::eltwise_kernel_entry* ohq_k
       &k::run_max_pool,
       &k::run_avg_pool,
       &k::run_global_avg_pool,
-      &k::run_lookup};
+      &k::run_lookup,
+      &k::run_quantize};
   return &entry;
 }
 

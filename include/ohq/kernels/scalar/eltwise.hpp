@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 /// @file Defines the scalar element-wise and pooling kernels (NHWC, u8 codes): the portable path of
 /// the dispatch table and the truth for the SIMD ones, plain loops over the references' per-element
-/// functions (quant::add_codes, mul_codes, requantize, apply_lut), channels innermost.
+/// functions (quant::add_codes, mul_codes, requantize, apply_lut, quantize), channels innermost.
 #pragma once
 
 #include <ohq/kernels/eltwise_types.hpp>
@@ -107,10 +107,21 @@ inline void run_lookup(const lookup_args& a) noexcept {
   quant::apply_lut(table, a.x, a.y, a.n);
 }
 
+/// quant::quantize per element, written transposed (CHW -> HWC).
+inline void run_quantize(const quantize_args& a) noexcept {
+  const quant::quant_params p{a.scale, a.zero_point, a.qmin, a.qmax};
+  const std::size_t c_count = a.channels;
+  for (std::size_t c = 0; c < c_count; ++c) {
+    const float* x = a.x + c * a.pixels;
+    for (std::size_t px = 0; px < a.pixels; ++px)
+      a.y[px * c_count + c] = quant::store_code<std::uint8_t>(quant::quantize(x[px], p));
+  }
+}
+
 inline const eltwise_kernel_entry* eltwise_entry() noexcept {
   static constexpr eltwise_kernel_entry entry{"scalar eltwise",  &run_add,        &run_scale_channels,
                                               &run_max_pool,     &run_avg_pool,   &run_global_avg_pool,
-                                              &run_lookup};
+                                              &run_lookup,       &run_quantize};
   return &entry;
 }
 

@@ -4,6 +4,9 @@
 /// for adds, channel scaling, pooling and lookup tables), bit-exact with its integer reference
 /// engine (`quantized_network::run_integer`) for every value.
 ///
+/// 3x3 stride-1 convolutions with groups = 1 run by Winograd F(2x2, 3x3) where
+/// `kernel_options::winograd` says so (kernels/winograd.hpp: exact, so bit-identical either way).
+///
 /// Every op is prepared once (weights packed per group for the chosen arch, buffers sized); `run`
 /// then does no allocation for a batch it has seen. Activations are stored NHWC internally
 /// (docs/kernels.md, "Whole networks": measured against CHW): a 1x1 stride-1 convolution is then a
@@ -25,6 +28,7 @@
 #include <ohq/core/thread_pool.hpp>
 #include <ohq/kernels/dispatch.hpp>
 #include <ohq/kernels/gemm.hpp>
+#include <ohq/kernels/winograd.hpp>
 #include <ohq/nn/quantized/engine.hpp>
 #include <ohq/nn/quantized/graph.hpp>
 #include <ohq/quant/lut.hpp>
@@ -50,6 +54,23 @@ namespace ohq::nn {
 /// the layer's weight bit-width (W8A8, W4A8, W2A8, W1A8) on the arch path.
 using prepared_gemm = kernels::gemm;
 
+/// When the kernel engine runs a 3x3 stride-1 convolution by Winograd F(2x2, 3x3).
+enum class winograd_use : std::uint8_t {
+  /// Where it was measured faster on AVX2 (docs/kernels.md, "Winograd"): weights on the W8A8 kernel
+  /// (5..8 bits, or rows of fewer than kernels::lowbit_min_cols inputs) always; low-bit weights on
+  /// outputs of at least winograd_min_pixels(storage bits) pixels (the low-bit GEMMs gain more on
+  /// smaller maps, where Winograd's 2x2 tiles and short GEMMs waste the most).
+  automatic,
+  always,  ///< every eligible convolution
+  never,   ///< im2col + GEMM everywhere
+};
+/// Output pixels from which `winograd_use::automatic` runs weights of the GEMM family of
+/// `storage_bits` (kernels::gemm_default_storage_bits) by Winograd: W8A8 always; W4A8 from 14 x 14;
+/// W2A8 and W1A8 from 56 x 56 (ResNet-18's shapes on AVX2: bench_conv3x3).
+constexpr std::size_t winograd_min_pixels(unsigned storage_bits) noexcept {
+  return storage_bits == 8 ? 0 : storage_bits == 4 ? 14 * 14 : 56 * 56;
+}
+
 /// How a kernel_network is prepared.
 struct kernel_options {
   /// The kernels' arch path; empty: kernels::try_active_arch().
@@ -63,6 +84,9 @@ struct kernel_options {
   std::size_t min_task_macs = std::size_t{1} << 18;
   /// Time every op in run() (per op, accumulated; see op_seconds()).
   bool profile = false;
+  /// Which 3x3 stride-1 convolutions (groups 1) run by Winograd F(2x2, 3x3) (kernels/winograd.hpp,
+  /// exact: bit-identical either way) instead of im2col + GEMM.
+  winograd_use winograd = winograd_use::automatic;
   /// Ops (indices into the graph's ops) to run in fp32 with the network's float weights instead of
   /// the integer kernels: convolutions (grouped and depthwise too) and dense layers only.
   std::vector<std::size_t> float_ops;
@@ -198,16 +222,28 @@ class kernel_network {
     for (std::size_t v = 0; v < g.values.size(); ++v) buffers_[v].resize(batch * g.values[v].size());
     for (auto& c : chw_) c.clear();
     const auto started = clock::now();
-    {  // the input: quantized as the reference does, then to NHWC
+    {  // the input: quantized as the reference does (quant::quantize bit for bit), written NHWC
       const quant_value& iv = g.values[0];
+      const quant::quant_params& ip = q_->params(0);
+      kernels::quantize_args a;
+      a.scale = ip.scale;
+      a.zero_point = ip.zero_point;
+      a.qmin = ip.qmin;
+      a.qmax = ip.qmax;
       if (spatial(iv)) {
-        staging_.resize(batch * iv.size());
-        quant::quantize_reference(input, staging_.data(), staging_.size(), q_->params(0));
-        for (std::size_t n = 0; n < batch; ++n)
-          detail::chw_to_hwc(staging_.data() + n * iv.size(), iv.channels, iv.height * iv.width,
-                             buffers_[0].data() + n * iv.size());
-      } else {
-        quant::quantize_reference(input, buffers_[0].data(), buffers_[0].size(), q_->params(0));
+        a.channels = iv.channels;
+        a.pixels = iv.height * iv.width;
+        for (std::size_t n = 0; n < batch; ++n) {
+          a.x = input + n * iv.size();
+          a.y = buffers_[0].data() + n * iv.size();
+          eltwise_->quantize(a);
+        }
+      } else {  // flat: the whole batch element-wise
+        a.x = input;
+        a.y = buffers_[0].data();
+        a.channels = 1;
+        a.pixels = buffers_[0].size();
+        eltwise_->quantize(a);
       }
     }
     io_seconds_ += seconds_since(started);
@@ -251,7 +287,7 @@ class kernel_network {
   static double seconds_since(clock::time_point t) { return std::chrono::duration<double>(clock::now() - t).count(); }
   static bool spatial(const quant_value& v) noexcept { return v.channels > 1 && v.height * v.width > 1; }
 
-  enum class method_kind : std::uint8_t { gemm_direct, gemm_im2col, dense, depthwise, fp32, other };
+  enum class method_kind : std::uint8_t { gemm_direct, gemm_im2col, winograd, dense, depthwise, fp32, other };
 
   static const char* kind_name(quant_op_kind k) noexcept {
     switch (k) {
@@ -272,6 +308,7 @@ class kernel_network {
     method_kind kind = method_kind::other;
     const char* method = "";
     std::vector<prepared_gemm> gemms;            ///< one per group
+    std::optional<kernels::winograd_conv> winograd;  ///< method_kind::winograd
     std::size_t macs = 0;                        ///< per sample: whether to split it over threads
     std::vector<std::int8_t> depthwise_weights;  ///< [k * k][C]
     std::vector<std::int32_t> pool_multiplier, pool_shift;  ///< average pooling: per window count
@@ -339,6 +376,15 @@ class kernel_network {
           p.depthwise_weights.resize(taps * c);
           for (std::size_t ch = 0; ch < c; ++ch)
             for (std::size_t t = 0; t < taps; ++t) p.depthwise_weights[t * c + ch] = w.codes[ch * taps + t];
+          return p;
+        }
+        if (use_winograd(geo, w)) {
+          auto conv = kernels::winograd_conv::try_prepare(w, geo.in_channels, arch_);
+          if (!conv) return conv.error();
+          p.kind = method_kind::winograd;
+          p.method = "conv 3x3 (winograd)";
+          p.winograd = std::move(*conv);
+          p.macs = w.rows * w.cols * geo.out_pixels();
           return p;
         }
         const bool direct = geo.is_pointwise() && geo.groups == 1;
@@ -410,6 +456,15 @@ class kernel_network {
         return p;
     }
     return make_status(errc::unsupported, "the kernel engine has no kernel for op kind ", int(op.kind));
+  }
+
+  /// Whether convolution `geo` with weights `w` runs by Winograd (kernel_options::winograd).
+  bool use_winograd(const kernels::fp32::conv2d_geometry& geo, const quant::quantized_weights& w) const {
+    if (options_.winograd == winograd_use::never || geo.kernel != 3 || geo.stride != 1 || geo.groups != 1 ||
+        !kernels::check_winograd(w, geo.in_channels, 0, w.rows).ok())
+      return false;
+    if (options_.winograd == winograd_use::always) return true;
+    return geo.out_pixels() >= winograd_min_pixels(kernels::gemm_default_storage_bits(w.format.bits, w.cols));
   }
 
   /// Turns a prepared conv/dense op (shapes checked) into a float one: the integer weights are
@@ -551,6 +606,19 @@ class kernel_network {
         }
         if (p.kind == method_kind::depthwise) {
           for (std::size_t n = 0; n < batch; ++n) run_depthwise(geo, x + n * iv.size(), zx, qo, p, y + n * ov.size());
+          return;
+        }
+        if (p.kind == method_kind::winograd) {
+          const std::size_t tasks = task_count(p.macs);
+          for (std::size_t n = 0; n < batch; ++n) {
+            const kernels::winograd_args a = p.winograd->args(x + n * iv.size(), geo.in_height, geo.in_width,
+                                                              geo.padding, zx, qo.bias.data(), qo.requant,
+                                                              y + n * ov.size(), cout);
+            if (tasks > 1)
+              p.winograd->run(*options_.threads, tasks, a);
+            else
+              p.winograd->run(a);
+          }
           return;
         }
         // One thread: im2col and GEMM in chunks of pixels whose patches stay in L2 between the two
@@ -708,7 +776,7 @@ class kernel_network {
   /// Bytes of im2col rows per GEMM call on one thread (a multiple of 24 pixels: whole column blocks
   /// of every kernel's tile width).
   static constexpr std::size_t im2col_chunk_bytes = 64 * 1024;
-  std::vector<std::uint8_t> staging_, scratch_;
+  std::vector<std::uint8_t> scratch_;
   std::vector<float> float_in_, float_out_, float_scratch_;  ///< float ops: CHW input, output, im2col
   static constexpr std::size_t float_block = 64;  ///< pixels per block of a float op's layout change
   std::vector<float> output_;
