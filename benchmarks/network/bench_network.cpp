@@ -19,6 +19,7 @@
 #include <type_traits>
 #include <memory>
 #include <random>
+#include <string>
 #include <vector>
 
 namespace {
@@ -121,6 +122,29 @@ void BM_kernels(benchmark::State& state) {
   set_counters<Net>(state);
 }
 
+/// The kernel engine at `Bits` on one thread with a clock read around every op: counters give the
+/// milliseconds per run spent in each kind of op (kernel_network::method), e.g. "conv 3x3 (winograd)",
+/// and in quantizing the input / dequantizing the output ("io").
+template <class Net, unsigned Bits>
+void BM_op_split(benchmark::State& state) {
+  auto& s = quantized_setup<Net>::get();
+  ohq::nn::kernel_options o;
+  o.profile = true;
+  auto kn = ohq::nn::kernel_network::try_prepare(s.quantized(Bits), o);
+  if (!kn) {
+    state.SkipWithError(kn.error().what().c_str());
+    return;
+  }
+  (void)kn->run(s.inputs.data(), 1);
+  kn->reset_profile();
+  for (auto _ : state) benchmark::DoNotOptimize(kn->run(s.inputs.data(), 1).data());
+  std::map<std::string, double> ms;
+  for (std::size_t i = 0; i < kn->op_seconds().size(); ++i) ms[kn->method(i)] += kn->op_seconds()[i];
+  ms["io"] = kn->io_seconds();
+  for (const auto& [kind, seconds] : ms) state.counters[kind] = 1e3 * seconds / double(kn->runs());
+  state.SetLabel(std::string(ohq::kernels::to_string(kn->path())) + ", ms per run by kind of op");
+}
+
 template <class Net, unsigned Bits>
 void BM_integer(benchmark::State& state) {
   auto& q = quantized_setup<Net>::get().quantized(Bits);
@@ -191,6 +215,9 @@ using ohq::examples::resnet18;
   BENCHMARK_TEMPLATE(BM_kernels, Net, 2)->Args({1, 0})->Args({1, 1})->Unit(unit)
 
 OHQ_NETWORK_BENCHMARKS(resnet18, benchmark::kMillisecond);
+BENCHMARK_TEMPLATE(BM_op_split, resnet18, 8)->Unit(benchmark::kMillisecond);
+BENCHMARK_TEMPLATE(BM_op_split, mobilenet_v3_small, 8)->Unit(benchmark::kMillisecond);
+BENCHMARK_TEMPLATE(BM_op_split, mobilenet_v3_large, 8)->Unit(benchmark::kMillisecond);
 OHQ_NETWORK_BENCHMARKS(mobilenet_v3_small, benchmark::kMillisecond);
 OHQ_NETWORK_BENCHMARKS(mobilenet_v3_large, benchmark::kMillisecond);
 OHQ_NETWORK_BENCHMARKS(fmnist_resnet, benchmark::kMicrosecond);

@@ -139,6 +139,24 @@ inline void fill_gemm_lut(kernel_table& t) noexcept {
       family[std::size_t(arch::avx512_vnni)] = family[std::size_t(arch::avx2)];
 }
 
+/// The AVX2 entry function `name` where this program may have one: defined in this TU when it is
+/// compiled for AVX2, else found through its weak declaration (null when no TU defined it).
+#if (defined(__AVX2__) && defined(__FMA__)) || defined(OHQ_KERNELS_WEAK_ENTRIES)
+#define OHQ_KERNELS_AVX2_ENTRY(name) (&name)
+#else
+#define OHQ_KERNELS_AVX2_ENTRY(name) nullptr
+#endif
+
+/// A family with a scalar and an AVX2 kernel (depthwise, eltwise, Winograd): its row of the table,
+/// the AVX-512 path running the AVX2 kernel (every AVX-512 CPU has AVX2), or scalar without one.
+template <class Entry>
+void fill_scalar_avx2(const Entry* (&row)[arch_count], const Entry* scalar_entry,
+                      const Entry* (*avx2_entry)() noexcept) noexcept {
+  row[std::size_t(arch::scalar)] = scalar_entry;
+  if (avx2_entry != nullptr) row[std::size_t(arch::avx2)] = avx2_entry();
+  row[std::size_t(arch::avx512_vnni)] = avx2_entry != nullptr ? row[std::size_t(arch::avx2)] : scalar_entry;
+}
+
 inline kernel_table build_kernel_table() noexcept {
   kernel_table t;
   fill_gemm_lowbit(t);
@@ -156,30 +174,9 @@ inline kernel_table build_kernel_table() noexcept {
   if (&ohq_kernels_avx512_vnni_gemm_w8a8 != nullptr)
     t.gemm_w8a8[std::size_t(arch::avx512_vnni)] = ohq_kernels_avx512_vnni_gemm_w8a8();
 #endif
-  t.depthwise[std::size_t(arch::scalar)] = scalar::depthwise_entry();
-#if defined(__AVX2__) && defined(__FMA__)
-  t.depthwise[std::size_t(arch::avx2)] = ohq_kernels_avx2_depthwise();
-#elif defined(OHQ_KERNELS_WEAK_ENTRIES)
-  if (&ohq_kernels_avx2_depthwise != nullptr) t.depthwise[std::size_t(arch::avx2)] = ohq_kernels_avx2_depthwise();
-#endif
-  t.depthwise[std::size_t(arch::avx512_vnni)] =
-      t.depthwise[std::size_t(arch::avx2)] ? t.depthwise[std::size_t(arch::avx2)] : scalar::depthwise_entry();
-  t.eltwise[std::size_t(arch::scalar)] = scalar::eltwise_entry();
-#if defined(__AVX2__) && defined(__FMA__)
-  t.eltwise[std::size_t(arch::avx2)] = ohq_kernels_avx2_eltwise();
-#elif defined(OHQ_KERNELS_WEAK_ENTRIES)
-  if (&ohq_kernels_avx2_eltwise != nullptr) t.eltwise[std::size_t(arch::avx2)] = ohq_kernels_avx2_eltwise();
-#endif
-  t.eltwise[std::size_t(arch::avx512_vnni)] =
-      t.eltwise[std::size_t(arch::avx2)] ? t.eltwise[std::size_t(arch::avx2)] : scalar::eltwise_entry();
-  t.winograd[std::size_t(arch::scalar)] = scalar::winograd_entry();
-#if defined(__AVX2__) && defined(__FMA__)
-  t.winograd[std::size_t(arch::avx2)] = ohq_kernels_avx2_winograd();
-#elif defined(OHQ_KERNELS_WEAK_ENTRIES)
-  if (&ohq_kernels_avx2_winograd != nullptr) t.winograd[std::size_t(arch::avx2)] = ohq_kernels_avx2_winograd();
-#endif
-  t.winograd[std::size_t(arch::avx512_vnni)] =
-      t.winograd[std::size_t(arch::avx2)] ? t.winograd[std::size_t(arch::avx2)] : scalar::winograd_entry();
+  fill_scalar_avx2(t.depthwise, scalar::depthwise_entry(), OHQ_KERNELS_AVX2_ENTRY(ohq_kernels_avx2_depthwise));
+  fill_scalar_avx2(t.eltwise, scalar::eltwise_entry(), OHQ_KERNELS_AVX2_ENTRY(ohq_kernels_avx2_eltwise));
+  fill_scalar_avx2(t.winograd, scalar::winograd_entry(), OHQ_KERNELS_AVX2_ENTRY(ohq_kernels_avx2_winograd));
   return t;
 }
 }  // namespace detail
