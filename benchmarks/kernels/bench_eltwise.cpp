@@ -207,7 +207,7 @@ void bench(benchmark::State& state, shape s, arch path) {
 }
 
 /// The engine's input path before the quantize kernels: quant::quantize_reference into a staging
-/// buffer, then the CHW -> HWC transpose (kernel_engine's detail::chw_to_hwc loop).
+/// buffer, then the CHW -> HWC transpose loop the engine had.
 void bench_quantize_old(benchmark::State& state, shape s) {
   problem p = make_problem(s);
   const std::size_t pixels = s.height * s.width, n = pixels * s.channels;

@@ -5,7 +5,7 @@
 /// argument blocks and the entry.
 ///
 /// POD only, like w8a8_types.hpp: the per-arch translation units include it with arch flags.
-/// Every operand is u8 codes (the kernel engine's activations): codes, zero points and clamp
+/// Every operand but quantize's float input is u8 codes (the kernel engine's activations): codes, zero points and clamp
 /// bounds lie in [0, 255] with lo <= hi, and multipliers are quant::fixed_multiplier's (m in
 /// [0, 2^31), shift in [1, 62]).
 #pragma once

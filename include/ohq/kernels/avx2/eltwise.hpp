@@ -570,7 +570,7 @@ struct eltwise {
 extern "C" __attribute__((weak)) const ohq::kernels::eltwise_kernel_entry* ohq_kernels_avx2_eltwise() noexcept {
   using k = ohq::kernels::avx2::eltwise;
   static constexpr ohq::kernels::eltwise_kernel_entry entry{
-      "avx2 eltwise (add: vpmaddwd on multiplier digits, lookup: vpshufb + vpblendvb tree)",
+      "avx2 eltwise (add: vpmaddwd on multiplier digits, lookup: vpshufb + vpblendvb tree, quantize: vdivpd)",
       &k::run_add,
       &k::run_scale_channels,
       &k::run_max_pool,

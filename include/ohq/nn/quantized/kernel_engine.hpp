@@ -94,12 +94,8 @@ struct kernel_options {
 
 namespace detail {
 
-/// y[p][c] = x[c][p] for `planes` channels of `pixels` pixels (CHW -> HWC), and back.
-template <class T>
-void chw_to_hwc(const T* x, std::size_t channels, std::size_t pixels, T* y) noexcept {
-  for (std::size_t c = 0; c < channels; ++c)
-    for (std::size_t p = 0; p < pixels; ++p) y[p * channels + c] = x[c * pixels + p];
-}
+/// y[c][p] = x[p][c] for `channels` channels of `pixels` pixels (HWC -> CHW; the way in is the
+/// eltwise quantize kernel's).
 template <class T>
 void hwc_to_chw(const T* x, std::size_t channels, std::size_t pixels, T* y) noexcept {
   for (std::size_t p = 0; p < pixels; ++p)
@@ -198,7 +194,7 @@ class kernel_network {
     }
     k.ops_.reserve(g.ops.size());
     for (std::size_t i = 0; i < g.ops.size(); ++i) {
-      auto p = k.prepare_op(g.ops[i], q.op(i));
+      auto p = k.prepare_op(g.ops[i], q.op(i), !in_float[i]);
       if (p && in_float[i]) p = k.prepare_float(g.ops[i], std::move(*p));
       if (!p)
         return make_status(p.error().code(), "layer ", g.ops[i].path, " (", g.ops[i].label, "): ", p.error().message());
@@ -332,7 +328,9 @@ class kernel_network {
     return std::clamp<std::size_t>(macs / std::max<std::size_t>(1, options_.min_task_macs), 1, thread_count());
   }
 
-  result<prepared_op> prepare_op(const quant_op& op, const quantized_op& qo) const {
+  /// Checks op's shapes and prepares how it runs; `pack` false (a float op): the integer weights
+  /// are checked but not packed.
+  result<prepared_op> prepare_op(const quant_op& op, const quantized_op& qo, bool pack) const {
     const quant_graph& g = q_->graph();
     const quant_value& iv = g.values[op.inputs[0]];
     const quant_value& ov = g.values[op.output];
@@ -354,12 +352,13 @@ class kernel_network {
                                " reads ", iv.size(), " values and writes ", ov.size());
           p.kind = method_kind::dense;
           p.method = "dense (gemm)";
+          p.macs = w.rows * w.cols;
+          if (!pack) return p;
           // the input is flat in NHWC order: columns (c, y, x) -> (y, x, c)
           auto gemm =
               prepared_gemm::try_prepare(spatial(iv) ? permuted(w, iv.channels, iv.height * iv.width) : w, arch_);
           if (!gemm) return gemm.error();
           p.gemms.push_back(std::move(*gemm));
-          p.macs = w.rows * w.cols;
           return p;
         }
         if (geo.in_channels != iv.channels || geo.in_height != iv.height || geo.in_width != iv.width ||
@@ -369,6 +368,7 @@ class kernel_network {
                              geo.in_width, " -> ", geo.out_channels, "x", geo.out_height, "x", geo.out_width,
                              " (groups ", geo.groups, ") does not match its values ", iv.channels, "x", iv.height, "x",
                              iv.width, " -> ", ov.channels, "x", ov.height, "x", ov.width);
+        p.macs = geo.out_channels_per_group() * w.cols * geo.out_pixels();
         if (geo.groups == geo.in_channels && geo.groups == geo.out_channels) {
           p.kind = method_kind::depthwise;
           p.method = "depthwise";
@@ -378,13 +378,13 @@ class kernel_network {
             for (std::size_t t = 0; t < taps; ++t) p.depthwise_weights[t * c + ch] = w.codes[ch * taps + t];
           return p;
         }
+        if (!pack) return p;
         if (use_winograd(geo, w)) {
           auto conv = kernels::winograd_conv::try_prepare(w, geo.in_channels, arch_);
           if (!conv) return conv.error();
           p.kind = method_kind::winograd;
           p.method = "conv 3x3 (winograd)";
           p.winograd = std::move(*conv);
-          p.macs = w.rows * w.cols * geo.out_pixels();
           return p;
         }
         const bool direct = geo.is_pointwise() && geo.groups == 1;
@@ -399,7 +399,6 @@ class kernel_network {
           if (!gemm) return gemm.error();
           p.gemms.push_back(std::move(*gemm));
         }
-        p.macs = cout_g * w.cols * geo.out_pixels();
         return p;
       }
       case quant_op_kind::max_pool:
