@@ -84,9 +84,12 @@ struct winograd {
     }
   }
 
-  /// m[r][0..16) = sum_p v[r][2p, 2p+1] . u[p][0..16)[2] for the mr tiles of one position.
+  /// m[r][0..16) = sum_p v[r][2p, 2p+1] . u[p][0..16)[2] for the Rows (6 or 4) tiles of one
+  /// position; rows past Rows are named but unused (the compiler drops them).
+  template <std::size_t Rows>
   static void multiply(const std::int16_t* v, std::size_t cs, const std::int16_t* u, std::size_t kp,
                        std::int32_t* m) noexcept {
+    static_assert(Rows == 6 || Rows == 4);
     __m256i c00 = _mm256_setzero_si256(), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00;
     __m256i c30 = c00, c31 = c00, c40 = c00, c41 = c00, c50 = c00, c51 = c00;
     const std::int16_t *v0 = v, *v1 = v + cs, *v2 = v + 2 * cs, *v3 = v + 3 * cs, *v4 = v + 4 * cs, *v5 = v + 5 * cs;
@@ -105,8 +108,10 @@ struct winograd {
       OHQ_AVX2_WINOGRAD_ROW(v1, c10, c11)
       OHQ_AVX2_WINOGRAD_ROW(v2, c20, c21)
       OHQ_AVX2_WINOGRAD_ROW(v3, c30, c31)
-      OHQ_AVX2_WINOGRAD_ROW(v4, c40, c41)
-      OHQ_AVX2_WINOGRAD_ROW(v5, c50, c51)
+      if constexpr (Rows == 6) {
+        OHQ_AVX2_WINOGRAD_ROW(v4, c40, c41)
+        OHQ_AVX2_WINOGRAD_ROW(v5, c50, c51)
+      }
 #undef OHQ_AVX2_WINOGRAD_ROW
     }
     __m256i* out = reinterpret_cast<__m256i*>(m);
@@ -118,10 +123,12 @@ struct winograd {
     _mm256_storeu_si256(out + 5, c21);
     _mm256_storeu_si256(out + 6, c30);
     _mm256_storeu_si256(out + 7, c31);
-    _mm256_storeu_si256(out + 8, c40);
-    _mm256_storeu_si256(out + 9, c41);
-    _mm256_storeu_si256(out + 10, c50);
-    _mm256_storeu_si256(out + 11, c51);
+    if constexpr (Rows == 6) {
+      _mm256_storeu_si256(out + 8, c40);
+      _mm256_storeu_si256(out + 9, c41);
+      _mm256_storeu_si256(out + 10, c50);
+      _mm256_storeu_si256(out + 11, c51);
+    }
   }
 
   /// Requantization operands of output channels [o0, o0 + 8) (fewer at the tail; the rest neutral).
@@ -177,7 +184,9 @@ struct winograd {
     const std::size_t m_stride = chunk * winograd_out_block;                          // per position
     for (std::size_t t0 = a.tile_begin; t0 < a.tile_end; t0 += chunk) {
       const std::size_t t1 = a.tile_end - t0 < chunk ? a.tile_end : t0 + chunk, n = t1 - t0;
-      const std::size_t np = round_up(n, mr);
+      // register blocks of 6 tiles, or of 4 where that wastes fewer rows (16 tiles of a 7x7 map: 16, not 18)
+      const bool by4 = round_up(n, 4) < round_up(n, mr);
+      const std::size_t rows = by4 ? 4 : mr, np = round_up(n, rows);
       transform_inputs(a, t0, t1, cs, chunk, v);
       for (std::size_t xi = 0; xi < 16; ++xi)  // rows of the last register block past the chunk's tiles
         std::memset(v + (xi * chunk + n) * cs, 0, (np - n) * cs * sizeof(std::int16_t));
@@ -187,8 +196,13 @@ struct winograd {
         const std::size_t u_stride = a.out_blocks * kp * 2 * winograd_out_block;  // per position
         // position-major: one position's weights (kp x 64 bytes) stay in L1 across the chunk's tiles
         for (std::size_t xi = 0; xi < 16; ++xi)
-          for (std::size_t r0 = 0; r0 < np; r0 += mr)
-            multiply(v + (xi * chunk + r0) * cs, cs, u + xi * u_stride, kp, m + xi * m_stride + r0 * winograd_out_block);
+          for (std::size_t r0 = 0; r0 < np; r0 += rows) {
+            std::int32_t* mr0 = m + xi * m_stride + r0 * winograd_out_block;
+            if (by4)
+              multiply<4>(v + (xi * chunk + r0) * cs, cs, u + xi * u_stride, kp, mr0);
+            else
+              multiply<mr>(v + (xi * chunk + r0) * cs, cs, u + xi * u_stride, kp, mr0);
+          }
         const requant8 rq0 = channel_requant(a, o0), rq1 = channel_requant(a, o0 + 8);
         for (std::size_t r = 0; r < n; ++r) {
           const std::int32_t* mt = m + r * winograd_out_block;
@@ -207,7 +221,7 @@ inline void run_winograd(const winograd_args& a) noexcept { winograd::run(a); }
 /// The AVX2 Winograd entry (see kernels/dispatch.hpp): weak, defined by every AVX2 TU including this.
 extern "C" __attribute__((weak)) const ohq::kernels::winograd_kernel_entry* ohq_kernels_avx2_winograd() noexcept {
   static constexpr ohq::kernels::winograd_kernel_entry entry{
-      "avx2 winograd F(2x2,3x3) (vpmaddwd, 6 tiles x 16 channels)", &ohq::kernels::avx2::run_winograd};
+      "avx2 winograd F(2x2,3x3) (vpmaddwd, 6 or 4 tiles x 16 channels)", &ohq::kernels::avx2::run_winograd};
   return &entry;
 }
 
