@@ -115,15 +115,30 @@ inline void fill_gemm_lowbit(kernel_table& t) noexcept {
       family[std::size_t(arch::avx512_vnni)] = family[std::size_t(arch::avx2)];
 }
 
+/// The AVX2 entry function `name` where this program may have one: defined in this TU when it is
+/// compiled for AVX2, else found through its weak declaration (null when no TU defined it).
+#if (defined(__AVX2__) && defined(__FMA__)) || defined(OHQ_KERNELS_WEAK_ENTRIES)
+#define OHQ_KERNELS_AVX2_ENTRY(name) (&name)
+#else
+#define OHQ_KERNELS_AVX2_ENTRY(name) nullptr
+#endif
+
+/// f(), or null when the program has no such entry (f null). Taking the address as a parameter
+/// keeps g++'s -Waddress quiet in TUs that define the entry (compiled for AVX2).
+template <class Entry>
+const Entry* call_entry(const Entry* (*f)() noexcept) noexcept {
+  return f != nullptr ? f() : nullptr;
+}
+
 /// Path a's table-lookup kernel for `bits`-bit codes compiled into this program, or null.
 inline const w8a8_kernel_entry* built_gemm_lut(arch a, unsigned bits) noexcept {
   if (a != arch::avx2) return nullptr;
 #if defined(OHQ_KERNELS_WEAK_ENTRIES)
   // defined in this TU when it is compiled for AVX2, else only if some TU of the program defined it
   switch (bits) {
-    case 1: return &ohq_kernels_avx2_gemm_lut_w1 != nullptr ? ohq_kernels_avx2_gemm_lut_w1() : nullptr;
-    case 2: return &ohq_kernels_avx2_gemm_lut_w2 != nullptr ? ohq_kernels_avx2_gemm_lut_w2() : nullptr;
-    case 3: return &ohq_kernels_avx2_gemm_lut_w3 != nullptr ? ohq_kernels_avx2_gemm_lut_w3() : nullptr;
+    case 1: return call_entry(OHQ_KERNELS_AVX2_ENTRY(ohq_kernels_avx2_gemm_lut_w1));
+    case 2: return call_entry(OHQ_KERNELS_AVX2_ENTRY(ohq_kernels_avx2_gemm_lut_w2));
+    case 3: return call_entry(OHQ_KERNELS_AVX2_ENTRY(ohq_kernels_avx2_gemm_lut_w3));
     default: return nullptr;
   }
 #else
@@ -138,14 +153,6 @@ inline void fill_gemm_lut(kernel_table& t) noexcept {
     if (family[std::size_t(arch::avx512_vnni)] == nullptr)
       family[std::size_t(arch::avx512_vnni)] = family[std::size_t(arch::avx2)];
 }
-
-/// The AVX2 entry function `name` where this program may have one: defined in this TU when it is
-/// compiled for AVX2, else found through its weak declaration (null when no TU defined it).
-#if (defined(__AVX2__) && defined(__FMA__)) || defined(OHQ_KERNELS_WEAK_ENTRIES)
-#define OHQ_KERNELS_AVX2_ENTRY(name) (&name)
-#else
-#define OHQ_KERNELS_AVX2_ENTRY(name) nullptr
-#endif
 
 /// A family with a scalar and an AVX2 kernel (depthwise, eltwise, Winograd): its row of the table,
 /// the AVX-512 path running the AVX2 kernel (every AVX-512 CPU has AVX2), or scalar without one.

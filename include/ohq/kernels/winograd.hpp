@@ -85,7 +85,8 @@ class winograd_conv {
   }
 
   /// The argument block of one sample: x [height][width][channels] with zero point x_zero_point,
-  /// padding on every side, output pixels of y_pixel_stride bytes (every tile: tile_end set).
+  /// padding on every side (height, width + 2 * padding >= 3), output pixels of y_pixel_stride
+  /// bytes (every tile: tile_end set).
   [[nodiscard]] winograd_args args(const std::uint8_t* x, std::size_t height, std::size_t width, std::size_t padding,
                                    std::int32_t x_zero_point, const std::int32_t* bias, const quant::requant_params& rq,
                                    std::uint8_t* y, std::size_t y_pixel_stride) const noexcept {
