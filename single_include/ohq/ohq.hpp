@@ -5590,7 +5590,7 @@ extern "C" __attribute__((weak)) const ohq::kernels::w8a8_kernel_entry* ohq_kern
 /// the image), V = B^T d B (|V| <= 4 * 255, int16), U = G' g G'^T with G' = 2 G (|U| <= 9 * 128,
 /// int16, precomputed), M = sum over channels of U (.) V (int32, wrapping), and A^T M A = 4 * the
 /// 2x2 block of accumulators sum (x - zx) * w. Every step is an integer sum with wrapping int32
-/// arithmetic, so A^T M A equals 4 * acc mod 2^32; when |4 * acc| < 2^31 (winograd_fits checks it
+/// arithmetic, so A^T M A equals 4 * acc mod 2^32; when |4 * acc| < 2^31 (check_winograd checks it
 /// per output channel at prepare time) it is 4 * acc exactly and >> 2 recovers acc, bit for bit
 /// the direct convolution's. Multiplies per output: 16 / 4 = 4 per channel instead of 9 (2.25x fewer).
 
@@ -5728,7 +5728,7 @@ inline void run_winograd(const winograd_args& a) noexcept {
         for (std::size_t j = 0; j < 2; ++j) {
           const std::size_t oy = 2 * ty + i, ox = 2 * tx + j;
           if (oy >= a.out_height || ox >= a.out_width) continue;
-          // 4 * acc exactly (winograd_fits): an arithmetic shift recovers acc
+          // 4 * acc exactly (check_winograd): an arithmetic shift recovers acc
           const std::int32_t acc = static_cast<std::int32_t>(y4[2 * i + j]) >> 2;
           const std::uint32_t with_bias = std::uint32_t(acc) + std::uint32_t(a.bias ? a.bias[o] : 0);
           a.y[(oy * a.out_width + ox) * a.y_pixel_stride + o] = static_cast<std::uint8_t>(
@@ -5910,7 +5910,7 @@ struct winograd {
       for (std::size_t j = 0; j < 2; ++j) {
         const std::size_t ox = 2 * tx + j;
         if (ox >= a.out_width) break;
-        // 4 * acc exactly (winograd_fits): the arithmetic shift recovers acc
+        // 4 * acc exactly (check_winograd): the arithmetic shift recovers acc
         const std::uint64_t bytes = low_bytes8(requantize8(_mm256_srai_epi32(j ? y1 : y0, 2), rq));
         std::uint8_t* y = a.y + (oy * a.out_width + ox) * a.y_pixel_stride + o0;
         if (n == 8)
@@ -6938,15 +6938,14 @@ constexpr std::size_t winograd_tiles(std::size_t out_height, std::size_t out_wid
   return ((out_height + 1) / 2) * ((out_width + 1) / 2);
 }
 
-/// ok when rows [row_begin, row_begin + row_count) of `w` (a 3x3 convolution of `channels` input
-/// channels, columns ordered (c, ky, kx)) run exactly by Winograd: 4 * 255 * sum |w| of every row
-/// fits int32 (true for any 8-bit row of up to 1800 channels). Otherwise why not.
-inline status check_winograd(const quant::quantized_weights& w, std::size_t channels, std::size_t row_begin,
-                             std::size_t row_count) {
-  if (channels == 0 || w.cols != channels * 9 || w.codes.size() != w.rows * w.cols || row_begin + row_count > w.rows)
+/// ok when `w` (a 3x3 convolution of `channels` input channels, columns ordered (c, ky, kx)) runs
+/// exactly by Winograd: 4 * 255 * sum |w| of every row fits int32 (true for any 8-bit row of up to
+/// 1800 channels); errc::unsupported naming the row when not, shape_mismatch for other shapes.
+inline status check_winograd(const quant::quantized_weights& w, std::size_t channels) {
+  if (channels == 0 || w.cols != channels * 9 || w.codes.size() != w.rows * w.cols)
     return make_status(errc::shape_mismatch, "Winograd F(2x2,3x3) needs 3x3 weights of ", channels,
                        " channels; got ", w.rows, "x", w.cols, " (", w.codes.size(), " codes)");
-  for (std::size_t r = row_begin; r < row_begin + row_count; ++r) {
+  for (std::size_t r = 0; r < w.rows; ++r) {
     std::int64_t abs_sum = 0;
     for (std::size_t k = 0; k < w.cols; ++k) abs_sum += std::abs(std::int32_t(w.codes[r * w.cols + k]));
     if (4 * 255 * abs_sum > std::int64_t{0x7fffffff})
@@ -6959,11 +6958,11 @@ inline status check_winograd(const quant::quantized_weights& w, std::size_t chan
 /// A 3x3 stride-1 convolution (groups = 1) prepared for the Winograd kernel of one arch path.
 class winograd_conv {
  public:
-  /// Packs rows [row_begin, row_begin + row_count) of `w` (3x3 weights of `channels` channels,
-  /// columns ordered (c, ky, kx) as quant::quantized_weights stores them) for path `a`.
-  static result<winograd_conv> try_prepare(const quant::quantized_weights& w, std::size_t channels,
-                                           std::size_t row_begin, std::size_t row_count, arch a) {
-    if (auto s = check_winograd(w, channels, row_begin, row_count); !s.ok()) return s;
+  /// Packs `w` (3x3 weights of `channels` channels, columns ordered (c, ky, kx) as
+  /// quant::quantized_weights stores them; all rows: groups = 1) for path `a`. Errors: check_winograd's.
+  static result<winograd_conv> try_prepare(const quant::quantized_weights& w, std::size_t channels, arch a) {
+    if (auto s = check_winograd(w, channels); !s.ok()) return s;
+    const std::size_t row_count = w.rows;
     auto k = try_winograd_kernel(a);
     if (!k) return k.error();
     winograd_conv c;
@@ -6975,7 +6974,7 @@ class winograd_conv {
     c.packed_.resize(16 * c.out_blocks_ * c.channel_pairs_ * 2 * winograd_out_block);  // zero-filled
     for (std::size_t o = 0; o < row_count; ++o)
       for (std::size_t ch = 0; ch < channels; ++ch) {
-        const std::int8_t* g = w.codes.data() + (row_begin + o) * w.cols + ch * 9;
+        const std::int8_t* g = w.codes.data() + o * w.cols + ch * 9;
         std::int32_t u[16];
         transform_filter(g, u);
         const std::size_t ob = o / winograd_out_block, col = o % winograd_out_block;
@@ -6985,11 +6984,6 @@ class winograd_conv {
       }
     return c;
   }
-  /// try_prepare of all rows.
-  static result<winograd_conv> try_prepare(const quant::quantized_weights& w, std::size_t channels, arch a) {
-    return try_prepare(w, channels, 0, w.rows, a);
-  }
-
   /// The argument block of one sample: x [height][width][channels] with zero point x_zero_point,
   /// padding on every side (height, width + 2 * padding >= 3), output pixels of y_pixel_stride
   /// bytes (every tile: tile_end set).
@@ -10067,11 +10061,14 @@ class kernel_network {
         if (!pack) return p;
         if (use_winograd(geo, w)) {
           auto conv = kernels::winograd_conv::try_prepare(w, geo.in_channels, arch_);
-          if (!conv) return conv.error();
-          p.kind = method_kind::winograd;
-          p.method = "conv 3x3 (winograd)";
-          p.winograd = std::move(*conv);
-          return p;
+          if (conv) {
+            p.kind = method_kind::winograd;
+            p.method = "conv 3x3 (winograd)";
+            p.winograd = std::move(*conv);
+            return p;
+          }
+          // rows whose 4 * accumulator could overflow int32: im2col + GEMM below instead
+          if (conv.error().code() != errc::unsupported) return conv.error();
         }
         const bool direct = geo.is_pointwise() && geo.groups == 1;
         p.kind = direct ? method_kind::gemm_direct : method_kind::gemm_im2col;
@@ -10143,10 +10140,10 @@ class kernel_network {
     return make_status(errc::unsupported, "the kernel engine has no kernel for op kind ", int(op.kind));
   }
 
-  /// Whether convolution `geo` with weights `w` runs by Winograd (kernel_options::winograd).
+  /// Whether convolution `geo` with weights `w` should run by Winograd (kernel_options::winograd);
+  /// winograd_conv::try_prepare then checks that its rows run exactly.
   bool use_winograd(const kernels::fp32::conv2d_geometry& geo, const quant::quantized_weights& w) const {
-    if (options_.winograd == winograd_use::never || geo.kernel != 3 || geo.stride != 1 || geo.groups != 1 ||
-        !kernels::check_winograd(w, geo.in_channels, 0, w.rows).ok())
+    if (options_.winograd == winograd_use::never || geo.kernel != 3 || geo.stride != 1 || geo.groups != 1)
       return false;
     if (options_.winograd == winograd_use::always) return true;
     return geo.out_pixels() >= winograd_min_pixels(kernels::gemm_default_storage_bits(w.format.bits, w.cols));

@@ -32,15 +32,14 @@ constexpr std::size_t winograd_tiles(std::size_t out_height, std::size_t out_wid
   return ((out_height + 1) / 2) * ((out_width + 1) / 2);
 }
 
-/// ok when rows [row_begin, row_begin + row_count) of `w` (a 3x3 convolution of `channels` input
-/// channels, columns ordered (c, ky, kx)) run exactly by Winograd: 4 * 255 * sum |w| of every row
-/// fits int32 (true for any 8-bit row of up to 1800 channels). Otherwise why not.
-inline status check_winograd(const quant::quantized_weights& w, std::size_t channels, std::size_t row_begin,
-                             std::size_t row_count) {
-  if (channels == 0 || w.cols != channels * 9 || w.codes.size() != w.rows * w.cols || row_begin + row_count > w.rows)
+/// ok when `w` (a 3x3 convolution of `channels` input channels, columns ordered (c, ky, kx)) runs
+/// exactly by Winograd: 4 * 255 * sum |w| of every row fits int32 (true for any 8-bit row of up to
+/// 1800 channels); errc::unsupported naming the row when not, shape_mismatch for other shapes.
+inline status check_winograd(const quant::quantized_weights& w, std::size_t channels) {
+  if (channels == 0 || w.cols != channels * 9 || w.codes.size() != w.rows * w.cols)
     return make_status(errc::shape_mismatch, "Winograd F(2x2,3x3) needs 3x3 weights of ", channels,
                        " channels; got ", w.rows, "x", w.cols, " (", w.codes.size(), " codes)");
-  for (std::size_t r = row_begin; r < row_begin + row_count; ++r) {
+  for (std::size_t r = 0; r < w.rows; ++r) {
     std::int64_t abs_sum = 0;
     for (std::size_t k = 0; k < w.cols; ++k) abs_sum += std::abs(std::int32_t(w.codes[r * w.cols + k]));
     if (4 * 255 * abs_sum > std::int64_t{0x7fffffff})
@@ -53,11 +52,11 @@ inline status check_winograd(const quant::quantized_weights& w, std::size_t chan
 /// A 3x3 stride-1 convolution (groups = 1) prepared for the Winograd kernel of one arch path.
 class winograd_conv {
  public:
-  /// Packs rows [row_begin, row_begin + row_count) of `w` (3x3 weights of `channels` channels,
-  /// columns ordered (c, ky, kx) as quant::quantized_weights stores them) for path `a`.
-  static result<winograd_conv> try_prepare(const quant::quantized_weights& w, std::size_t channels,
-                                           std::size_t row_begin, std::size_t row_count, arch a) {
-    if (auto s = check_winograd(w, channels, row_begin, row_count); !s.ok()) return s;
+  /// Packs `w` (3x3 weights of `channels` channels, columns ordered (c, ky, kx) as
+  /// quant::quantized_weights stores them; all rows: groups = 1) for path `a`. Errors: check_winograd's.
+  static result<winograd_conv> try_prepare(const quant::quantized_weights& w, std::size_t channels, arch a) {
+    if (auto s = check_winograd(w, channels); !s.ok()) return s;
+    const std::size_t row_count = w.rows;
     auto k = try_winograd_kernel(a);
     if (!k) return k.error();
     winograd_conv c;
@@ -69,7 +68,7 @@ class winograd_conv {
     c.packed_.resize(16 * c.out_blocks_ * c.channel_pairs_ * 2 * winograd_out_block);  // zero-filled
     for (std::size_t o = 0; o < row_count; ++o)
       for (std::size_t ch = 0; ch < channels; ++ch) {
-        const std::int8_t* g = w.codes.data() + (row_begin + o) * w.cols + ch * 9;
+        const std::int8_t* g = w.codes.data() + o * w.cols + ch * 9;
         std::int32_t u[16];
         transform_filter(g, u);
         const std::size_t ob = o / winograd_out_block, col = o % winograd_out_block;
@@ -79,11 +78,6 @@ class winograd_conv {
       }
     return c;
   }
-  /// try_prepare of all rows.
-  static result<winograd_conv> try_prepare(const quant::quantized_weights& w, std::size_t channels, arch a) {
-    return try_prepare(w, channels, 0, w.rows, a);
-  }
-
   /// The argument block of one sample: x [height][width][channels] with zero point x_zero_point,
   /// padding on every side (height, width + 2 * padding >= 3), output pixels of y_pixel_stride
   /// bytes (every tile: tile_end set).

@@ -9,7 +9,7 @@
 /// the image), V = B^T d B (|V| <= 4 * 255, int16), U = G' g G'^T with G' = 2 G (|U| <= 9 * 128,
 /// int16, precomputed), M = sum over channels of U (.) V (int32, wrapping), and A^T M A = 4 * the
 /// 2x2 block of accumulators sum (x - zx) * w. Every step is an integer sum with wrapping int32
-/// arithmetic, so A^T M A equals 4 * acc mod 2^32; when |4 * acc| < 2^31 (winograd_fits checks it
+/// arithmetic, so A^T M A equals 4 * acc mod 2^32; when |4 * acc| < 2^31 (check_winograd checks it
 /// per output channel at prepare time) it is 4 * acc exactly and >> 2 recovers acc, bit for bit
 /// the direct convolution's. Multiplies per output: 16 / 4 = 4 per channel instead of 9 (2.25x fewer).
 #pragma once

@@ -162,7 +162,7 @@ struct winograd {
       for (std::size_t j = 0; j < 2; ++j) {
         const std::size_t ox = 2 * tx + j;
         if (ox >= a.out_width) break;
-        // 4 * acc exactly (winograd_fits): the arithmetic shift recovers acc
+        // 4 * acc exactly (check_winograd): the arithmetic shift recovers acc
         const std::uint64_t bytes = low_bytes8(requantize8(_mm256_srai_epi32(j ? y1 : y0, 2), rq));
         std::uint8_t* y = a.y + (oy * a.out_width + ox) * a.y_pixel_stride + o0;
         if (n == 8)

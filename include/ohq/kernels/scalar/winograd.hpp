@@ -82,7 +82,7 @@ inline void run_winograd(const winograd_args& a) noexcept {
         for (std::size_t j = 0; j < 2; ++j) {
           const std::size_t oy = 2 * ty + i, ox = 2 * tx + j;
           if (oy >= a.out_height || ox >= a.out_width) continue;
-          // 4 * acc exactly (winograd_fits): an arithmetic shift recovers acc
+          // 4 * acc exactly (check_winograd): an arithmetic shift recovers acc
           const std::int32_t acc = static_cast<std::int32_t>(y4[2 * i + j]) >> 2;
           const std::uint32_t with_bias = std::uint32_t(acc) + std::uint32_t(a.bias ? a.bias[o] : 0);
           a.y[(oy * a.out_width + ox) * a.y_pixel_stride + o] = static_cast<std::uint8_t>(

@@ -381,11 +381,14 @@ class kernel_network {
         if (!pack) return p;
         if (use_winograd(geo, w)) {
           auto conv = kernels::winograd_conv::try_prepare(w, geo.in_channels, arch_);
-          if (!conv) return conv.error();
-          p.kind = method_kind::winograd;
-          p.method = "conv 3x3 (winograd)";
-          p.winograd = std::move(*conv);
-          return p;
+          if (conv) {
+            p.kind = method_kind::winograd;
+            p.method = "conv 3x3 (winograd)";
+            p.winograd = std::move(*conv);
+            return p;
+          }
+          // rows whose 4 * accumulator could overflow int32: im2col + GEMM below instead
+          if (conv.error().code() != errc::unsupported) return conv.error();
         }
         const bool direct = geo.is_pointwise() && geo.groups == 1;
         p.kind = direct ? method_kind::gemm_direct : method_kind::gemm_im2col;
@@ -457,10 +460,10 @@ class kernel_network {
     return make_status(errc::unsupported, "the kernel engine has no kernel for op kind ", int(op.kind));
   }
 
-  /// Whether convolution `geo` with weights `w` runs by Winograd (kernel_options::winograd).
+  /// Whether convolution `geo` with weights `w` should run by Winograd (kernel_options::winograd);
+  /// winograd_conv::try_prepare then checks that its rows run exactly.
   bool use_winograd(const kernels::fp32::conv2d_geometry& geo, const quant::quantized_weights& w) const {
-    if (options_.winograd == winograd_use::never || geo.kernel != 3 || geo.stride != 1 || geo.groups != 1 ||
-        !kernels::check_winograd(w, geo.in_channels, 0, w.rows).ok())
+    if (options_.winograd == winograd_use::never || geo.kernel != 3 || geo.stride != 1 || geo.groups != 1)
       return false;
     if (options_.winograd == winograd_use::always) return true;
     return geo.out_pixels() >= winograd_min_pixels(kernels::gemm_default_storage_bits(w.format.bits, w.cols));
