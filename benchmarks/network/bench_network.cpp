@@ -123,8 +123,8 @@ void BM_kernels(benchmark::State& state) {
 }
 
 /// The kernel engine at `Bits` on one thread with a clock read around every op: counters give the
-/// milliseconds per run spent in each kind of op (kernel_network::method), e.g. "conv 3x3 (winograd)",
-/// and in quantizing the input / dequantizing the output ("io").
+/// milliseconds per run spent in each kind of op (kernel_network::method), e.g.
+/// "conv 3x3 (winograd F(3x3,3x3))", and in quantizing the input / dequantizing the output ("io").
 template <class Net, unsigned Bits>
 void BM_op_split(benchmark::State& state) {
   auto& s = quantized_setup<Net>::get();

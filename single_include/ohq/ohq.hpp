@@ -5580,40 +5580,120 @@ extern "C" __attribute__((weak)) const ohq::kernels::w8a8_kernel_entry* ohq_kern
 // #include <ohq/kernels/winograd_types.hpp>
 // ---- begin ohq/kernels/winograd_types.hpp ----
 // SPDX-License-Identifier: MIT
-/// @file Defines the plain-data interface between the Winograd F(2x2, 3x3) convolution kernels of
-/// every arch and the dispatch table: the argument block, the packed weight layout and the entry.
+/// @file Defines the plain-data interface between the Winograd convolution kernels of every arch
+/// and the dispatch table: the two tile sizes and their integer transforms, the argument block,
+/// the packed weight layout and the entry.
 ///
 /// POD only, like w8a8_types.hpp: the per-arch translation units include it with arch flags.
 ///
-/// The arithmetic (kernels/winograd.hpp packs the weights and checks eligibility), exact in int32:
-/// for every 2x2 block of outputs, d is the 4x4 input patch minus the input zero point (0 outside
-/// the image), V = B^T d B (|V| <= 4 * 255, int16), U = G' g G'^T with G' = 2 G (|U| <= 9 * 128,
-/// int16, precomputed), M = sum over channels of U (.) V (int32, wrapping), and A^T M A = 4 * the
-/// 2x2 block of accumulators sum (x - zx) * w. Every step is an integer sum with wrapping int32
-/// arithmetic, so A^T M A equals 4 * acc mod 2^32; when |4 * acc| < 2^31 (check_winograd checks it
-/// per output channel at prepare time) it is 4 * acc exactly and >> 2 recovers acc, bit for bit
-/// the direct convolution's. Multiplies per output: 16 / 4 = 4 per channel instead of 9 (2.25x fewer).
+/// The arithmetic (kernels/winograd.hpp packs the weights and checks eligibility), exact in int32,
+/// for F(m x m, 3x3) with m = 2 or 3 (alpha = m + 2): for every m x m block of outputs, d is the
+/// alpha x alpha input patch minus the input zero point (0 outside the image), V = B^T d B (int16),
+/// U = G' g G'^T with G' = c G the integer-scaled filter transform (int16, precomputed), M = sum
+/// over channels of U (.) V (int32, wrapping), and A^T M A = c^2 * the m x m block of accumulators
+/// sum (x - zx) * w. Every step is an integer sum with wrapping int32 arithmetic, so A^T M A equals
+/// c^2 * acc mod 2^32; when |c^2 * acc| < 2^31 (check_winograd checks it per output channel at
+/// prepare time) it is c^2 * acc exactly, and an arithmetic shift by the power of two in c^2 then
+/// a multiply by the inverse of its odd part mod 2^32 recover acc, bit for bit the direct
+/// convolution's. Multiplies per output and channel: 16 / 4 = 4 for F(2x2), 25 / 9 = 2.8 for F(3x3),
+/// instead of 9.
 
 #include <cstddef>
 #include <cstdint>
+#include <type_traits>
 
 namespace ohq::kernels {
 
 /// Output channels per packed weight block (two AVX2 registers of int32 sums).
 inline constexpr std::size_t winograd_out_block = 16;
 
-/// One sample of a 3x3 stride-1 convolution with groups = 1, NHWC, quant::conv2d_reference bit for bit:
+/// The output tile of a Winograd kernel: F(m x m, 3x3) computes m x m outputs from an
+/// (m + 2) x (m + 2) input patch. F(3x3) does 1.44x fewer multiplies than F(2x2) but is exact only
+/// for rows with 36 * 255 * sum |w| < 2^31 (any 8-bit row of up to 203 channels), F(2x2) while
+/// 4 * 255 * sum |w| < 2^31 (up to 1827 channels). f2x2_stride2 is the stride-2 convolution's:
+/// 2 x 2 outputs from a 5 x 5 patch with 25 multiplies instead of 36 (per axis, the even taps
+/// w0, w2 on the even inputs by F(2, 2), the odd tap w1 on the odd inputs directly), no scale.
+enum class winograd_tile : std::uint8_t { f2x2 = 2, f3x3 = 3, f2x2_stride2 = 4 };
+
+/// The integer transforms of one tile: alpha x alpha input transform B^T (alpha = the patch's
+/// side), alpha x 3 filter transform G' = c G, m x alpha output transform A^T, output tiles of
+/// m x m pixels at `stride`; A^T M A = scale * acc, scale = c^2 = 2^scale_shift * odd with
+/// odd * odd_inverse = 1 mod 2^32. F(2x2) and F(3x3) from the interpolation points 0, 1, -1 (, 2)
+/// and infinity.
+template <winograd_tile T>
+struct winograd_transform;
+
+template <>
+struct winograd_transform<winograd_tile::f2x2> {
+  static constexpr std::size_t m = 2, stride = 1, alpha = 4, positions = 16;
+  static constexpr std::int32_t bt[4][4] = {{1, 0, -1, 0}, {0, 1, 1, 0}, {0, -1, 1, 0}, {0, 1, 0, -1}};
+  static constexpr std::int32_t g[4][3] = {{2, 0, 0}, {1, 1, 1}, {1, -1, 1}, {0, 0, 2}};
+  static constexpr std::int32_t at[2][4] = {{1, 1, 1, 0}, {0, 1, -1, -1}};
+  static constexpr std::int64_t scale = 4;
+  static constexpr unsigned scale_shift = 2;
+  static constexpr std::uint32_t odd_inverse = 1;
+};
+
+template <>
+struct winograd_transform<winograd_tile::f3x3> {
+  static constexpr std::size_t m = 3, stride = 1, alpha = 5, positions = 25;
+  static constexpr std::int32_t bt[5][5] = {
+      {2, -1, -2, 1, 0}, {0, 2, 1, -1, 0}, {0, -2, 3, -1, 0}, {0, -1, 0, 1, 0}, {0, 2, -1, -2, 1}};
+  static constexpr std::int32_t g[5][3] = {{3, 0, 0}, {3, 3, 3}, {1, -1, 1}, {1, 2, 4}, {0, 0, 6}};
+  static constexpr std::int32_t at[3][5] = {{1, 1, 1, 1, 0}, {0, 1, -1, 2, 0}, {0, 1, 1, 4, 1}};
+  static constexpr std::int64_t scale = 36;
+  static constexpr unsigned scale_shift = 2;
+  static constexpr std::uint32_t odd_inverse = 0x38E38E39u;  // 9 * 0x38E38E39 = 2^33 + 1
+};
+
+/// Per axis: y0 = w0 x0 + w1 x1 + w2 x2, y1 = w0 x2 + w1 x3 + w2 x4 as
+/// (x0 - x2) w0 + x2 (w0 + w2) + x1 w1 and x2 (w0 + w2) + (x4 - x2) w2 + x3 w1.
+template <>
+struct winograd_transform<winograd_tile::f2x2_stride2> {
+  static constexpr std::size_t m = 2, stride = 2, alpha = 5, positions = 25;
+  static constexpr std::int32_t bt[5][5] = {
+      {1, 0, -1, 0, 0}, {0, 0, 1, 0, 0}, {0, 0, -1, 0, 1}, {0, 1, 0, 0, 0}, {0, 0, 0, 1, 0}};
+  static constexpr std::int32_t g[5][3] = {{1, 0, 0}, {1, 0, 1}, {0, 0, 1}, {0, 1, 0}, {0, 1, 0}};
+  static constexpr std::int32_t at[2][5] = {{1, 1, 0, 1, 0}, {0, 1, 1, 0, 1}};
+  static constexpr std::int64_t scale = 1;
+  static constexpr unsigned scale_shift = 0;
+  static constexpr std::uint32_t odd_inverse = 1;
+};
+
+/// Calls f(std::integral_constant<winograd_tile, tile>{}): one switch for every per-tile dispatch.
+template <class F>
+decltype(auto) with_winograd_tile(winograd_tile tile, F&& f) {
+  switch (tile) {
+    case winograd_tile::f3x3:
+      return f(std::integral_constant<winograd_tile, winograd_tile::f3x3>{});
+    case winograd_tile::f2x2_stride2:
+      return f(std::integral_constant<winograd_tile, winograd_tile::f2x2_stride2>{});
+    case winograd_tile::f2x2:
+      break;
+  }
+  return f(std::integral_constant<winograd_tile, winograd_tile::f2x2>{});
+}
+
+/// Positions (alpha^2) of the transforms of `tile`.
+constexpr std::size_t winograd_positions(winograd_tile tile) noexcept {
+  return tile == winograd_tile::f2x2 ? 16 : 25;
+}
+
+/// One sample of a 3x3 convolution (stride 1, or 2 for f2x2_stride2) with groups = 1, NHWC,
+/// quant::conv2d_reference bit for bit:
 ///   y[(oy * out_width + ox) * y_pixel_stride + o] = requantize(bias[o] + sum_{c,ky,kx inside} (x[iy][ix][c] - x_zero_point) * w[o][c][ky][kx])
-/// with iy = oy - padding + ky, ix = ox - padding + kx (taps outside the image are real 0).
-/// Output tiles of 2x2 pixels are numbered t = ty * ceil(out_width / 2) + tx; a call computes
+/// with iy = oy * stride - padding + ky, ix = ox * stride - padding + kx (taps outside the image
+/// are real 0).
+/// Output tiles of m x m pixels are numbered t = ty * ceil(out_width / m) + tx; a call computes
 /// tiles [tile_begin, tile_end) (threads split them).
 struct winograd_args {
   const std::uint8_t* x = nullptr;  ///< [height][width][channels] u8 codes
   std::size_t height = 0, width = 0, channels = 0, padding = 1;
-  std::size_t out_height = 0, out_width = 0;  ///< height + 2 * padding - 2, width + 2 * padding - 2
+  std::size_t out_height = 0, out_width = 0;  ///< (height + 2 * padding - 3) / stride + 1, alike
   std::int32_t x_zero_point = 0;
-  /// U packed as [16 positions][out_blocks][channel_pairs][winograd_out_block][2] int16: position
-  /// xi = 4 * i + j of the 4x4 transform, output channels in blocks of 16, channels in pairs
+  winograd_tile tile = winograd_tile::f2x2;  ///< the transforms, output tile and stride
+  /// U packed as [alpha^2 positions][out_blocks][channel_pairs][winograd_out_block][2] int16: position
+  /// xi = alpha * i + j of the alpha x alpha transform, output channels in blocks of 16, channels in pairs
   /// (c = 2p, 2p + 1) interleaved for vpmaddwd; zeros past out_channels and channels.
   const std::int16_t* weights = nullptr;
   std::size_t out_channels = 0;
@@ -5628,8 +5708,8 @@ struct winograd_args {
   std::uint8_t* y = nullptr;       ///< [out_height][out_width] pixels of y_pixel_stride bytes
   std::size_t y_pixel_stride = 0;  ///< >= out_channels
   std::size_t tile_begin = 0, tile_end = 0;
-  /// The kernel's scratch for transformed inputs and products, at least 8 tiles' worth of
-  /// 16 * round_up(channels, 16) + 512 int16 each; more lets it transform more tiles per chunk.
+  /// The kernel's scratch for transformed inputs and products, at least 12 tiles' worth of
+  /// alpha^2 * (round_up(channels, 16) + 32) int16 each; more lets it transform more tiles per chunk.
   /// The caller gives each thread its own (32-byte aligned).
   std::int16_t* scratch = nullptr;
   std::size_t scratch_elems = 0;
@@ -5637,7 +5717,7 @@ struct winograd_args {
 
 /// One Winograd kernel of the dispatch table.
 struct winograd_kernel_entry {
-  const char* name;  ///< e.g. "avx2 winograd F(2x2,3x3) (vpmaddwd, 6 tiles x 16 channels)"
+  const char* name;  ///< e.g. "avx2 winograd F(2x2|3x3, 3x3) (vpmaddwd, 6 tiles x 16 channels)"
   void (*run)(const winograd_args&) noexcept;
 };
 
@@ -5646,9 +5726,9 @@ struct winograd_kernel_entry {
 // #include <ohq/kernels/scalar/winograd.hpp>
 // ---- begin ohq/kernels/scalar/winograd.hpp ----
 // SPDX-License-Identifier: MIT
-/// @file Defines the scalar Winograd F(2x2, 3x3) convolution kernel (kernels/winograd_types.hpp):
-/// the portable path of the dispatch table, plain loops in wrapping uint32 arithmetic over the
-/// packed weights the SIMD kernels read.
+/// @file Defines the scalar Winograd convolution kernels of every winograd_tile
+/// (kernels/winograd_types.hpp): the portable path of the dispatch table, plain loops over the
+/// transform matrices in wrapping uint32 arithmetic, reading the packed weights the SIMD kernels read.
 
 // #include <ohq/kernels/winograd_types.hpp>
 // #include <ohq/quant/requantize.hpp>
@@ -5659,61 +5739,82 @@ struct winograd_kernel_entry {
 
 namespace ohq::kernels::scalar {
 
-/// V = B^T d B for one 4x4 patch d (row-major), B^T = [1 0 -1 0; 0 1 1 0; 0 -1 1 0; 0 1 0 -1].
-inline void winograd_input_transform(const std::int32_t (&d)[16], std::int32_t (&v)[16]) noexcept {
-  std::int32_t t[16];  // B^T d
-  for (std::size_t j = 0; j < 4; ++j) {
-    t[0 + j] = d[0 + j] - d[8 + j];
-    t[4 + j] = d[4 + j] + d[8 + j];
-    t[8 + j] = d[8 + j] - d[4 + j];
-    t[12 + j] = d[4 + j] - d[12 + j];
-  }
-  for (std::size_t i = 0; i < 4; ++i) {  // (B^T d) B
-    v[4 * i + 0] = t[4 * i + 0] - t[4 * i + 2];
-    v[4 * i + 1] = t[4 * i + 1] + t[4 * i + 2];
-    v[4 * i + 2] = t[4 * i + 2] - t[4 * i + 1];
-    v[4 * i + 3] = t[4 * i + 1] - t[4 * i + 3];
-  }
+/// V = B^T d B for one alpha x alpha patch d (row-major) of tile T.
+template <winograd_tile T>
+void winograd_input_transform(const std::int32_t* d, std::int32_t* v) noexcept {
+  using tr = winograd_transform<T>;
+  constexpr std::size_t n = tr::alpha;
+  std::int32_t t[n * n];  // B^T d
+  for (std::size_t i = 0; i < n; ++i)
+    for (std::size_t j = 0; j < n; ++j) {
+      std::int32_t s = 0;
+      for (std::size_t k = 0; k < n; ++k) s += tr::bt[i][k] * d[k * n + j];
+      t[i * n + j] = s;
+    }
+  for (std::size_t i = 0; i < n; ++i)
+    for (std::size_t j = 0; j < n; ++j) {
+      std::int32_t s = 0;
+      for (std::size_t k = 0; k < n; ++k) s += t[i * n + k] * tr::bt[j][k];
+      v[i * n + j] = s;
+    }
 }
 
-/// A^T m A for one 4x4 block m (wrapping), A^T = [1 1 1 0; 0 1 -1 -1]: 4x the 2x2 outputs.
-inline void winograd_output_transform(const std::uint32_t (&m)[16], std::uint32_t (&y)[4]) noexcept {
-  std::uint32_t t[8];  // A^T m
-  for (std::size_t j = 0; j < 4; ++j) {
-    t[j] = m[j] + m[4 + j] + m[8 + j];
-    t[4 + j] = m[4 + j] - m[8 + j] - m[12 + j];
-  }
-  for (std::size_t i = 0; i < 2; ++i) {
-    y[2 * i + 0] = t[4 * i + 0] + t[4 * i + 1] + t[4 * i + 2];
-    y[2 * i + 1] = t[4 * i + 1] - t[4 * i + 2] - t[4 * i + 3];
-  }
+/// A^T m A for one alpha x alpha block m (wrapping): scale * the M x M outputs of tile T.
+template <winograd_tile T>
+void winograd_output_transform(const std::uint32_t* m, std::uint32_t* y) noexcept {
+  using tr = winograd_transform<T>;
+  constexpr std::size_t n = tr::alpha, M = tr::m;
+  std::uint32_t t[M * n];  // A^T m
+  for (std::size_t i = 0; i < M; ++i)
+    for (std::size_t j = 0; j < n; ++j) {
+      std::uint32_t s = 0;
+      for (std::size_t k = 0; k < n; ++k) s += std::uint32_t(tr::at[i][k]) * m[k * n + j];
+      t[i * n + j] = s;
+    }
+  for (std::size_t i = 0; i < M; ++i)
+    for (std::size_t j = 0; j < M; ++j) {
+      std::uint32_t s = 0;
+      for (std::size_t k = 0; k < n; ++k) s += t[i * n + k] * std::uint32_t(tr::at[j][k]);
+      y[i * M + j] = s;
+    }
 }
 
-inline void run_winograd(const winograd_args& a) noexcept {
-  const std::size_t tiles_w = (a.out_width + 1) / 2, c_count = a.channels, kp = a.channel_pairs;
-  thread_local std::vector<std::int32_t> v;  // [16][2 * kp] of one tile
-  v.assign(16 * 2 * kp, 0);
+/// acc from scale * acc (exact in int32, check_winograd): the shift, then the odd part's inverse.
+template <winograd_tile T>
+constexpr std::int32_t winograd_unscale(std::uint32_t scaled) noexcept {
+  using tr = winograd_transform<T>;
+  const std::uint32_t shifted = static_cast<std::uint32_t>(static_cast<std::int32_t>(scaled) >> tr::scale_shift);
+  return static_cast<std::int32_t>(shifted * tr::odd_inverse);
+}
+
+template <winograd_tile T>
+void run_winograd_tiles(const winograd_args& a) noexcept {
+  using tr = winograd_transform<T>;
+  constexpr std::size_t n = tr::alpha, positions = tr::positions, M = tr::m, step = M * tr::stride;
+  const std::size_t tiles_w = (a.out_width + M - 1) / M, c_count = a.channels, kp = a.channel_pairs;
+  thread_local std::vector<std::int32_t> v;  // [positions][2 * kp] of one tile
+  v.assign(positions * 2 * kp, 0);
   for (std::size_t t = a.tile_begin; t < a.tile_end; ++t) {
     const std::size_t ty = t / tiles_w, tx = t % tiles_w;
-    const std::ptrdiff_t iy0 = std::ptrdiff_t(2 * ty) - std::ptrdiff_t(a.padding);
-    const std::ptrdiff_t ix0 = std::ptrdiff_t(2 * tx) - std::ptrdiff_t(a.padding);
+    const std::ptrdiff_t iy0 = std::ptrdiff_t(step * ty) - std::ptrdiff_t(a.padding);
+    const std::ptrdiff_t ix0 = std::ptrdiff_t(step * tx) - std::ptrdiff_t(a.padding);
     for (std::size_t c = 0; c < c_count; ++c) {
-      std::int32_t d[16], vt[16];
-      for (std::size_t i = 0; i < 4; ++i)
-        for (std::size_t j = 0; j < 4; ++j) {
+      std::int32_t d[positions], vt[positions];
+      for (std::size_t i = 0; i < n; ++i)
+        for (std::size_t j = 0; j < n; ++j) {
           const std::ptrdiff_t iy = iy0 + std::ptrdiff_t(i), ix = ix0 + std::ptrdiff_t(j);
           const bool inside = iy >= 0 && iy < std::ptrdiff_t(a.height) && ix >= 0 && ix < std::ptrdiff_t(a.width);
-          d[4 * i + j] =
+          d[n * i + j] =
               inside ? std::int32_t(a.x[(std::size_t(iy) * a.width + std::size_t(ix)) * c_count + c]) - a.x_zero_point
                      : 0;
         }
-      winograd_input_transform(d, vt);
-      for (std::size_t xi = 0; xi < 16; ++xi) v[xi * 2 * kp + c] = vt[xi];
+      winograd_input_transform<T>(d, vt);
+      for (std::size_t xi = 0; xi < positions; ++xi) v[xi * 2 * kp + c] = vt[xi];
     }
     for (std::size_t o = 0; o < a.out_channels; ++o) {
       const std::size_t ob = o / winograd_out_block, col = o % winograd_out_block;
-      std::uint32_t m[16];
-      for (std::size_t xi = 0; xi < 16; ++xi) {
+      std::uint32_t m[positions];
+      for (std::size_t xi = 0; xi < positions; ++xi) {
         const std::int16_t* u = a.weights + ((xi * a.out_blocks + ob) * kp) * 2 * winograd_out_block + 2 * col;
         const std::int32_t* vx = v.data() + xi * 2 * kp;
         std::uint32_t sum = 0;
@@ -5721,15 +5822,14 @@ inline void run_winograd(const winograd_args& a) noexcept {
           sum += std::uint32_t(vx[2 * p] * u[0]) + std::uint32_t(vx[2 * p + 1] * u[1]);
         m[xi] = sum;
       }
-      std::uint32_t y4[4];
-      winograd_output_transform(m, y4);
+      std::uint32_t y[M * M];
+      winograd_output_transform<T>(m, y);
       const quant::fixed_multiplier f{a.multiplier[o], a.shift[o]};
-      for (std::size_t i = 0; i < 2; ++i)
-        for (std::size_t j = 0; j < 2; ++j) {
-          const std::size_t oy = 2 * ty + i, ox = 2 * tx + j;
+      for (std::size_t i = 0; i < M; ++i)
+        for (std::size_t j = 0; j < M; ++j) {
+          const std::size_t oy = M * ty + i, ox = M * tx + j;
           if (oy >= a.out_height || ox >= a.out_width) continue;
-          // 4 * acc exactly (check_winograd): an arithmetic shift recovers acc
-          const std::int32_t acc = static_cast<std::int32_t>(y4[2 * i + j]) >> 2;
+          const std::int32_t acc = winograd_unscale<T>(y[M * i + j]);
           const std::uint32_t with_bias = std::uint32_t(acc) + std::uint32_t(a.bias ? a.bias[o] : 0);
           a.y[(oy * a.out_width + ox) * a.y_pixel_stride + o] = static_cast<std::uint8_t>(
               quant::requantize(static_cast<std::int32_t>(with_bias), f, a.zero_point, a.lo, a.hi));
@@ -5738,8 +5838,12 @@ inline void run_winograd(const winograd_args& a) noexcept {
   }
 }
 
+inline void run_winograd(const winograd_args& a) noexcept {
+  with_winograd_tile(a.tile, [&](auto tile) { run_winograd_tiles<decltype(tile)::value>(a); });
+}
+
 inline const winograd_kernel_entry* winograd_entry() noexcept {
-  static constexpr winograd_kernel_entry entry{"scalar winograd F(2x2,3x3)", &run_winograd};
+  static constexpr winograd_kernel_entry entry{"scalar winograd F(2x2|3x3, 3x3), stride 1|2", &run_winograd};
   return &entry;
 }
 
@@ -5748,18 +5852,19 @@ inline const winograd_kernel_entry* winograd_entry() noexcept {
 // #include <ohq/kernels/avx2/winograd.hpp>
 // ---- begin ohq/kernels/avx2/winograd.hpp ----
 // SPDX-License-Identifier: MIT
-/// @file Defines the AVX2 Winograd F(2x2, 3x3) convolution kernel (exact; the arithmetic is in
-/// kernels/winograd_types.hpp). A no-op unless the including TU is compiled with AVX2 and FMA.
+/// @file Defines the AVX2 Winograd convolution kernels of every winograd_tile (exact; the
+/// arithmetic is in kernels/winograd_types.hpp). A no-op unless the including TU is compiled with
+/// AVX2 and FMA.
 ///
 /// Per chunk of tiles (its transformed inputs sized to stay in L2 next to one block of weights):
-///   1. input transform: 16 channels per register, the 4x4 patch widened to int16 minus the zero
-///      point, B^T d B by int16 adds (|V| <= 1020), stored V[xi][tile][channel];
-///   2. for each block of 16 output channels and each group of 6 tiles, 16 small GEMMs (one per
-///      position xi, K = channels): a 32-bit broadcast of a tile's channel pair times the pair-
-///      interleaved weights by vpmaddwd, 6 x 2 int32 accumulators, as the W8A8 kernel's loop but
-///      without its widening;
-///   3. output transform A^T M A by int32 adds, >> 2, then the W8A8 GEMM's requantization
-///      (requantize8) and 8-byte stores.
+///   1. input transform: 16 channels per register, the alpha x alpha patch widened to int16 minus
+///      the zero point, B^T d B by int16 adds and shifts (|V| <= 9180), stored V[xi][tile][channel];
+///   2. for each block of 16 output channels and each group of 6 (5, 4) tiles, alpha^2 small GEMMs
+///      (one per position xi, K = channels): a 32-bit broadcast of a tile's channel pair times the
+///      pair-interleaved weights by vpmaddwd, 6 x 2 int32 accumulators, as the W8A8 kernel's loop
+///      but without its widening;
+///   3. output transform A^T M A by int32 adds and shifts, the exact division by the transforms'
+///      scale, then the W8A8 GEMM's requantization (requantize8) and 8-byte stores.
 
 #if defined(__AVX2__) && defined(__FMA__)
 
@@ -5775,32 +5880,82 @@ inline const winograd_kernel_entry* winograd_entry() noexcept {
 namespace ohq::kernels::avx2 {
 
 struct winograd {
-  static constexpr std::size_t mr = 6;          ///< tiles per register block
+  static constexpr std::size_t mr = 6;          ///< most tiles per register block (also 5 or 4)
   static constexpr std::size_t block = 16;      ///< channels per input-transform register
 
   static std::size_t round_up(std::size_t n, std::size_t m) noexcept { return (n + m - 1) / m * m; }
 
-  /// V of tiles [t0, t1) into v ([16][tile_stride][cs] int16, tile t at row t - t0).
+  /// out = B^T in along one axis of tile T (in, out: alpha int16 registers each).
+  template <winograd_tile T>
+  static void input_1d(const __m256i* in, __m256i* out) noexcept {
+    const auto add = [](__m256i x, __m256i y) noexcept { return _mm256_add_epi16(x, y); };
+    const auto sub = [](__m256i x, __m256i y) noexcept { return _mm256_sub_epi16(x, y); };
+    if constexpr (T == winograd_tile::f2x2) {  // B^T = [1 0 -1 0; 0 1 1 0; 0 -1 1 0; 0 1 0 -1]
+      out[0] = sub(in[0], in[2]);
+      out[1] = add(in[1], in[2]);
+      out[2] = sub(in[2], in[1]);
+      out[3] = sub(in[1], in[3]);
+    } else if constexpr (T == winograd_tile::f2x2_stride2) {  // even inputs by F(2, 2), odd ones as they are
+      out[0] = sub(in[0], in[2]);
+      out[1] = in[2];
+      out[2] = sub(in[4], in[2]);
+      out[3] = in[1];
+      out[4] = in[3];
+    } else {  // B^T = [2 -1 -2 1 0; 0 2 1 -1 0; 0 -2 3 -1 0; 0 -1 0 1 0; 0 2 -1 -2 1]
+      const __m256i s = sub(in[1], in[3]);                       // d1 - d3
+      const __m256i e = _mm256_slli_epi16(sub(in[2], in[1]), 1);  // 2 (d2 - d1)
+      out[0] = sub(_mm256_slli_epi16(sub(in[0], in[2]), 1), s);
+      out[1] = add(add(in[1], in[2]), s);
+      out[2] = add(e, sub(in[2], in[3]));
+      out[3] = sub(in[3], in[1]);
+      out[4] = add(sub(_mm256_slli_epi16(s, 1), in[2]), in[4]);
+    }
+  }
+
+  /// out = A^T in along one axis of tile T (in: alpha int32 registers, out: m), wrapping.
+  template <winograd_tile T>
+  static void output_1d(const __m256i* in, __m256i* out) noexcept {
+    const auto add = [](__m256i x, __m256i y) noexcept { return _mm256_add_epi32(x, y); };
+    const auto sub = [](__m256i x, __m256i y) noexcept { return _mm256_sub_epi32(x, y); };
+    if constexpr (T == winograd_tile::f2x2) {  // A^T = [1 1 1 0; 0 1 -1 -1]
+      out[0] = add(add(in[0], in[1]), in[2]);
+      out[1] = sub(sub(in[1], in[2]), in[3]);
+    } else if constexpr (T == winograd_tile::f2x2_stride2) {  // A^T = [1 1 0 1 0; 0 1 1 0 1]
+      out[0] = add(add(in[0], in[1]), in[3]);
+      out[1] = add(add(in[1], in[2]), in[4]);
+    } else {  // A^T = [1 1 1 1 0; 0 1 -1 2 0; 0 1 1 4 1]
+      const __m256i p = add(in[1], in[2]);
+      out[0] = add(add(in[0], p), in[3]);
+      out[1] = add(sub(in[1], in[2]), _mm256_slli_epi32(in[3], 1));
+      out[2] = add(add(p, _mm256_slli_epi32(in[3], 2)), in[4]);
+    }
+  }
+
+  /// V of tiles [t0, t1) into v ([positions][tile_stride][cs] int16, tile t at row t - t0).
+  template <winograd_tile T>
   static void transform_inputs(const winograd_args& a, std::size_t t0, std::size_t t1, std::size_t cs,
                                std::size_t tile_stride, std::int16_t* v) noexcept {
-    const std::size_t tiles_w = (a.out_width + 1) / 2, c_count = a.channels;
+    using tr = winograd_transform<T>;
+    constexpr std::size_t n = tr::alpha, positions = n * n, M = tr::m, step = M * tr::stride;
+    const std::size_t tiles_w = (a.out_width + M - 1) / M, c_count = a.channels;
+    const std::size_t xi_stride = tile_stride * cs;
     const __m256i zp16 = _mm256_set1_epi16(static_cast<std::int16_t>(a.x_zero_point));
     for (std::size_t t = t0; t < t1; ++t) {
       const std::size_t ty = t / tiles_w, tx = t % tiles_w;
-      const std::ptrdiff_t iy0 = std::ptrdiff_t(2 * ty) - std::ptrdiff_t(a.padding);
-      const std::ptrdiff_t ix0 = std::ptrdiff_t(2 * tx) - std::ptrdiff_t(a.padding);
-      const std::uint8_t* src[16];  // the patch's pixels, null outside the image
-      for (std::size_t i = 0; i < 4; ++i)
-        for (std::size_t j = 0; j < 4; ++j) {
+      const std::ptrdiff_t iy0 = std::ptrdiff_t(step * ty) - std::ptrdiff_t(a.padding);
+      const std::ptrdiff_t ix0 = std::ptrdiff_t(step * tx) - std::ptrdiff_t(a.padding);
+      const std::uint8_t* src[positions];  // the patch's pixels, null outside the image
+      for (std::size_t i = 0; i < n; ++i)
+        for (std::size_t j = 0; j < n; ++j) {
           const std::ptrdiff_t iy = iy0 + std::ptrdiff_t(i), ix = ix0 + std::ptrdiff_t(j);
           const bool inside = iy >= 0 && iy < std::ptrdiff_t(a.height) && ix >= 0 && ix < std::ptrdiff_t(a.width);
-          src[4 * i + j] = inside ? a.x + (std::size_t(iy) * a.width + std::size_t(ix)) * c_count : nullptr;
+          src[n * i + j] = inside ? a.x + (std::size_t(iy) * a.width + std::size_t(ix)) * c_count : nullptr;
         }
       std::int16_t* vt = v + (t - t0) * cs;
       for (std::size_t c0 = 0; c0 < cs; c0 += block) {
         const std::size_t cnt = c0 >= c_count ? 0 : (c_count - c0 < block ? c_count - c0 : block);
-        __m256i d[16];
-        for (std::size_t p = 0; p < 16; ++p) {
+        __m256i d[positions];
+        for (std::size_t p = 0; p < positions; ++p) {
           if (src[p] == nullptr || cnt == 0) {
             d[p] = _mm256_setzero_si256();
           } else if (cnt == block) {
@@ -5812,32 +5967,30 @@ struct winograd {
             d[p] = _mm256_sub_epi16(_mm256_cvtepu8_epi16(_mm_load_si128(reinterpret_cast<const __m128i*>(buf))), zp16);
           }
         }
-        __m256i r[16];  // B^T d
-        for (std::size_t j = 0; j < 4; ++j) {
-          r[0 + j] = _mm256_sub_epi16(d[0 + j], d[8 + j]);
-          r[4 + j] = _mm256_add_epi16(d[4 + j], d[8 + j]);
-          r[8 + j] = _mm256_sub_epi16(d[8 + j], d[4 + j]);
-          r[12 + j] = _mm256_sub_epi16(d[4 + j], d[12 + j]);
+        __m256i r[positions];  // B^T d, column by column
+        for (std::size_t j = 0; j < n; ++j) {
+          __m256i col[n], out[n];
+          for (std::size_t i = 0; i < n; ++i) col[i] = d[n * i + j];
+          input_1d<T>(col, out);
+          for (std::size_t i = 0; i < n; ++i) r[n * i + j] = out[i];
         }
-        for (std::size_t i = 0; i < 4; ++i) {  // (B^T d) B
-          const __m256i q0 = r[4 * i], q1 = r[4 * i + 1], q2 = r[4 * i + 2], q3 = r[4 * i + 3];
-          std::int16_t* row = vt + c0;
-          const std::size_t xi_stride = tile_stride * cs;
-          _mm256_storeu_si256(reinterpret_cast<__m256i*>(row + (4 * i + 0) * xi_stride), _mm256_sub_epi16(q0, q2));
-          _mm256_storeu_si256(reinterpret_cast<__m256i*>(row + (4 * i + 1) * xi_stride), _mm256_add_epi16(q1, q2));
-          _mm256_storeu_si256(reinterpret_cast<__m256i*>(row + (4 * i + 2) * xi_stride), _mm256_sub_epi16(q2, q1));
-          _mm256_storeu_si256(reinterpret_cast<__m256i*>(row + (4 * i + 3) * xi_stride), _mm256_sub_epi16(q1, q3));
+        for (std::size_t i = 0; i < n; ++i) {  // (B^T d) B, row by row
+          __m256i out[n];
+          input_1d<T>(r + n * i, out);
+          std::int16_t* row = vt + c0 + n * i * xi_stride;
+          for (std::size_t j = 0; j < n; ++j)
+            _mm256_storeu_si256(reinterpret_cast<__m256i*>(row + j * xi_stride), out[j]);
         }
       }
     }
   }
 
-  /// m[r][0..16) = sum_p v[r][2p, 2p+1] . u[p][0..16)[2] for the Rows (6 or 4) tiles of one
+  /// m[r][0..16) = sum_p v[r][2p, 2p+1] . u[p][0..16)[2] for the Rows (6, 5 or 4) tiles of one
   /// position; rows past Rows are named but unused (the compiler drops them).
   template <std::size_t Rows>
   static void multiply(const std::int16_t* v, std::size_t cs, const std::int16_t* u, std::size_t kp,
                        std::int32_t* m) noexcept {
-    static_assert(Rows == 6 || Rows == 4);
+    static_assert(Rows >= 4 && Rows <= 6);
     __m256i c00 = _mm256_setzero_si256(), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00;
     __m256i c30 = c00, c31 = c00, c40 = c00, c41 = c00, c50 = c00, c51 = c00;
     const std::int16_t *v0 = v, *v1 = v + cs, *v2 = v + 2 * cs, *v3 = v + 3 * cs, *v4 = v + 4 * cs, *v5 = v + 5 * cs;
@@ -5856,8 +6009,10 @@ struct winograd {
       OHQ_AVX2_WINOGRAD_ROW(v1, c10, c11)
       OHQ_AVX2_WINOGRAD_ROW(v2, c20, c21)
       OHQ_AVX2_WINOGRAD_ROW(v3, c30, c31)
-      if constexpr (Rows == 6) {
+      if constexpr (Rows >= 5) {
         OHQ_AVX2_WINOGRAD_ROW(v4, c40, c41)
+      }
+      if constexpr (Rows == 6) {
         OHQ_AVX2_WINOGRAD_ROW(v5, c50, c51)
       }
 #undef OHQ_AVX2_WINOGRAD_ROW
@@ -5871,12 +6026,25 @@ struct winograd {
     _mm256_storeu_si256(out + 5, c21);
     _mm256_storeu_si256(out + 6, c30);
     _mm256_storeu_si256(out + 7, c31);
-    if constexpr (Rows == 6) {
+    if constexpr (Rows >= 5) {
       _mm256_storeu_si256(out + 8, c40);
       _mm256_storeu_si256(out + 9, c41);
+    }
+    if constexpr (Rows == 6) {
       _mm256_storeu_si256(out + 10, c50);
       _mm256_storeu_si256(out + 11, c51);
     }
+  }
+
+  /// The register block (6, 5 or 4 tiles) that runs n tiles in the fewest instructions: each block
+  /// step costs ~2 per tile plus ~3 shared (weight loads, loop).
+  static std::size_t block_rows(std::size_t n) noexcept {
+    std::size_t best = mr, best_cost = ~std::size_t{0};
+    for (std::size_t rows = mr; rows >= 4; --rows) {
+      const std::size_t cost = (n + rows - 1) / rows * (2 * rows + 3);
+      if (cost < best_cost) best = rows, best_cost = cost;
+    }
+    return best;
   }
 
   /// Requantization operands of output channels [o0, o0 + 8) (fewer at the tail; the rest neutral).
@@ -5889,76 +6057,92 @@ struct winograd {
     return make_requant8(bias, zeros, m, s, 0, a.zero_point, a.lo, a.hi);
   }
 
-  /// A^T M A of one tile's 8 output channels (m: [16 positions] of 8 int32 lanes, position stride
-  /// `stride` int32), requantized and stored into the tile's pixels inside the output.
+  /// A^T M A of one tile's 8 output channels (m: [positions] of 8 int32 lanes, position stride
+  /// `stride` int32), unscaled, requantized and stored into the tile's pixels inside the output.
+  template <winograd_tile T>
   static void output_tile(const winograd_args& a, const std::int32_t* m, std::size_t stride, std::size_t tile,
                           std::size_t o0, const requant8& rq) noexcept {
-    __m256i q[16];
-    for (std::size_t xi = 0; xi < 16; ++xi) q[xi] = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(m + xi * stride));
-    __m256i t[8];  // A^T M
-    for (std::size_t j = 0; j < 4; ++j) {
-      t[j] = _mm256_add_epi32(_mm256_add_epi32(q[j], q[4 + j]), q[8 + j]);
-      t[4 + j] = _mm256_sub_epi32(_mm256_sub_epi32(q[4 + j], q[8 + j]), q[12 + j]);
+    using tr = winograd_transform<T>;
+    constexpr std::size_t n = tr::alpha, M = tr::m;
+    __m256i t[M * n];  // A^T M, column by column
+    for (std::size_t j = 0; j < n; ++j) {
+      __m256i col[n], out[M];
+      for (std::size_t i = 0; i < n; ++i)
+        col[i] = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(m + (n * i + j) * stride));
+      output_1d<T>(col, out);
+      for (std::size_t i = 0; i < M; ++i) t[n * i + j] = out[i];
     }
-    const std::size_t tiles_w = (a.out_width + 1) / 2, ty = tile / tiles_w, tx = tile % tiles_w;
-    const std::size_t n = a.out_channels - o0 < 8 ? a.out_channels - o0 : 8;
-    for (std::size_t i = 0; i < 2; ++i) {
-      const std::size_t oy = 2 * ty + i;
+    const std::size_t tiles_w = (a.out_width + M - 1) / M, ty = tile / tiles_w, tx = tile % tiles_w;
+    const std::size_t count = a.out_channels - o0 < 8 ? a.out_channels - o0 : 8;
+    const __m256i odd_inverse = _mm256_set1_epi32(static_cast<std::int32_t>(tr::odd_inverse));
+    for (std::size_t i = 0; i < M; ++i) {
+      const std::size_t oy = M * ty + i;
       if (oy >= a.out_height) break;
-      const __m256i y0 = _mm256_add_epi32(_mm256_add_epi32(t[4 * i], t[4 * i + 1]), t[4 * i + 2]);
-      const __m256i y1 = _mm256_sub_epi32(_mm256_sub_epi32(t[4 * i + 1], t[4 * i + 2]), t[4 * i + 3]);
-      for (std::size_t j = 0; j < 2; ++j) {
-        const std::size_t ox = 2 * tx + j;
+      __m256i y[M];
+      output_1d<T>(t + n * i, y);
+      for (std::size_t j = 0; j < M; ++j) {
+        const std::size_t ox = M * tx + j;
         if (ox >= a.out_width) break;
-        // 4 * acc exactly (check_winograd): the arithmetic shift recovers acc
-        const std::uint64_t bytes = low_bytes8(requantize8(_mm256_srai_epi32(j ? y1 : y0, 2), rq));
-        std::uint8_t* y = a.y + (oy * a.out_width + ox) * a.y_pixel_stride + o0;
-        if (n == 8)
-          std::memcpy(y, &bytes, 8);
+        // scale * acc exactly (check_winograd): the arithmetic shift and the odd part's inverse recover acc
+        __m256i acc = tr::scale_shift ? _mm256_srai_epi32(y[j], tr::scale_shift) : y[j];
+        if constexpr (tr::odd_inverse != 1) acc = _mm256_mullo_epi32(acc, odd_inverse);
+        const std::uint64_t bytes = low_bytes8(requantize8(acc, rq));
+        std::uint8_t* out = a.y + (oy * a.out_width + ox) * a.y_pixel_stride + o0;
+        if (count == 8)
+          std::memcpy(out, &bytes, 8);
         else
-          for (std::size_t r = 0; r < n; ++r) y[r] = static_cast<std::uint8_t>(bytes >> (8 * r));
+          for (std::size_t r = 0; r < count; ++r) out[r] = static_cast<std::uint8_t>(bytes >> (8 * r));
       }
     }
   }
 
-  static void run(const winograd_args& a) noexcept {
+  template <winograd_tile T>
+  static void run_tiles(const winograd_args& a) noexcept {
+    constexpr std::size_t positions = winograd_transform<T>::positions;
     const std::size_t kp = a.channel_pairs, cs = round_up(2 * kp, block);
-    // per tile: V (16 x cs int16) and M (16 x 16 int32); chunk >= mr (winograd_args::scratch)
-    const std::size_t per_tile = 16 * cs + 2 * 16 * winograd_out_block;
-    std::size_t chunk = a.scratch_elems / per_tile / mr * mr;
-    if (chunk < mr) chunk = mr;
+    // per tile: V (positions x cs int16) and M (positions x 16 int32); the buffers hold chunk + mr
+    // rows per position, for the last register block's rows past the chunk (winograd_args::scratch)
+    const std::size_t per_tile = positions * (cs + 2 * winograd_out_block);
+    const std::size_t fit = a.scratch_elems / per_tile;
+    const std::size_t chunk = fit >= 2 * mr ? (fit - mr) / mr * mr : mr, tile_stride = chunk + mr;
     std::int16_t* v = a.scratch;
-    std::int32_t* m = reinterpret_cast<std::int32_t*>(a.scratch + 16 * chunk * cs);  // [position][tile][16]
-    const std::size_t m_stride = chunk * winograd_out_block;                          // per position
+    std::int32_t* m = reinterpret_cast<std::int32_t*>(a.scratch + positions * tile_stride * cs);  // [xi][tile][16]
+    const std::size_t m_stride = tile_stride * winograd_out_block;                               // per position
     for (std::size_t t0 = a.tile_begin; t0 < a.tile_end; t0 += chunk) {
       const std::size_t t1 = a.tile_end - t0 < chunk ? a.tile_end : t0 + chunk, n = t1 - t0;
-      // register blocks of 6 tiles, or of 4 where that wastes fewer rows (16 tiles of a 7x7 map: 16, not 18)
-      const bool by4 = round_up(n, 4) < round_up(n, mr);
-      const std::size_t rows = by4 ? 4 : mr, np = round_up(n, rows);
-      transform_inputs(a, t0, t1, cs, chunk, v);
-      for (std::size_t xi = 0; xi < 16; ++xi)  // rows of the last register block past the chunk's tiles
-        std::memset(v + (xi * chunk + n) * cs, 0, (np - n) * cs * sizeof(std::int16_t));
+      const std::size_t rows = block_rows(n), np = round_up(n, rows);
+      transform_inputs<T>(a, t0, t1, cs, tile_stride, v);
+      for (std::size_t xi = 0; xi < positions; ++xi)  // rows of the last register block past the chunk's tiles
+        std::memset(v + (xi * tile_stride + n) * cs, 0, (np - n) * cs * sizeof(std::int16_t));
       for (std::size_t ob = 0; ob < a.out_blocks; ++ob) {
         const std::size_t o0 = ob * winograd_out_block;
         const std::int16_t* u = a.weights + ob * kp * 2 * winograd_out_block;
         const std::size_t u_stride = a.out_blocks * kp * 2 * winograd_out_block;  // per position
         // position-major: one position's weights (kp x 64 bytes) stay in L1 across the chunk's tiles
-        for (std::size_t xi = 0; xi < 16; ++xi)
+        for (std::size_t xi = 0; xi < positions; ++xi)
           for (std::size_t r0 = 0; r0 < np; r0 += rows) {
-            std::int32_t* mr0 = m + xi * m_stride + r0 * winograd_out_block;
-            if (by4)
-              multiply<4>(v + (xi * chunk + r0) * cs, cs, u + xi * u_stride, kp, mr0);
+            const std::int16_t* vb = v + (xi * tile_stride + r0) * cs;
+            const std::int16_t* ub = u + xi * u_stride;
+            std::int32_t* mb = m + xi * m_stride + r0 * winograd_out_block;
+            if (rows == 6)
+              multiply<6>(vb, cs, ub, kp, mb);
+            else if (rows == 5)
+              multiply<5>(vb, cs, ub, kp, mb);
             else
-              multiply<mr>(v + (xi * chunk + r0) * cs, cs, u + xi * u_stride, kp, mr0);
+              multiply<4>(vb, cs, ub, kp, mb);
           }
         const requant8 rq0 = channel_requant(a, o0), rq1 = channel_requant(a, o0 + 8);
         for (std::size_t r = 0; r < n; ++r) {
           const std::int32_t* mt = m + r * winograd_out_block;
-          output_tile(a, mt, m_stride, t0 + r, o0, rq0);
-          if (o0 + 8 < a.out_channels) output_tile(a, mt + 8, m_stride, t0 + r, o0 + 8, rq1);
+          output_tile<T>(a, mt, m_stride, t0 + r, o0, rq0);
+          if (o0 + 8 < a.out_channels) output_tile<T>(a, mt + 8, m_stride, t0 + r, o0 + 8, rq1);
         }
       }
     }
+  }
+
+  static void run(const winograd_args& a) noexcept {
+    with_winograd_tile(a.tile, [&](auto tile) { run_tiles<decltype(tile)::value>(a); });
   }
 };
 
@@ -5969,7 +6153,8 @@ inline void run_winograd(const winograd_args& a) noexcept { winograd::run(a); }
 /// The AVX2 Winograd entry (see kernels/dispatch.hpp): weak, defined by every AVX2 TU including this.
 extern "C" __attribute__((weak)) const ohq::kernels::winograd_kernel_entry* ohq_kernels_avx2_winograd() noexcept {
   static constexpr ohq::kernels::winograd_kernel_entry entry{
-      "avx2 winograd F(2x2,3x3) (vpmaddwd, 6 or 4 tiles x 16 channels)", &ohq::kernels::avx2::run_winograd};
+      "avx2 winograd F(2x2|3x3, 3x3), stride 1|2 (vpmaddwd, 6, 5 or 4 tiles x 16 channels)",
+      &ohq::kernels::avx2::run_winograd};
   return &entry;
 }
 
@@ -6906,16 +7091,18 @@ class gemm {
 // #include <ohq/kernels/winograd.hpp>
 // ---- begin ohq/kernels/winograd.hpp ----
 // SPDX-License-Identifier: MIT
-/// @file Defines `winograd_conv`, the facade of the Winograd F(2x2, 3x3) convolution kernels:
-/// 3x3 stride-1 convolutions with groups = 1 (ResNet's), NHWC, exact (kernels/winograd_types.hpp
-/// has the arithmetic). Prepare transforms and packs the weights once (U = G' g G'^T, int16) and
-/// checks that 4 * every accumulator fits int32; run computes quant::conv2d_reference's output bit
-/// for bit with 4 multiplies per output and input channel instead of 9.
+/// @file Defines `winograd_conv`, the facade of the Winograd convolution kernels: 3x3
+/// convolutions with groups = 1 (ResNet's), NHWC, exact (kernels/winograd_types.hpp has the
+/// arithmetic): stride 1 by F(2x2, 3x3) or F(3x3, 3x3), stride 2 by f2x2_stride2. Prepare
+/// transforms and packs the weights once (U = G' g G'^T, int16) and checks that scale * every
+/// accumulator fits int32; run computes quant::conv2d_reference's output bit for bit with 4
+/// (F(2x2)), 2.8 (F(3x3)) or 6.25 (stride 2) multiplies per output and input channel instead of 9.
 ///
 /// Why it pays on CPUs without VNNI: there exact W8A8 is bound by vpmaddwd (16 int16 products per
 /// instruction, docs/kernels.md), and Winograd's transformed inputs and weights are int16 anyway,
-/// so the same instruction does 2.25x less work per output. The price: weights take 16 int16 per
-/// 3x3 filter (3.6x the int8 bytes), and the input and output transforms (a few adds per value).
+/// so the same instruction does 2.25x (3.24x) less work per output. The price: weights take 16 (25)
+/// int16 per 3x3 filter, 3.6x (5.6x) the int8 bytes, and the input and output transforms (a few
+/// adds per value).
 
 // #include <ohq/core/aligned_buffer.hpp>
 // #include <ohq/core/error.hpp>
@@ -6933,24 +7120,45 @@ class gemm {
 
 namespace ohq::kernels {
 
-/// Output tiles (2x2 pixels each) of an out_height x out_width map.
-constexpr std::size_t winograd_tiles(std::size_t out_height, std::size_t out_width) noexcept {
-  return ((out_height + 1) / 2) * ((out_width + 1) / 2);
+/// The side m of `tile`'s m x m output tiles.
+constexpr std::size_t winograd_tile_side(winograd_tile tile) noexcept { return tile == winograd_tile::f3x3 ? 3 : 2; }
+/// The convolution stride `tile` computes.
+constexpr std::size_t winograd_stride(winograd_tile tile) noexcept {
+  return tile == winograd_tile::f2x2_stride2 ? 2 : 1;
+}
+
+/// Output tiles (m x m pixels each) of an out_height x out_width map.
+constexpr std::size_t winograd_tiles(std::size_t out_height, std::size_t out_width,
+                                     winograd_tile tile = winograd_tile::f2x2) noexcept {
+  const std::size_t m = winograd_tile_side(tile);
+  return ((out_height + m - 1) / m) * ((out_width + m - 1) / m);
+}
+
+/// "F(2x2,3x3)", "F(3x3,3x3)" or "F(2x2,3x3) stride 2".
+constexpr const char* to_string(winograd_tile tile) noexcept {
+  return tile == winograd_tile::f3x3           ? "F(3x3,3x3)"
+         : tile == winograd_tile::f2x2_stride2 ? "F(2x2,3x3) stride 2"
+                                               : "F(2x2,3x3)";
 }
 
 /// ok when `w` (a 3x3 convolution of `channels` input channels, columns ordered (c, ky, kx)) runs
-/// exactly by Winograd: 4 * 255 * sum |w| of every row fits int32 (true for any 8-bit row of up to
-/// 1800 channels); errc::unsupported naming the row when not, shape_mismatch for other shapes.
-inline status check_winograd(const quant::quantized_weights& w, std::size_t channels) {
+/// exactly by Winograd with `tile`: scale * 255 * sum |w| of every row fits int32 (scale 4 for
+/// F(2x2): any 8-bit row of up to 1827 channels; 36 for F(3x3): up to 203; 1 for stride 2: up to
+/// 7310); errc::unsupported naming the row when not, shape_mismatch for other shapes.
+inline status check_winograd(const quant::quantized_weights& w, std::size_t channels,
+                             winograd_tile tile = winograd_tile::f2x2) {
   if (channels == 0 || w.cols != channels * 9 || w.codes.size() != w.rows * w.cols)
-    return make_status(errc::shape_mismatch, "Winograd F(2x2,3x3) needs 3x3 weights of ", channels,
+    return make_status(errc::shape_mismatch, "Winograd ", to_string(tile), " needs 3x3 weights of ", channels,
                        " channels; got ", w.rows, "x", w.cols, " (", w.codes.size(), " codes)");
+  const std::int64_t scale =
+      with_winograd_tile(tile, [](auto t) { return winograd_transform<decltype(t)::value>::scale; });
   for (std::size_t r = 0; r < w.rows; ++r) {
     std::int64_t abs_sum = 0;
     for (std::size_t k = 0; k < w.cols; ++k) abs_sum += std::abs(std::int32_t(w.codes[r * w.cols + k]));
-    if (4 * 255 * abs_sum > std::int64_t{0x7fffffff})
-      return make_status(errc::unsupported, "Winograd F(2x2,3x3): 4x the accumulators of output channel ", r,
-                         " could overflow int32 (sum |w| = ", abs_sum, ")");
+    if (scale * 255 * abs_sum > std::int64_t{0x7fffffff})
+      return make_status(errc::unsupported, "Winograd ", to_string(tile), ": ", scale,
+                         "x the accumulators of output channel ", r, " could overflow int32 (sum |w| = ", abs_sum,
+                         ")");
   }
   return {};
 }
@@ -6959,26 +7167,30 @@ inline status check_winograd(const quant::quantized_weights& w, std::size_t chan
 class winograd_conv {
  public:
   /// Packs `w` (3x3 weights of `channels` channels, columns ordered (c, ky, kx) as
-  /// quant::quantized_weights stores them; all rows: groups = 1) for path `a`. Errors: check_winograd's.
-  static result<winograd_conv> try_prepare(const quant::quantized_weights& w, std::size_t channels, arch a) {
-    if (auto s = check_winograd(w, channels); !s.ok()) return s;
+  /// quant::quantized_weights stores them; all rows: groups = 1) for path `a` and output tiles
+  /// `tile`. Errors: check_winograd's.
+  static result<winograd_conv> try_prepare(const quant::quantized_weights& w, std::size_t channels, arch a,
+                                           winograd_tile tile = winograd_tile::f2x2) {
+    if (auto s = check_winograd(w, channels, tile); !s.ok()) return s;
     const std::size_t row_count = w.rows;
     auto k = try_winograd_kernel(a);
     if (!k) return k.error();
     winograd_conv c;
     c.kernel_ = *k;
+    c.tile_ = tile;
     c.channels_ = channels;
     c.out_channels_ = row_count;
     c.out_blocks_ = (row_count + winograd_out_block - 1) / winograd_out_block;
     c.channel_pairs_ = (channels + 1) / 2;
-    c.packed_.resize(16 * c.out_blocks_ * c.channel_pairs_ * 2 * winograd_out_block);  // zero-filled
+    const std::size_t positions = winograd_positions(tile);
+    c.packed_.resize(positions * c.out_blocks_ * c.channel_pairs_ * 2 * winograd_out_block);  // zero-filled
     for (std::size_t o = 0; o < row_count; ++o)
       for (std::size_t ch = 0; ch < channels; ++ch) {
         const std::int8_t* g = w.codes.data() + o * w.cols + ch * 9;
-        std::int32_t u[16];
-        transform_filter(g, u);
+        std::int32_t u[25];
+        with_winograd_tile(tile, [&](auto t) { transform_filter<decltype(t)::value>(g, u); });
         const std::size_t ob = o / winograd_out_block, col = o % winograd_out_block;
-        for (std::size_t xi = 0; xi < 16; ++xi)
+        for (std::size_t xi = 0; xi < positions; ++xi)
           c.packed_[(((xi * c.out_blocks_ + ob) * c.channel_pairs_ + ch / 2) * winograd_out_block + col) * 2 + ch % 2] =
               static_cast<std::int16_t>(u[xi]);
       }
@@ -6986,7 +7198,7 @@ class winograd_conv {
   }
   /// The argument block of one sample: x [height][width][channels] with zero point x_zero_point,
   /// padding on every side (height, width + 2 * padding >= 3), output pixels of y_pixel_stride
-  /// bytes (every tile: tile_end set).
+  /// bytes (every tile: tile_end set); the stride is the tile's.
   [[nodiscard]] winograd_args args(const std::uint8_t* x, std::size_t height, std::size_t width, std::size_t padding,
                                    std::int32_t x_zero_point, const std::int32_t* bias, const quant::requant_params& rq,
                                    std::uint8_t* y, std::size_t y_pixel_stride) const noexcept {
@@ -6996,9 +7208,11 @@ class winograd_conv {
     a.width = width;
     a.channels = channels_;
     a.padding = padding;
-    a.out_height = height + 2 * padding - 2;
-    a.out_width = width + 2 * padding - 2;
+    const std::size_t stride = winograd_stride(tile_);
+    a.out_height = (height + 2 * padding - 3) / stride + 1;
+    a.out_width = (width + 2 * padding - 3) / stride + 1;
     a.x_zero_point = x_zero_point;
+    a.tile = tile_;
     a.weights = packed_.data();
     a.out_channels = out_channels_;
     a.out_blocks = out_blocks_;
@@ -7011,7 +7225,7 @@ class winograd_conv {
     a.hi = rq.hi;
     a.y = y;
     a.y_pixel_stride = y_pixel_stride;
-    a.tile_end = winograd_tiles(a.out_height, a.out_width);
+    a.tile_end = winograd_tiles(a.out_height, a.out_width, tile_);
     return a;
   }
 
@@ -7036,42 +7250,40 @@ class winograd_conv {
   }
 
   [[nodiscard]] const char* kernel_name() const noexcept { return kernel_->name; }
+  [[nodiscard]] winograd_tile tile() const noexcept { return tile_; }
   [[nodiscard]] std::size_t channels() const noexcept { return channels_; }
   [[nodiscard]] std::size_t out_channels() const noexcept { return out_channels_; }
   /// int16 of scratch per thread for `tiles` tiles: ~192 KB of transformed inputs per chunk of
-  /// tiles (they stay in L2 next to a block of weights), at least 8 tiles' worth; all the tiles
-  /// (rounded up to 24) when that is at most twice as much, since every chunk streams all the
-  /// weights once (8 MB at 512 channels).
+  /// tiles (they stay in L2 next to a block of weights), at least 6 tiles; all the tiles when that
+  /// is at most twice as much, since every chunk streams all the weights once (8 MB at 512 channels
+  /// for F(2x2)); plus 6 tiles' worth for the rows of the last register block.
   [[nodiscard]] std::size_t scratch_elems(std::size_t tiles) const noexcept {
-    const std::size_t per_tile = 16 * ((channels_ + 15) / 16 * 16) + 2 * 16 * winograd_out_block;  // V and M
-    const std::size_t chunk = std::max<std::size_t>(8, 96 * 1024 / per_tile);
-    return per_tile * (tiles <= 2 * chunk ? std::max<std::size_t>(8, (tiles + 23) / 24 * 24) : chunk);
+    const std::size_t positions = winograd_positions(tile_);
+    const std::size_t per_tile = positions * ((channels_ + 15) / 16 * 16 + 2 * winograd_out_block);  // V and M
+    const std::size_t chunk = std::max<std::size_t>(6, 96 * 1024 / per_tile / 6 * 6);
+    const std::size_t rows = tiles <= 2 * chunk ? std::max<std::size_t>(6, (tiles + 5) / 6 * 6) : chunk;
+    return per_tile * (rows + 6);
   }
   /// Bytes of packed weights.
   [[nodiscard]] std::size_t weight_bytes() const noexcept { return packed_.size() * sizeof(std::int16_t); }
 
-  /// U = G' g G'^T (row-major 4x4) of one 3x3 filter g (row-major), G' = 2 G = [2 0 0; 1 1 1; 1 -1 1; 0 0 2].
-  static void transform_filter(const std::int8_t* g, std::int32_t (&u)[16]) noexcept {
-    std::int32_t t[12];  // G' g: 4 x 3
-    for (std::size_t j = 0; j < 3; ++j) {
-      const std::int32_t g0 = g[j], g1 = g[3 + j], g2 = g[6 + j];
-      t[j] = 2 * g0;
-      t[3 + j] = g0 + g1 + g2;
-      t[6 + j] = g0 - g1 + g2;
-      t[9 + j] = 2 * g2;
-    }
-    for (std::size_t i = 0; i < 4; ++i) {  // (G' g) G'^T
-      const std::int32_t a0 = t[3 * i], a1 = t[3 * i + 1], a2 = t[3 * i + 2];
-      u[4 * i + 0] = 2 * a0;
-      u[4 * i + 1] = a0 + a1 + a2;
-      u[4 * i + 2] = a0 - a1 + a2;
-      u[4 * i + 3] = 2 * a2;
-    }
+  /// U = G' g G'^T (row-major alpha x alpha) of one 3x3 filter g (row-major) for tile T.
+  template <winograd_tile T>
+  static void transform_filter(const std::int8_t* g, std::int32_t* u) noexcept {
+    using tr = winograd_transform<T>;
+    std::int32_t t[tr::alpha * 3];  // G' g
+    for (std::size_t i = 0; i < tr::alpha; ++i)
+      for (std::size_t j = 0; j < 3; ++j)
+        t[3 * i + j] = tr::g[i][0] * g[j] + tr::g[i][1] * g[3 + j] + tr::g[i][2] * g[6 + j];
+    for (std::size_t i = 0; i < tr::alpha; ++i)  // (G' g) G'^T
+      for (std::size_t j = 0; j < tr::alpha; ++j)
+        u[tr::alpha * i + j] = t[3 * i] * tr::g[j][0] + t[3 * i + 1] * tr::g[j][1] + t[3 * i + 2] * tr::g[j][2];
   }
 
  private:
   winograd_conv() = default;
   const winograd_kernel_entry* kernel_ = nullptr;
+  winograd_tile tile_ = winograd_tile::f2x2;
   std::size_t channels_ = 0, out_channels_ = 0, out_blocks_ = 0, channel_pairs_ = 0;
   aligned_buffer<std::int16_t> packed_;
 };
@@ -9750,6 +9962,10 @@ enum class winograd_use : std::uint8_t {
 constexpr std::size_t winograd_min_pixels(unsigned storage_bits) noexcept {
   return storage_bits == 8 ? 0 : storage_bits == 4 ? 14 * 14 : 56 * 56;
 }
+/// Output pixels from which the kernel engine, left to choose the Winograd tile, tries F(3x3, 3x3)
+/// before F(2x2, 3x3): on 7 x 7 maps its 25 int16 per filter make the weight stream (already the
+/// bound there) 1.56x longer, and its 3x3 tiles waste 40% of the outputs (bench_conv3x3).
+inline constexpr std::size_t winograd_f3x3_min_pixels = 14 * 14;
 
 /// How a kernel_network is prepared.
 struct kernel_options {
@@ -9764,9 +9980,14 @@ struct kernel_options {
   std::size_t min_task_macs = std::size_t{1} << 18;
   /// Time every op in run() (per op, accumulated; see op_seconds()).
   bool profile = false;
-  /// Which 3x3 stride-1 convolutions (groups 1) run by Winograd F(2x2, 3x3) (kernels/winograd.hpp,
+  /// Which 3x3 stride-1 and stride-2 convolutions (groups 1) run by Winograd (kernels/winograd.hpp,
   /// exact: bit-identical either way) instead of im2col + GEMM.
   winograd_use winograd = winograd_use::automatic;
+  /// The tile of the stride-1 ones that do (stride 2 has one: f2x2_stride2). Empty: F(3x3, 3x3)
+  /// on outputs of at least winograd_f3x3_min_pixels pixels where its rows run exactly
+  /// (check_winograd), else F(2x2, 3x3). Set (f2x2 or f3x3): that tile only (rows that could
+  /// overflow it run by im2col + GEMM).
+  std::optional<kernels::winograd_tile> winograd_stride1_tile;
   /// Ops (indices into the graph's ops) to run in fp32 with the network's float weights instead of
   /// the integer kernels: convolutions (grouped and depthwise too) and dense layers only.
   std::vector<std::size_t> float_ops;
@@ -10060,15 +10281,20 @@ class kernel_network {
         }
         if (!pack) return p;
         if (use_winograd(geo, w)) {
-          auto conv = kernels::winograd_conv::try_prepare(w, geo.in_channels, arch_);
-          if (conv) {
-            p.kind = method_kind::winograd;
-            p.method = "conv 3x3 (winograd)";
-            p.winograd = std::move(*conv);
-            return p;
+          // the larger tile first where it may pay; rows whose scaled accumulators could overflow
+          // int32 (errc::unsupported) fall back to the smaller tile, then to im2col + GEMM below
+          for (const kernels::winograd_tile tile : winograd_tiles_to_try(geo)) {
+            auto conv = kernels::winograd_conv::try_prepare(w, geo.in_channels, arch_, tile);
+            if (conv) {
+              p.kind = method_kind::winograd;
+              p.method = tile == kernels::winograd_tile::f3x3           ? "conv 3x3 (winograd F(3x3,3x3))"
+                         : tile == kernels::winograd_tile::f2x2_stride2 ? "conv 3x3 (winograd F(2x2,3x3) stride 2)"
+                                                                        : "conv 3x3 (winograd F(2x2,3x3))";
+              p.winograd = std::move(*conv);
+              return p;
+            }
+            if (conv.error().code() != errc::unsupported) return conv.error();
           }
-          // rows whose 4 * accumulator could overflow int32: im2col + GEMM below instead
-          if (conv.error().code() != errc::unsupported) return conv.error();
         }
         const bool direct = geo.is_pointwise() && geo.groups == 1;
         p.kind = direct ? method_kind::gemm_direct : method_kind::gemm_im2col;
@@ -10143,10 +10369,19 @@ class kernel_network {
   /// Whether convolution `geo` with weights `w` should run by Winograd (kernel_options::winograd);
   /// winograd_conv::try_prepare then checks that its rows run exactly.
   bool use_winograd(const kernels::fp32::conv2d_geometry& geo, const quant::quantized_weights& w) const {
-    if (options_.winograd == winograd_use::never || geo.kernel != 3 || geo.stride != 1 || geo.groups != 1)
+    if (options_.winograd == winograd_use::never || geo.kernel != 3 || geo.stride > 2 || geo.groups != 1)
       return false;
     if (options_.winograd == winograd_use::always) return true;
     return geo.out_pixels() >= winograd_min_pixels(kernels::gemm_default_storage_bits(w.format.bits, w.cols));
+  }
+
+  /// The Winograd tiles to try for convolution `geo`, in order (kernel_options::winograd_tile).
+  std::vector<kernels::winograd_tile> winograd_tiles_to_try(const kernels::fp32::conv2d_geometry& geo) const {
+    if (geo.stride == 2) return {kernels::winograd_tile::f2x2_stride2};
+    if (options_.winograd_stride1_tile) return {*options_.winograd_stride1_tile};
+    if (geo.out_pixels() >= winograd_f3x3_min_pixels)
+      return {kernels::winograd_tile::f3x3, kernels::winograd_tile::f2x2};
+    return {kernels::winograd_tile::f2x2};
   }
 
   /// Turns a prepared conv/dense op (shapes checked) into a float one: the integer weights are

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
-// Winograd F(2x2, 3x3) convolution kernels (NHWC, 3x3, stride 1, groups 1): every arch path this
-// machine supports, bit-exact against quant::conv2d_reference on thousands of random shapes —
+// Winograd convolution kernels (NHWC, 3x3, groups 1: F(2x2, 3x3) and F(3x3, 3x3) at stride 1,
+// F(2x2, 3x3) stride 2): every arch path this machine supports, every tile, bit-exact against
+// quant::conv2d_reference on thousands of random shapes —
 // channels 1, odd, primes and multiples of 16 with neighbours, output channels around every block
 // of 8/16, odd and even heights and widths down to 1, paddings 0..2, weight bit-widths 1..8 at
 // their extremes, input and output zero points, fused ReLU/ReLU6 clamps, output pixel strides,
@@ -14,6 +15,7 @@
 #include <doctest/doctest.h>
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <cstdint>
 #include <random>
@@ -51,11 +53,14 @@ bool run_case(arch path, std::uint64_t seed, thread_pool& pool, std::size_t& out
   std::mt19937_64 gen(seed);
   const std::size_t channels = gen() % 2 ? channel_edges[gen() % channel_edges.size()] : 1 + gen() % 70;
   const std::size_t cout = gen() % 2 ? out_edges[gen() % out_edges.size()] : 1 + gen() % 70;
+  const kernels::winograd_tile tile = std::array{kernels::winograd_tile::f2x2, kernels::winograd_tile::f3x3,
+                                                 kernels::winograd_tile::f2x2_stride2}[gen() % 3];
+  const std::size_t stride = kernels::winograd_stride(tile);
   const std::size_t padding = gen() % 4 == 0 ? gen() % 3 : 1;
   const std::size_t min_side = padding >= 1 ? 1 : 3;
-  const std::size_t height = min_side + gen() % 16, width = min_side + gen() % 19;
+  const std::size_t height = min_side + gen() % (16 * stride), width = min_side + gen() % (19 * stride);
   const unsigned bits = gen() % 2 ? 8 : 1 + unsigned(gen() % 8);
-  const quant::conv2d_shape shape{channels, height, width, cout, 3, 1, padding, 1};
+  const quant::conv2d_shape shape{channels, height, width, cout, 3, stride, padding, 1};
   REQUIRE(shape.valid());
   const std::size_t ho = shape.out_height(), wo = shape.out_width();
   const quant::quantized_weights w = random_weights(gen, cout, channels, bits);
@@ -94,8 +99,9 @@ bool run_case(arch path, std::uint64_t seed, thread_pool& pool, std::size_t& out
   const std::uint8_t sentinel = 0x5a;
   std::vector<std::uint8_t> got(ho * wo * pixel_stride, sentinel);
 
-  auto conv = kernels::winograd_conv::try_prepare(w, channels, path);
+  auto conv = kernels::winograd_conv::try_prepare(w, channels, path, tile);
   REQUIRE_MESSAGE(conv.has_value(), "seed ", seed, ": ", (conv ? "" : conv.error().what()));
+  REQUIRE(conv->tile() == tile);
   kernels::winograd_args a =
       conv->args(x.data(), height, width, padding, x_zp, use_bias ? bias.data() : nullptr, rq, got.data(), pixel_stride);
   const std::size_t tiles = a.tile_end, mode = gen() % 4;
@@ -118,7 +124,8 @@ bool run_case(arch path, std::uint64_t seed, thread_pool& pool, std::size_t& out
       const std::uint8_t expect = c < cout ? want[c * ho * wo + p] : sentinel;
       if (got[p * pixel_stride + c] != expect) {
         std::ostringstream msg;
-        msg << "arch " << kernels::to_string(path) << " seed " << seed << ": C=" << channels << " Cout=" << cout
+        msg << "arch " << kernels::to_string(path) << " " << kernels::to_string(tile) << " seed " << seed
+            << ": C=" << channels << " Cout=" << cout
             << " H=" << height << " W=" << width << " padding=" << padding << " bits=" << bits << " x_zp=" << x_zp
             << " zp=" << rq.zero_point << " [" << rq.lo << ", " << rq.hi << "] bias " << use_bias << " pixel stride "
             << pixel_stride << " run mode " << mode << " split " << split << ": pixel " << p << " channel " << c
@@ -156,50 +163,60 @@ TEST_CASE("winograd kernels: bit-exact against conv2d_reference (3x3, stride 1)"
 }
 
 TEST_CASE("winograd kernels: the widest exact rows, and rows that could overflow are refused") {
-  for (arch path : kernels::all_archs) {
-    if (!kernels::check_arch(path).ok()) continue;
-    CAPTURE(kernels::to_string(path));
-    // 512 channels of -128 against inputs 255 away from the zero point: 4 * acc = -601 M, exact
-    std::mt19937_64 gen(7);
-    const std::size_t channels = 512, cout = 24, side = 5;
-    quant::quantized_weights w = random_weights(gen, cout, channels, 8);
-    std::fill(w.codes.begin(), w.codes.begin() + std::ptrdiff_t(channels * 9), std::int8_t{-128});
-    std::fill(w.codes.begin() + std::ptrdiff_t(channels * 9), w.codes.begin() + std::ptrdiff_t(2 * channels * 9),
-              std::int8_t{127});
-    const quant::conv2d_shape shape{channels, side, side, cout, 3, 1, 1, 1};
-    std::vector<std::uint8_t> x_chw(channels * side * side, 255), x(x_chw.size(), 255);
-    quant::requant_params rq;
-    for (std::size_t c = 0; c < cout; ++c) {
-      const auto f = quant::try_make_multiplier(1.0 / 4e6).value();
-      rq.multiplier.push_back(f.multiplier);
-      rq.shift.push_back(f.shift);
-    }
-    rq.zero_point = 128;
-    std::vector<std::uint8_t> want(cout * side * side), got(cout * side * side), scratch(quant::conv2d_scratch_size(shape));
-    quant::conv2d_reference(x_chw.data(), shape, 0, w, nullptr, rq, want.data(), scratch.data());
-    auto conv = kernels::winograd_conv::try_prepare(w, channels, path);
-    REQUIRE(conv.has_value());
-    conv->run(conv->args(x.data(), side, side, 1, 0, nullptr, rq, got.data(), cout));
-    for (std::size_t p = 0; p < side * side; ++p)
+  struct widest {
+    kernels::winograd_tile tile;
+    std::size_t channels;  ///< the most channels of -128 whose scale * 255 * sum |w| fits int32
+  };
+  for (const widest wc : {widest{kernels::winograd_tile::f2x2, 1827}, widest{kernels::winograd_tile::f3x3, 203},
+                          widest{kernels::winograd_tile::f2x2_stride2, 7310}})
+    for (arch path : kernels::all_archs) {
+      if (!kernels::check_arch(path).ok()) continue;
+      CAPTURE(kernels::to_string(path));
+      CAPTURE(kernels::to_string(wc.tile));
+      // channels of -128 (row 0) and 127 (row 1) against inputs 255 away from the zero point: the
+      // widest accumulators, exact
+      std::mt19937_64 gen(7);
+      const std::size_t channels = wc.channels, cout = 24, side = 5;
+      quant::quantized_weights w = random_weights(gen, cout, channels, 8);
+      std::fill(w.codes.begin(), w.codes.begin() + std::ptrdiff_t(channels * 9), std::int8_t{-128});
+      std::fill(w.codes.begin() + std::ptrdiff_t(channels * 9), w.codes.begin() + std::ptrdiff_t(2 * channels * 9),
+                std::int8_t{127});
+      const quant::conv2d_shape shape{channels, side, side, cout, 3, kernels::winograd_stride(wc.tile), 1, 1};
+      const std::size_t outs = shape.out_height() * shape.out_width();
+      std::vector<std::uint8_t> x_chw(channels * side * side, 255), x(x_chw.size(), 255);
+      quant::requant_params rq;
       for (std::size_t c = 0; c < cout; ++c) {
-        CAPTURE(p);
-        CAPTURE(c);
-        REQUIRE(got[p * cout + c] == want[c * side * side + p]);
+        const auto f = quant::try_make_multiplier(1.0 / (4e6 * double(channels) / 512.0)).value();
+        rq.multiplier.push_back(f.multiplier);
+        rq.shift.push_back(f.shift);
       }
-    CHECK(want[0] < 128);  // channel 0 saturates low, channel 1 high: the extremes were reached
-    CHECK(want[side * side] > 128);
+      rq.zero_point = 128;
+      std::vector<std::uint8_t> want(cout * outs), got(cout * outs), scratch(quant::conv2d_scratch_size(shape));
+      quant::conv2d_reference(x_chw.data(), shape, 0, w, nullptr, rq, want.data(), scratch.data());
+      auto conv = kernels::winograd_conv::try_prepare(w, channels, path, wc.tile);
+      REQUIRE(conv.has_value());
+      conv->run(conv->args(x.data(), side, side, 1, 0, nullptr, rq, got.data(), cout));
+      for (std::size_t p = 0; p < outs; ++p)
+        for (std::size_t c = 0; c < cout; ++c) {
+          CAPTURE(p);
+          CAPTURE(c);
+          REQUIRE(got[p * cout + c] == want[c * outs + p]);
+        }
+      CHECK(want[0] < 128);  // channel 0 saturates low, channel 1 high: the extremes were reached
+      CHECK(want[outs] > 128);
 
-    // 2200 channels of -128: 4 * 255 * sum |w| > 2^31 - 1, refused with the reason
-    const quant::quantized_weights big = random_weights(gen, 2, 2200, 8);
-    quant::quantized_weights worst = big;
-    std::fill(worst.codes.begin(), worst.codes.end(), std::int8_t{-128});
-    auto refused = kernels::winograd_conv::try_prepare(worst, 2200, path);
-    REQUIRE_FALSE(refused.has_value());
-    CHECK(refused.error().message().find("overflow") != std::string::npos);
-    auto mismatched = kernels::winograd_conv::try_prepare(big, 2199, path);
-    REQUIRE_FALSE(mismatched.has_value());
-    CHECK(mismatched.error().code() == errc::shape_mismatch);
-  }
+      // one channel more of -128: scale * 255 * sum |w| > 2^31 - 1, refused with the reason
+      const quant::quantized_weights big = random_weights(gen, 2, channels + 1, 8);
+      quant::quantized_weights worst = big;
+      std::fill(worst.codes.begin(), worst.codes.end(), std::int8_t{-128});
+      auto refused = kernels::winograd_conv::try_prepare(worst, channels + 1, path, wc.tile);
+      REQUIRE_FALSE(refused.has_value());
+      CHECK(refused.error().code() == errc::unsupported);
+      CHECK(refused.error().message().find("overflow") != std::string::npos);
+      auto mismatched = kernels::winograd_conv::try_prepare(big, channels, path, wc.tile);
+      REQUIRE_FALSE(mismatched.has_value());
+      CHECK(mismatched.error().code() == errc::shape_mismatch);
+    }
 }
 
 TEST_CASE("winograd kernels: every built path has an entry; AVX-512 runs the AVX2 kernel") {

@@ -19,6 +19,7 @@
 #include <cmath>
 #include <cstdint>
 #include <filesystem>
+#include <map>
 #include <random>
 #include <string>
 #include <vector>
@@ -66,31 +67,44 @@ const std::vector<arch>& runnable_archs() {
   return archs;
 }
 
-/// Ops the kernel engine ran by Winograd in check_same_codes (so the tests know they covered it).
-std::size_t& winograd_ops_run() {
-  static std::size_t n = 0;
+/// Ops the kernel engine ran by Winograd in check_same_codes, per method (so the tests know they
+/// covered every tile).
+std::map<std::string, std::size_t>& winograd_ops_run() {
+  static std::map<std::string, std::size_t> n;
   return n;
 }
 
 /// Runs the reference once on `x`, then the kernel engine on every runnable arch (with Winograd
-/// wherever eligible and nowhere), and compares the
-/// codes of every value and the outputs.
+/// F(2x2) and F(3x3) wherever eligible, and nowhere), and compares the codes of every value and
+/// the outputs.
 void check_same_codes(quantized_network& qn, const std::vector<float>& x, std::size_t batch, const std::string& what) {
   const auto want_out = qn.run_integer(x.data(), batch);
   const std::vector<float> want(want_out.begin(), want_out.end());
+  using ohq::kernels::winograd_tile;
+  struct winograd_case {
+    winograd_use use;
+    winograd_tile tile;
+  };
   for (arch a : runnable_archs())
-    for (const winograd_use use : {winograd_use::always, winograd_use::never}) {
+    for (const winograd_case wc : {winograd_case{winograd_use::always, winograd_tile::f2x2},
+                                   winograd_case{winograd_use::always, winograd_tile::f3x3},
+                                   winograd_case{winograd_use::never, winograd_tile::f2x2}}) {
+      const winograd_use use = wc.use;
       INFO(what << ", arch " << ohq::kernels::to_string(a) << ", batch " << batch << ", Winograd "
-                << (use == winograd_use::always ? "wherever eligible" : "nowhere"));
+                << (use == winograd_use::always ? ohq::kernels::to_string(wc.tile) : "nowhere"));
       kernel_options ko;
       ko.arch = a;
       ko.winograd = use;
+      ko.winograd_stride1_tile = wc.tile;
       auto kn = kernel_network::try_prepare(qn, ko);
       REQUIRE_MESSAGE(kn.has_value(), kn.error().what());
       for (std::size_t i = 0; i < qn.graph().ops.size(); ++i) {
-        const bool winograd = std::string(kn->method(i)).find("winograd") != std::string::npos;
+        const std::string method = kn->method(i);
+        const bool winograd = method.find("winograd") != std::string::npos;
         if (use == winograd_use::never) CHECK_FALSE(winograd);
-        winograd_ops_run() += winograd;
+        if (winograd && qn.graph().ops[i].geometry.stride == 1)
+          CHECK(method.find(ohq::kernels::to_string(wc.tile)) != std::string::npos);
+        if (winograd) ++winograd_ops_run()[method];
       }
       check_same_codes(qn, *kn, want, x, batch);
     }
@@ -169,9 +183,13 @@ TEST_CASE("kernel engine: every value equals the integer reference engine (rando
   const std::uint64_t seed = 4242;
   MESSAGE("seed " << seed);
   SUBCASE("every layer kind") {
-    const std::size_t before = winograd_ops_run();
+    const auto before = winograd_ops_run();
     check_random_networks<ohq::test::net_a>(cases, seed);
-    CHECK(winograd_ops_run() > before);  // net_a's 3x3 stride-1 convolutions ran by Winograd too
+    // net_a's 3x3 stride-1 convolutions ran by both Winograd tiles too
+    for (const char* method : {"conv 3x3 (winograd F(2x2,3x3))", "conv 3x3 (winograd F(3x3,3x3))"}) {
+      CAPTURE(method);
+      CHECK(winograd_ops_run()[method] > (before.count(method) ? before.at(method) : 0));
+    }
   }
   SUBCASE("flat layers") { check_random_networks<ohq::test::net_b>(cases, seed + 1); }
 }
@@ -182,7 +200,11 @@ TEST_CASE("kernel engine: the shipped Fashion-MNIST models, every value equal") 
 #else
   constexpr std::size_t images = 300;
 #endif
+  const std::size_t stride2_before = winograd_ops_run()["conv 3x3 (winograd F(2x2,3x3) stride 2)"];
   check_shipped_model<ohq::examples::fmnist_resnet>("fmnist_resnet", images);
+  // its downsampling blocks' 3x3 stride-2 convolutions ran by Winograd (when the model was there)
+  if (std::filesystem::exists(models_dir / "fmnist_resnet.onnx"))
+    CHECK(winograd_ops_run()["conv 3x3 (winograd F(2x2,3x3) stride 2)"] > stride2_before);
   check_shipped_model<ohq::examples::fmnist_mobilenet>("fmnist_mobilenet", images);
   check_shipped_model<ohq::examples::fmnist_mlp>("fmnist_mlp", images);
 }

@@ -70,6 +70,10 @@ enum class winograd_use : std::uint8_t {
 constexpr std::size_t winograd_min_pixels(unsigned storage_bits) noexcept {
   return storage_bits == 8 ? 0 : storage_bits == 4 ? 14 * 14 : 56 * 56;
 }
+/// Output pixels from which the kernel engine, left to choose the Winograd tile, tries F(3x3, 3x3)
+/// before F(2x2, 3x3): on 7 x 7 maps its 25 int16 per filter make the weight stream (already the
+/// bound there) 1.56x longer, and its 3x3 tiles waste 40% of the outputs (bench_conv3x3).
+inline constexpr std::size_t winograd_f3x3_min_pixels = 14 * 14;
 
 /// How a kernel_network is prepared.
 struct kernel_options {
@@ -84,9 +88,14 @@ struct kernel_options {
   std::size_t min_task_macs = std::size_t{1} << 18;
   /// Time every op in run() (per op, accumulated; see op_seconds()).
   bool profile = false;
-  /// Which 3x3 stride-1 convolutions (groups 1) run by Winograd F(2x2, 3x3) (kernels/winograd.hpp,
+  /// Which 3x3 stride-1 and stride-2 convolutions (groups 1) run by Winograd (kernels/winograd.hpp,
   /// exact: bit-identical either way) instead of im2col + GEMM.
   winograd_use winograd = winograd_use::automatic;
+  /// The tile of the stride-1 ones that do (stride 2 has one: f2x2_stride2). Empty: F(3x3, 3x3)
+  /// on outputs of at least winograd_f3x3_min_pixels pixels where its rows run exactly
+  /// (check_winograd), else F(2x2, 3x3). Set (f2x2 or f3x3): that tile only (rows that could
+  /// overflow it run by im2col + GEMM).
+  std::optional<kernels::winograd_tile> winograd_stride1_tile;
   /// Ops (indices into the graph's ops) to run in fp32 with the network's float weights instead of
   /// the integer kernels: convolutions (grouped and depthwise too) and dense layers only.
   std::vector<std::size_t> float_ops;
@@ -380,15 +389,20 @@ class kernel_network {
         }
         if (!pack) return p;
         if (use_winograd(geo, w)) {
-          auto conv = kernels::winograd_conv::try_prepare(w, geo.in_channels, arch_);
-          if (conv) {
-            p.kind = method_kind::winograd;
-            p.method = "conv 3x3 (winograd)";
-            p.winograd = std::move(*conv);
-            return p;
+          // the larger tile first where it may pay; rows whose scaled accumulators could overflow
+          // int32 (errc::unsupported) fall back to the smaller tile, then to im2col + GEMM below
+          for (const kernels::winograd_tile tile : winograd_tiles_to_try(geo)) {
+            auto conv = kernels::winograd_conv::try_prepare(w, geo.in_channels, arch_, tile);
+            if (conv) {
+              p.kind = method_kind::winograd;
+              p.method = tile == kernels::winograd_tile::f3x3           ? "conv 3x3 (winograd F(3x3,3x3))"
+                         : tile == kernels::winograd_tile::f2x2_stride2 ? "conv 3x3 (winograd F(2x2,3x3) stride 2)"
+                                                                        : "conv 3x3 (winograd F(2x2,3x3))";
+              p.winograd = std::move(*conv);
+              return p;
+            }
+            if (conv.error().code() != errc::unsupported) return conv.error();
           }
-          // rows whose 4 * accumulator could overflow int32: im2col + GEMM below instead
-          if (conv.error().code() != errc::unsupported) return conv.error();
         }
         const bool direct = geo.is_pointwise() && geo.groups == 1;
         p.kind = direct ? method_kind::gemm_direct : method_kind::gemm_im2col;
@@ -463,10 +477,19 @@ class kernel_network {
   /// Whether convolution `geo` with weights `w` should run by Winograd (kernel_options::winograd);
   /// winograd_conv::try_prepare then checks that its rows run exactly.
   bool use_winograd(const kernels::fp32::conv2d_geometry& geo, const quant::quantized_weights& w) const {
-    if (options_.winograd == winograd_use::never || geo.kernel != 3 || geo.stride != 1 || geo.groups != 1)
+    if (options_.winograd == winograd_use::never || geo.kernel != 3 || geo.stride > 2 || geo.groups != 1)
       return false;
     if (options_.winograd == winograd_use::always) return true;
     return geo.out_pixels() >= winograd_min_pixels(kernels::gemm_default_storage_bits(w.format.bits, w.cols));
+  }
+
+  /// The Winograd tiles to try for convolution `geo`, in order (kernel_options::winograd_tile).
+  std::vector<kernels::winograd_tile> winograd_tiles_to_try(const kernels::fp32::conv2d_geometry& geo) const {
+    if (geo.stride == 2) return {kernels::winograd_tile::f2x2_stride2};
+    if (options_.winograd_stride1_tile) return {*options_.winograd_stride1_tile};
+    if (geo.out_pixels() >= winograd_f3x3_min_pixels)
+      return {kernels::winograd_tile::f3x3, kernels::winograd_tile::f2x2};
+    return {kernels::winograd_tile::f2x2};
   }
 
   /// Turns a prepared conv/dense op (shapes checked) into a float one: the integer weights are
