@@ -5986,15 +5986,18 @@ struct winograd {
   }
 
   /// m[r][0..16) = sum_p v[r][2p, 2p+1] . u[p][0..16)[2] for the Rows (6, 5 or 4) tiles of one
-  /// position; rows past Rows are named but unused (the compiler drops them).
+  /// position; rows past Rows are named but unused (the compiler drops them). `next` (or null): the
+  /// weights of the next position, fetched a line per step so they arrive from L3/DRAM while this
+  /// one's are multiplied (a small map's weights are used by few tiles: the stream is the bound).
   template <std::size_t Rows>
   static void multiply(const std::int16_t* v, std::size_t cs, const std::int16_t* u, std::size_t kp,
-                       std::int32_t* m) noexcept {
+                       const std::int16_t* next, std::int32_t* m) noexcept {
     static_assert(Rows >= 4 && Rows <= 6);
     __m256i c00 = _mm256_setzero_si256(), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00;
     __m256i c30 = c00, c31 = c00, c40 = c00, c41 = c00, c50 = c00, c51 = c00;
     const std::int16_t *v0 = v, *v1 = v + cs, *v2 = v + 2 * cs, *v3 = v + 3 * cs, *v4 = v + 4 * cs, *v5 = v + 5 * cs;
     for (std::size_t p = 0; p < kp; ++p, u += 2 * winograd_out_block) {
+      if (next) _mm_prefetch(reinterpret_cast<const char*>(next + p * 2 * winograd_out_block), _MM_HINT_T0);
       const __m256i w0 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(u));
       const __m256i w1 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(u + 16));
       std::int32_t pair;
@@ -6118,19 +6121,25 @@ struct winograd {
         const std::size_t o0 = ob * winograd_out_block;
         const std::int16_t* u = a.weights + ob * kp * 2 * winograd_out_block;
         const std::size_t u_stride = a.out_blocks * kp * 2 * winograd_out_block;  // per position
-        // position-major: one position's weights (kp x 64 bytes) stay in L1 across the chunk's tiles
-        for (std::size_t xi = 0; xi < positions; ++xi)
+        // position-major: one position's weights (kp x 64 bytes) stay in L1 across the chunk's
+        // tiles; the first register block fetches the next position's (or next block's first)
+        for (std::size_t xi = 0; xi < positions; ++xi) {
+          const std::int16_t* ub = u + xi * u_stride;
+          const std::int16_t* next = xi + 1 < positions        ? ub + u_stride
+                                     : ob + 1 < a.out_blocks ? a.weights + (ob + 1) * kp * 2 * winograd_out_block
+                                                             : nullptr;
           for (std::size_t r0 = 0; r0 < np; r0 += rows) {
             const std::int16_t* vb = v + (xi * tile_stride + r0) * cs;
-            const std::int16_t* ub = u + xi * u_stride;
+            const std::int16_t* pf = r0 == 0 ? next : nullptr;
             std::int32_t* mb = m + xi * m_stride + r0 * winograd_out_block;
             if (rows == 6)
-              multiply<6>(vb, cs, ub, kp, mb);
+              multiply<6>(vb, cs, ub, kp, pf, mb);
             else if (rows == 5)
-              multiply<5>(vb, cs, ub, kp, mb);
+              multiply<5>(vb, cs, ub, kp, pf, mb);
             else
-              multiply<4>(vb, cs, ub, kp, mb);
+              multiply<4>(vb, cs, ub, kp, pf, mb);
           }
+        }
         const requant8 rq0 = channel_requant(a, o0), rq1 = channel_requant(a, o0 + 8);
         for (std::size_t r = 0; r < n; ++r) {
           const std::int32_t* mt = m + r * winograd_out_block;
@@ -9946,26 +9955,35 @@ namespace ohq::nn {
 /// the layer's weight bit-width (W8A8, W4A8, W2A8, W1A8) on the arch path.
 using prepared_gemm = kernels::gemm;
 
-/// When the kernel engine runs a 3x3 stride-1 convolution by Winograd F(2x2, 3x3).
+/// When the kernel engine runs a 3x3 convolution (stride 1 or 2, groups 1) by Winograd.
 enum class winograd_use : std::uint8_t {
-  /// Where it was measured faster on AVX2 (docs/kernels.md, "Winograd"): weights on the W8A8 kernel
-  /// (5..8 bits, or rows of fewer than kernels::lowbit_min_cols inputs) always; low-bit weights on
-  /// outputs of at least winograd_min_pixels(storage bits) pixels (the low-bit GEMMs gain more on
-  /// smaller maps, where Winograd's 2x2 tiles and short GEMMs waste the most).
+  /// Where it was measured faster on AVX2 (docs/kernels.md, "Winograd"). Stride 1: weights on the
+  /// W8A8 kernel (5..8 bits, or rows of fewer than kernels::lowbit_min_cols inputs) always, low-bit
+  /// weights on outputs of at least winograd_min_pixels(storage bits) pixels (on 7x7 maps the
+  /// low-bit GEMMs tie or win). Stride 2: weights on the W8A8 kernel (the low-bit GEMMs beat it),
+  /// at least winograd_stride2_min_pixels outputs and winograd_stride2_min_channels inputs.
   automatic,
   always,  ///< every eligible convolution
   never,   ///< im2col + GEMM everywhere
 };
-/// Output pixels from which `winograd_use::automatic` runs weights of the GEMM family of
-/// `storage_bits` (kernels::gemm_default_storage_bits) by Winograd: W8A8 always; W4A8 from 14 x 14;
-/// W2A8 and W1A8 from 56 x 56 (ResNet-18's shapes on AVX2: bench_conv3x3).
+/// Output pixels from which `winograd_use::automatic` runs stride-1 convolutions whose weights run
+/// on the GEMM family of `storage_bits` (kernels::gemm_default_storage_bits) by Winograd: W8A8
+/// always; W4A8, W2A8 and W1A8 from 14 x 14 (ResNet-18's shapes on AVX2, bench_conv3x3: F(3x3)
+/// beats the low-bit GEMMs on 14x14..56x56 maps, F(2x2) ties W4A8 and loses to W2A8 on 7x7).
 constexpr std::size_t winograd_min_pixels(unsigned storage_bits) noexcept {
-  return storage_bits == 8 ? 0 : storage_bits == 4 ? 14 * 14 : 56 * 56;
+  return storage_bits == 8 ? 0 : 14 * 14;
 }
 /// Output pixels from which the kernel engine, left to choose the Winograd tile, tries F(3x3, 3x3)
-/// before F(2x2, 3x3): on 7 x 7 maps its 25 int16 per filter make the weight stream (already the
-/// bound there) 1.56x longer, and its 3x3 tiles waste 40% of the outputs (bench_conv3x3).
+/// before F(2x2, 3x3): on 7 x 7 maps its 25 int16 per filter make the weight stream 1.56x longer
+/// and its 3x3 tiles waste 40% of the outputs (bench_conv3x3).
 inline constexpr std::size_t winograd_f3x3_min_pixels = 14 * 14;
+/// Output pixels and input channels from which `winograd_use::automatic` runs 3x3 stride-2
+/// convolutions by Winograd. ResNet-18's 14x14x256 -> 7x7x512 took 1.03 ms so (6.5 MB of int16
+/// weights for 16 tiles) and 0.87 ms by im2col + W8A8 GEMM; its larger two gained 1.1-1.25x
+/// (in-network). On 56x56 inputs it lost 0.56-0.59x with 3 and 8 channels (MobileNetV3's RGB stem:
+/// a 16-channel register transforms 3), won 1.13x with 16 and 1.37x with 32.
+inline constexpr std::size_t winograd_stride2_min_pixels = 14 * 14;
+inline constexpr std::size_t winograd_stride2_min_channels = 16;
 
 /// How a kernel_network is prepared.
 struct kernel_options {
@@ -10372,7 +10390,11 @@ class kernel_network {
     if (options_.winograd == winograd_use::never || geo.kernel != 3 || geo.stride > 2 || geo.groups != 1)
       return false;
     if (options_.winograd == winograd_use::always) return true;
-    return geo.out_pixels() >= winograd_min_pixels(kernels::gemm_default_storage_bits(w.format.bits, w.cols));
+    const unsigned storage_bits = kernels::gemm_default_storage_bits(w.format.bits, w.cols);
+    if (geo.stride == 2)
+      return storage_bits == 8 && geo.out_pixels() >= winograd_stride2_min_pixels &&
+             geo.in_channels >= winograd_stride2_min_channels;
+    return geo.out_pixels() >= winograd_min_pixels(storage_bits);
   }
 
   /// The Winograd tiles to try for convolution `geo`, in order (kernel_options::winograd_tile).

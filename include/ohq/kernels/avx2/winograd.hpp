@@ -134,15 +134,18 @@ struct winograd {
   }
 
   /// m[r][0..16) = sum_p v[r][2p, 2p+1] . u[p][0..16)[2] for the Rows (6, 5 or 4) tiles of one
-  /// position; rows past Rows are named but unused (the compiler drops them).
+  /// position; rows past Rows are named but unused (the compiler drops them). `next` (or null): the
+  /// weights of the next position, fetched a line per step so they arrive from L3/DRAM while this
+  /// one's are multiplied (a small map's weights are used by few tiles: the stream is the bound).
   template <std::size_t Rows>
   static void multiply(const std::int16_t* v, std::size_t cs, const std::int16_t* u, std::size_t kp,
-                       std::int32_t* m) noexcept {
+                       const std::int16_t* next, std::int32_t* m) noexcept {
     static_assert(Rows >= 4 && Rows <= 6);
     __m256i c00 = _mm256_setzero_si256(), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00;
     __m256i c30 = c00, c31 = c00, c40 = c00, c41 = c00, c50 = c00, c51 = c00;
     const std::int16_t *v0 = v, *v1 = v + cs, *v2 = v + 2 * cs, *v3 = v + 3 * cs, *v4 = v + 4 * cs, *v5 = v + 5 * cs;
     for (std::size_t p = 0; p < kp; ++p, u += 2 * winograd_out_block) {
+      if (next) _mm_prefetch(reinterpret_cast<const char*>(next + p * 2 * winograd_out_block), _MM_HINT_T0);
       const __m256i w0 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(u));
       const __m256i w1 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(u + 16));
       std::int32_t pair;
@@ -266,19 +269,25 @@ struct winograd {
         const std::size_t o0 = ob * winograd_out_block;
         const std::int16_t* u = a.weights + ob * kp * 2 * winograd_out_block;
         const std::size_t u_stride = a.out_blocks * kp * 2 * winograd_out_block;  // per position
-        // position-major: one position's weights (kp x 64 bytes) stay in L1 across the chunk's tiles
-        for (std::size_t xi = 0; xi < positions; ++xi)
+        // position-major: one position's weights (kp x 64 bytes) stay in L1 across the chunk's
+        // tiles; the first register block fetches the next position's (or next block's first)
+        for (std::size_t xi = 0; xi < positions; ++xi) {
+          const std::int16_t* ub = u + xi * u_stride;
+          const std::int16_t* next = xi + 1 < positions        ? ub + u_stride
+                                     : ob + 1 < a.out_blocks ? a.weights + (ob + 1) * kp * 2 * winograd_out_block
+                                                             : nullptr;
           for (std::size_t r0 = 0; r0 < np; r0 += rows) {
             const std::int16_t* vb = v + (xi * tile_stride + r0) * cs;
-            const std::int16_t* ub = u + xi * u_stride;
+            const std::int16_t* pf = r0 == 0 ? next : nullptr;
             std::int32_t* mb = m + xi * m_stride + r0 * winograd_out_block;
             if (rows == 6)
-              multiply<6>(vb, cs, ub, kp, mb);
+              multiply<6>(vb, cs, ub, kp, pf, mb);
             else if (rows == 5)
-              multiply<5>(vb, cs, ub, kp, mb);
+              multiply<5>(vb, cs, ub, kp, pf, mb);
             else
-              multiply<4>(vb, cs, ub, kp, mb);
+              multiply<4>(vb, cs, ub, kp, pf, mb);
           }
+        }
         const requant8 rq0 = channel_requant(a, o0), rq1 = channel_requant(a, o0 + 8);
         for (std::size_t r = 0; r < n; ++r) {
           const std::int32_t* mt = m + r * winograd_out_block;
