@@ -3025,6 +3025,12 @@ struct requant8 {
   __m256i r_even, r_odd;    ///< 2^(shift-1) as 64-bit lanes
   __m256i lo, hi;           ///< lo - zp, hi - zp as 64-bit lanes
   __m256i zp;               ///< output zero point, int32 lanes
+  /// Every shift >= 33 (scales below 2^-2: nearly every layer): requantize8 rounds the high halves
+  /// of the products in int32 lanes with these (requantize8 says why it is exact).
+  bool high_half = false;
+  __m256i r_high;           ///< 2^(shift-33), int32 lanes
+  __m256i s_high;           ///< shift - 32, int32 lanes
+  __m256i lo32, hi32;       ///< lo, hi as int32 lanes
 };
 
 inline requant8 make_requant8(const std::int32_t* bias, const std::int32_t* row_sums, const std::int32_t* m,
@@ -3047,6 +3053,13 @@ inline requant8 make_requant8(const std::int32_t* bias, const std::int32_t* row_
   p.lo = _mm256_set1_epi64x(std::int64_t{lo} - zp);
   p.hi = _mm256_set1_epi64x(std::int64_t{hi} - zp);
   p.zp = _mm256_set1_epi32(zp);
+  const __m256i s32 = _mm256_set1_epi32(32);
+  p.high_half = _mm256_movemask_ps(_mm256_castsi256_ps(_mm256_cmpgt_epi32(sv, s32))) == 0xff;
+  p.s_high = _mm256_sub_epi32(sv, s32);
+  // 2^(s-33) for s >= 33; lanes of a slower path's rows get 0 (unused there)
+  p.r_high = _mm256_sllv_epi32(_mm256_set1_epi32(1), _mm256_sub_epi32(p.s_high, _mm256_set1_epi32(1)));
+  p.lo32 = _mm256_set1_epi32(lo);
+  p.hi32 = _mm256_set1_epi32(hi);
   return p;
 }
 
@@ -3063,8 +3076,20 @@ inline __m256i clamp_epi64(__m256i v, __m256i lo, __m256i hi) noexcept {
 
 /// clamp(zp + ((acc + corr) * m + 2^(s-1)) >> s, lo, hi) on 8 lanes: quant::requantize exactly
 /// (|acc * m| < 2^62, so the 64-bit sums cannot overflow).
+///
+/// With every shift s >= 33 (p.high_half), write P = acc * m = H * 2^32 + L (0 <= L < 2^32); then
+/// (P + 2^(s-1)) >> s = ((H + 2^(s-33)) * 2^32 + L) >> s = (H + 2^(s-33)) >> (s - 32), since
+/// L / 2^32 < 1 cannot carry past an integer: the high halves, one add and vpsravd in int32 lanes
+/// (|H| < 2^30), and the clamp in int32 — half the instructions of the 64-bit path.
 inline __m256i requantize8(__m256i acc, const requant8& p) noexcept {
   acc = _mm256_add_epi32(acc, p.corr);
+  if (p.high_half) {
+    const __m256i pe = _mm256_mul_epi32(acc, p.m_even);
+    const __m256i po = _mm256_mul_epi32(_mm256_srli_epi64(acc, 32), p.m_odd);
+    const __m256i high = _mm256_blend_epi32(_mm256_srli_epi64(pe, 32), po, 0xAA);
+    const __m256i v = _mm256_add_epi32(_mm256_srav_epi32(_mm256_add_epi32(high, p.r_high), p.s_high), p.zp);
+    return _mm256_min_epi32(_mm256_max_epi32(v, p.lo32), p.hi32);
+  }
   const __m256i pe = _mm256_add_epi64(_mm256_mul_epi32(acc, p.m_even), p.r_even);
   const __m256i po = _mm256_add_epi64(_mm256_mul_epi32(_mm256_srli_epi64(acc, 32), p.m_odd), p.r_odd);
   const __m256i ve = clamp_epi64(sra_epi64(pe, p.s_even), p.lo, p.hi);
