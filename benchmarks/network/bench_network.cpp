@@ -14,6 +14,7 @@
 
 #include <benchmark/benchmark.h>
 
+#include <algorithm>
 #include <cmath>
 #include <map>
 #include <type_traits>
@@ -122,6 +123,29 @@ void BM_kernels(benchmark::State& state) {
   set_counters<Net>(state);
 }
 
+/// Single runs of the kernel engine at `Bits` on one thread, as ONNX Runtime's side of the
+/// comparison is timed (benchmarks/ort/ort_latency.js): registered with Iterations(1) and
+/// Repetitions(40), so the aggregates (median, and the min and p10 statistics added below) are
+/// over single runs, which a noisy host disturbs less than a mean. The engine is prepared once.
+template <class Net, unsigned Bits>
+void BM_latency(benchmark::State& state) {
+  static auto kn = ohq::nn::kernel_network::try_prepare(quantized_setup<Net>::get().quantized(Bits), {});
+  if (!kn) {
+    state.SkipWithError(kn.error().what().c_str());
+    return;
+  }
+  const auto& x = quantized_setup<Net>::get().inputs;
+  (void)kn->run(x.data(), 1);  // warm: the timed run finds its scratch and weights where the previous left them
+  for (auto _ : state) benchmark::DoNotOptimize(kn->run(x.data(), 1).data());
+}
+
+/// Order statistics of the repetitions' times, for BM_latency.
+double quantile(const std::vector<double>& v, double q) {
+  std::vector<double> sorted(v);
+  std::sort(sorted.begin(), sorted.end());
+  return sorted[std::min(sorted.size() - 1, std::size_t(q * double(sorted.size() - 1) + 0.5))];
+}
+
 /// The kernel engine at `Bits` on one thread with a clock read around every op: counters give the
 /// milliseconds per run spent in each kind of op (kernel_network::method), e.g.
 /// "conv 3x3 (winograd F(3x3,3x3))", and in quantizing the input / dequantizing the output ("io").
@@ -215,6 +239,20 @@ using ohq::examples::resnet18;
   BENCHMARK_TEMPLATE(BM_kernels, Net, 2)->Args({1, 0})->Args({1, 1})->Unit(unit)
 
 OHQ_NETWORK_BENCHMARKS(resnet18, benchmark::kMillisecond);
+#define OHQ_LATENCY_BENCHMARK(Net, Bits)                                                          \
+  BENCHMARK_TEMPLATE(BM_latency, Net, Bits)                                                       \
+      ->Iterations(1)                                                                             \
+      ->Repetitions(40)                                                                           \
+      ->ReportAggregatesOnly(true)                                                                \
+      ->ComputeStatistics("min", [](const std::vector<double>& v) { return quantile(v, 0.0); })  \
+      ->ComputeStatistics("p10", [](const std::vector<double>& v) { return quantile(v, 0.1); })  \
+      ->ComputeStatistics("p90", [](const std::vector<double>& v) { return quantile(v, 0.9); })  \
+      ->Unit(benchmark::kMillisecond)
+OHQ_LATENCY_BENCHMARK(resnet18, 8);
+OHQ_LATENCY_BENCHMARK(resnet18, 4);
+OHQ_LATENCY_BENCHMARK(resnet18, 2);
+OHQ_LATENCY_BENCHMARK(mobilenet_v3_small, 8);
+OHQ_LATENCY_BENCHMARK(mobilenet_v3_large, 8);
 BENCHMARK_TEMPLATE(BM_op_split, resnet18, 8)->Unit(benchmark::kMillisecond);
 BENCHMARK_TEMPLATE(BM_op_split, mobilenet_v3_small, 8)->Unit(benchmark::kMillisecond);
 BENCHMARK_TEMPLATE(BM_op_split, mobilenet_v3_large, 8)->Unit(benchmark::kMillisecond);
