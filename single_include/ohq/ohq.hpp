@@ -5687,7 +5687,7 @@ struct winograd_transform<winograd_tile::f2x2_stride2> {
 
 /// Calls f(std::integral_constant<winograd_tile, tile>{}): one switch for every per-tile dispatch.
 template <class F>
-decltype(auto) with_winograd_tile(winograd_tile tile, F&& f) {
+constexpr decltype(auto) with_winograd_tile(winograd_tile tile, F&& f) {
   switch (tile) {
     case winograd_tile::f3x3:
       return f(std::integral_constant<winograd_tile, winograd_tile::f3x3>{});
@@ -5701,7 +5701,7 @@ decltype(auto) with_winograd_tile(winograd_tile tile, F&& f) {
 
 /// Positions (alpha^2) of the transforms of `tile`.
 constexpr std::size_t winograd_positions(winograd_tile tile) noexcept {
-  return tile == winograd_tile::f2x2 ? 16 : 25;
+  return with_winograd_tile(tile, [](auto t) { return winograd_transform<decltype(t)::value>::positions; });
 }
 
 /// One sample of a 3x3 convolution (stride 1, or 2 for f2x2_stride2) with groups = 1, NHWC,
@@ -10125,6 +10125,9 @@ class kernel_network {
     auto ew = kernels::try_eltwise_kernel(k.arch_);
     if (!ew) return ew.error();
     k.eltwise_ = *ew;
+    if (o.winograd_stride1_tile && kernels::winograd_stride(*o.winograd_stride1_tile) != 1)
+      return make_status(errc::invalid_argument, "winograd_stride1_tile: ", kernels::to_string(*o.winograd_stride1_tile),
+                         " computes a stride-2 convolution; stride-1 tiles are F(2x2,3x3) and F(3x3,3x3)");
     const quant_graph& g = q.graph();
     std::vector<bool> in_float(g.ops.size(), false);
     for (const std::size_t i : o.float_ops) {
@@ -10422,7 +10425,7 @@ class kernel_network {
     return geo.out_pixels() >= winograd_min_pixels(storage_bits);
   }
 
-  /// The Winograd tiles to try for convolution `geo`, in order (kernel_options::winograd_tile).
+  /// The Winograd tiles to try for convolution `geo`, in order (kernel_options::winograd_stride1_tile).
   std::vector<kernels::winograd_tile> winograd_tiles_to_try(const kernels::fp32::conv2d_geometry& geo) const {
     if (geo.stride == 2) return {kernels::winograd_tile::f2x2_stride2};
     if (options_.winograd_stride1_tile) return {*options_.winograd_stride1_tile};

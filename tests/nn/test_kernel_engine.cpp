@@ -437,3 +437,15 @@ TEST_CASE("kernel engine: float_ops naming an op that cannot run in float is an 
     CHECK(kn.error().message().find("op " + std::to_string(g.ops.size()) + " is past the end") != std::string::npos);
   }
 }
+
+TEST_CASE("kernel engine: a stride-2 Winograd tile forced onto stride-1 convolutions is an error") {
+  ohq::test::random_case<ohq::test::net_a> rc(false);
+  auto qn = quantized_network::try_build(rc.graph, rc.record, quantization_options{}).value();
+  kernel_options ko;
+  ko.winograd_stride1_tile = ohq::kernels::winograd_tile::f2x2_stride2;
+  auto kn = kernel_network::try_prepare(qn, ko);
+  REQUIRE_FALSE(kn.has_value());
+  CHECK(kn.error().code() == ohq::errc::invalid_argument);
+  INFO(kn.error().message());
+  CHECK(kn.error().message().find("winograd_stride1_tile") != std::string::npos);
+}

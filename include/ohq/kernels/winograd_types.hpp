@@ -82,7 +82,7 @@ struct winograd_transform<winograd_tile::f2x2_stride2> {
 
 /// Calls f(std::integral_constant<winograd_tile, tile>{}): one switch for every per-tile dispatch.
 template <class F>
-decltype(auto) with_winograd_tile(winograd_tile tile, F&& f) {
+constexpr decltype(auto) with_winograd_tile(winograd_tile tile, F&& f) {
   switch (tile) {
     case winograd_tile::f3x3:
       return f(std::integral_constant<winograd_tile, winograd_tile::f3x3>{});
@@ -96,7 +96,7 @@ decltype(auto) with_winograd_tile(winograd_tile tile, F&& f) {
 
 /// Positions (alpha^2) of the transforms of `tile`.
 constexpr std::size_t winograd_positions(winograd_tile tile) noexcept {
-  return tile == winograd_tile::f2x2 ? 16 : 25;
+  return with_winograd_tile(tile, [](auto t) { return winograd_transform<decltype(t)::value>::positions; });
 }
 
 /// One sample of a 3x3 convolution (stride 1, or 2 for f2x2_stride2) with groups = 1, NHWC,
