@@ -28,7 +28,7 @@ function(ohq_add_arch_kernels target)
 #include <ohq/kernels/avx2/gemm_lowbit.hpp>
 #include <ohq/kernels/avx2/gemm_lut.hpp>
 #include <ohq/kernels/avx2/winograd.hpp>")
-  set(arch_avx512_includes "")
+  set(arch_avx512_includes "#include <ohq/kernels/avx512/gemm_lowbit.hpp>")
   foreach(arch IN ITEMS avx2 avx512)
     set(src ${dir}/ohq_kernels_${arch}.cpp)
     file(CONFIGURE OUTPUT ${src} CONTENT

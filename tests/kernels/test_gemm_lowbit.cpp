@@ -5,7 +5,7 @@
 // and int16-flush size), full code ranges with all-min/all-max extremes, 0/255 activations, zero
 // points, bias or none, multipliers from tiny to large, u8/s8 outputs, clamp bounds, dense/conv/
 // strided layouts, row sub-ranges; K = 70000 and an int32-wrapping dot. Then the facade's choice
-// of family per bit-width and the AVX-512 -> AVX2 fallback. Seeds are printed on failure.
+// of family per bit-width and the AVX-512 -> AVX2 fallback of the LUT kernels. Seeds are printed on failure.
 #include <ohq/kernels.hpp>
 #include <ohq/quant.hpp>
 
@@ -176,7 +176,7 @@ void run_family(arch path, unsigned storage, std::size_t cases, std::uint64_t se
   }
 }
 
-/// Every low-bit line of the instance list, on every path (avx512_vnni runs the avx2 kernel).
+/// Every low-bit line of the instance list, on every path.
 template <class F>
 void for_each_lowbit_family(F f) {
   for (unsigned storage : kernels::gemm_storage_bits)
@@ -293,18 +293,19 @@ TEST_SUITE("kernels") {
     CHECK(kernels::gemm::try_prepare(w2, 1, 1, arch::scalar).has_value());
   }
 
-  TEST_CASE("every instance of the list is in the table; AVX-512 runs the AVX2 low-bit kernels") {
+  TEST_CASE("every instance of the list is in the table; AVX-512 runs its own low-bit kernels, AVX2's LUT ones") {
     const kernels::kernel_table& t = kernels::kernels();
     for (const kernels::gemm_instance& line : kernels::gemm_instances) {
       if (line.weight_bits == 8 || line.method != kernels::gemm_method::dot || !kernels::built(line.path)) continue;
       CHECK_MESSAGE(t.gemm_lowbit[line.weight_bits - 1][std::size_t(line.path)] != nullptr, "w", line.weight_bits,
                     "a8 ", kernels::to_string(line.path));
     }
-    static_assert(kernels::resolve_gemm_instance(2, arch::avx512_vnni)->path == arch::avx2);
+    static_assert(kernels::resolve_gemm_instance(2, arch::avx512_vnni)->path == arch::avx512_vnni);
+    static_assert(kernels::resolve_gemm_instance(2, arch::avx512_vnni, kernels::gemm_method::lut)->path == arch::avx2);
     static_assert(kernels::resolve_gemm_instance(8, arch::avx2)->path == arch::avx2);
     static_assert(!kernels::resolve_gemm_instance(3, arch::scalar));
 
-    // a CPU with AVX-512 VNNI (faked): the avx512 path of each low-bit family is the avx2 kernel
+    // a CPU with AVX-512 VNNI (faked): the avx512 path of each low-bit family is its own kernel
     ohq::cpu_features skylake;
     skylake.avx = skylake.avx2 = skylake.fma = true;
     skylake.avx512f = skylake.avx512bw = skylake.avx512vl = skylake.avx512vnni = true;
@@ -317,8 +318,15 @@ TEST_SUITE("kernels") {
       }
       REQUIRE(on512);
       REQUIRE(on2);
-      CHECK(*on512 == *on2);
-      CHECK(std::string((*on512)->name).rfind("avx2", 0) == 0);
+      CHECK(*on512 != *on2);
+      CHECK(std::string((*on512)->name).rfind("avx512", 0) == 0);
+      CHECK((*on512)->mr == 64);
+      const unsigned lut_bits = storage == 4 ? 3 : storage;  // table lookups exist for 1..3-bit codes
+      auto lut512 = kernels::try_gemm_lut_kernel(lut_bits, arch::avx512_vnni, skylake);
+      auto lut2 = kernels::try_gemm_lut_kernel(lut_bits, arch::avx2, skylake);
+      REQUIRE(lut512);
+      REQUIRE(lut2);
+      CHECK(*lut512 == *lut2);
     }
     // and a CPU without AVX: only scalar, with a clear error naming the path
     ohq::cpu_features none;

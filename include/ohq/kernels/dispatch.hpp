@@ -21,6 +21,7 @@
 #include <ohq/kernels/scalar/gemm_w8a8.hpp>
 #include <ohq/kernels/avx2/gemm_w8a8.hpp>    // empty unless compiled for AVX2 + FMA
 #include <ohq/kernels/avx512/gemm_w8a8.hpp>  // empty unless compiled for AVX-512 F/BW/VL/VNNI
+#include <ohq/kernels/avx512/gemm_lowbit.hpp>  // empty unless compiled for AVX-512 F/BW/VL/VNNI
 #include <ohq/kernels/depthwise_types.hpp>
 #include <ohq/kernels/scalar/depthwise.hpp>
 #include <ohq/kernels/avx2/depthwise.hpp>  // empty unless compiled for AVX2 + FMA
@@ -41,6 +42,7 @@
 extern "C" __attribute__((weak)) const ohq::kernels::w8a8_kernel_entry* ohq_kernels_avx2_gemm_w8a8() noexcept;
 extern "C" __attribute__((weak)) const ohq::kernels::w8a8_kernel_entry* ohq_kernels_avx512_vnni_gemm_w8a8() noexcept;
 extern "C" __attribute__((weak)) const ohq::kernels::gemm_kernel_entry* ohq_kernels_avx2_gemm_lowbit(unsigned) noexcept;
+extern "C" __attribute__((weak)) const ohq::kernels::gemm_kernel_entry* ohq_kernels_avx512_vnni_gemm_lowbit(unsigned) noexcept;
 extern "C" __attribute__((weak)) const ohq::kernels::depthwise_kernel_entry* ohq_kernels_avx2_depthwise() noexcept;
 extern "C" __attribute__((weak)) const ohq::kernels::eltwise_kernel_entry* ohq_kernels_avx2_eltwise() noexcept;
 extern "C" __attribute__((weak)) const ohq::kernels::winograd_kernel_entry* ohq_kernels_avx2_winograd() noexcept;
@@ -101,7 +103,14 @@ inline const gemm_kernel_entry* built_gemm_lowbit(arch a, unsigned bits) noexcep
 #else
       return nullptr;
 #endif
-    case arch::avx512_vnni: return nullptr;  // none written yet: the avx2 kernel runs there
+    case arch::avx512_vnni:
+#if defined(__AVX512F__) && defined(__AVX512BW__) && defined(__AVX512VL__) && defined(__AVX512VNNI__)
+      return ohq_kernels_avx512_vnni_gemm_lowbit(bits);
+#elif defined(OHQ_KERNELS_WEAK_ENTRIES)
+      return &ohq_kernels_avx512_vnni_gemm_lowbit != nullptr ? ohq_kernels_avx512_vnni_gemm_lowbit(bits) : nullptr;
+#else
+      return nullptr;
+#endif
   }
   return nullptr;
 }

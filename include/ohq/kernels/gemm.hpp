@@ -57,8 +57,8 @@ constexpr std::optional<gemm_instance> resolve_gemm_instance(unsigned storage_bi
   if (a == arch::avx512_vnni) return resolve_gemm_instance(storage_bits, arch::avx2, method);
   return std::nullopt;
 }
-static_assert(resolve_gemm_instance(4, arch::avx512_vnni)->path == arch::avx2 &&
-              resolve_gemm_instance(8, arch::avx512_vnni)->path == arch::avx512_vnni);
+static_assert(resolve_gemm_instance(4, arch::avx512_vnni)->path == arch::avx512_vnni &&
+              resolve_gemm_instance(3, arch::avx512_vnni, gemm_method::lut)->path == arch::avx2);
 
 /// What a prepared gemm runs: the kernel's name and geometry, whichever family it belongs to.
 struct gemm_kernel_info {

@@ -36,9 +36,9 @@ struct gemm_instance {
 /// AVX-512 CPUs (they all have AVX2): see resolve_gemm_instance.
 inline constexpr gemm_instance gemm_instances[] = {
     {8, arch::scalar}, {8, arch::avx2}, {8, arch::avx512_vnni},
-    {4, arch::scalar}, {4, arch::avx2},
-    {2, arch::scalar}, {2, arch::avx2},
-    {1, arch::scalar}, {1, arch::avx2},
+    {4, arch::scalar}, {4, arch::avx2}, {4, arch::avx512_vnni},
+    {2, arch::scalar}, {2, arch::avx2}, {2, arch::avx512_vnni},
+    {1, arch::scalar}, {1, arch::avx2}, {1, arch::avx512_vnni},
     {3, arch::avx2, gemm_method::lut}, {2, arch::avx2, gemm_method::lut}, {1, arch::avx2, gemm_method::lut},
 };
 

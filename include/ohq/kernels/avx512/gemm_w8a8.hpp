@@ -73,12 +73,165 @@ inline __m512i requantize16(__m512i acc, const requant16& p) noexcept {
   return _mm512_add_epi32(_mm512_mask_blend_epi32(0xAAAA, ve, _mm512_slli_epi64(vo, 32)), p.zp);
 }
 
+/// The epilogue of every AVX-512 GEMM: requantizes the int32 dot products acc[c] of rows
+/// j0..j0+15 (those below a.rows) with columns i0 + c and stores them as bytes.
+template <std::size_t Nc>
+inline void requantize_store16(const w8a8_gemm_args& a, std::size_t j0, std::size_t i0, const __m512i (&acc)[Nc]) noexcept {
+  const std::size_t rows = a.rows - j0 < 16 ? a.rows - j0 : 16;
+  alignas(64) std::int32_t bias[16] = {}, rs[16] = {}, m[16] = {};
+  alignas(64) std::int32_t s[16] = {1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1};
+  if (a.bias) std::memcpy(bias, a.bias + j0, rows * 4);
+  std::memcpy(rs, a.row_sums + j0, rows * 4);
+  std::memcpy(m, a.multiplier + j0, rows * 4);
+  std::memcpy(s, a.shift + j0, rows * 4);
+  const requant16 p = make_requant16(bias, rs, m, s, a.x_zero_point, a.zero_point, a.lo, a.hi);
+  const __mmask16 keep = static_cast<__mmask16>((1u << rows) - 1u);
+  for (std::size_t c = 0; c < Nc; ++c) {
+    const __m128i bytes = _mm512_cvtepi32_epi8(requantize16(acc[c], p));
+    std::uint8_t* y = a.y + j0 * a.channel_stride + (i0 + c) * a.column_stride;
+    if (a.channel_stride == 1) {
+      _mm_mask_storeu_epi8(y, keep, bytes);
+    } else {
+      alignas(16) std::uint8_t tmp[16];
+      _mm_store_si128(reinterpret_cast<__m128i*>(tmp), bytes);
+      for (std::size_t r = 0; r < rows; ++r) y[r * a.channel_stride] = tmp[r];
+    }
+  }
+}
+
 /// 4 activation bytes x[0..rem) (zero-filled) broadcast to every lane.
 inline __m512i broadcast4(const std::uint8_t* x, std::size_t rem) noexcept {
   std::int32_t v = 0;
   std::memcpy(&v, x, rem);
   return _mm512_set1_epi32(v);
 }
+
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__)
+#define OHQ_AVX512_GEMM_ASM 1
+// The k loops of the full tiles with the registers allocated by hand. GCC 12 compiles the
+// intrinsic tile into a register copy per vpdpbusd plus spills (43% of the VNNI peak on the
+// 56x56x64 3x3 conv); clang keeps the intrinsics' accumulators in place.
+
+/// 64 rows x 4 columns, `groups` (>= 1) k-groups: zmm0-15 the accumulators out[v * 4 + c], zmm16-19
+/// the four weight vectors of a k-group, zmm20-23 the columns' broadcasts.
+inline void w8a8_tile_64x4_asm(const std::uint8_t* const* xs, const std::int8_t* w, std::size_t groups,
+                               __m512i (&out)[16]) noexcept {
+  const std::uint8_t *x0 = xs[0], *x1 = xs[1], *x2 = xs[2], *x3 = xs[3];
+  std::size_t i = 0;
+  __asm__ volatile(
+      "vpxor %%xmm0, %%xmm0, %%xmm0\n\t"
+      "vpxor %%xmm1, %%xmm1, %%xmm1\n\t"
+      "vpxor %%xmm2, %%xmm2, %%xmm2\n\t"
+      "vpxor %%xmm3, %%xmm3, %%xmm3\n\t"
+      "vpxor %%xmm4, %%xmm4, %%xmm4\n\t"
+      "vpxor %%xmm5, %%xmm5, %%xmm5\n\t"
+      "vpxor %%xmm6, %%xmm6, %%xmm6\n\t"
+      "vpxor %%xmm7, %%xmm7, %%xmm7\n\t"
+      "vpxor %%xmm8, %%xmm8, %%xmm8\n\t"
+      "vpxor %%xmm9, %%xmm9, %%xmm9\n\t"
+      "vpxor %%xmm10, %%xmm10, %%xmm10\n\t"
+      "vpxor %%xmm11, %%xmm11, %%xmm11\n\t"
+      "vpxor %%xmm12, %%xmm12, %%xmm12\n\t"
+      "vpxor %%xmm13, %%xmm13, %%xmm13\n\t"
+      "vpxor %%xmm14, %%xmm14, %%xmm14\n\t"
+      "vpxor %%xmm15, %%xmm15, %%xmm15\n\t"
+      ".p2align 4\n\t"
+      "1:\n\t"
+      "vmovdqu64 (%[w]), %%zmm16\n\t"
+      "vmovdqu64 64(%[w]), %%zmm17\n\t"
+      "vmovdqu64 128(%[w]), %%zmm18\n\t"
+      "vmovdqu64 192(%[w]), %%zmm19\n\t"
+      "vpbroadcastd (%[x0],%[i]), %%zmm20\n\t"
+      "vpbroadcastd (%[x1],%[i]), %%zmm21\n\t"
+      "vpbroadcastd (%[x2],%[i]), %%zmm22\n\t"
+      "vpbroadcastd (%[x3],%[i]), %%zmm23\n\t"
+      "vpdpbusd %%zmm16, %%zmm20, %%zmm0\n\t"
+      "vpdpbusd %%zmm16, %%zmm21, %%zmm1\n\t"
+      "vpdpbusd %%zmm16, %%zmm22, %%zmm2\n\t"
+      "vpdpbusd %%zmm16, %%zmm23, %%zmm3\n\t"
+      "vpdpbusd %%zmm17, %%zmm20, %%zmm4\n\t"
+      "vpdpbusd %%zmm17, %%zmm21, %%zmm5\n\t"
+      "vpdpbusd %%zmm17, %%zmm22, %%zmm6\n\t"
+      "vpdpbusd %%zmm17, %%zmm23, %%zmm7\n\t"
+      "vpdpbusd %%zmm18, %%zmm20, %%zmm8\n\t"
+      "vpdpbusd %%zmm18, %%zmm21, %%zmm9\n\t"
+      "vpdpbusd %%zmm18, %%zmm22, %%zmm10\n\t"
+      "vpdpbusd %%zmm18, %%zmm23, %%zmm11\n\t"
+      "vpdpbusd %%zmm19, %%zmm20, %%zmm12\n\t"
+      "vpdpbusd %%zmm19, %%zmm21, %%zmm13\n\t"
+      "vpdpbusd %%zmm19, %%zmm22, %%zmm14\n\t"
+      "vpdpbusd %%zmm19, %%zmm23, %%zmm15\n\t"
+      "add $256, %[w]\n\t"
+      "add $4, %[i]\n\t"
+      "dec %[n]\n\t"
+      "jnz 1b\n\t"
+      "vmovdqu64 %%zmm0, 0(%[out])\n\t"
+      "vmovdqu64 %%zmm1, 64(%[out])\n\t"
+      "vmovdqu64 %%zmm2, 128(%[out])\n\t"
+      "vmovdqu64 %%zmm3, 192(%[out])\n\t"
+      "vmovdqu64 %%zmm4, 256(%[out])\n\t"
+      "vmovdqu64 %%zmm5, 320(%[out])\n\t"
+      "vmovdqu64 %%zmm6, 384(%[out])\n\t"
+      "vmovdqu64 %%zmm7, 448(%[out])\n\t"
+      "vmovdqu64 %%zmm8, 512(%[out])\n\t"
+      "vmovdqu64 %%zmm9, 576(%[out])\n\t"
+      "vmovdqu64 %%zmm10, 640(%[out])\n\t"
+      "vmovdqu64 %%zmm11, 704(%[out])\n\t"
+      "vmovdqu64 %%zmm12, 768(%[out])\n\t"
+      "vmovdqu64 %%zmm13, 832(%[out])\n\t"
+      "vmovdqu64 %%zmm14, 896(%[out])\n\t"
+      "vmovdqu64 %%zmm15, 960(%[out])\n\t"
+      : [w] "+r"(w), [i] "+r"(i), [n] "+r"(groups)
+      : [x0] "r"(x0), [x1] "r"(x1), [x2] "r"(x2), [x3] "r"(x3), [out] "r"(out)
+      : "cc", "memory", "xmm0", "xmm1", "xmm2", "xmm3", "xmm4", "xmm5", "xmm6", "xmm7", "xmm8", "xmm9", "xmm10",
+        "xmm11", "xmm12", "xmm13", "xmm14", "xmm15", "xmm16", "xmm17", "xmm18", "xmm19", "xmm20", "xmm21", "xmm22",
+        "xmm23");
+}
+
+/// 64 rows x 1 column (batch-1 layers), `pairs` (>= 1) pairs of k-groups: each weight is used
+/// once, straight from memory; two accumulator sets (zmm0-3, zmm4-7) keep 8 chains in flight.
+inline void w8a8_tile_64x1_asm(const std::uint8_t* x, const std::int8_t* w, std::size_t pairs,
+                               __m512i (&out)[4]) noexcept {
+  __asm__ volatile(
+      "vpxor %%xmm0, %%xmm0, %%xmm0\n\t"
+      "vpxor %%xmm1, %%xmm1, %%xmm1\n\t"
+      "vpxor %%xmm2, %%xmm2, %%xmm2\n\t"
+      "vpxor %%xmm3, %%xmm3, %%xmm3\n\t"
+      "vpxor %%xmm4, %%xmm4, %%xmm4\n\t"
+      "vpxor %%xmm5, %%xmm5, %%xmm5\n\t"
+      "vpxor %%xmm6, %%xmm6, %%xmm6\n\t"
+      "vpxor %%xmm7, %%xmm7, %%xmm7\n\t"
+      ".p2align 4\n\t"
+      "1:\n\t"
+      "vpbroadcastd (%[x]), %%zmm16\n\t"
+      "vpbroadcastd 4(%[x]), %%zmm17\n\t"
+      "vpdpbusd (%[w]), %%zmm16, %%zmm0\n\t"
+      "vpdpbusd 64(%[w]), %%zmm16, %%zmm1\n\t"
+      "vpdpbusd 128(%[w]), %%zmm16, %%zmm2\n\t"
+      "vpdpbusd 192(%[w]), %%zmm16, %%zmm3\n\t"
+      "vpdpbusd 256(%[w]), %%zmm17, %%zmm4\n\t"
+      "vpdpbusd 320(%[w]), %%zmm17, %%zmm5\n\t"
+      "vpdpbusd 384(%[w]), %%zmm17, %%zmm6\n\t"
+      "vpdpbusd 448(%[w]), %%zmm17, %%zmm7\n\t"
+      "add $512, %[w]\n\t"
+      "add $8, %[x]\n\t"
+      "dec %[n]\n\t"
+      "jnz 1b\n\t"
+      "vpaddd %%zmm4, %%zmm0, %%zmm0\n\t"
+      "vpaddd %%zmm5, %%zmm1, %%zmm1\n\t"
+      "vpaddd %%zmm6, %%zmm2, %%zmm2\n\t"
+      "vpaddd %%zmm7, %%zmm3, %%zmm3\n\t"
+      "vmovdqu64 %%zmm0, 0(%[out])\n\t"
+      "vmovdqu64 %%zmm1, 64(%[out])\n\t"
+      "vmovdqu64 %%zmm2, 128(%[out])\n\t"
+      "vmovdqu64 %%zmm3, 192(%[out])\n\t"
+      : [w] "+r"(w), [x] "+r"(x), [n] "+r"(pairs)
+      : [out] "r"(out)
+      : "cc", "memory", "xmm0", "xmm1", "xmm2", "xmm3", "xmm4", "xmm5", "xmm6", "xmm7", "xmm16", "xmm17");
+}
+#else
+#define OHQ_AVX512_GEMM_ASM 0
+#endif
 
 /// A register tile of 16 * MrV rows x Nr columns (MrV = 4, Nr = 4: 16 accumulators, 4 weight
 /// vectors, 1 broadcast of 32 zmm).
@@ -102,18 +255,38 @@ struct gemm_w8a8 {
         for (std::size_t c = 0; c < Nc; ++c) acc[u][v][c] = _mm512_setzero_si512();
     const std::size_t full = k / 4;
     std::size_t g = 0;
-    for (; g + U <= full; g += U)
-      for (std::size_t u = 0; u < U; ++u) {
-        const std::int8_t* wg = wt + (g + u) * mr * 4;
-        __m512i w[MrV];
-        for (std::size_t v = 0; v < MrV; ++v) w[v] = _mm512_loadu_si512(wg + v * 64);
-        for (std::size_t c = 0; c < Nc; ++c) {
-          std::int32_t x4;
-          std::memcpy(&x4, xs[c] + 4 * (g + u), 4);
-          const __m512i xb = _mm512_set1_epi32(x4);
-          for (std::size_t v = 0; v < MrV; ++v) acc[u][v][c] = _mm512_dpbusd_epi32(acc[u][v][c], xb, w[v]);
+    constexpr bool by_asm = OHQ_AVX512_GEMM_ASM && MrV == 4 && (Nc == 4 || Nc == 1);
+    if constexpr (by_asm) {
+#if OHQ_AVX512_GEMM_ASM
+      if constexpr (Nc == 4) {
+        if (full > 0) {
+          __m512i sums[16];
+          w8a8_tile_64x4_asm(xs, wt, full, sums);
+          for (std::size_t v = 0; v < 4; ++v)
+            for (std::size_t c = 0; c < 4; ++c) acc[0][v][c] = sums[v * 4 + c];
+          g = full;
         }
+      } else if (full >= 2) {
+        __m512i sums[4];
+        w8a8_tile_64x1_asm(xs[0], wt, full / 2, sums);
+        for (std::size_t v = 0; v < 4; ++v) acc[0][v][0] = sums[v];
+        g = full / 2 * 2;
       }
+#endif
+    } else {
+      for (; g + U <= full; g += U)
+        for (std::size_t u = 0; u < U; ++u) {
+          const std::int8_t* wg = wt + (g + u) * mr * 4;
+          __m512i w[MrV];
+          for (std::size_t v = 0; v < MrV; ++v) w[v] = _mm512_loadu_si512(wg + v * 64);
+          for (std::size_t c = 0; c < Nc; ++c) {
+            std::int32_t x4;
+            std::memcpy(&x4, xs[c] + 4 * (g + u), 4);
+            const __m512i xb = _mm512_set1_epi32(x4);
+            for (std::size_t v = 0; v < MrV; ++v) acc[u][v][c] = _mm512_dpbusd_epi32(acc[u][v][c], xb, w[v]);
+          }
+        }
+    }
     for (; g < (k + 3) / 4; ++g) {  // remaining full groups, then the zero-padded tail group
       const std::int8_t* wg = wt + g * mr * 4;
       const std::size_t rem = k - 4 * g < 4 ? k - 4 * g : 4;
@@ -143,26 +316,7 @@ struct gemm_w8a8 {
       for (std::size_t v = 0; v < MrV; ++v) {
         const std::size_t j0 = t * mr + 16 * v;
         if (j0 >= a.rows) break;
-        const std::size_t rows = a.rows - j0 < 16 ? a.rows - j0 : 16;
-        alignas(64) std::int32_t bias[16] = {}, rs[16] = {}, m[16] = {};
-        alignas(64) std::int32_t s[16] = {1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1};
-        if (a.bias) std::memcpy(bias, a.bias + j0, rows * 4);
-        std::memcpy(rs, a.row_sums + j0, rows * 4);
-        std::memcpy(m, a.multiplier + j0, rows * 4);
-        std::memcpy(s, a.shift + j0, rows * 4);
-        const requant16 p = make_requant16(bias, rs, m, s, a.x_zero_point, a.zero_point, a.lo, a.hi);
-        const __mmask16 keep = static_cast<__mmask16>((1u << rows) - 1u);
-        for (std::size_t c = 0; c < Nc; ++c) {
-          const __m128i bytes = _mm512_cvtepi32_epi8(requantize16(out[v][c], p));
-          std::uint8_t* y = a.y + j0 * a.channel_stride + (i0 + c) * a.column_stride;
-          if (a.channel_stride == 1) {
-            _mm_mask_storeu_epi8(y, keep, bytes);
-          } else {
-            alignas(16) std::uint8_t tmp[16];
-            _mm_store_si128(reinterpret_cast<__m128i*>(tmp), bytes);
-            for (std::size_t r = 0; r < rows; ++r) y[r * a.channel_stride] = tmp[r];
-          }
-        }
+        requantize_store16<Nc>(a, j0, i0, out[v]);
       }
     }
   }
