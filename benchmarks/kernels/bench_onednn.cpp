@@ -4,19 +4,26 @@
 //
 // Per shape, in this order: oneDNN u8 x s8 -> u8 with per-channel output scales (primitive
 // created once, every operand in the layout oneDNN picks for it: format `any`, reordered once
-// outside the timed loop), oneDNN fp32 on the same shape, then ohq: convolutions as
-// quant::im2col + kernels::gemm_w8a8 per group (the dispatched path), dense layers as gemm_w8a8
-// with N = 1. Counters: GOPS (2 * MACs per wall-clock second), peak (the fraction of this core's
-// peak at the clock Google Benchmark reports: 32 int16 MACs/cycle via AVX2 vpmaddwd for the
-// integer rows, 16 fp32 FMAs/cycle for fp32), and on the ohq row x_onednn_int8 / x_onednn_fp32:
-// ohq's speed over oneDNN's from the same run (> 1: ohq is faster).
+// outside the timed loop), oneDNN fp32 on the same shape, then ohq: the layer as a one-layer
+// network (random weights, calibrated, quantized W8A8) run by the kernel engine
+// (nn/quantized/kernel_engine.hpp), which picks the method as it does inside a whole network
+// (1x1: GEMM on the NHWC input in place; k x k: im2col + GEMM or Winograd; depthwise: the direct
+// kernels; dense: GEMM with N = 1). The ohq row times the layer's op alone (kernel_options::profile),
+// not the float input's quantization nor the output's dequantization. Counters: GOPS (2 * MACs per
+// wall-clock second), peak (the fraction of this core's peak at the clock measured at startup by a
+// chain of dependent adds: 128 int8 MACs/cycle with AVX-512 VNNI, else 32 int16 MACs/cycle via AVX2
+// vpmaddwd, for the integer rows; 32 or 16 fp32 FMAs/cycle for fp32), and on the ohq row
+// x_onednn_int8 / x_onednn_fp32: ohq's speed over oneDNN's from the same run (> 1: ohq is faster).
 //
 // oneDNN runs its own zero-point-free fast path (u8 activations with zero point 0, as after a
 // ReLU); ohq subtracts a nonzero activation zero point at no cost in the loop. On AVX2 without
 // VNNI oneDNN's int8 kernels use vpmaddubsw, which saturates int16 for large u8 x s8 pairs
 // (not bit-exact); ohq's are exact.
 #include <ohq/kernels.hpp>
+#include <ohq/nn.hpp>
 #include <ohq/quant.hpp>
+
+#include "benchmarks/network/quantized_setup.hpp"
 
 #include <benchmark/benchmark.h>
 #include <oneapi/dnnl/dnnl.hpp>
@@ -36,11 +43,16 @@ namespace {
 using dt = dnnl::memory::data_type;
 using tag = dnnl::memory::format_tag;
 
-/// One layer: a convolution (groups == in_channels: depthwise) or, with `dense`, y[M] = W[M][K] x[K].
+struct layer;
+using bench_function = void (*)(benchmark::State&, const layer&);
+
+/// One layer: a convolution (groups == in_channels: depthwise) or, with `dense`, y[M] = W[M][K] x[K];
+/// `ohq` times it as a one-layer network of the same shape through the kernel engine.
 struct layer {
   const char* name;
   ohq::quant::conv2d_shape conv;  // dense: in_channels = K, out_channels = M, 1x1 image
   bool dense;
+  bench_function ohq;
 
   [[nodiscard]] double macs() const {
     const auto& g = conv;
@@ -48,40 +60,75 @@ struct layer {
   }
 };
 
-constexpr ohq::quant::conv2d_shape conv(std::size_t c_in, std::size_t hw, std::size_t c_out, std::size_t k,
-                                        std::size_t stride, std::size_t groups = 1) {
-  return {c_in, hw, hw, c_out, k, stride, k / 2, groups};
+template <class Net>
+void bench_ohq(benchmark::State& state, const layer& l);
+
+template <std::size_t C, std::size_t HW, std::size_t Cout, std::size_t K, std::size_t S>
+layer conv(const char* name) {
+  using net = ohq::network<ohq::shape<C, HW, HW>, ohq::nn::conv2d<Cout, K, S, K / 2>>;
+  return {name, {C, HW, HW, Cout, K, S, K / 2, 1}, false, &bench_ohq<net>};
 }
-constexpr ohq::quant::conv2d_shape depthwise(std::size_t c, std::size_t hw, std::size_t k, std::size_t stride) {
-  return conv(c, hw, c, k, stride, c);
+template <std::size_t C, std::size_t HW, std::size_t K, std::size_t S>
+layer depthwise(const char* name) {
+  using net = ohq::network<ohq::shape<C, HW, HW>, ohq::nn::depthwise_conv2d<K, S, K / 2>>;
+  return {name, {C, HW, HW, C, K, S, K / 2, C}, false, &bench_ohq<net>};
 }
-constexpr ohq::quant::conv2d_shape dense(std::size_t k, std::size_t m) { return conv(k, 1, m, 1, 1); }
+template <std::size_t K, std::size_t M>
+layer dense(const char* name) {
+  using net = ohq::network<ohq::shape<K>, ohq::nn::dense<M>>;
+  return {name, {K, 1, 1, M, 1, 1, 0, 1}, true, &bench_ohq<net>};
+}
 
 const layer layers[] = {
     // ResNet-18, batch 1
-    {"resnet18_stem_7x7s2_224x224x3_64", conv(3, 224, 64, 7, 2), false},
-    {"resnet18_3x3_56x56x64", conv(64, 56, 64, 3, 1), false},
-    {"resnet18_3x3_28x28x128", conv(128, 28, 128, 3, 1), false},
-    {"resnet18_3x3_14x14x256", conv(256, 14, 256, 3, 1), false},
-    {"resnet18_3x3_7x7x512", conv(512, 7, 512, 3, 1), false},
+    conv<3, 224, 64, 7, 2>("resnet18_stem_7x7s2_224x224x3_64"),
+    conv<64, 56, 64, 3, 1>("resnet18_3x3_56x56x64"),
+    conv<128, 28, 128, 3, 1>("resnet18_3x3_28x28x128"),
+    conv<256, 14, 256, 3, 1>("resnet18_3x3_14x14x256"),
+    conv<512, 7, 512, 3, 1>("resnet18_3x3_7x7x512"),
     // MobileNetV3-Large (torchvision): depthwise 3x3/5x5, then 1x1 expansions and projections
-    {"mnv3_dw3x3_112x112x16", depthwise(16, 112, 3, 1), false},
-    {"mnv3_dw3x3s2_112x112x64", depthwise(64, 112, 3, 2), false},
-    {"mnv3_dw5x5s2_56x56x72", depthwise(72, 56, 5, 2), false},
-    {"mnv3_dw5x5s2_14x14x672", depthwise(672, 14, 5, 2), false},
-    {"mnv3_1x1_56x56_24_72", conv(24, 56, 72, 1, 1), false},
-    {"mnv3_1x1_28x28_120_40", conv(120, 28, 40, 1, 1), false},
-    {"mnv3_1x1_14x14_672_112", conv(672, 14, 112, 1, 1), false},
-    {"mnv3_1x1_7x7_960_160", conv(960, 7, 160, 1, 1), false},
+    depthwise<16, 112, 3, 1>("mnv3_dw3x3_112x112x16"),
+    depthwise<64, 112, 3, 2>("mnv3_dw3x3s2_112x112x64"),
+    depthwise<72, 56, 5, 2>("mnv3_dw5x5s2_56x56x72"),
+    depthwise<672, 14, 5, 2>("mnv3_dw5x5s2_14x14x672"),
+    conv<24, 56, 72, 1, 1>("mnv3_1x1_56x56_24_72"),
+    conv<120, 28, 40, 1, 1>("mnv3_1x1_28x28_120_40"),
+    conv<672, 14, 112, 1, 1>("mnv3_1x1_14x14_672_112"),
+    conv<960, 7, 160, 1, 1>("mnv3_1x1_7x7_960_160"),
     // batch-1 dense layers: 1 x K x M
-    {"dense_1x512x1000", dense(512, 1000), true},
-    {"dense_1x1024x1024", dense(1024, 1024), true},
-    {"dense_1x4096x4096", dense(4096, 4096), true},
-    {"dense_1x8192x8192", dense(8192, 8192), true},
+    dense<512, 1000>("dense_1x512x1000"),
+    dense<1024, 1024>("dense_1x1024x1024"),
+    dense<4096, 4096>("dense_1x4096x4096"),
+    dense<8192, 8192>("dense_1x8192x8192"),
 };
 
-constexpr double int_macs_per_cycle = 32;  // AVX2: 2 vpmaddwd ymm per cycle, 16 int16 MACs each
-constexpr double fp32_fmas_per_cycle = 16;  // AVX2: 2 vfmadd ymm per cycle, 8 lanes each
+/// This core's clock in GHz while busy: a chain of dependent adds runs one per cycle (Google
+/// Benchmark's figure is the nominal clock, well below the boost clock the kernels run at).
+double measured_ghz() {
+#if defined(__x86_64__)
+  constexpr std::uint64_t rounds = 50'000'000;
+  std::uint64_t x = 0;
+  const auto t0 = std::chrono::steady_clock::now();
+  for (std::uint64_t i = 0; i < rounds; ++i)
+    asm volatile("add $1, %0\n\tadd $1, %0\n\tadd $1, %0\n\tadd $1, %0\n\t"
+                 "add $1, %0\n\tadd $1, %0\n\tadd $1, %0\n\tadd $1, %0"
+                 : "+r"(x));
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  return double(8 * rounds) / seconds * 1e-9;
+#else
+  return double(benchmark::CPUInfo::Get().cycles_per_second) * 1e-9;
+#endif
+}
+double core_ghz() {
+  static const double ghz = measured_ghz();
+  return ghz;
+}
+
+bool has_avx512_vnni() { return ohq::kernels::active_arch() == ohq::kernels::arch::avx512_vnni; }
+// AVX-512 VNNI: 2 vpdpbusd zmm per cycle, 64 u8 x s8 MACs each; AVX2: 2 vpmaddwd ymm, 16 int16 MACs each
+double int_macs_per_cycle() { return has_avx512_vnni() ? 128 : 32; }
+// 2 vfmadd per cycle, 16 (zmm) or 8 (ymm) lanes each
+double fp32_fmas_per_cycle() { return has_avx512_vnni() ? 32 : 16; }
 
 /// Seconds per execution of "<layer>/int8" and "<layer>/fp32": the oneDNN rows run first per layer.
 std::map<std::string, double>& onednn_seconds() {
@@ -102,8 +149,7 @@ double time_loop(benchmark::State& state, Body&& body) {
 void set_counters(benchmark::State& state, const layer& l, double per_iter, double macs_per_cycle) {
   const double gops = 2.0 * l.macs() * 1e-9 / per_iter;
   state.counters["GOPS"] = gops;
-  const double ghz = double(benchmark::CPUInfo::Get().cycles_per_second) * 1e-9;
-  state.counters["peak"] = gops / (2.0 * macs_per_cycle * ghz);
+  state.counters["peak"] = gops / (2.0 * macs_per_cycle * core_ghz());
 }
 
 template <class T>
@@ -198,60 +244,36 @@ void bench_onednn(benchmark::State& state, const layer& l, bool int8) {
   onednn_layer o(l, int8);
   const double per_iter = time_loop(state, [&] { o.run(); });
   onednn_seconds()[std::string(l.name) + (int8 ? "/int8" : "/fp32")] = per_iter;
-  set_counters(state, l, per_iter, int8 ? int_macs_per_cycle : fp32_fmas_per_cycle);
+  set_counters(state, l, per_iter, int8 ? int_macs_per_cycle() : fp32_fmas_per_cycle());
   state.SetLabel(o.impl);
 }
 
-/// ohq's path for the layer: im2col + gemm_w8a8 per group (one GEMM, N = 1, for dense layers).
-struct ohq_layer {
-  ohq::quant::conv2d_shape g;
-  bool dense;
-  std::vector<ohq::kernels::gemm_w8a8> gemms;  // one per group
-  std::vector<std::uint8_t> x, col, y;
-  std::vector<std::int32_t> bias;
-  ohq::quant::requant_params rq;
-  static constexpr std::int32_t x_zero_point = 3;
-
-  explicit ohq_layer(const layer& l) : g(l.conv), dense(l.dense) {
-    std::mt19937 gen(7);
-    const std::size_t patch = g.patch_size(), cout_g = g.out_channels_per_group();
-    ohq::quant::quantized_weights w{ohq::quant::weight_format_of(8), g.out_channels, patch,
-                                    std::vector<std::int8_t>(g.out_channels * patch), std::vector<float>(g.out_channels, 1.0f)};
-    for (auto& c : w.codes) c = static_cast<std::int8_t>(gen());
-    for (std::size_t grp = 0; grp < g.groups; ++grp)
-      gemms.push_back(ohq::kernels::gemm_w8a8::try_prepare(w, grp * cout_g, cout_g, ohq::kernels::active_arch()).value());
-    x.resize(g.in_channels * g.in_height * g.in_width);
-    for (auto& v : x) v = static_cast<std::uint8_t>(gen());
-    col.resize(dense ? 0 : ohq::quant::conv2d_scratch_size(g));
-    y.resize(g.out_channels * g.out_pixels());
-    bias.resize(g.out_channels);
-    for (auto& b : bias) b = static_cast<std::int32_t>(gen() % 20001) - 10000;
-    rq = {std::vector<std::int32_t>(g.out_channels, 1 << 30), std::vector<std::int32_t>(g.out_channels, 45), 128, 0, 255};
-  }
-
-  void run() {
-    if (dense) {
-      gemms[0].run(x.data(), 1, g.in_channels, x_zero_point, bias.data(), rq, y.data(),
-                   ohq::quant::output_layout{1, g.out_channels});
-      return;
-    }
-    const std::size_t patch = g.patch_size(), pixels = g.out_pixels(), cout_g = g.out_channels_per_group();
-    for (std::size_t grp = 0; grp < g.groups; ++grp) {
-      ohq::quant::im2col(x.data(), g, grp, static_cast<std::uint8_t>(x_zero_point), col.data(), patch);
-      gemms[grp].run(col.data(), pixels, patch, x_zero_point, bias.data(), rq, y.data() + grp * cout_g * pixels,
-                     ohq::quant::output_layout{pixels, 1});
-    }
-  }
-};
-
+/// The layer as a one-layer W8A8 network through the kernel engine; the op's own time is measured.
+template <class Net>
 void bench_ohq(benchmark::State& state, const layer& l) {
-  ohq_layer o(l);
-  const double per_iter = time_loop(state, [&] { o.run(); });
-  set_counters(state, l, per_iter, int_macs_per_cycle);
+  if (double(Net::macs()) != l.macs()) {
+    state.SkipWithError("the one-layer network does not have the layer's shape");
+    return;
+  }
+  auto& s = ohq_bench::quantized_setup<Net>::get();
+  ohq::nn::kernel_options o;
+  o.profile = true;
+  auto kn = ohq::nn::kernel_network::try_prepare(s.quantized(8), o);
+  if (!kn) {
+    state.SkipWithError(kn.error().what().c_str());
+    return;
+  }
+  (void)kn->run(s.inputs.data(), 1);  // warm
+  kn->reset_profile();
+  for (auto _ : state) benchmark::DoNotOptimize(kn->run(s.inputs.data(), 1).data());
+  double op_seconds = 0;
+  for (const double t : kn->op_seconds()) op_seconds += t;
+  const double per_iter = op_seconds / double(kn->runs());
+  set_counters(state, l, per_iter, int_macs_per_cycle());
   for (const char* kind : {"int8", "fp32"})
     if (auto it = onednn_seconds().find(std::string(l.name) + "/" + kind); it != onednn_seconds().end())
       state.counters[std::string("x_onednn_") + kind] = it->second / per_iter;
-  state.SetLabel(std::string(o.gemms[0].kernel().name) + (l.dense ? "" : ", after quant::im2col"));
+  state.SetLabel(kn->method(0));
 }
 
 }  // namespace
@@ -260,13 +282,14 @@ int main(int argc, char** argv) {
   omp_set_num_threads(1);  // one thread, like ohq (oneDNN's Debian build threads with OpenMP)
   std::fprintf(stderr, "CPU: %s\n", ohq::describe(ohq::cpu()).c_str());
   const std::string ohq_arch(ohq::kernels::to_string(ohq::kernels::active_arch()));
+  std::fprintf(stderr, "clock: %.2f GHz (dependent adds)\n", core_ghz());
   for (const layer& l : layers) {
     const std::string base = std::string("onednn/") + l.name + "/";
     benchmark::RegisterBenchmark((base + "onednn_int8").c_str(), [&l](benchmark::State& st) { bench_onednn(st, l, true); })
         ->Unit(benchmark::kMicrosecond);
     benchmark::RegisterBenchmark((base + "onednn_fp32").c_str(), [&l](benchmark::State& st) { bench_onednn(st, l, false); })
         ->Unit(benchmark::kMicrosecond);
-    benchmark::RegisterBenchmark((base + "ohq_" + ohq_arch).c_str(), [&l](benchmark::State& st) { bench_ohq(st, l); })
+    benchmark::RegisterBenchmark((base + "ohq_" + ohq_arch).c_str(), [&l](benchmark::State& st) { l.ohq(st, l); })
         ->Unit(benchmark::kMicrosecond);
   }
   benchmark::Initialize(&argc, argv);

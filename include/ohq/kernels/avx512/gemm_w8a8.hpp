@@ -14,11 +14,12 @@
 
 #include <ohq/kernels/w8a8_types.hpp>
 
-// GCC 12's AVX-512 intrinsics start from _mm512_undefined_*() and trip -Wmaybe-uninitialized
+// GCC 12's AVX-512 intrinsics start from _mm512_undefined_*() and trip -W(maybe-)uninitialized
 // wherever they inline (GCC bug 105593); the diagnostic state of the intrinsic headers' lines decides.
 #if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#pragma GCC diagnostic ignored "-Wuninitialized"
 #endif
 #include <immintrin.h>
 #if defined(__GNUC__) && !defined(__clang__)
@@ -34,6 +35,7 @@
 #if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"  // GCC bug 105593, see above
+#pragma GCC diagnostic ignored "-Wuninitialized"
 #endif
 namespace ohq::kernels::avx512 {
 
@@ -73,10 +75,8 @@ inline __m512i requantize16(__m512i acc, const requant16& p) noexcept {
   return _mm512_add_epi32(_mm512_mask_blend_epi32(0xAAAA, ve, _mm512_slli_epi64(vo, 32)), p.zp);
 }
 
-/// The epilogue of every AVX-512 GEMM: requantizes the int32 dot products acc[c] of rows
-/// j0..j0+15 (those below a.rows) with columns i0 + c and stores them as bytes.
-template <std::size_t Nc>
-inline void requantize_store16(const w8a8_gemm_args& a, std::size_t j0, std::size_t i0, const __m512i (&acc)[Nc]) noexcept {
+/// The requantization operands of rows j0..j0+15 of a GEMM (those below a.rows).
+inline requant16 requant_rows(const w8a8_gemm_args& a, std::size_t j0) noexcept {
   const std::size_t rows = a.rows - j0 < 16 ? a.rows - j0 : 16;
   alignas(64) std::int32_t bias[16] = {}, rs[16] = {}, m[16] = {};
   alignas(64) std::int32_t s[16] = {1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1};
@@ -84,7 +84,15 @@ inline void requantize_store16(const w8a8_gemm_args& a, std::size_t j0, std::siz
   std::memcpy(rs, a.row_sums + j0, rows * 4);
   std::memcpy(m, a.multiplier + j0, rows * 4);
   std::memcpy(s, a.shift + j0, rows * 4);
-  const requant16 p = make_requant16(bias, rs, m, s, a.x_zero_point, a.zero_point, a.lo, a.hi);
+  return make_requant16(bias, rs, m, s, a.x_zero_point, a.zero_point, a.lo, a.hi);
+}
+
+/// Requantizes the int32 dot products acc[c] of rows j0..j0+15 (those below a.rows), columns
+/// i0 + c, with their operands p (requant_rows(a, j0)), and stores them as bytes.
+template <std::size_t Nc>
+inline void store16(const w8a8_gemm_args& a, const requant16& p, std::size_t j0, std::size_t i0,
+                    const __m512i (&acc)[Nc]) noexcept {
+  const std::size_t rows = a.rows - j0 < 16 ? a.rows - j0 : 16;
   const __mmask16 keep = static_cast<__mmask16>((1u << rows) - 1u);
   for (std::size_t c = 0; c < Nc; ++c) {
     const __m128i bytes = _mm512_cvtepi32_epi8(requantize16(acc[c], p));
@@ -97,6 +105,12 @@ inline void requantize_store16(const w8a8_gemm_args& a, std::size_t j0, std::siz
       for (std::size_t r = 0; r < rows; ++r) y[r * a.channel_stride] = tmp[r];
     }
   }
+}
+
+/// The epilogue of the AVX-512 GEMMs that do not hoist the operands: store16 with requant_rows(a, j0).
+template <std::size_t Nc>
+inline void requantize_store16(const w8a8_gemm_args& a, std::size_t j0, std::size_t i0, const __m512i (&acc)[Nc]) noexcept {
+  store16<Nc>(a, requant_rows(a, j0), j0, i0, acc);
 }
 
 /// 4 activation bytes x[0..rem) (zero-filled) broadcast to every lane.
@@ -233,29 +247,35 @@ inline void w8a8_tile_64x1_asm(const std::uint8_t* x, const std::int8_t* w, std:
 #define OHQ_AVX512_GEMM_ASM 0
 #endif
 
+/// Column blocks whose activations (ldx bytes a column) take at most this much stay in L2 while
+/// every row tile passes over them, so each weight is read from memory once per block: ResNet-18's
+/// 7x7x512 layer has 2.4 MB of weights and 0.23 MB of activations.
+inline constexpr std::size_t l2_activation_block_bytes = 256 * 1024;
+
 /// A register tile of 16 * MrV rows x Nr columns (MrV = 4, Nr = 4: 16 accumulators, 4 weight
-/// vectors, 1 broadcast of 32 zmm).
+/// vectors, 4 broadcasts of 32 zmm). The last row tile computes only the 16-row vectors that hold
+/// rows (V <= MrV of them), reading the same packed layout.
 template <std::size_t MrV, std::size_t Nr>
 struct gemm_w8a8 {
   static constexpr std::size_t mr = 16 * MrV;
   static constexpr std::size_t nr = Nr;
 
   /// Independent accumulator sets so that >= 8 vpdpbusd chains are in flight.
-  static constexpr std::size_t k_unroll(std::size_t nc) noexcept {
-    const std::size_t chains = MrV * nc;
+  static constexpr std::size_t k_unroll(std::size_t chains) noexcept {
     return chains >= 8 ? 1 : (chains >= 4 ? 2 : 4);
   }
 
-  template <std::size_t Nc>
-  static void tile(const std::uint8_t* const* xs, std::size_t k, const std::int8_t* wt, __m512i (&out)[MrV][Nc]) noexcept {
-    constexpr std::size_t U = k_unroll(Nc);
-    __m512i acc[U][MrV][Nc];
+  /// out[v][c] = the dot products of rows 16 v.. of the tile at wt with column xs[c], v < V.
+  template <std::size_t V, std::size_t Nc>
+  static void tile(const std::uint8_t* const* xs, std::size_t k, const std::int8_t* wt, __m512i (&out)[V][Nc]) noexcept {
+    constexpr std::size_t U = k_unroll(V * Nc);
+    __m512i acc[U][V][Nc];
     for (std::size_t u = 0; u < U; ++u)
-      for (std::size_t v = 0; v < MrV; ++v)
+      for (std::size_t v = 0; v < V; ++v)
         for (std::size_t c = 0; c < Nc; ++c) acc[u][v][c] = _mm512_setzero_si512();
     const std::size_t full = k / 4;
     std::size_t g = 0;
-    constexpr bool by_asm = OHQ_AVX512_GEMM_ASM && MrV == 4 && (Nc == 4 || Nc == 1);
+    constexpr bool by_asm = OHQ_AVX512_GEMM_ASM && MrV == 4 && V == 4 && (Nc == 4 || Nc == 1);
     if constexpr (by_asm) {
 #if OHQ_AVX512_GEMM_ASM
       if constexpr (Nc == 4) {
@@ -277,13 +297,13 @@ struct gemm_w8a8 {
       for (; g + U <= full; g += U)
         for (std::size_t u = 0; u < U; ++u) {
           const std::int8_t* wg = wt + (g + u) * mr * 4;
-          __m512i w[MrV];
-          for (std::size_t v = 0; v < MrV; ++v) w[v] = _mm512_loadu_si512(wg + v * 64);
+          __m512i w[V];
+          for (std::size_t v = 0; v < V; ++v) w[v] = _mm512_loadu_si512(wg + v * 64);
           for (std::size_t c = 0; c < Nc; ++c) {
             std::int32_t x4;
             std::memcpy(&x4, xs[c] + 4 * (g + u), 4);
             const __m512i xb = _mm512_set1_epi32(x4);
-            for (std::size_t v = 0; v < MrV; ++v) acc[u][v][c] = _mm512_dpbusd_epi32(acc[u][v][c], xb, w[v]);
+            for (std::size_t v = 0; v < V; ++v) acc[u][v][c] = _mm512_dpbusd_epi32(acc[u][v][c], xb, w[v]);
           }
         }
     }
@@ -292,11 +312,11 @@ struct gemm_w8a8 {
       const std::size_t rem = k - 4 * g < 4 ? k - 4 * g : 4;
       for (std::size_t c = 0; c < Nc; ++c) {
         const __m512i xb = broadcast4(xs[c] + 4 * g, rem);
-        for (std::size_t v = 0; v < MrV; ++v)
+        for (std::size_t v = 0; v < V; ++v)
           acc[0][v][c] = _mm512_dpbusd_epi32(acc[0][v][c], xb, _mm512_loadu_si512(wg + v * 64));
       }
     }
-    for (std::size_t v = 0; v < MrV; ++v)
+    for (std::size_t v = 0; v < V; ++v)
       for (std::size_t c = 0; c < Nc; ++c) {
         __m512i s = acc[0][v][c];
         for (std::size_t u = 1; u < U; ++u) s = _mm512_add_epi32(s, acc[u][v][c]);
@@ -304,38 +324,57 @@ struct gemm_w8a8 {
       }
   }
 
-  template <std::size_t Nc>
-  static void block(const w8a8_gemm_args& a, std::size_t i0) noexcept {
-    const std::size_t k4 = (a.cols + 3) / 4;
-    const std::size_t tiles = (a.rows + mr - 1) / mr;
+  /// Columns i0..i0+Nc-1 of row tile t (its first V row vectors), requantized with p.
+  template <std::size_t V, std::size_t Nc>
+  static void block(const w8a8_gemm_args& a, std::size_t t, std::size_t i0, const requant16 (&p)[V]) noexcept {
     const std::uint8_t* xs[Nc];
     for (std::size_t c = 0; c < Nc; ++c) xs[c] = a.x + (i0 + c) * a.ldx;
-    for (std::size_t t = 0; t < tiles; ++t) {
-      __m512i out[MrV][Nc];
-      tile<Nc>(xs, a.cols, a.packed + t * k4 * mr * 4, out);
-      for (std::size_t v = 0; v < MrV; ++v) {
-        const std::size_t j0 = t * mr + 16 * v;
-        if (j0 >= a.rows) break;
-        requantize_store16<Nc>(a, j0, i0, out[v]);
-      }
+    __m512i out[V][Nc];
+    tile<V, Nc>(xs, a.cols, a.packed + t * ((a.cols + 3) / 4) * mr * 4, out);
+    for (std::size_t v = 0; v < V; ++v) store16<Nc>(a, p[v], t * mr + 16 * v, i0, out[v]);
+  }
+
+  template <std::size_t V, std::size_t Nc>
+  static void column_tail(const w8a8_gemm_args& a, std::size_t t, std::size_t i0, std::size_t nc,
+                          const requant16 (&p)[V]) noexcept {
+    if constexpr (Nc > 0) {
+      if (nc == Nc) return block<V, Nc>(a, t, i0, p);
+      column_tail<V, Nc - 1>(a, t, i0, nc, p);
     }
   }
 
-  template <std::size_t Nc>
-  static void tail(const w8a8_gemm_args& a, std::size_t i0, std::size_t nc) noexcept {
-    if constexpr (Nc > 0) {
-      if (nc == Nc) return block<Nc>(a, i0);
-      tail<Nc - 1>(a, i0, nc);
+  /// Row tile t over columns [n0, n1): the requantization operands computed once for them all.
+  template <std::size_t V>
+  static void row_tile(const w8a8_gemm_args& a, std::size_t t, std::size_t n0, std::size_t n1) noexcept {
+    requant16 p[V];
+    for (std::size_t v = 0; v < V; ++v) p[v] = requant_rows(a, t * mr + 16 * v);
+    std::size_t i0 = n0;
+    for (; i0 + Nr <= n1; i0 += Nr) block<V, Nr>(a, t, i0, p);
+    if (i0 < n1) column_tail<V, Nr - 1>(a, t, i0, n1 - i0, p);
+  }
+
+  template <std::size_t V>
+  static void partial_row_tile(const w8a8_gemm_args& a, std::size_t t, std::size_t vectors, std::size_t n0,
+                               std::size_t n1) noexcept {
+    if constexpr (V > 0) {
+      if (vectors == V) return row_tile<V>(a, t, n0, n1);
+      partial_row_tile<V - 1>(a, t, vectors, n0, n1);
     }
   }
 
   static void run(const w8a8_gemm_args& a) noexcept {
-    for (std::size_t i0 = 0; i0 < a.n; i0 += Nr) {
-      const std::size_t nc = a.n - i0 < Nr ? a.n - i0 : Nr;
-      if (nc == Nr)
-        block<Nr>(a, i0);
-      else
-        tail<Nr - 1>(a, i0, nc);
+    const std::size_t tiles = (a.rows + mr - 1) / mr;
+    const std::size_t per_block = a.ldx ? l2_activation_block_bytes / a.ldx / Nr * Nr : a.n;
+    const std::size_t columns = per_block > Nr ? per_block : Nr;
+    for (std::size_t n0 = 0; n0 < a.n; n0 += columns) {
+      const std::size_t n1 = a.n - n0 < columns ? a.n : n0 + columns;
+      for (std::size_t t = 0; t < tiles; ++t) {
+        const std::size_t vectors = (a.rows - t * mr + 15) / 16;
+        if (vectors >= MrV)
+          row_tile<MrV>(a, t, n0, n1);
+        else
+          partial_row_tile<MrV - 1>(a, t, vectors, n0, n1);
+      }
     }
   }
 };

@@ -56,7 +56,9 @@ using prepared_gemm = kernels::gemm;
 
 /// When the kernel engine runs a 3x3 convolution (stride 1 or 2, groups 1) by Winograd.
 enum class winograd_use : std::uint8_t {
-  /// Where it was measured faster on AVX2 (docs/kernels.md, "Winograd"). Stride 1: weights on the
+  /// Where it was measured faster on AVX2 (docs/kernels.md, "Winograd"), never on the AVX-512 VNNI
+  /// path (its GEMMs multiply int8 at 4x the AVX2 rate; the Winograd kernels are AVX2 int16: on
+  /// ResNet-18's 3x3 layers im2col + vpdpbusd GEMM won, bench_onednn). Stride 1: weights on the
   /// W8A8 kernel (5..8 bits, or rows of fewer than kernels::lowbit_min_cols inputs) always, low-bit
   /// weights on outputs of at least winograd_min_pixels(storage bits) pixels (on 7x7 maps the
   /// low-bit GEMMs tie or win). Stride 2: weights on the W8A8 kernel (the low-bit GEMMs beat it),
@@ -492,6 +494,7 @@ class kernel_network {
     if (options_.winograd == winograd_use::never || geo.kernel != 3 || geo.stride > 2 || geo.groups != 1)
       return false;
     if (options_.winograd == winograd_use::always) return true;
+    if (arch_ == kernels::arch::avx512_vnni) return false;
     const unsigned storage_bits = kernels::gemm_default_storage_bits(w.format.bits, w.cols);
     if (geo.stride == 2)
       return storage_bits == 8 && geo.out_pixels() >= winograd_stride2_min_pixels &&
