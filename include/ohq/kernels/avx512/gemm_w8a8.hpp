@@ -42,6 +42,10 @@ namespace ohq::kernels::avx512 {
 /// Per-row requantization operands of 16 rows, 64-bit lanes split even/odd.
 struct requant16 {
   __m512i corr, m_even, m_odd, s_even, s_odd, r_even, r_odd, lo, hi, zp;
+  /// Every shift >= 33 (nearly every layer): requantize16 rounds the high halves of the products
+  /// in int32 lanes (avx2::requantize8 says why that is exact) with these.
+  bool high_half;
+  __m512i r_high, s_high, lo32, hi32;  ///< 2^(shift-33), shift - 32, lo, hi as int32 lanes
 };
 
 inline requant16 make_requant16(const std::int32_t* bias, const std::int32_t* row_sums, const std::int32_t* m,
@@ -62,12 +66,27 @@ inline requant16 make_requant16(const std::int32_t* bias, const std::int32_t* ro
   p.lo = _mm512_set1_epi64(std::int64_t{lo} - zp);
   p.hi = _mm512_set1_epi64(std::int64_t{hi} - zp);
   p.zp = _mm512_set1_epi32(zp);
+  const __m512i s32 = _mm512_set1_epi32(32);
+  p.high_half = _mm512_cmpgt_epi32_mask(sv, s32) == 0xFFFF;
+  p.s_high = _mm512_sub_epi32(sv, s32);
+  // 2^(s-33) for s >= 33; the lanes of rows on the 64-bit path get 0 (unused there)
+  p.r_high = _mm512_sllv_epi32(_mm512_set1_epi32(1), _mm512_sub_epi32(p.s_high, _mm512_set1_epi32(1)));
+  p.lo32 = _mm512_set1_epi32(lo);
+  p.hi32 = _mm512_set1_epi32(hi);
   return p;
 }
 
-/// quant::requantize on 16 lanes, exactly (64-bit products, vpsravq, 64-bit clamp).
+/// quant::requantize on 16 lanes, exactly: 64-bit products, then with every shift >= 33 their high
+/// halves rounded and shifted in int32 lanes, else vpsravq and a 64-bit clamp.
 inline __m512i requantize16(__m512i acc, const requant16& p) noexcept {
   acc = _mm512_add_epi32(acc, p.corr);
+  if (p.high_half) {
+    const __m512i pe = _mm512_mul_epi32(acc, p.m_even);
+    const __m512i po = _mm512_mul_epi32(_mm512_srli_epi64(acc, 32), p.m_odd);
+    const __m512i high = _mm512_mask_blend_epi32(0xAAAA, _mm512_srli_epi64(pe, 32), po);
+    const __m512i v = _mm512_add_epi32(_mm512_srav_epi32(_mm512_add_epi32(high, p.r_high), p.s_high), p.zp);
+    return _mm512_min_epi32(_mm512_max_epi32(v, p.lo32), p.hi32);
+  }
   const __m512i pe = _mm512_add_epi64(_mm512_mul_epi32(acc, p.m_even), p.r_even);
   const __m512i po = _mm512_add_epi64(_mm512_mul_epi32(_mm512_srli_epi64(acc, 32), p.m_odd), p.r_odd);
   const __m512i ve = _mm512_max_epi64(_mm512_min_epi64(_mm512_srav_epi64(pe, p.s_even), p.hi), p.lo);
