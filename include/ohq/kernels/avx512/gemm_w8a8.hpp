@@ -135,7 +135,10 @@ inline void requantize_store16(const w8a8_gemm_args& a, std::size_t j0, std::siz
 /// 4 activation bytes x[0..rem) (zero-filled) broadcast to every lane.
 inline __m512i broadcast4(const std::uint8_t* x, std::size_t rem) noexcept {
   std::int32_t v = 0;
-  std::memcpy(&v, x, rem);
+  if (rem == 4)
+    std::memcpy(&v, x, 4);
+  else
+    std::memcpy(&v, x, rem);
   return _mm512_set1_epi32(v);
 }
 
@@ -284,15 +287,18 @@ struct gemm_w8a8 {
     return chains >= 8 ? 1 : (chains >= 4 ? 2 : 4);
   }
 
-  /// out[v][c] = the dot products of rows 16 v.. of the tile at wt with column xs[c], v < V.
+  /// out[v][c] = the dot products of rows 16 v.. of the tile at wt with column xs[c], v < V. The
+  /// first `loadable` (>= k / 4) k-groups of every column may be read as 4 whole bytes: past k the
+  /// packed weights are zero, so whatever the bytes hold adds nothing.
   template <std::size_t V, std::size_t Nc>
-  static void tile(const std::uint8_t* const* xs, std::size_t k, const std::int8_t* wt, __m512i (&out)[V][Nc]) noexcept {
+  static void tile(const std::uint8_t* const* xs, std::size_t k, std::size_t loadable, const std::int8_t* wt,
+                   __m512i (&out)[V][Nc]) noexcept {
     constexpr std::size_t U = k_unroll(V * Nc);
     __m512i acc[U][V][Nc];
     for (std::size_t u = 0; u < U; ++u)
       for (std::size_t v = 0; v < V; ++v)
         for (std::size_t c = 0; c < Nc; ++c) acc[u][v][c] = _mm512_setzero_si512();
-    const std::size_t full = k / 4;
+    const std::size_t full = loadable;
     std::size_t g = 0;
     constexpr bool by_asm = OHQ_AVX512_GEMM_ASM && MrV == 4 && V == 4 && (Nc == 4 || Nc == 1);
     if constexpr (by_asm) {
@@ -328,7 +334,7 @@ struct gemm_w8a8 {
     }
     for (; g < (k + 3) / 4; ++g) {  // remaining full groups, then the zero-padded tail group
       const std::int8_t* wg = wt + g * mr * 4;
-      const std::size_t rem = k - 4 * g < 4 ? k - 4 * g : 4;
+      const std::size_t rem = g < full ? 4 : k - 4 * g;
       for (std::size_t c = 0; c < Nc; ++c) {
         const __m512i xb = broadcast4(xs[c] + 4 * g, rem);
         for (std::size_t v = 0; v < V; ++v)
@@ -348,8 +354,13 @@ struct gemm_w8a8 {
   static void block(const w8a8_gemm_args& a, std::size_t t, std::size_t i0, const requant16 (&p)[V]) noexcept {
     const std::uint8_t* xs[Nc];
     for (std::size_t c = 0; c < Nc; ++c) xs[c] = a.x + (i0 + c) * a.ldx;
+    // the zero-padded last k-group reads whole: its bytes past K lie in the next columns but
+    // for the matrix's last column (the convolutions' K = 147 and 27 would otherwise pay a
+    // byte-wise broadcast per column)
+    const std::size_t k4 = (a.cols + 3) / 4;
+    const bool last_group_inside = (i0 + Nc - 1) * a.ldx + 4 * k4 <= (a.n - 1) * a.ldx + a.cols;
     __m512i out[V][Nc];
-    tile<V, Nc>(xs, a.cols, a.packed + t * ((a.cols + 3) / 4) * mr * 4, out);
+    tile<V, Nc>(xs, a.cols, last_group_inside ? k4 : a.cols / 4, a.packed + t * k4 * mr * 4, out);
     for (std::size_t v = 0; v < V; ++v) store16<Nc>(a, p[v], t * mr + 16 * v, i0, out[v]);
   }
 
