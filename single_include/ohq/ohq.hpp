@@ -3340,11 +3340,12 @@ extern "C" __attribute__((weak)) const ohq::kernels::w8a8_kernel_entry* ohq_kern
 
 // #include <ohq/kernels/w8a8_types.hpp>
 
-// GCC 12's AVX-512 intrinsics start from _mm512_undefined_*() and trip -Wmaybe-uninitialized
+// GCC 12's AVX-512 intrinsics start from _mm512_undefined_*() and trip -W(maybe-)uninitialized
 // wherever they inline (GCC bug 105593); the diagnostic state of the intrinsic headers' lines decides.
 #if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#pragma GCC diagnostic ignored "-Wuninitialized"
 #endif
 #include <immintrin.h>
 #if defined(__GNUC__) && !defined(__clang__)
@@ -3360,12 +3361,17 @@ extern "C" __attribute__((weak)) const ohq::kernels::w8a8_kernel_entry* ohq_kern
 #if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"  // GCC bug 105593, see above
+#pragma GCC diagnostic ignored "-Wuninitialized"
 #endif
 namespace ohq::kernels::avx512 {
 
 /// Per-row requantization operands of 16 rows, 64-bit lanes split even/odd.
 struct requant16 {
   __m512i corr, m_even, m_odd, s_even, s_odd, r_even, r_odd, lo, hi, zp;
+  /// Every shift >= 33 (nearly every layer): requantize16 rounds the high halves of the products
+  /// in int32 lanes (avx2::requantize8 says why that is exact) with these.
+  bool high_half;
+  __m512i r_high, s_high, lo32, hi32;  ///< 2^(shift-33), shift - 32, lo, hi as int32 lanes
 };
 
 inline requant16 make_requant16(const std::int32_t* bias, const std::int32_t* row_sums, const std::int32_t* m,
@@ -3386,12 +3392,27 @@ inline requant16 make_requant16(const std::int32_t* bias, const std::int32_t* ro
   p.lo = _mm512_set1_epi64(std::int64_t{lo} - zp);
   p.hi = _mm512_set1_epi64(std::int64_t{hi} - zp);
   p.zp = _mm512_set1_epi32(zp);
+  const __m512i s32 = _mm512_set1_epi32(32);
+  p.high_half = _mm512_cmpgt_epi32_mask(sv, s32) == 0xFFFF;
+  p.s_high = _mm512_sub_epi32(sv, s32);
+  // 2^(s-33) for s >= 33; the lanes of rows on the 64-bit path get 0 (unused there)
+  p.r_high = _mm512_sllv_epi32(_mm512_set1_epi32(1), _mm512_sub_epi32(p.s_high, _mm512_set1_epi32(1)));
+  p.lo32 = _mm512_set1_epi32(lo);
+  p.hi32 = _mm512_set1_epi32(hi);
   return p;
 }
 
-/// quant::requantize on 16 lanes, exactly (64-bit products, vpsravq, 64-bit clamp).
+/// quant::requantize on 16 lanes, exactly: 64-bit products, then with every shift >= 33 their high
+/// halves rounded and shifted in int32 lanes, else vpsravq and a 64-bit clamp.
 inline __m512i requantize16(__m512i acc, const requant16& p) noexcept {
   acc = _mm512_add_epi32(acc, p.corr);
+  if (p.high_half) {
+    const __m512i pe = _mm512_mul_epi32(acc, p.m_even);
+    const __m512i po = _mm512_mul_epi32(_mm512_srli_epi64(acc, 32), p.m_odd);
+    const __m512i high = _mm512_mask_blend_epi32(0xAAAA, _mm512_srli_epi64(pe, 32), po);
+    const __m512i v = _mm512_add_epi32(_mm512_srav_epi32(_mm512_add_epi32(high, p.r_high), p.s_high), p.zp);
+    return _mm512_min_epi32(_mm512_max_epi32(v, p.lo32), p.hi32);
+  }
   const __m512i pe = _mm512_add_epi64(_mm512_mul_epi32(acc, p.m_even), p.r_even);
   const __m512i po = _mm512_add_epi64(_mm512_mul_epi32(_mm512_srli_epi64(acc, 32), p.m_odd), p.r_odd);
   const __m512i ve = _mm512_max_epi64(_mm512_min_epi64(_mm512_srav_epi64(pe, p.s_even), p.hi), p.lo);
@@ -3399,57 +3420,254 @@ inline __m512i requantize16(__m512i acc, const requant16& p) noexcept {
   return _mm512_add_epi32(_mm512_mask_blend_epi32(0xAAAA, ve, _mm512_slli_epi64(vo, 32)), p.zp);
 }
 
+/// The requantization operands of rows j0..j0+15 of a GEMM (those below a.rows).
+inline requant16 requant_rows(const w8a8_gemm_args& a, std::size_t j0) noexcept {
+  const std::size_t rows = a.rows - j0 < 16 ? a.rows - j0 : 16;
+  alignas(64) std::int32_t bias[16] = {}, rs[16] = {}, m[16] = {};
+  alignas(64) std::int32_t s[16] = {1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1};
+  if (a.bias) std::memcpy(bias, a.bias + j0, rows * 4);
+  std::memcpy(rs, a.row_sums + j0, rows * 4);
+  std::memcpy(m, a.multiplier + j0, rows * 4);
+  std::memcpy(s, a.shift + j0, rows * 4);
+  return make_requant16(bias, rs, m, s, a.x_zero_point, a.zero_point, a.lo, a.hi);
+}
+
+/// Requantizes the int32 dot products acc[c] of rows j0..j0+15 (those below a.rows), columns
+/// i0 + c, with their operands p (requant_rows(a, j0)), and stores them as bytes.
+template <std::size_t Nc>
+inline void store16(const w8a8_gemm_args& a, const requant16& p, std::size_t j0, std::size_t i0,
+                    const __m512i (&acc)[Nc]) noexcept {
+  const std::size_t rows = a.rows - j0 < 16 ? a.rows - j0 : 16;
+  const __mmask16 keep = static_cast<__mmask16>((1u << rows) - 1u);
+  for (std::size_t c = 0; c < Nc; ++c) {
+    const __m128i bytes = _mm512_cvtepi32_epi8(requantize16(acc[c], p));
+    std::uint8_t* y = a.y + j0 * a.channel_stride + (i0 + c) * a.column_stride;
+    if (a.channel_stride == 1) {
+      _mm_mask_storeu_epi8(y, keep, bytes);
+    } else {
+      alignas(16) std::uint8_t tmp[16];
+      _mm_store_si128(reinterpret_cast<__m128i*>(tmp), bytes);
+      for (std::size_t r = 0; r < rows; ++r) y[r * a.channel_stride] = tmp[r];
+    }
+  }
+}
+
+/// The epilogue of the AVX-512 GEMMs that do not hoist the operands: store16 with requant_rows(a, j0).
+template <std::size_t Nc>
+inline void requantize_store16(const w8a8_gemm_args& a, std::size_t j0, std::size_t i0, const __m512i (&acc)[Nc]) noexcept {
+  store16<Nc>(a, requant_rows(a, j0), j0, i0, acc);
+}
+
 /// 4 activation bytes x[0..rem) (zero-filled) broadcast to every lane.
 inline __m512i broadcast4(const std::uint8_t* x, std::size_t rem) noexcept {
   std::int32_t v = 0;
-  std::memcpy(&v, x, rem);
+  if (rem == 4)
+    std::memcpy(&v, x, 4);
+  else
+    std::memcpy(&v, x, rem);
   return _mm512_set1_epi32(v);
 }
 
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__)
+#define OHQ_AVX512_GEMM_ASM 1
+// The k loops of the full tiles with the registers allocated by hand. GCC 12 compiles the
+// intrinsic tile into a register copy per vpdpbusd plus spills (43% of the VNNI peak on the
+// 56x56x64 3x3 conv); clang keeps the intrinsics' accumulators in place.
+
+/// 64 rows x 4 columns, `groups` (>= 1) k-groups: zmm0-15 the accumulators out[v * 4 + c], zmm16-19
+/// the four weight vectors of a k-group, zmm20-23 the columns' broadcasts.
+inline void w8a8_tile_64x4_asm(const std::uint8_t* const* xs, const std::int8_t* w, std::size_t groups,
+                               __m512i (&out)[16]) noexcept {
+  const std::uint8_t *x0 = xs[0], *x1 = xs[1], *x2 = xs[2], *x3 = xs[3];
+  std::size_t i = 0;
+  __asm__ volatile(
+      "vpxor %%xmm0, %%xmm0, %%xmm0\n\t"
+      "vpxor %%xmm1, %%xmm1, %%xmm1\n\t"
+      "vpxor %%xmm2, %%xmm2, %%xmm2\n\t"
+      "vpxor %%xmm3, %%xmm3, %%xmm3\n\t"
+      "vpxor %%xmm4, %%xmm4, %%xmm4\n\t"
+      "vpxor %%xmm5, %%xmm5, %%xmm5\n\t"
+      "vpxor %%xmm6, %%xmm6, %%xmm6\n\t"
+      "vpxor %%xmm7, %%xmm7, %%xmm7\n\t"
+      "vpxor %%xmm8, %%xmm8, %%xmm8\n\t"
+      "vpxor %%xmm9, %%xmm9, %%xmm9\n\t"
+      "vpxor %%xmm10, %%xmm10, %%xmm10\n\t"
+      "vpxor %%xmm11, %%xmm11, %%xmm11\n\t"
+      "vpxor %%xmm12, %%xmm12, %%xmm12\n\t"
+      "vpxor %%xmm13, %%xmm13, %%xmm13\n\t"
+      "vpxor %%xmm14, %%xmm14, %%xmm14\n\t"
+      "vpxor %%xmm15, %%xmm15, %%xmm15\n\t"
+      ".p2align 4\n\t"
+      "1:\n\t"
+      "vmovdqu64 (%[w]), %%zmm16\n\t"
+      "vmovdqu64 64(%[w]), %%zmm17\n\t"
+      "vmovdqu64 128(%[w]), %%zmm18\n\t"
+      "vmovdqu64 192(%[w]), %%zmm19\n\t"
+      "vpbroadcastd (%[x0],%[i]), %%zmm20\n\t"
+      "vpbroadcastd (%[x1],%[i]), %%zmm21\n\t"
+      "vpbroadcastd (%[x2],%[i]), %%zmm22\n\t"
+      "vpbroadcastd (%[x3],%[i]), %%zmm23\n\t"
+      "vpdpbusd %%zmm16, %%zmm20, %%zmm0\n\t"
+      "vpdpbusd %%zmm16, %%zmm21, %%zmm1\n\t"
+      "vpdpbusd %%zmm16, %%zmm22, %%zmm2\n\t"
+      "vpdpbusd %%zmm16, %%zmm23, %%zmm3\n\t"
+      "vpdpbusd %%zmm17, %%zmm20, %%zmm4\n\t"
+      "vpdpbusd %%zmm17, %%zmm21, %%zmm5\n\t"
+      "vpdpbusd %%zmm17, %%zmm22, %%zmm6\n\t"
+      "vpdpbusd %%zmm17, %%zmm23, %%zmm7\n\t"
+      "vpdpbusd %%zmm18, %%zmm20, %%zmm8\n\t"
+      "vpdpbusd %%zmm18, %%zmm21, %%zmm9\n\t"
+      "vpdpbusd %%zmm18, %%zmm22, %%zmm10\n\t"
+      "vpdpbusd %%zmm18, %%zmm23, %%zmm11\n\t"
+      "vpdpbusd %%zmm19, %%zmm20, %%zmm12\n\t"
+      "vpdpbusd %%zmm19, %%zmm21, %%zmm13\n\t"
+      "vpdpbusd %%zmm19, %%zmm22, %%zmm14\n\t"
+      "vpdpbusd %%zmm19, %%zmm23, %%zmm15\n\t"
+      "add $256, %[w]\n\t"
+      "add $4, %[i]\n\t"
+      "dec %[n]\n\t"
+      "jnz 1b\n\t"
+      "vmovdqu64 %%zmm0, 0(%[out])\n\t"
+      "vmovdqu64 %%zmm1, 64(%[out])\n\t"
+      "vmovdqu64 %%zmm2, 128(%[out])\n\t"
+      "vmovdqu64 %%zmm3, 192(%[out])\n\t"
+      "vmovdqu64 %%zmm4, 256(%[out])\n\t"
+      "vmovdqu64 %%zmm5, 320(%[out])\n\t"
+      "vmovdqu64 %%zmm6, 384(%[out])\n\t"
+      "vmovdqu64 %%zmm7, 448(%[out])\n\t"
+      "vmovdqu64 %%zmm8, 512(%[out])\n\t"
+      "vmovdqu64 %%zmm9, 576(%[out])\n\t"
+      "vmovdqu64 %%zmm10, 640(%[out])\n\t"
+      "vmovdqu64 %%zmm11, 704(%[out])\n\t"
+      "vmovdqu64 %%zmm12, 768(%[out])\n\t"
+      "vmovdqu64 %%zmm13, 832(%[out])\n\t"
+      "vmovdqu64 %%zmm14, 896(%[out])\n\t"
+      "vmovdqu64 %%zmm15, 960(%[out])\n\t"
+      : [w] "+r"(w), [i] "+r"(i), [n] "+r"(groups)
+      : [x0] "r"(x0), [x1] "r"(x1), [x2] "r"(x2), [x3] "r"(x3), [out] "r"(out)
+      : "cc", "memory", "xmm0", "xmm1", "xmm2", "xmm3", "xmm4", "xmm5", "xmm6", "xmm7", "xmm8", "xmm9", "xmm10",
+        "xmm11", "xmm12", "xmm13", "xmm14", "xmm15", "xmm16", "xmm17", "xmm18", "xmm19", "xmm20", "xmm21", "xmm22",
+        "xmm23");
+}
+
+/// 64 rows x 1 column (batch-1 layers), `pairs` (>= 1) pairs of k-groups: each weight is used
+/// once, straight from memory; two accumulator sets (zmm0-3, zmm4-7) keep 8 chains in flight.
+inline void w8a8_tile_64x1_asm(const std::uint8_t* x, const std::int8_t* w, std::size_t pairs,
+                               __m512i (&out)[4]) noexcept {
+  __asm__ volatile(
+      "vpxor %%xmm0, %%xmm0, %%xmm0\n\t"
+      "vpxor %%xmm1, %%xmm1, %%xmm1\n\t"
+      "vpxor %%xmm2, %%xmm2, %%xmm2\n\t"
+      "vpxor %%xmm3, %%xmm3, %%xmm3\n\t"
+      "vpxor %%xmm4, %%xmm4, %%xmm4\n\t"
+      "vpxor %%xmm5, %%xmm5, %%xmm5\n\t"
+      "vpxor %%xmm6, %%xmm6, %%xmm6\n\t"
+      "vpxor %%xmm7, %%xmm7, %%xmm7\n\t"
+      ".p2align 4\n\t"
+      "1:\n\t"
+      "vpbroadcastd (%[x]), %%zmm16\n\t"
+      "vpbroadcastd 4(%[x]), %%zmm17\n\t"
+      "vpdpbusd (%[w]), %%zmm16, %%zmm0\n\t"
+      "vpdpbusd 64(%[w]), %%zmm16, %%zmm1\n\t"
+      "vpdpbusd 128(%[w]), %%zmm16, %%zmm2\n\t"
+      "vpdpbusd 192(%[w]), %%zmm16, %%zmm3\n\t"
+      "vpdpbusd 256(%[w]), %%zmm17, %%zmm4\n\t"
+      "vpdpbusd 320(%[w]), %%zmm17, %%zmm5\n\t"
+      "vpdpbusd 384(%[w]), %%zmm17, %%zmm6\n\t"
+      "vpdpbusd 448(%[w]), %%zmm17, %%zmm7\n\t"
+      "add $512, %[w]\n\t"
+      "add $8, %[x]\n\t"
+      "dec %[n]\n\t"
+      "jnz 1b\n\t"
+      "vpaddd %%zmm4, %%zmm0, %%zmm0\n\t"
+      "vpaddd %%zmm5, %%zmm1, %%zmm1\n\t"
+      "vpaddd %%zmm6, %%zmm2, %%zmm2\n\t"
+      "vpaddd %%zmm7, %%zmm3, %%zmm3\n\t"
+      "vmovdqu64 %%zmm0, 0(%[out])\n\t"
+      "vmovdqu64 %%zmm1, 64(%[out])\n\t"
+      "vmovdqu64 %%zmm2, 128(%[out])\n\t"
+      "vmovdqu64 %%zmm3, 192(%[out])\n\t"
+      : [w] "+r"(w), [x] "+r"(x), [n] "+r"(pairs)
+      : [out] "r"(out)
+      : "cc", "memory", "xmm0", "xmm1", "xmm2", "xmm3", "xmm4", "xmm5", "xmm6", "xmm7", "xmm16", "xmm17");
+}
+#else
+#define OHQ_AVX512_GEMM_ASM 0
+#endif
+
+/// Column blocks whose activations (ldx bytes a column) take at most this much stay in L2 while
+/// every row tile passes over them, so each weight is read from memory once per block: ResNet-18's
+/// 7x7x512 layer has 2.4 MB of weights and 0.23 MB of activations.
+inline constexpr std::size_t l2_activation_block_bytes = 256 * 1024;
+
 /// A register tile of 16 * MrV rows x Nr columns (MrV = 4, Nr = 4: 16 accumulators, 4 weight
-/// vectors, 1 broadcast of 32 zmm).
+/// vectors, 4 broadcasts of 32 zmm). The last row tile computes only the 16-row vectors that hold
+/// rows (V <= MrV of them), reading the same packed layout.
 template <std::size_t MrV, std::size_t Nr>
 struct gemm_w8a8 {
   static constexpr std::size_t mr = 16 * MrV;
   static constexpr std::size_t nr = Nr;
 
   /// Independent accumulator sets so that >= 8 vpdpbusd chains are in flight.
-  static constexpr std::size_t k_unroll(std::size_t nc) noexcept {
-    const std::size_t chains = MrV * nc;
+  static constexpr std::size_t k_unroll(std::size_t chains) noexcept {
     return chains >= 8 ? 1 : (chains >= 4 ? 2 : 4);
   }
 
-  template <std::size_t Nc>
-  static void tile(const std::uint8_t* const* xs, std::size_t k, const std::int8_t* wt, __m512i (&out)[MrV][Nc]) noexcept {
-    constexpr std::size_t U = k_unroll(Nc);
-    __m512i acc[U][MrV][Nc];
+  /// out[v][c] = the dot products of rows 16 v.. of the tile at wt with column xs[c], v < V. The
+  /// first `loadable` (>= k / 4) k-groups of every column may be read as 4 whole bytes: past k the
+  /// packed weights are zero, so whatever the bytes hold adds nothing.
+  template <std::size_t V, std::size_t Nc>
+  static void tile(const std::uint8_t* const* xs, std::size_t k, std::size_t loadable, const std::int8_t* wt,
+                   __m512i (&out)[V][Nc]) noexcept {
+    constexpr std::size_t U = k_unroll(V * Nc);
+    __m512i acc[U][V][Nc];
     for (std::size_t u = 0; u < U; ++u)
-      for (std::size_t v = 0; v < MrV; ++v)
+      for (std::size_t v = 0; v < V; ++v)
         for (std::size_t c = 0; c < Nc; ++c) acc[u][v][c] = _mm512_setzero_si512();
-    const std::size_t full = k / 4;
+    const std::size_t full = loadable;
     std::size_t g = 0;
-    for (; g + U <= full; g += U)
-      for (std::size_t u = 0; u < U; ++u) {
-        const std::int8_t* wg = wt + (g + u) * mr * 4;
-        __m512i w[MrV];
-        for (std::size_t v = 0; v < MrV; ++v) w[v] = _mm512_loadu_si512(wg + v * 64);
-        for (std::size_t c = 0; c < Nc; ++c) {
-          std::int32_t x4;
-          std::memcpy(&x4, xs[c] + 4 * (g + u), 4);
-          const __m512i xb = _mm512_set1_epi32(x4);
-          for (std::size_t v = 0; v < MrV; ++v) acc[u][v][c] = _mm512_dpbusd_epi32(acc[u][v][c], xb, w[v]);
+    constexpr bool by_asm = OHQ_AVX512_GEMM_ASM && MrV == 4 && V == 4 && (Nc == 4 || Nc == 1);
+    if constexpr (by_asm) {
+#if OHQ_AVX512_GEMM_ASM
+      if constexpr (Nc == 4) {
+        if (full > 0) {
+          __m512i sums[16];
+          w8a8_tile_64x4_asm(xs, wt, full, sums);
+          for (std::size_t v = 0; v < 4; ++v)
+            for (std::size_t c = 0; c < 4; ++c) acc[0][v][c] = sums[v * 4 + c];
+          g = full;
         }
+      } else if (full >= 2) {
+        __m512i sums[4];
+        w8a8_tile_64x1_asm(xs[0], wt, full / 2, sums);
+        for (std::size_t v = 0; v < 4; ++v) acc[0][v][0] = sums[v];
+        g = full / 2 * 2;
       }
+#endif
+    } else {
+      for (; g + U <= full; g += U)
+        for (std::size_t u = 0; u < U; ++u) {
+          const std::int8_t* wg = wt + (g + u) * mr * 4;
+          __m512i w[V];
+          for (std::size_t v = 0; v < V; ++v) w[v] = _mm512_loadu_si512(wg + v * 64);
+          for (std::size_t c = 0; c < Nc; ++c) {
+            std::int32_t x4;
+            std::memcpy(&x4, xs[c] + 4 * (g + u), 4);
+            const __m512i xb = _mm512_set1_epi32(x4);
+            for (std::size_t v = 0; v < V; ++v) acc[u][v][c] = _mm512_dpbusd_epi32(acc[u][v][c], xb, w[v]);
+          }
+        }
+    }
     for (; g < (k + 3) / 4; ++g) {  // remaining full groups, then the zero-padded tail group
       const std::int8_t* wg = wt + g * mr * 4;
-      const std::size_t rem = k - 4 * g < 4 ? k - 4 * g : 4;
+      const std::size_t rem = g < full ? 4 : k - 4 * g;
       for (std::size_t c = 0; c < Nc; ++c) {
         const __m512i xb = broadcast4(xs[c] + 4 * g, rem);
-        for (std::size_t v = 0; v < MrV; ++v)
+        for (std::size_t v = 0; v < V; ++v)
           acc[0][v][c] = _mm512_dpbusd_epi32(acc[0][v][c], xb, _mm512_loadu_si512(wg + v * 64));
       }
     }
-    for (std::size_t v = 0; v < MrV; ++v)
+    for (std::size_t v = 0; v < V; ++v)
       for (std::size_t c = 0; c < Nc; ++c) {
         __m512i s = acc[0][v][c];
         for (std::size_t u = 1; u < U; ++u) s = _mm512_add_epi32(s, acc[u][v][c]);
@@ -3457,57 +3675,62 @@ struct gemm_w8a8 {
       }
   }
 
-  template <std::size_t Nc>
-  static void block(const w8a8_gemm_args& a, std::size_t i0) noexcept {
-    const std::size_t k4 = (a.cols + 3) / 4;
-    const std::size_t tiles = (a.rows + mr - 1) / mr;
+  /// Columns i0..i0+Nc-1 of row tile t (its first V row vectors), requantized with p.
+  template <std::size_t V, std::size_t Nc>
+  static void block(const w8a8_gemm_args& a, std::size_t t, std::size_t i0, const requant16 (&p)[V]) noexcept {
     const std::uint8_t* xs[Nc];
     for (std::size_t c = 0; c < Nc; ++c) xs[c] = a.x + (i0 + c) * a.ldx;
-    for (std::size_t t = 0; t < tiles; ++t) {
-      __m512i out[MrV][Nc];
-      tile<Nc>(xs, a.cols, a.packed + t * k4 * mr * 4, out);
-      for (std::size_t v = 0; v < MrV; ++v) {
-        const std::size_t j0 = t * mr + 16 * v;
-        if (j0 >= a.rows) break;
-        const std::size_t rows = a.rows - j0 < 16 ? a.rows - j0 : 16;
-        alignas(64) std::int32_t bias[16] = {}, rs[16] = {}, m[16] = {};
-        alignas(64) std::int32_t s[16] = {1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1};
-        if (a.bias) std::memcpy(bias, a.bias + j0, rows * 4);
-        std::memcpy(rs, a.row_sums + j0, rows * 4);
-        std::memcpy(m, a.multiplier + j0, rows * 4);
-        std::memcpy(s, a.shift + j0, rows * 4);
-        const requant16 p = make_requant16(bias, rs, m, s, a.x_zero_point, a.zero_point, a.lo, a.hi);
-        const __mmask16 keep = static_cast<__mmask16>((1u << rows) - 1u);
-        for (std::size_t c = 0; c < Nc; ++c) {
-          const __m128i bytes = _mm512_cvtepi32_epi8(requantize16(out[v][c], p));
-          std::uint8_t* y = a.y + j0 * a.channel_stride + (i0 + c) * a.column_stride;
-          if (a.channel_stride == 1) {
-            _mm_mask_storeu_epi8(y, keep, bytes);
-          } else {
-            alignas(16) std::uint8_t tmp[16];
-            _mm_store_si128(reinterpret_cast<__m128i*>(tmp), bytes);
-            for (std::size_t r = 0; r < rows; ++r) y[r * a.channel_stride] = tmp[r];
-          }
-        }
-      }
+    // the zero-padded last k-group reads whole: its bytes past K lie in the next columns but
+    // for the matrix's last column (the convolutions' K = 147 and 27 would otherwise pay a
+    // byte-wise broadcast per column)
+    const std::size_t k4 = (a.cols + 3) / 4;
+    const bool last_group_inside = (i0 + Nc - 1) * a.ldx + 4 * k4 <= (a.n - 1) * a.ldx + a.cols;
+    __m512i out[V][Nc];
+    tile<V, Nc>(xs, a.cols, last_group_inside ? k4 : a.cols / 4, a.packed + t * k4 * mr * 4, out);
+    for (std::size_t v = 0; v < V; ++v) store16<Nc>(a, p[v], t * mr + 16 * v, i0, out[v]);
+  }
+
+  template <std::size_t V, std::size_t Nc>
+  static void column_tail(const w8a8_gemm_args& a, std::size_t t, std::size_t i0, std::size_t nc,
+                          const requant16 (&p)[V]) noexcept {
+    if constexpr (Nc > 0) {
+      if (nc == Nc) return block<V, Nc>(a, t, i0, p);
+      column_tail<V, Nc - 1>(a, t, i0, nc, p);
     }
   }
 
-  template <std::size_t Nc>
-  static void tail(const w8a8_gemm_args& a, std::size_t i0, std::size_t nc) noexcept {
-    if constexpr (Nc > 0) {
-      if (nc == Nc) return block<Nc>(a, i0);
-      tail<Nc - 1>(a, i0, nc);
+  /// Row tile t over columns [n0, n1): the requantization operands computed once for them all.
+  template <std::size_t V>
+  static void row_tile(const w8a8_gemm_args& a, std::size_t t, std::size_t n0, std::size_t n1) noexcept {
+    requant16 p[V];
+    for (std::size_t v = 0; v < V; ++v) p[v] = requant_rows(a, t * mr + 16 * v);
+    std::size_t i0 = n0;
+    for (; i0 + Nr <= n1; i0 += Nr) block<V, Nr>(a, t, i0, p);
+    if (i0 < n1) column_tail<V, Nr - 1>(a, t, i0, n1 - i0, p);
+  }
+
+  template <std::size_t V>
+  static void partial_row_tile(const w8a8_gemm_args& a, std::size_t t, std::size_t vectors, std::size_t n0,
+                               std::size_t n1) noexcept {
+    if constexpr (V > 0) {
+      if (vectors == V) return row_tile<V>(a, t, n0, n1);
+      partial_row_tile<V - 1>(a, t, vectors, n0, n1);
     }
   }
 
   static void run(const w8a8_gemm_args& a) noexcept {
-    for (std::size_t i0 = 0; i0 < a.n; i0 += Nr) {
-      const std::size_t nc = a.n - i0 < Nr ? a.n - i0 : Nr;
-      if (nc == Nr)
-        block<Nr>(a, i0);
-      else
-        tail<Nr - 1>(a, i0, nc);
+    const std::size_t tiles = (a.rows + mr - 1) / mr;
+    const std::size_t per_block = a.ldx ? l2_activation_block_bytes / a.ldx / Nr * Nr : a.n;
+    const std::size_t columns = per_block > Nr ? per_block : Nr;
+    for (std::size_t n0 = 0; n0 < a.n; n0 += columns) {
+      const std::size_t n1 = a.n - n0 < columns ? a.n : n0 + columns;
+      for (std::size_t t = 0; t < tiles; ++t) {
+        const std::size_t vectors = (a.rows - t * mr + 15) / 16;
+        if (vectors >= MrV)
+          row_tile<MrV>(a, t, n0, n1);
+        else
+          partial_row_tile<MrV - 1>(a, t, vectors, n0, n1);
+      }
     }
   }
 };
@@ -3587,9 +3810,9 @@ struct gemm_instance {
 /// AVX-512 CPUs (they all have AVX2): see resolve_gemm_instance.
 inline constexpr gemm_instance gemm_instances[] = {
     {8, arch::scalar}, {8, arch::avx2}, {8, arch::avx512_vnni},
-    {4, arch::scalar}, {4, arch::avx2},
-    {2, arch::scalar}, {2, arch::avx2},
-    {1, arch::scalar}, {1, arch::avx2},
+    {4, arch::scalar}, {4, arch::avx2}, {4, arch::avx512_vnni},
+    {2, arch::scalar}, {2, arch::avx2}, {2, arch::avx512_vnni},
+    {1, arch::scalar}, {1, arch::avx2}, {1, arch::avx512_vnni},
     {3, arch::avx2, gemm_method::lut}, {2, arch::avx2, gemm_method::lut}, {1, arch::avx2, gemm_method::lut},
 };
 
@@ -4253,6 +4476,257 @@ extern "C" __attribute__((weak)) const ohq::kernels::gemm_kernel_entry* ohq_kern
 // #include <ohq/kernels/scalar/gemm_w8a8.hpp>
 // #include <ohq/kernels/avx2/gemm_w8a8.hpp>
 // #include <ohq/kernels/avx512/gemm_w8a8.hpp>
+// #include <ohq/kernels/avx512/gemm_lowbit.hpp>
+// ---- begin ohq/kernels/avx512/gemm_lowbit.hpp ----
+// SPDX-License-Identifier: MIT
+/// @file Defines the AVX-512 VNNI low-bit GEMM kernels (W4A8, W2A8, W1A8; exact) on the packed
+/// layout of kernels/gemm_lowbit_types.hpp with tiles of 64 rows. A no-op unless the including TU
+/// is compiled with AVX-512 F/BW/VL/VNNI.
+///
+/// No shifts, no unpacking: each field is masked where it sits (one vpandd, or one vpternlogd for
+/// the top field) and fed to vpdpbusd as it is, so field f of B-bit storage contributes
+/// 2^(f B) * its code. One accumulator per field position keeps the scales apart; they are
+/// removed once per chunk of K by exact arithmetic shifts (every product is a multiple of the
+/// scale). Codes are stored unsigned, u = w + 2^(B-1): a lower field yields 2^(f B) * (w + 2^(B-1)),
+/// and the offset times the column's activation sum is subtracted once per output; the top field
+/// (bits up to 7) is masked and its top bit flipped in the same vpternlogd, which turns the offset
+/// code into two's complement: s8 = 2^(f B) * w, no offset. At 1 bit (u = (w + 1) / 2, no top-bit
+/// trick: bit 7 reads as -128 u) the kernel sums u x and returns 2 sum(u x) - sum(x).
+///
+/// A 64-byte load is two 32-byte panels (rows 16s..16s+15 and the next 16): masking field f gives
+/// 16 rows x 4 k, lanes 0-7 rows 8 (f % 2) + 0..7 of the first panel and lanes 8-15 the same rows
+/// of the second; fields 2q and 2q + 1 share the activation broadcast of k-group q. So per
+/// vpdpbusd the kernel spends one AND-class instruction on the weights, amortised over the
+/// tile's columns, where the AVX2 kernel needs a shift, an AND and a subtraction per field pair.
+
+#if defined(__AVX512F__) && defined(__AVX512BW__) && defined(__AVX512VL__) && defined(__AVX512VNNI__)
+
+// #include <ohq/kernels/avx512/gemm_w8a8.hpp>
+// #include <ohq/kernels/gemm_lowbit_types.hpp>
+// #include <ohq/kernels/instances.hpp>
+
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+
+// Only this arch's specialisations and intrinsics below: nothing shared with the baseline
+// translation units (see w8a8_types.hpp). GCC bug 105593: see avx512/gemm_w8a8.hpp.
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#pragma GCC diagnostic ignored "-Wuninitialized"
+#endif
+namespace ohq::kernels {
+namespace avx512 {
+
+/// The fields of B-bit storage: F = 8 / B per byte, F / 2 k-groups of 4 per panel.
+template <unsigned Bits>
+struct lowbit_storage {
+  static constexpr std::size_t fields = 8 / Bits;
+  static constexpr std::size_t groups = fields / 2;
+  static constexpr std::size_t kp = 4 * groups;  // k per panel
+  static constexpr std::int32_t offset = Bits == 1 ? 0 : std::int32_t{1} << (Bits - 1);
+  /// Lanes (k-groups of 4 in a 64-byte run of activations) of the last k-group of each panel.
+  static constexpr __mmask16 last_group_lanes = groups == 1 ? 0xFFFF : groups == 2 ? 0xAAAA : 0x8888;
+  /// K per chunk: every product is at most 128 * 255 in magnitude, so 16384 k keep each scaled
+  /// accumulator below 2^29 and its shift exact.
+  static constexpr std::size_t chunk_panels = 16384 / kp;
+
+  /// Field f of the 64 packed bytes v as vpdpbusd's signed operand (see the file comment).
+  template <std::size_t F>
+  static __m512i field(__m512i v) noexcept {
+    const __m512i mask = _mm512_set1_epi8(static_cast<char>(((1u << Bits) - 1u) << (F * Bits)));
+    if constexpr (Bits > 1 && F == fields - 1)  // (v & mask) ^ 0x80: ternary-logic table 0x6A
+      return _mm512_ternarylogic_epi32(v, mask, _mm512_set1_epi8(static_cast<char>(0x80)), 0x6A);
+    else
+      return _mm512_and_si512(v, mask);
+  }
+
+  /// The accumulator of field f divided by its scale (exact).
+  template <std::size_t F>
+  static __m512i descale(__m512i acc) noexcept {
+    if constexpr (Bits == 1 && F == 7)  // bit 7 reads as -128 u
+      return _mm512_sub_epi32(_mm512_setzero_si512(), _mm512_srai_epi32(acc, 7));
+    else
+      return _mm512_srai_epi32(acc, static_cast<unsigned>(F * Bits));
+  }
+};
+
+/// sum(x[0..k)) and the sum over the panels' last k-group, through vpdpbusd with bytes of 1.
+template <class Storage>
+inline void activation_sums(const std::uint8_t* x, std::size_t k, std::int32_t& all, std::int32_t& last) noexcept {
+  const __m512i ones = _mm512_set1_epi8(1);
+  __m512i acc = _mm512_setzero_si512();
+  std::size_t i = 0;
+  for (; i + 64 <= k; i += 64) acc = _mm512_dpbusd_epi32(acc, _mm512_loadu_si512(x + i), ones);
+  if (i < k) {
+    const __mmask64 tail = (~__mmask64{0}) >> (64 - (k - i));
+    acc = _mm512_dpbusd_epi32(acc, _mm512_maskz_loadu_epi8(tail, x + i), ones);
+  }
+  // (not _mm512_reduce_add_epi32: GCC 12's expansion trips -Wuninitialized, as in GCC bug 105593)
+  alignas(64) std::int32_t lanes[16];
+  _mm512_store_si512(lanes, acc);
+  all = last = 0;
+  for (unsigned l = 0; l < 16; ++l) {
+    all += lanes[l];
+    if (Storage::last_group_lanes >> l & 1u) last += lanes[l];
+  }
+}
+
+}  // namespace avx512
+
+/// AVX-512 VNNI: a register tile of 64 rows (two 64-byte loads per panel column) x Nr columns,
+/// 2 * fields * Nr accumulators (16 at the instance's Nr).
+template <unsigned WeightBits, std::size_t Mr, std::size_t Nr>
+  requires(WeightBits == 4 || WeightBits == 2 || WeightBits == 1)
+struct gemm_lowbit<arch::avx512_vnni, WeightBits, Mr, Nr> {
+  static_assert(Mr == 64, "ohq: the avx512 low-bit tile is 64 rows (two 64-byte loads per panel column)");
+  using storage = avx512::lowbit_storage<WeightBits>;
+  static constexpr std::size_t mr = Mr;
+  static constexpr std::size_t nr = Nr;
+  static constexpr std::size_t F = storage::fields;
+  static constexpr std::size_t kp = storage::kp;
+  static constexpr std::size_t panel_column_bytes = Mr / lowbit_panel_rows * lowbit_panel_bytes;  // 128
+
+  /// Independent accumulator sets so that >= 8 vpdpbusd chains are in flight.
+  static constexpr std::size_t k_unroll(std::size_t nc) noexcept {
+    const std::size_t chains = 2 * F * nc;
+    return chains >= 8 ? 1 : (chains >= 4 ? 2 : 4);
+  }
+
+  /// sums[v][h][c]: for rows of half h of load v (see the file comment) and column c, the
+  /// descaled field accumulators added up: sum(u x) over lower fields plus sum(w x) over the top
+  /// field (at 1 bit: sum(u x) over all fields). xs[c] is readable for panels * kp bytes.
+  template <std::size_t Nc>
+  static void tile(const std::uint8_t* const (&xs)[Nr], const std::uint8_t* wt, std::size_t panels,
+                   __m512i (&sums)[2][2][Nc]) noexcept {
+    constexpr std::size_t U = k_unroll(Nc);
+    for (auto& v : sums)
+      for (auto& h : v)
+        for (auto& c : h) c = _mm512_setzero_si512();
+    for (std::size_t p0 = 0; p0 < panels; p0 += storage::chunk_panels) {
+      const std::size_t p1 = panels - p0 < storage::chunk_panels ? panels : p0 + storage::chunk_panels;
+      __m512i acc[U][2][F][Nc];
+      for (auto& u : acc)
+        for (auto& v : u)
+          for (auto& f : v)
+            for (auto& c : f) c = _mm512_setzero_si512();
+      // one panel column: both loads, every field, every column, into accumulator set u
+      auto step = [&](std::size_t p, std::size_t u) {
+        const std::uint8_t* w = wt + p * panel_column_bytes;
+        const __m512i packed[2] = {_mm512_loadu_si512(w), _mm512_loadu_si512(w + 64)};
+        [&]<std::size_t... Q>(std::index_sequence<Q...>) {
+          (
+              [&] {
+                __m512i fw[2][2];
+                for (std::size_t v = 0; v < 2; ++v) {
+                  fw[v][0] = storage::template field<2 * Q>(packed[v]);
+                  fw[v][1] = storage::template field<2 * Q + 1>(packed[v]);
+                }
+                for (std::size_t c = 0; c < Nc; ++c) {
+                  std::int32_t x4;
+                  std::memcpy(&x4, xs[c] + p * kp + 4 * Q, 4);
+                  const __m512i xb = _mm512_set1_epi32(x4);
+                  for (std::size_t v = 0; v < 2; ++v)
+                    for (std::size_t h = 0; h < 2; ++h)
+                      acc[u][v][2 * Q + h][c] = _mm512_dpbusd_epi32(acc[u][v][2 * Q + h][c], xb, fw[v][h]);
+                }
+              }(),
+              ...);
+        }(std::make_index_sequence<storage::groups>{});
+      };
+      std::size_t p = p0;
+      for (; p + U <= p1; p += U)
+        for (std::size_t u = 0; u < U; ++u) step(p + u, u);
+      for (; p < p1; ++p) step(p, 0);
+      [&]<std::size_t... Fi>(std::index_sequence<Fi...>) {
+        for (std::size_t u = 0; u < U; ++u)
+          for (std::size_t v = 0; v < 2; ++v)
+            for (std::size_t c = 0; c < Nc; ++c)
+              ((sums[v][Fi % 2][c] = _mm512_add_epi32(sums[v][Fi % 2][c], storage::template descale<Fi>(acc[u][v][Fi][c]))), ...);
+      }(std::make_index_sequence<F>{});
+    }
+  }
+
+  template <std::size_t Nc>
+  static void block(const w8a8_gemm_args& a, std::size_t i0, const std::uint8_t* const (&xs)[Nr],
+                    std::size_t panels) noexcept {
+    std::int32_t x_all[Nc], x_last[Nc];
+    for (std::size_t c = 0; c < Nc; ++c) avx512::activation_sums<storage>(xs[c], a.cols, x_all[c], x_last[c]);
+    const auto* packed = reinterpret_cast<const std::uint8_t*>(a.packed);
+    const std::size_t tiles = (a.rows + Mr - 1) / Mr;
+    for (std::size_t t = 0; t < tiles; ++t) {
+      __m512i sums[2][2][Nc];
+      tile<Nc>(xs, packed + t * panels * panel_column_bytes, panels, sums);
+      for (std::size_t v = 0; v < 2; ++v) {
+        __m512i rows_lo[Nc], rows_hi[Nc];  // rows t Mr + 32 v + 0..15 and + 16..31
+        for (std::size_t c = 0; c < Nc; ++c) {
+          __m512i half[2];
+          if constexpr (WeightBits == 1) {  // w = 2u - 1
+            for (std::size_t h = 0; h < 2; ++h)
+              half[h] = _mm512_sub_epi32(_mm512_add_epi32(sums[v][h][c], sums[v][h][c]), _mm512_set1_epi32(x_all[c]));
+          } else {  // half 0: lower fields only; half 1 holds the top field, which has no offset
+            half[0] = _mm512_sub_epi32(sums[v][0][c], _mm512_set1_epi32(storage::offset * x_all[c]));
+            half[1] = _mm512_sub_epi32(sums[v][1][c], _mm512_set1_epi32(storage::offset * (x_all[c] - x_last[c])));
+          }
+          // lanes 0-7 of each half are rows 0-7 / 8-15 of the first panel, lanes 8-15 the second's
+          rows_lo[c] = _mm512_shuffle_i64x2(half[0], half[1], 0x44);
+          rows_hi[c] = _mm512_shuffle_i64x2(half[0], half[1], 0xEE);
+        }
+        const std::size_t j0 = t * Mr + 32 * v;
+        if (j0 < a.rows) avx512::requantize_store16<Nc>(a, j0, i0, rows_lo);
+        if (j0 + 16 < a.rows) avx512::requantize_store16<Nc>(a, j0 + 16, i0, rows_hi);
+      }
+    }
+  }
+
+  static void run(const w8a8_gemm_args& a) noexcept {
+    const std::size_t panels = (a.cols + kp - 1) / kp, kpad = panels * kp;
+    // a partial last panel reads activations past K: those columns go through zero-padded scratch
+    const bool copy = kpad != a.cols;
+    auto* scratch = reinterpret_cast<std::uint8_t*>(a.scratch);  // Nr lines of kpad bytes
+    for (std::size_t i0 = 0; i0 < a.n; i0 += Nr) {
+      const std::size_t nc = a.n - i0 < Nr ? a.n - i0 : Nr;
+      const std::uint8_t* xs[Nr] = {};
+      for (std::size_t c = 0; c < nc; ++c) {
+        xs[c] = a.x + (i0 + c) * a.ldx;
+        if (copy) {
+          std::memcpy(scratch + c * kpad, xs[c], a.cols);
+          std::memset(scratch + c * kpad + a.cols, 0, kpad - a.cols);
+          xs[c] = scratch + c * kpad;
+        }
+      }
+      with_column_count<Nr>(nc, [&](auto c) { block<c()>(a, i0, xs, panels); });
+    }
+  }
+};
+
+/// The AVX-512 instance of each low-bit family: 64 rows x (4, 2, 1) columns at 4, 2, 1 bits, so
+/// that each keeps 16 accumulators (2 loads x fields x columns).
+template <unsigned WeightBits>
+struct gemm_lowbit_entry<arch::avx512_vnni, WeightBits> {
+  using kernel = gemm_lowbit<arch::avx512_vnni, WeightBits, 64, WeightBits == 4 ? 4 : WeightBits == 2 ? 2 : 1>;
+  static void run(const w8a8_gemm_args& a) noexcept { kernel::run(a); }
+  static constexpr gemm_kernel_entry value{WeightBits == 4   ? "avx512-vnni w4a8 gemm 64x4 (vpdpbusd, fields in place)"
+                                           : WeightBits == 2 ? "avx512-vnni w2a8 gemm 64x2 (vpdpbusd, fields in place)"
+                                                             : "avx512-vnni w1a8 gemm 64x1 (vpdpbusd, fields in place)",
+                                           WeightBits, kernel::mr, kernel::nr, kernel::nr, &run};
+};
+
+}  // namespace ohq::kernels
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic pop
+#endif
+
+/// The AVX-512 VNNI low-bit entry (4, 2 or 1-bit storage; null for widths without an avx512_vnni
+/// line in kernels/instances.hpp), found by kernels/dispatch.hpp through this weak symbol.
+extern "C" __attribute__((weak)) const ohq::kernels::gemm_kernel_entry* ohq_kernels_avx512_vnni_gemm_lowbit(
+    unsigned weight_bits) noexcept {
+  return ohq::kernels::find_gemm_lowbit_entry<ohq::kernels::arch::avx512_vnni>(weight_bits);
+}
+
+#endif  // AVX-512 F/BW/VL/VNNI
+// ---- end ohq/kernels/avx512/gemm_lowbit.hpp ----
 // #include <ohq/kernels/depthwise_types.hpp>
 // ---- begin ohq/kernels/depthwise_types.hpp ----
 // SPDX-License-Identifier: MIT
@@ -6204,6 +6678,7 @@ extern "C" __attribute__((weak)) const ohq::kernels::winograd_kernel_entry* ohq_
 extern "C" __attribute__((weak)) const ohq::kernels::w8a8_kernel_entry* ohq_kernels_avx2_gemm_w8a8() noexcept;
 extern "C" __attribute__((weak)) const ohq::kernels::w8a8_kernel_entry* ohq_kernels_avx512_vnni_gemm_w8a8() noexcept;
 extern "C" __attribute__((weak)) const ohq::kernels::gemm_kernel_entry* ohq_kernels_avx2_gemm_lowbit(unsigned) noexcept;
+extern "C" __attribute__((weak)) const ohq::kernels::gemm_kernel_entry* ohq_kernels_avx512_vnni_gemm_lowbit(unsigned) noexcept;
 extern "C" __attribute__((weak)) const ohq::kernels::depthwise_kernel_entry* ohq_kernels_avx2_depthwise() noexcept;
 extern "C" __attribute__((weak)) const ohq::kernels::eltwise_kernel_entry* ohq_kernels_avx2_eltwise() noexcept;
 extern "C" __attribute__((weak)) const ohq::kernels::winograd_kernel_entry* ohq_kernels_avx2_winograd() noexcept;
@@ -6264,7 +6739,14 @@ inline const gemm_kernel_entry* built_gemm_lowbit(arch a, unsigned bits) noexcep
 #else
       return nullptr;
 #endif
-    case arch::avx512_vnni: return nullptr;  // none written yet: the avx2 kernel runs there
+    case arch::avx512_vnni:
+#if defined(__AVX512F__) && defined(__AVX512BW__) && defined(__AVX512VL__) && defined(__AVX512VNNI__)
+      return ohq_kernels_avx512_vnni_gemm_lowbit(bits);
+#elif defined(OHQ_KERNELS_WEAK_ENTRIES)
+      return &ohq_kernels_avx512_vnni_gemm_lowbit != nullptr ? ohq_kernels_avx512_vnni_gemm_lowbit(bits) : nullptr;
+#else
+      return nullptr;
+#endif
   }
   return nullptr;
 }
@@ -6907,8 +7389,8 @@ constexpr std::optional<gemm_instance> resolve_gemm_instance(unsigned storage_bi
   if (a == arch::avx512_vnni) return resolve_gemm_instance(storage_bits, arch::avx2, method);
   return std::nullopt;
 }
-static_assert(resolve_gemm_instance(4, arch::avx512_vnni)->path == arch::avx2 &&
-              resolve_gemm_instance(8, arch::avx512_vnni)->path == arch::avx512_vnni);
+static_assert(resolve_gemm_instance(4, arch::avx512_vnni)->path == arch::avx512_vnni &&
+              resolve_gemm_instance(3, arch::avx512_vnni, gemm_method::lut)->path == arch::avx2);
 
 /// What a prepared gemm runs: the kernel's name and geometry, whichever family it belongs to.
 struct gemm_kernel_info {
@@ -9982,7 +10464,9 @@ using prepared_gemm = kernels::gemm;
 
 /// When the kernel engine runs a 3x3 convolution (stride 1 or 2, groups 1) by Winograd.
 enum class winograd_use : std::uint8_t {
-  /// Where it was measured faster on AVX2 (docs/kernels.md, "Winograd"). Stride 1: weights on the
+  /// Where it was measured faster on AVX2 (docs/kernels.md, "Winograd"), never on the AVX-512 VNNI
+  /// path (its GEMMs multiply int8 at 4x the AVX2 rate; the Winograd kernels are AVX2 int16: on
+  /// ResNet-18's 3x3 layers im2col + vpdpbusd GEMM won, bench_onednn). Stride 1: weights on the
   /// W8A8 kernel (5..8 bits, or rows of fewer than kernels::lowbit_min_cols inputs) always, low-bit
   /// weights on outputs of at least winograd_min_pixels(storage bits) pixels (on 7x7 maps the
   /// low-bit GEMMs tie or win). Stride 2: weights on the W8A8 kernel (the low-bit GEMMs beat it),
@@ -10418,6 +10902,7 @@ class kernel_network {
     if (options_.winograd == winograd_use::never || geo.kernel != 3 || geo.stride > 2 || geo.groups != 1)
       return false;
     if (options_.winograd == winograd_use::always) return true;
+    if (arch_ == kernels::arch::avx512_vnni) return false;
     const unsigned storage_bits = kernels::gemm_default_storage_bits(w.format.bits, w.cols);
     if (geo.stride == 2)
       return storage_bits == 8 && geo.out_pixels() >= winograd_stride2_min_pixels &&
