@@ -144,6 +144,24 @@ inline __m512i broadcast4(const std::uint8_t* x, std::size_t rem) noexcept {
 
 #if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__)
 #define OHQ_AVX512_GEMM_ASM 1
+/// The asm k loops' last step: accumulators zmm0-15 to out[0..16).
+#define OHQ_AVX512_STORE16                  \
+  "vmovdqu64 %%zmm0, 0(%[out])\n\t"        \
+  "vmovdqu64 %%zmm1, 64(%[out])\n\t"       \
+  "vmovdqu64 %%zmm2, 128(%[out])\n\t"      \
+  "vmovdqu64 %%zmm3, 192(%[out])\n\t"      \
+  "vmovdqu64 %%zmm4, 256(%[out])\n\t"      \
+  "vmovdqu64 %%zmm5, 320(%[out])\n\t"      \
+  "vmovdqu64 %%zmm6, 384(%[out])\n\t"      \
+  "vmovdqu64 %%zmm7, 448(%[out])\n\t"      \
+  "vmovdqu64 %%zmm8, 512(%[out])\n\t"      \
+  "vmovdqu64 %%zmm9, 576(%[out])\n\t"      \
+  "vmovdqu64 %%zmm10, 640(%[out])\n\t"     \
+  "vmovdqu64 %%zmm11, 704(%[out])\n\t"     \
+  "vmovdqu64 %%zmm12, 768(%[out])\n\t"     \
+  "vmovdqu64 %%zmm13, 832(%[out])\n\t"     \
+  "vmovdqu64 %%zmm14, 896(%[out])\n\t"     \
+  "vmovdqu64 %%zmm15, 960(%[out])\n\t"
 // The k loops of the full tiles with the registers allocated by hand. GCC 12 compiles the
 // intrinsic tile into a register copy per vpdpbusd plus spills (43% of the VNNI peak on the
 // 56x56x64 3x3 conv); clang keeps the intrinsics' accumulators in place.
@@ -201,22 +219,7 @@ inline void w8a8_tile_64x4_asm(const std::uint8_t* const* xs, const std::int8_t*
       "add $4, %[i]\n\t"
       "dec %[n]\n\t"
       "jnz 1b\n\t"
-      "vmovdqu64 %%zmm0, 0(%[out])\n\t"
-      "vmovdqu64 %%zmm1, 64(%[out])\n\t"
-      "vmovdqu64 %%zmm2, 128(%[out])\n\t"
-      "vmovdqu64 %%zmm3, 192(%[out])\n\t"
-      "vmovdqu64 %%zmm4, 256(%[out])\n\t"
-      "vmovdqu64 %%zmm5, 320(%[out])\n\t"
-      "vmovdqu64 %%zmm6, 384(%[out])\n\t"
-      "vmovdqu64 %%zmm7, 448(%[out])\n\t"
-      "vmovdqu64 %%zmm8, 512(%[out])\n\t"
-      "vmovdqu64 %%zmm9, 576(%[out])\n\t"
-      "vmovdqu64 %%zmm10, 640(%[out])\n\t"
-      "vmovdqu64 %%zmm11, 704(%[out])\n\t"
-      "vmovdqu64 %%zmm12, 768(%[out])\n\t"
-      "vmovdqu64 %%zmm13, 832(%[out])\n\t"
-      "vmovdqu64 %%zmm14, 896(%[out])\n\t"
-      "vmovdqu64 %%zmm15, 960(%[out])\n\t"
+      OHQ_AVX512_STORE16
       : [w] "+r"(w), [i] "+r"(i), [n] "+r"(groups)
       : [x0] "r"(x0), [x1] "r"(x1), [x2] "r"(x2), [x3] "r"(x3), [out] "r"(out)
       : "cc", "memory", "xmm0", "xmm1", "xmm2", "xmm3", "xmm4", "xmm5", "xmm6", "xmm7", "xmm8", "xmm9", "xmm10",
