@@ -87,11 +87,13 @@ inline void activation_sums(const std::uint8_t* x, std::size_t k, std::int32_t& 
   // (not _mm512_reduce_add_epi32: GCC 12's expansion trips -Wuninitialized, as in GCC bug 105593)
   alignas(64) std::int32_t lanes[16];
   _mm512_store_si512(lanes, acc);
-  all = last = 0;
+  std::uint32_t sum_all = 0, sum_last = 0;  // mod 2^32, as the kernel's dot products
   for (unsigned l = 0; l < 16; ++l) {
-    all += lanes[l];
-    if (Storage::last_group_lanes >> l & 1u) last += lanes[l];
+    sum_all += static_cast<std::uint32_t>(lanes[l]);
+    if (Storage::last_group_lanes >> l & 1u) sum_last += static_cast<std::uint32_t>(lanes[l]);
   }
+  all = static_cast<std::int32_t>(sum_all);
+  last = static_cast<std::int32_t>(sum_last);
 }
 
 
@@ -413,6 +415,11 @@ struct gemm_lowbit<arch::avx512_vnni, WeightBits, Mr, Nr> {
     }
   }
 
+  /// offset * x mod 2^32: the dot products wrap as vpdpbusd does (K = 1.1 M overflows int32).
+  static std::int32_t offset_times(std::uint32_t x) noexcept {
+    return static_cast<std::int32_t>(static_cast<std::uint32_t>(storage::offset) * x);
+  }
+
   /// Columns i0.. of row tile t: x_all / x_last their activation sums, p the tile's requantization
   /// operands (rows t Mr + 16 r).
   template <std::size_t Nc>
@@ -432,8 +439,8 @@ struct gemm_lowbit<arch::avx512_vnni, WeightBits, Mr, Nr> {
           for (std::size_t h = 0; h < 2; ++h)
             half[h] = _mm512_sub_epi32(_mm512_add_epi32(sums[v][h][c], sums[v][h][c]), _mm512_set1_epi32(x_all[c]));
         } else {  // half 0: lower fields only; half 1 holds the top field, which has no offset
-          half[0] = _mm512_sub_epi32(sums[v][0][c], _mm512_set1_epi32(storage::offset * x_all[c]));
-          half[1] = _mm512_sub_epi32(sums[v][1][c], _mm512_set1_epi32(storage::offset * (x_all[c] - x_last[c])));
+          half[0] = _mm512_sub_epi32(sums[v][0][c], _mm512_set1_epi32(offset_times(x_all[c])));
+          half[1] = _mm512_sub_epi32(sums[v][1][c], _mm512_set1_epi32(offset_times(std::uint32_t(x_all[c]) - std::uint32_t(x_last[c]))));
         }
         // lanes 0-7 of each half are rows 0-7 / 8-15 of the first panel, lanes 8-15 the second's
         rows_lo[c] = _mm512_shuffle_i64x2(half[0], half[1], 0x44);
