@@ -3470,6 +3470,24 @@ inline __m512i broadcast4(const std::uint8_t* x, std::size_t rem) noexcept {
 
 #if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__)
 #define OHQ_AVX512_GEMM_ASM 1
+/// The asm k loops' last step: accumulators zmm0-15 to out[0..16).
+#define OHQ_AVX512_STORE16                  \
+  "vmovdqu64 %%zmm0, 0(%[out])\n\t"        \
+  "vmovdqu64 %%zmm1, 64(%[out])\n\t"       \
+  "vmovdqu64 %%zmm2, 128(%[out])\n\t"      \
+  "vmovdqu64 %%zmm3, 192(%[out])\n\t"      \
+  "vmovdqu64 %%zmm4, 256(%[out])\n\t"      \
+  "vmovdqu64 %%zmm5, 320(%[out])\n\t"      \
+  "vmovdqu64 %%zmm6, 384(%[out])\n\t"      \
+  "vmovdqu64 %%zmm7, 448(%[out])\n\t"      \
+  "vmovdqu64 %%zmm8, 512(%[out])\n\t"      \
+  "vmovdqu64 %%zmm9, 576(%[out])\n\t"      \
+  "vmovdqu64 %%zmm10, 640(%[out])\n\t"     \
+  "vmovdqu64 %%zmm11, 704(%[out])\n\t"     \
+  "vmovdqu64 %%zmm12, 768(%[out])\n\t"     \
+  "vmovdqu64 %%zmm13, 832(%[out])\n\t"     \
+  "vmovdqu64 %%zmm14, 896(%[out])\n\t"     \
+  "vmovdqu64 %%zmm15, 960(%[out])\n\t"
 // The k loops of the full tiles with the registers allocated by hand. GCC 12 compiles the
 // intrinsic tile into a register copy per vpdpbusd plus spills (43% of the VNNI peak on the
 // 56x56x64 3x3 conv); clang keeps the intrinsics' accumulators in place.
@@ -3527,22 +3545,7 @@ inline void w8a8_tile_64x4_asm(const std::uint8_t* const* xs, const std::int8_t*
       "add $4, %[i]\n\t"
       "dec %[n]\n\t"
       "jnz 1b\n\t"
-      "vmovdqu64 %%zmm0, 0(%[out])\n\t"
-      "vmovdqu64 %%zmm1, 64(%[out])\n\t"
-      "vmovdqu64 %%zmm2, 128(%[out])\n\t"
-      "vmovdqu64 %%zmm3, 192(%[out])\n\t"
-      "vmovdqu64 %%zmm4, 256(%[out])\n\t"
-      "vmovdqu64 %%zmm5, 320(%[out])\n\t"
-      "vmovdqu64 %%zmm6, 384(%[out])\n\t"
-      "vmovdqu64 %%zmm7, 448(%[out])\n\t"
-      "vmovdqu64 %%zmm8, 512(%[out])\n\t"
-      "vmovdqu64 %%zmm9, 576(%[out])\n\t"
-      "vmovdqu64 %%zmm10, 640(%[out])\n\t"
-      "vmovdqu64 %%zmm11, 704(%[out])\n\t"
-      "vmovdqu64 %%zmm12, 768(%[out])\n\t"
-      "vmovdqu64 %%zmm13, 832(%[out])\n\t"
-      "vmovdqu64 %%zmm14, 896(%[out])\n\t"
-      "vmovdqu64 %%zmm15, 960(%[out])\n\t"
+      OHQ_AVX512_STORE16
       : [w] "+r"(w), [i] "+r"(i), [n] "+r"(groups)
       : [x0] "r"(x0), [x1] "r"(x1), [x2] "r"(x2), [x3] "r"(x3), [out] "r"(out)
       : "cc", "memory", "xmm0", "xmm1", "xmm2", "xmm3", "xmm4", "xmm5", "xmm6", "xmm7", "xmm8", "xmm9", "xmm10",
@@ -4566,12 +4569,219 @@ inline void activation_sums(const std::uint8_t* x, std::size_t k, std::int32_t& 
   // (not _mm512_reduce_add_epi32: GCC 12's expansion trips -Wuninitialized, as in GCC bug 105593)
   alignas(64) std::int32_t lanes[16];
   _mm512_store_si512(lanes, acc);
-  all = last = 0;
+  std::uint32_t sum_all = 0, sum_last = 0;  // mod 2^32, as the kernel's dot products
   for (unsigned l = 0; l < 16; ++l) {
-    all += lanes[l];
-    if (Storage::last_group_lanes >> l & 1u) last += lanes[l];
+    sum_all += static_cast<std::uint32_t>(lanes[l]);
+    if (Storage::last_group_lanes >> l & 1u) sum_last += static_cast<std::uint32_t>(lanes[l]);
   }
+  all = static_cast<std::int32_t>(sum_all);
+  last = static_cast<std::int32_t>(sum_last);
 }
+
+
+#if OHQ_AVX512_GEMM_ASM
+// The k loops of the full tiles with the registers allocated by hand (GCC: see avx512/gemm_w8a8.hpp).
+// Each runs `panels` (>= 1) panel columns and writes the raw field accumulators out[(v * F + f) * Nr + c]
+// (load v, field f, column c), zmm0-15; masks come from `masks` (64-byte vectors).
+
+/// W4A8, 64 x 4: zmm16/17 the two loads (field 1 of each is made in place), zmm18/19 field 0,
+/// zmm20-23 the columns' broadcasts, zmm24-26 the masks 0x0F, 0xF0, 0x80.
+inline void lowbit4_tile_64x4_asm(const std::uint8_t* const* xs, const std::uint8_t* w, std::size_t panels,
+                                  const std::uint8_t* masks, __m512i* out) noexcept {
+  const std::uint8_t *x0 = xs[0], *x1 = xs[1], *x2 = xs[2], *x3 = xs[3];
+  std::size_t i = 0;
+  __asm__ volatile(
+      "vmovdqu64 0(%[m]), %%zmm24\n\t"
+      "vmovdqu64 64(%[m]), %%zmm25\n\t"
+      "vmovdqu64 128(%[m]), %%zmm26\n\t"
+      "vpxor %%xmm0, %%xmm0, %%xmm0\n\t"
+      "vpxor %%xmm1, %%xmm1, %%xmm1\n\t"
+      "vpxor %%xmm2, %%xmm2, %%xmm2\n\t"
+      "vpxor %%xmm3, %%xmm3, %%xmm3\n\t"
+      "vpxor %%xmm4, %%xmm4, %%xmm4\n\t"
+      "vpxor %%xmm5, %%xmm5, %%xmm5\n\t"
+      "vpxor %%xmm6, %%xmm6, %%xmm6\n\t"
+      "vpxor %%xmm7, %%xmm7, %%xmm7\n\t"
+      "vpxor %%xmm8, %%xmm8, %%xmm8\n\t"
+      "vpxor %%xmm9, %%xmm9, %%xmm9\n\t"
+      "vpxor %%xmm10, %%xmm10, %%xmm10\n\t"
+      "vpxor %%xmm11, %%xmm11, %%xmm11\n\t"
+      "vpxor %%xmm12, %%xmm12, %%xmm12\n\t"
+      "vpxor %%xmm13, %%xmm13, %%xmm13\n\t"
+      "vpxor %%xmm14, %%xmm14, %%xmm14\n\t"
+      "vpxor %%xmm15, %%xmm15, %%xmm15\n\t"
+      ".p2align 4\n\t"
+      "1:\n\t"
+      "vmovdqu64 (%[w]), %%zmm16\n\t"
+      "vmovdqu64 64(%[w]), %%zmm17\n\t"
+      "vpandd %%zmm24, %%zmm16, %%zmm18\n\t"
+      "vpandd %%zmm24, %%zmm17, %%zmm19\n\t"
+      "vpternlogd $0x6A, %%zmm26, %%zmm25, %%zmm16\n\t"
+      "vpternlogd $0x6A, %%zmm26, %%zmm25, %%zmm17\n\t"
+      "vpbroadcastd (%[x0],%[i]), %%zmm20\n\t"
+      "vpbroadcastd (%[x1],%[i]), %%zmm21\n\t"
+      "vpbroadcastd (%[x2],%[i]), %%zmm22\n\t"
+      "vpbroadcastd (%[x3],%[i]), %%zmm23\n\t"
+      "vpdpbusd %%zmm18, %%zmm20, %%zmm0\n\t"
+      "vpdpbusd %%zmm18, %%zmm21, %%zmm1\n\t"
+      "vpdpbusd %%zmm18, %%zmm22, %%zmm2\n\t"
+      "vpdpbusd %%zmm18, %%zmm23, %%zmm3\n\t"
+      "vpdpbusd %%zmm16, %%zmm20, %%zmm4\n\t"
+      "vpdpbusd %%zmm16, %%zmm21, %%zmm5\n\t"
+      "vpdpbusd %%zmm16, %%zmm22, %%zmm6\n\t"
+      "vpdpbusd %%zmm16, %%zmm23, %%zmm7\n\t"
+      "vpdpbusd %%zmm19, %%zmm20, %%zmm8\n\t"
+      "vpdpbusd %%zmm19, %%zmm21, %%zmm9\n\t"
+      "vpdpbusd %%zmm19, %%zmm22, %%zmm10\n\t"
+      "vpdpbusd %%zmm19, %%zmm23, %%zmm11\n\t"
+      "vpdpbusd %%zmm17, %%zmm20, %%zmm12\n\t"
+      "vpdpbusd %%zmm17, %%zmm21, %%zmm13\n\t"
+      "vpdpbusd %%zmm17, %%zmm22, %%zmm14\n\t"
+      "vpdpbusd %%zmm17, %%zmm23, %%zmm15\n\t"
+      "add $128, %[w]\n\t"
+      "add $4, %[i]\n\t"
+      "dec %[n]\n\t"
+      "jnz 1b\n\t"
+      OHQ_AVX512_STORE16
+      : [w] "+r"(w), [i] "+r"(i), [n] "+r"(panels)
+      : [x0] "r"(x0), [x1] "r"(x1), [x2] "r"(x2), [x3] "r"(x3), [m] "r"(masks), [out] "r"(out)
+      : "cc", "memory", "xmm0", "xmm1", "xmm2", "xmm3", "xmm4", "xmm5", "xmm6", "xmm7", "xmm8", "xmm9", "xmm10",
+        "xmm11", "xmm12", "xmm13", "xmm14", "xmm15", "xmm16", "xmm17", "xmm18", "xmm19", "xmm20", "xmm21", "xmm22",
+        "xmm23", "xmm24", "xmm25", "xmm26");
+}
+
+/// W2A8, 64 x 2: zmm16/17 the loads (field 3 in place), zmm18-20 / zmm21-23 fields 0-2 of each,
+/// zmm29/30 the columns' broadcasts (k-group 0, then 1), zmm24-28 the masks 0x03, 0x0C, 0x30, 0xC0, 0x80.
+inline void lowbit2_tile_64x2_asm(const std::uint8_t* const* xs, const std::uint8_t* w, std::size_t panels,
+                                  const std::uint8_t* masks, __m512i* out) noexcept {
+  const std::uint8_t *x0 = xs[0], *x1 = xs[1];
+  std::size_t i = 0;
+  __asm__ volatile(
+      "vmovdqu64 0(%[m]), %%zmm24\n\t"
+      "vmovdqu64 64(%[m]), %%zmm25\n\t"
+      "vmovdqu64 128(%[m]), %%zmm26\n\t"
+      "vmovdqu64 192(%[m]), %%zmm27\n\t"
+      "vmovdqu64 256(%[m]), %%zmm28\n\t"
+      "vpxor %%xmm0, %%xmm0, %%xmm0\n\t"
+      "vpxor %%xmm1, %%xmm1, %%xmm1\n\t"
+      "vpxor %%xmm2, %%xmm2, %%xmm2\n\t"
+      "vpxor %%xmm3, %%xmm3, %%xmm3\n\t"
+      "vpxor %%xmm4, %%xmm4, %%xmm4\n\t"
+      "vpxor %%xmm5, %%xmm5, %%xmm5\n\t"
+      "vpxor %%xmm6, %%xmm6, %%xmm6\n\t"
+      "vpxor %%xmm7, %%xmm7, %%xmm7\n\t"
+      "vpxor %%xmm8, %%xmm8, %%xmm8\n\t"
+      "vpxor %%xmm9, %%xmm9, %%xmm9\n\t"
+      "vpxor %%xmm10, %%xmm10, %%xmm10\n\t"
+      "vpxor %%xmm11, %%xmm11, %%xmm11\n\t"
+      "vpxor %%xmm12, %%xmm12, %%xmm12\n\t"
+      "vpxor %%xmm13, %%xmm13, %%xmm13\n\t"
+      "vpxor %%xmm14, %%xmm14, %%xmm14\n\t"
+      "vpxor %%xmm15, %%xmm15, %%xmm15\n\t"
+      ".p2align 4\n\t"
+      "1:\n\t"
+      "vmovdqu64 (%[w]), %%zmm16\n\t"
+      "vmovdqu64 64(%[w]), %%zmm17\n\t"
+      "vpandd %%zmm24, %%zmm16, %%zmm18\n\t"
+      "vpandd %%zmm25, %%zmm16, %%zmm19\n\t"
+      "vpandd %%zmm26, %%zmm16, %%zmm20\n\t"
+      "vpternlogd $0x6A, %%zmm28, %%zmm27, %%zmm16\n\t"
+      "vpandd %%zmm24, %%zmm17, %%zmm21\n\t"
+      "vpandd %%zmm25, %%zmm17, %%zmm22\n\t"
+      "vpandd %%zmm26, %%zmm17, %%zmm23\n\t"
+      "vpternlogd $0x6A, %%zmm28, %%zmm27, %%zmm17\n\t"
+      "vpbroadcastd (%[x0],%[i]), %%zmm29\n\t"
+      "vpbroadcastd (%[x1],%[i]), %%zmm30\n\t"
+      "vpdpbusd %%zmm18, %%zmm29, %%zmm0\n\t"
+      "vpdpbusd %%zmm18, %%zmm30, %%zmm1\n\t"
+      "vpdpbusd %%zmm19, %%zmm29, %%zmm2\n\t"
+      "vpdpbusd %%zmm19, %%zmm30, %%zmm3\n\t"
+      "vpdpbusd %%zmm21, %%zmm29, %%zmm8\n\t"
+      "vpdpbusd %%zmm21, %%zmm30, %%zmm9\n\t"
+      "vpdpbusd %%zmm22, %%zmm29, %%zmm10\n\t"
+      "vpdpbusd %%zmm22, %%zmm30, %%zmm11\n\t"
+      "vpbroadcastd 4(%[x0],%[i]), %%zmm29\n\t"
+      "vpbroadcastd 4(%[x1],%[i]), %%zmm30\n\t"
+      "vpdpbusd %%zmm20, %%zmm29, %%zmm4\n\t"
+      "vpdpbusd %%zmm20, %%zmm30, %%zmm5\n\t"
+      "vpdpbusd %%zmm16, %%zmm29, %%zmm6\n\t"
+      "vpdpbusd %%zmm16, %%zmm30, %%zmm7\n\t"
+      "vpdpbusd %%zmm23, %%zmm29, %%zmm12\n\t"
+      "vpdpbusd %%zmm23, %%zmm30, %%zmm13\n\t"
+      "vpdpbusd %%zmm17, %%zmm29, %%zmm14\n\t"
+      "vpdpbusd %%zmm17, %%zmm30, %%zmm15\n\t"
+      "add $128, %[w]\n\t"
+      "add $8, %[i]\n\t"
+      "dec %[n]\n\t"
+      "jnz 1b\n\t"
+      OHQ_AVX512_STORE16
+      : [w] "+r"(w), [i] "+r"(i), [n] "+r"(panels)
+      : [x0] "r"(x0), [x1] "r"(x1), [m] "r"(masks), [out] "r"(out)
+      : "cc", "memory", "xmm0", "xmm1", "xmm2", "xmm3", "xmm4", "xmm5", "xmm6", "xmm7", "xmm8", "xmm9", "xmm10",
+        "xmm11", "xmm12", "xmm13", "xmm14", "xmm15", "xmm16", "xmm17", "xmm18", "xmm19", "xmm20", "xmm21", "xmm22",
+        "xmm23", "xmm24", "xmm25", "xmm26", "xmm27", "xmm28", "xmm29", "xmm30");
+}
+
+/// W1A8, 64 x 1: zmm16/17 the loads, zmm18-21 fields 2q, 2q + 1 of each, zmm22 the broadcast of
+/// k-group q, zmm24-31 the masks 0x01 .. 0x80.
+inline void lowbit1_tile_64x1_asm(const std::uint8_t* x, const std::uint8_t* w, std::size_t panels,
+                                  const std::uint8_t* masks, __m512i* out) noexcept {
+#define OHQ_W1_GROUP(q, m0, m1, a0, a1, a2, a3)                  \
+  "vpandd %%zmm" #m0 ", %%zmm16, %%zmm18\n\t"                     \
+  "vpandd %%zmm" #m1 ", %%zmm16, %%zmm19\n\t"                     \
+  "vpandd %%zmm" #m0 ", %%zmm17, %%zmm20\n\t"                     \
+  "vpandd %%zmm" #m1 ", %%zmm17, %%zmm21\n\t"                     \
+  "vpbroadcastd " #q "(%[x]), %%zmm22\n\t"                        \
+  "vpdpbusd %%zmm18, %%zmm22, %%zmm" #a0 "\n\t"                   \
+  "vpdpbusd %%zmm19, %%zmm22, %%zmm" #a1 "\n\t"                   \
+  "vpdpbusd %%zmm20, %%zmm22, %%zmm" #a2 "\n\t"                   \
+  "vpdpbusd %%zmm21, %%zmm22, %%zmm" #a3 "\n\t"
+  __asm__ volatile(
+      "vmovdqu64 0(%[m]), %%zmm24\n\t"
+      "vmovdqu64 64(%[m]), %%zmm25\n\t"
+      "vmovdqu64 128(%[m]), %%zmm26\n\t"
+      "vmovdqu64 192(%[m]), %%zmm27\n\t"
+      "vmovdqu64 256(%[m]), %%zmm28\n\t"
+      "vmovdqu64 320(%[m]), %%zmm29\n\t"
+      "vmovdqu64 384(%[m]), %%zmm30\n\t"
+      "vmovdqu64 448(%[m]), %%zmm31\n\t"
+      "vpxor %%xmm0, %%xmm0, %%xmm0\n\t"
+      "vpxor %%xmm1, %%xmm1, %%xmm1\n\t"
+      "vpxor %%xmm2, %%xmm2, %%xmm2\n\t"
+      "vpxor %%xmm3, %%xmm3, %%xmm3\n\t"
+      "vpxor %%xmm4, %%xmm4, %%xmm4\n\t"
+      "vpxor %%xmm5, %%xmm5, %%xmm5\n\t"
+      "vpxor %%xmm6, %%xmm6, %%xmm6\n\t"
+      "vpxor %%xmm7, %%xmm7, %%xmm7\n\t"
+      "vpxor %%xmm8, %%xmm8, %%xmm8\n\t"
+      "vpxor %%xmm9, %%xmm9, %%xmm9\n\t"
+      "vpxor %%xmm10, %%xmm10, %%xmm10\n\t"
+      "vpxor %%xmm11, %%xmm11, %%xmm11\n\t"
+      "vpxor %%xmm12, %%xmm12, %%xmm12\n\t"
+      "vpxor %%xmm13, %%xmm13, %%xmm13\n\t"
+      "vpxor %%xmm14, %%xmm14, %%xmm14\n\t"
+      "vpxor %%xmm15, %%xmm15, %%xmm15\n\t"
+      ".p2align 4\n\t"
+      "1:\n\t"
+      "vmovdqu64 (%[w]), %%zmm16\n\t"
+      "vmovdqu64 64(%[w]), %%zmm17\n\t"
+      OHQ_W1_GROUP(0, 24, 25, 0, 1, 8, 9)
+      OHQ_W1_GROUP(4, 26, 27, 2, 3, 10, 11)
+      OHQ_W1_GROUP(8, 28, 29, 4, 5, 12, 13)
+      OHQ_W1_GROUP(12, 30, 31, 6, 7, 14, 15)
+      "add $128, %[w]\n\t"
+      "add $16, %[x]\n\t"
+      "dec %[n]\n\t"
+      "jnz 1b\n\t"
+      OHQ_AVX512_STORE16
+      : [w] "+r"(w), [x] "+r"(x), [n] "+r"(panels)
+      : [m] "r"(masks), [out] "r"(out)
+      : "cc", "memory", "xmm0", "xmm1", "xmm2", "xmm3", "xmm4", "xmm5", "xmm6", "xmm7", "xmm8", "xmm9", "xmm10",
+        "xmm11", "xmm12", "xmm13", "xmm14", "xmm15", "xmm16", "xmm17", "xmm18", "xmm19", "xmm20", "xmm21", "xmm22",
+        "xmm24", "xmm25", "xmm26", "xmm27", "xmm28", "xmm29", "xmm30", "xmm31");
+#undef OHQ_W1_GROUP
+}
+#endif  // OHQ_AVX512_GEMM_ASM
 
 }  // namespace avx512
 
@@ -4594,109 +4804,171 @@ struct gemm_lowbit<arch::avx512_vnni, WeightBits, Mr, Nr> {
     return chains >= 8 ? 1 : (chains >= 4 ? 2 : 4);
   }
 
+  /// The masks of the fields (masks[f], for the asm loops) and the top bit, 64 bytes each.
+  struct field_masks {
+    alignas(64) std::uint8_t bytes[F + 1][64];
+    constexpr field_masks() noexcept : bytes{} {
+      for (std::size_t f = 0; f < F; ++f)
+        for (auto& b : bytes[f]) b = static_cast<std::uint8_t>(((1u << WeightBits) - 1u) << (f * WeightBits));
+      for (auto& b : bytes[F]) b = 0x80;
+    }
+  };
+  /// Mask vectors in the order each asm loop loads them (W4: 0x0F, 0xF0, 0x80; W2: 0x03 .. 0xC0, 0x80;
+  /// W1: 0x01 .. 0x80).
+  static constexpr field_masks masks{};
+
+  /// The raw field accumulators acc[v][f][c] of panel columns [0, panels) (one chunk: no descale).
+  template <std::size_t Nc>
+  static void chunk(const std::uint8_t* const (&xs)[Nr], const std::uint8_t* wt, std::size_t panels,
+                    __m512i (&acc)[2][F][Nc]) noexcept {
+#if OHQ_AVX512_GEMM_ASM
+    if constexpr (Nc == Nr && 2 * F * Nc == 16) {
+      if constexpr (WeightBits == 4 && Nc == 4)
+        return avx512::lowbit4_tile_64x4_asm(xs, wt, panels, masks.bytes[0], &acc[0][0][0]);
+      else if constexpr (WeightBits == 2 && Nc == 2)
+        return avx512::lowbit2_tile_64x2_asm(xs, wt, panels, masks.bytes[0], &acc[0][0][0]);
+      else if constexpr (WeightBits == 1 && Nc == 1)
+        return avx512::lowbit1_tile_64x1_asm(xs[0], wt, panels, masks.bytes[0], &acc[0][0][0]);
+    }
+#endif
+    constexpr std::size_t U = k_unroll(Nc);
+    __m512i part[U][2][F][Nc];
+    for (auto& u : part)
+      for (auto& v : u)
+        for (auto& f : v)
+          for (auto& c : f) c = _mm512_setzero_si512();
+    // one panel column: both loads, every field, every column, into accumulator set u
+    auto step = [&](std::size_t p, std::size_t u) {
+      const std::uint8_t* w = wt + p * panel_column_bytes;
+      const __m512i packed[2] = {_mm512_loadu_si512(w), _mm512_loadu_si512(w + 64)};
+      [&]<std::size_t... Q>(std::index_sequence<Q...>) {
+        (
+            [&] {
+              __m512i fw[2][2];
+              for (std::size_t v = 0; v < 2; ++v) {
+                fw[v][0] = storage::template field<2 * Q>(packed[v]);
+                fw[v][1] = storage::template field<2 * Q + 1>(packed[v]);
+              }
+              for (std::size_t c = 0; c < Nc; ++c) {
+                std::int32_t x4;
+                std::memcpy(&x4, xs[c] + p * kp + 4 * Q, 4);
+                const __m512i xb = _mm512_set1_epi32(x4);
+                for (std::size_t v = 0; v < 2; ++v)
+                  for (std::size_t h = 0; h < 2; ++h)
+                    part[u][v][2 * Q + h][c] = _mm512_dpbusd_epi32(part[u][v][2 * Q + h][c], xb, fw[v][h]);
+              }
+            }(),
+            ...);
+      }(std::make_index_sequence<storage::groups>{});
+    };
+    std::size_t p = 0;
+    for (; p + U <= panels; p += U)
+      for (std::size_t u = 0; u < U; ++u) step(p + u, u);
+    for (; p < panels; ++p) step(p, 0);
+    for (std::size_t v = 0; v < 2; ++v)
+      for (std::size_t f = 0; f < F; ++f)
+        for (std::size_t c = 0; c < Nc; ++c) {
+          __m512i t = part[0][v][f][c];
+          for (std::size_t u = 1; u < U; ++u) t = _mm512_add_epi32(t, part[u][v][f][c]);
+          acc[v][f][c] = t;
+        }
+  }
+
   /// sums[v][h][c]: for rows of half h of load v (see the file comment) and column c, the
   /// descaled field accumulators added up: sum(u x) over lower fields plus sum(w x) over the top
   /// field (at 1 bit: sum(u x) over all fields). xs[c] is readable for panels * kp bytes.
   template <std::size_t Nc>
   static void tile(const std::uint8_t* const (&xs)[Nr], const std::uint8_t* wt, std::size_t panels,
                    __m512i (&sums)[2][2][Nc]) noexcept {
-    constexpr std::size_t U = k_unroll(Nc);
     for (auto& v : sums)
       for (auto& h : v)
         for (auto& c : h) c = _mm512_setzero_si512();
     for (std::size_t p0 = 0; p0 < panels; p0 += storage::chunk_panels) {
-      const std::size_t p1 = panels - p0 < storage::chunk_panels ? panels : p0 + storage::chunk_panels;
-      __m512i acc[U][2][F][Nc];
-      for (auto& u : acc)
-        for (auto& v : u)
-          for (auto& f : v)
-            for (auto& c : f) c = _mm512_setzero_si512();
-      // one panel column: both loads, every field, every column, into accumulator set u
-      auto step = [&](std::size_t p, std::size_t u) {
-        const std::uint8_t* w = wt + p * panel_column_bytes;
-        const __m512i packed[2] = {_mm512_loadu_si512(w), _mm512_loadu_si512(w + 64)};
-        [&]<std::size_t... Q>(std::index_sequence<Q...>) {
-          (
-              [&] {
-                __m512i fw[2][2];
-                for (std::size_t v = 0; v < 2; ++v) {
-                  fw[v][0] = storage::template field<2 * Q>(packed[v]);
-                  fw[v][1] = storage::template field<2 * Q + 1>(packed[v]);
-                }
-                for (std::size_t c = 0; c < Nc; ++c) {
-                  std::int32_t x4;
-                  std::memcpy(&x4, xs[c] + p * kp + 4 * Q, 4);
-                  const __m512i xb = _mm512_set1_epi32(x4);
-                  for (std::size_t v = 0; v < 2; ++v)
-                    for (std::size_t h = 0; h < 2; ++h)
-                      acc[u][v][2 * Q + h][c] = _mm512_dpbusd_epi32(acc[u][v][2 * Q + h][c], xb, fw[v][h]);
-                }
-              }(),
-              ...);
-        }(std::make_index_sequence<storage::groups>{});
-      };
-      std::size_t p = p0;
-      for (; p + U <= p1; p += U)
-        for (std::size_t u = 0; u < U; ++u) step(p + u, u);
-      for (; p < p1; ++p) step(p, 0);
+      const std::size_t n = panels - p0 < storage::chunk_panels ? panels - p0 : storage::chunk_panels;
+      const std::uint8_t* chunk_xs[Nr] = {};
+      for (std::size_t c = 0; c < Nc; ++c) chunk_xs[c] = xs[c] + p0 * kp;
+      __m512i acc[2][F][Nc];
+      chunk<Nc>(chunk_xs, wt + p0 * panel_column_bytes, n, acc);
       [&]<std::size_t... Fi>(std::index_sequence<Fi...>) {
-        for (std::size_t u = 0; u < U; ++u)
-          for (std::size_t v = 0; v < 2; ++v)
-            for (std::size_t c = 0; c < Nc; ++c)
-              ((sums[v][Fi % 2][c] = _mm512_add_epi32(sums[v][Fi % 2][c], storage::template descale<Fi>(acc[u][v][Fi][c]))), ...);
+        for (std::size_t v = 0; v < 2; ++v)
+          for (std::size_t c = 0; c < Nc; ++c)
+            ((sums[v][Fi % 2][c] = _mm512_add_epi32(sums[v][Fi % 2][c], storage::template descale<Fi>(acc[v][Fi][c]))), ...);
       }(std::make_index_sequence<F>{});
     }
   }
 
+  /// offset * x mod 2^32: the dot products wrap as vpdpbusd does (K = 1.1 M overflows int32).
+  static std::int32_t offset_times(std::uint32_t x) noexcept {
+    return static_cast<std::int32_t>(static_cast<std::uint32_t>(storage::offset) * x);
+  }
+
+  /// Columns i0.. of row tile t: x_all / x_last their activation sums, p the tile's requantization
+  /// operands (rows t Mr + 16 r).
   template <std::size_t Nc>
-  static void block(const w8a8_gemm_args& a, std::size_t i0, const std::uint8_t* const (&xs)[Nr],
-                    std::size_t panels) noexcept {
-    std::int32_t x_all[Nc], x_last[Nc];
-    for (std::size_t c = 0; c < Nc; ++c) avx512::activation_sums<storage>(xs[c], a.cols, x_all[c], x_last[c]);
+  static void block(const w8a8_gemm_args& a, std::size_t t, std::size_t i0, const std::uint8_t* const (&xs)[Nr],
+                    std::size_t panels, const std::int32_t* x_all, const std::int32_t* x_last,
+                    const avx512::requant16 (&p)[4]) noexcept {
     const auto* packed = reinterpret_cast<const std::uint8_t*>(a.packed);
-    const std::size_t tiles = (a.rows + Mr - 1) / Mr;
-    for (std::size_t t = 0; t < tiles; ++t) {
-      __m512i sums[2][2][Nc];
-      tile<Nc>(xs, packed + t * panels * panel_column_bytes, panels, sums);
-      for (std::size_t v = 0; v < 2; ++v) {
-        __m512i rows_lo[Nc], rows_hi[Nc];  // rows t Mr + 32 v + 0..15 and + 16..31
-        for (std::size_t c = 0; c < Nc; ++c) {
-          __m512i half[2];
-          if constexpr (WeightBits == 1) {  // w = 2u - 1
-            for (std::size_t h = 0; h < 2; ++h)
-              half[h] = _mm512_sub_epi32(_mm512_add_epi32(sums[v][h][c], sums[v][h][c]), _mm512_set1_epi32(x_all[c]));
-          } else {  // half 0: lower fields only; half 1 holds the top field, which has no offset
-            half[0] = _mm512_sub_epi32(sums[v][0][c], _mm512_set1_epi32(storage::offset * x_all[c]));
-            half[1] = _mm512_sub_epi32(sums[v][1][c], _mm512_set1_epi32(storage::offset * (x_all[c] - x_last[c])));
-          }
-          // lanes 0-7 of each half are rows 0-7 / 8-15 of the first panel, lanes 8-15 the second's
-          rows_lo[c] = _mm512_shuffle_i64x2(half[0], half[1], 0x44);
-          rows_hi[c] = _mm512_shuffle_i64x2(half[0], half[1], 0xEE);
+    __m512i sums[2][2][Nc];
+    tile<Nc>(xs, packed + t * panels * panel_column_bytes, panels, sums);
+    for (std::size_t v = 0; v < 2; ++v) {
+      const std::size_t j0 = t * Mr + 32 * v;
+      if (j0 >= a.rows) break;
+      __m512i rows_lo[Nc], rows_hi[Nc];  // rows j0 + 0..15 and + 16..31
+      for (std::size_t c = 0; c < Nc; ++c) {
+        __m512i half[2];
+        if constexpr (WeightBits == 1) {  // w = 2u - 1
+          for (std::size_t h = 0; h < 2; ++h)
+            half[h] = _mm512_sub_epi32(_mm512_add_epi32(sums[v][h][c], sums[v][h][c]), _mm512_set1_epi32(x_all[c]));
+        } else {  // half 0: lower fields only; half 1 holds the top field, which has no offset
+          half[0] = _mm512_sub_epi32(sums[v][0][c], _mm512_set1_epi32(offset_times(x_all[c])));
+          half[1] = _mm512_sub_epi32(sums[v][1][c], _mm512_set1_epi32(offset_times(std::uint32_t(x_all[c]) - std::uint32_t(x_last[c]))));
         }
-        const std::size_t j0 = t * Mr + 32 * v;
-        if (j0 < a.rows) avx512::requantize_store16<Nc>(a, j0, i0, rows_lo);
-        if (j0 + 16 < a.rows) avx512::requantize_store16<Nc>(a, j0 + 16, i0, rows_hi);
+        // lanes 0-7 of each half are rows 0-7 / 8-15 of the first panel, lanes 8-15 the second's
+        rows_lo[c] = _mm512_shuffle_i64x2(half[0], half[1], 0x44);
+        rows_hi[c] = _mm512_shuffle_i64x2(half[0], half[1], 0xEE);
       }
+      avx512::store16<Nc>(a, p[2 * v], j0, i0, rows_lo);
+      if (j0 + 16 < a.rows) avx512::store16<Nc>(a, p[2 * v + 1], j0 + 16, i0, rows_hi);
     }
   }
+
+  /// Columns per block: their activations stay in L2 while every row tile passes over them (as
+  /// the W8A8 kernel's), at most this many (their activation sums live on the stack).
+  static constexpr std::size_t max_block_columns = 512;
 
   static void run(const w8a8_gemm_args& a) noexcept {
     const std::size_t panels = (a.cols + kp - 1) / kp, kpad = panels * kp;
     // a partial last panel reads activations past K: those columns go through zero-padded scratch
     const bool copy = kpad != a.cols;
     auto* scratch = reinterpret_cast<std::uint8_t*>(a.scratch);  // Nr lines of kpad bytes
-    for (std::size_t i0 = 0; i0 < a.n; i0 += Nr) {
-      const std::size_t nc = a.n - i0 < Nr ? a.n - i0 : Nr;
-      const std::uint8_t* xs[Nr] = {};
-      for (std::size_t c = 0; c < nc; ++c) {
-        xs[c] = a.x + (i0 + c) * a.ldx;
-        if (copy) {
-          std::memcpy(scratch + c * kpad, xs[c], a.cols);
-          std::memset(scratch + c * kpad + a.cols, 0, kpad - a.cols);
-          xs[c] = scratch + c * kpad;
+    const std::size_t tiles = (a.rows + Mr - 1) / Mr;
+    std::size_t columns = a.ldx ? avx512::l2_activation_block_bytes / a.ldx / Nr * Nr : max_block_columns;
+    columns = columns < Nr ? Nr : (columns > max_block_columns ? max_block_columns : columns);
+    std::int32_t x_all[max_block_columns], x_last[max_block_columns];
+    for (std::size_t n0 = 0; n0 < a.n; n0 += columns) {
+      const std::size_t n1 = a.n - n0 < columns ? a.n : n0 + columns;
+      for (std::size_t i = n0; i < n1; ++i)
+        avx512::activation_sums<storage>(a.x + i * a.ldx, a.cols, x_all[i - n0], x_last[i - n0]);
+      for (std::size_t t = 0; t < tiles; ++t) {
+        avx512::requant16 p[4];
+        for (std::size_t r = 0; r < 4 && t * Mr + 16 * r < a.rows; ++r) p[r] = avx512::requant_rows(a, t * Mr + 16 * r);
+        for (std::size_t i0 = n0; i0 < n1; i0 += Nr) {
+          const std::size_t nc = n1 - i0 < Nr ? n1 - i0 : Nr;
+          const std::uint8_t* xs[Nr] = {};
+          for (std::size_t c = 0; c < nc; ++c) {
+            xs[c] = a.x + (i0 + c) * a.ldx;
+            if (copy) {
+              std::memcpy(scratch + c * kpad, xs[c], a.cols);
+              std::memset(scratch + c * kpad + a.cols, 0, kpad - a.cols);
+              xs[c] = scratch + c * kpad;
+            }
+          }
+          with_column_count<Nr>(nc, [&](auto c) {
+            block<c()>(a, t, i0, xs, panels, x_all + (i0 - n0), x_last + (i0 - n0), p);
+          });
         }
       }
-      with_column_count<Nr>(nc, [&](auto c) { block<c()>(a, i0, xs, panels); });
     }
   }
 };
