@@ -20,15 +20,16 @@ function(ohq_add_arch_kernels target)
   set(dir ${CMAKE_CURRENT_BINARY_DIR}/ohq_arch_kernels)
   set(arch_avx2_flags -mavx2 -mfma)
   set(arch_avx512_flags -mavx2 -mfma -mavx512f -mavx512bw -mavx512vl -mavx512vnni)
-  # Kernel families with an arch's own header beyond the GEMM (AVX-512 CPUs run the AVX2 depthwise
-  # kernel through the avx2 TU: including an avx2 header here would emit its inline functions with
-  # AVX-512 flags, and the linker could pick that copy).
+  # Kernel families with an arch's own header beyond the GEMM (AVX-512 CPUs run the AVX2 eltwise,
+  # table-lookup and Winograd kernels through the avx2 TU: including an avx2 header here would emit
+  # its inline functions with AVX-512 flags, and the linker could pick that copy).
   set(arch_avx2_includes "#include <ohq/kernels/avx2/depthwise.hpp>
 #include <ohq/kernels/avx2/eltwise.hpp>
 #include <ohq/kernels/avx2/gemm_lowbit.hpp>
 #include <ohq/kernels/avx2/gemm_lut.hpp>
 #include <ohq/kernels/avx2/winograd.hpp>")
-  set(arch_avx512_includes "#include <ohq/kernels/avx512/gemm_lowbit.hpp>")
+  set(arch_avx512_includes "#include <ohq/kernels/avx512/depthwise.hpp>
+#include <ohq/kernels/avx512/gemm_lowbit.hpp>")
   foreach(arch IN ITEMS avx2 avx512)
     set(src ${dir}/ohq_kernels_${arch}.cpp)
     file(CONFIGURE OUTPUT ${src} CONTENT

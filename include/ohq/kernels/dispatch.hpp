@@ -25,6 +25,7 @@
 #include <ohq/kernels/depthwise_types.hpp>
 #include <ohq/kernels/scalar/depthwise.hpp>
 #include <ohq/kernels/avx2/depthwise.hpp>  // empty unless compiled for AVX2 + FMA
+#include <ohq/kernels/avx512/depthwise.hpp>  // empty unless compiled for AVX-512 F/BW/VL/VNNI
 #include <ohq/kernels/eltwise_types.hpp>
 #include <ohq/kernels/scalar/eltwise.hpp>
 #include <ohq/kernels/avx2/eltwise.hpp>  // empty unless compiled for AVX2 + FMA
@@ -44,6 +45,7 @@ extern "C" __attribute__((weak)) const ohq::kernels::w8a8_kernel_entry* ohq_kern
 extern "C" __attribute__((weak)) const ohq::kernels::gemm_kernel_entry* ohq_kernels_avx2_gemm_lowbit(unsigned) noexcept;
 extern "C" __attribute__((weak)) const ohq::kernels::gemm_kernel_entry* ohq_kernels_avx512_vnni_gemm_lowbit(unsigned) noexcept;
 extern "C" __attribute__((weak)) const ohq::kernels::depthwise_kernel_entry* ohq_kernels_avx2_depthwise() noexcept;
+extern "C" __attribute__((weak)) const ohq::kernels::depthwise_kernel_entry* ohq_kernels_avx512_vnni_depthwise() noexcept;
 extern "C" __attribute__((weak)) const ohq::kernels::eltwise_kernel_entry* ohq_kernels_avx2_eltwise() noexcept;
 extern "C" __attribute__((weak)) const ohq::kernels::winograd_kernel_entry* ohq_kernels_avx2_winograd() noexcept;
 extern "C" __attribute__((weak)) const ohq::kernels::w8a8_kernel_entry* ohq_kernels_avx2_gemm_lut_w1() noexcept;
@@ -79,7 +81,7 @@ struct kernel_table {
   /// The low-bit GEMM families by storage width ([0]: 1 bit, [1]: 2 bits, [3]: 4 bits), filled from
   /// kernels/instances.hpp; a family without an avx512_vnni line runs its avx2 kernel there.
   const gemm_kernel_entry* gemm_lowbit[4][arch_count] = {};
-  /// AVX-512 runs the AVX2 depthwise kernel (every AVX-512 CPU has AVX2).
+  /// Depthwise convolutions; AVX-512 VNNI has its own kernel (the AVX2 one where it is not built).
   const depthwise_kernel_entry* depthwise[arch_count] = {};
   /// Element-wise ops and pooling; AVX-512 runs the AVX2 kernels.
   const eltwise_kernel_entry* eltwise[arch_count] = {};
@@ -164,7 +166,8 @@ inline void fill_gemm_lut(kernel_table& t) noexcept {
 }
 
 /// A family with a scalar and an AVX2 kernel (depthwise, eltwise, Winograd): its row of the table,
-/// the AVX-512 path running the AVX2 kernel (every AVX-512 CPU has AVX2), or scalar without one.
+/// the AVX-512 path running the AVX2 kernel (every AVX-512 CPU has AVX2), or scalar without one
+/// (depthwise then takes its own AVX-512 kernel where the program has it).
 template <class Entry>
 void fill_scalar_avx2(const Entry* (&row)[arch_count], const Entry* scalar_entry,
                       const Entry* (*avx2_entry)() noexcept) noexcept {
@@ -191,6 +194,12 @@ inline kernel_table build_kernel_table() noexcept {
     t.gemm_w8a8[std::size_t(arch::avx512_vnni)] = ohq_kernels_avx512_vnni_gemm_w8a8();
 #endif
   fill_scalar_avx2(t.depthwise, scalar::depthwise_entry(), OHQ_KERNELS_AVX2_ENTRY(ohq_kernels_avx2_depthwise));
+#if defined(__AVX512F__) && defined(__AVX512BW__) && defined(__AVX512VL__) && defined(__AVX512VNNI__)
+  t.depthwise[std::size_t(arch::avx512_vnni)] = ohq_kernels_avx512_vnni_depthwise();
+#elif defined(OHQ_KERNELS_WEAK_ENTRIES)
+  if (&ohq_kernels_avx512_vnni_depthwise != nullptr)
+    t.depthwise[std::size_t(arch::avx512_vnni)] = ohq_kernels_avx512_vnni_depthwise();
+#endif
   fill_scalar_avx2(t.eltwise, scalar::eltwise_entry(), OHQ_KERNELS_AVX2_ENTRY(ohq_kernels_avx2_eltwise));
   fill_scalar_avx2(t.winograd, scalar::winograd_entry(), OHQ_KERNELS_AVX2_ENTRY(ohq_kernels_avx2_winograd));
   return t;
