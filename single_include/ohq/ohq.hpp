@@ -3374,14 +3374,11 @@ struct requant16 {
   __m512i r_high, s_high, lo32, hi32;  ///< 2^(shift-33), shift - 32, lo, hi as int32 lanes
 };
 
-inline requant16 make_requant16(const std::int32_t* bias, const std::int32_t* row_sums, const std::int32_t* m,
-                                const std::int32_t* s, std::int32_t x_zp, std::int32_t zp, std::int32_t lo,
-                                std::int32_t hi) noexcept {
+/// The operands of 16 rows from their bias, row sums, multipliers and shifts (one per lane).
+inline requant16 make_requant16(__m512i bias, __m512i row_sums, __m512i mv, __m512i sv, std::int32_t x_zp,
+                                std::int32_t zp, std::int32_t lo, std::int32_t hi) noexcept {
   requant16 p;
-  p.corr = _mm512_sub_epi32(_mm512_loadu_si512(bias),
-                            _mm512_mullo_epi32(_mm512_set1_epi32(x_zp), _mm512_loadu_si512(row_sums)));
-  const __m512i mv = _mm512_loadu_si512(m);
-  const __m512i sv = _mm512_loadu_si512(s);
+  p.corr = _mm512_sub_epi32(bias, _mm512_mullo_epi32(_mm512_set1_epi32(x_zp), row_sums));
   p.m_even = mv;
   p.m_odd = _mm512_srli_epi64(mv, 32);
   p.s_even = _mm512_and_si512(sv, _mm512_set1_epi64(0xffffffff));
@@ -3400,6 +3397,13 @@ inline requant16 make_requant16(const std::int32_t* bias, const std::int32_t* ro
   p.lo32 = _mm512_set1_epi32(lo);
   p.hi32 = _mm512_set1_epi32(hi);
   return p;
+}
+
+inline requant16 make_requant16(const std::int32_t* bias, const std::int32_t* row_sums, const std::int32_t* m,
+                                const std::int32_t* s, std::int32_t x_zp, std::int32_t zp, std::int32_t lo,
+                                std::int32_t hi) noexcept {
+  return make_requant16(_mm512_loadu_si512(bias), _mm512_loadu_si512(row_sums), _mm512_loadu_si512(m),
+                        _mm512_loadu_si512(s), x_zp, zp, lo, hi);
 }
 
 /// quant::requantize on 16 lanes, exactly: 64-bit products, then with every shift >= 33 their high
@@ -3422,14 +3426,15 @@ inline __m512i requantize16(__m512i acc, const requant16& p) noexcept {
 
 /// The requantization operands of rows j0..j0+15 of a GEMM (those below a.rows).
 inline requant16 requant_rows(const w8a8_gemm_args& a, std::size_t j0) noexcept {
+  // masked loads, not variable-length memcpy into stack arrays: GCC emits those as rep movsq, ~40
+  // cycles each, which made a batch-1 dense layer's epilogue cost more than its k loop
   const std::size_t rows = a.rows - j0 < 16 ? a.rows - j0 : 16;
-  alignas(64) std::int32_t bias[16] = {}, rs[16] = {}, m[16] = {};
-  alignas(64) std::int32_t s[16] = {1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1};
-  if (a.bias) std::memcpy(bias, a.bias + j0, rows * 4);
-  std::memcpy(rs, a.row_sums + j0, rows * 4);
-  std::memcpy(m, a.multiplier + j0, rows * 4);
-  std::memcpy(s, a.shift + j0, rows * 4);
-  return make_requant16(bias, rs, m, s, a.x_zero_point, a.zero_point, a.lo, a.hi);
+  const auto keep = static_cast<__mmask16>((1u << rows) - 1u);
+  const __m512i bias = a.bias ? _mm512_maskz_loadu_epi32(keep, a.bias + j0) : _mm512_setzero_si512();
+  const __m512i s = _mm512_mask_loadu_epi32(_mm512_set1_epi32(1), keep, a.shift + j0);  // rows past the end: shift 1
+  return make_requant16(bias, _mm512_maskz_loadu_epi32(keep, a.row_sums + j0),
+                        _mm512_maskz_loadu_epi32(keep, a.multiplier + j0), s, a.x_zero_point, a.zero_point, a.lo,
+                        a.hi);
 }
 
 /// Requantizes the int32 dot products acc[c] of rows j0..j0+15 (those below a.rows), columns
@@ -4722,6 +4727,168 @@ inline void lowbit2_tile_64x2_asm(const std::uint8_t* const* xs, const std::uint
         "xmm23", "xmm24", "xmm25", "xmm26", "xmm27", "xmm28", "xmm29", "xmm30");
 }
 
+/// zmm a += zmm b (adding up the accumulator sets of the k-unrolled loops below).
+#define OHQ_AVX512_ADD(a, b) \
+  "vpaddd %%zmm" #b ", %%zmm" #a ", %%zmm" #a "\n\t"
+
+/// W4A8, 64 x 1 (batch-1 dense layers): four panel columns per step, each into its own accumulator
+/// set zmm4u..4u+3 (load v, field f at 4u + 2v + f), so 16 vpdpbusd chains run as in the full tiles;
+/// zmm16-20 / 27-31 the even / odd panels' loads, fields and broadcast, zmm24-26 the masks.
+inline void lowbit4_gemv_64x1_asm(const std::uint8_t* x, const std::uint8_t* w, std::size_t panels,
+                                  const std::uint8_t* masks, __m512i* out) noexcept {
+#define OHQ_W4_PANEL(off, xoff, a0, a1, a2, a3, l0, l1, f0, f1, b)            \
+  "vmovdqu64 " #off "(%[w]), %%zmm" #l0 "\n\t"                  \
+  "vmovdqu64 " #off "+64(%[w]), %%zmm" #l1 "\n\t"               \
+  "vpandd %%zmm24, %%zmm" #l0 ", %%zmm" #f0 "\n\t"              \
+  "vpandd %%zmm24, %%zmm" #l1 ", %%zmm" #f1 "\n\t"              \
+  "vpternlogd $0x6A, %%zmm26, %%zmm25, %%zmm" #l0 "\n\t"        \
+  "vpternlogd $0x6A, %%zmm26, %%zmm25, %%zmm" #l1 "\n\t"        \
+  "vpbroadcastd " #xoff "(%[x]), %%zmm" #b "\n\t"               \
+  "vpdpbusd %%zmm" #f0 ", %%zmm" #b ", %%zmm" #a0 "\n\t" \
+  "vpdpbusd %%zmm" #l0 ", %%zmm" #b ", %%zmm" #a1 "\n\t" \
+  "vpdpbusd %%zmm" #f1 ", %%zmm" #b ", %%zmm" #a2 "\n\t" \
+  "vpdpbusd %%zmm" #l1 ", %%zmm" #b ", %%zmm" #a3 "\n\t"
+  std::size_t steps = panels / 4, rest = panels % 4;
+  __asm__ volatile(
+      "vmovdqu64 0(%[m]), %%zmm24\n\t"
+      "vmovdqu64 64(%[m]), %%zmm25\n\t"
+      "vmovdqu64 128(%[m]), %%zmm26\n\t"
+      "vpxor %%xmm0, %%xmm0, %%xmm0\n\t"
+      "vpxor %%xmm1, %%xmm1, %%xmm1\n\t"
+      "vpxor %%xmm2, %%xmm2, %%xmm2\n\t"
+      "vpxor %%xmm3, %%xmm3, %%xmm3\n\t"
+      "vpxor %%xmm4, %%xmm4, %%xmm4\n\t"
+      "vpxor %%xmm5, %%xmm5, %%xmm5\n\t"
+      "vpxor %%xmm6, %%xmm6, %%xmm6\n\t"
+      "vpxor %%xmm7, %%xmm7, %%xmm7\n\t"
+      "vpxor %%xmm8, %%xmm8, %%xmm8\n\t"
+      "vpxor %%xmm9, %%xmm9, %%xmm9\n\t"
+      "vpxor %%xmm10, %%xmm10, %%xmm10\n\t"
+      "vpxor %%xmm11, %%xmm11, %%xmm11\n\t"
+      "vpxor %%xmm12, %%xmm12, %%xmm12\n\t"
+      "vpxor %%xmm13, %%xmm13, %%xmm13\n\t"
+      "vpxor %%xmm14, %%xmm14, %%xmm14\n\t"
+      "vpxor %%xmm15, %%xmm15, %%xmm15\n\t"
+      "test %[steps], %[steps]\n\t"
+      "jz 2f\n\t"
+      ".p2align 4\n\t"
+      "1:\n\t"
+      OHQ_W4_PANEL(0, 0, 0, 1, 2, 3, 16, 17, 18, 19, 20)
+      OHQ_W4_PANEL(128, 4, 4, 5, 6, 7, 27, 28, 29, 30, 31)
+      OHQ_W4_PANEL(256, 8, 8, 9, 10, 11, 16, 17, 18, 19, 20)
+      OHQ_W4_PANEL(384, 12, 12, 13, 14, 15, 27, 28, 29, 30, 31)
+      "add $512, %[w]\n\t"
+      "add $16, %[x]\n\t"
+      "dec %[steps]\n\t"
+      "jnz 1b\n\t"
+      "2:\n\t"
+      "test %[rest], %[rest]\n\t"
+      "jz 4f\n\t"
+      "3:\n\t"
+      OHQ_W4_PANEL(0, 0, 0, 1, 2, 3, 16, 17, 18, 19, 20)
+      "add $128, %[w]\n\t"
+      "add $4, %[x]\n\t"
+      "dec %[rest]\n\t"
+      "jnz 3b\n\t"
+      "4:\n\t"
+      OHQ_AVX512_ADD(0, 4) OHQ_AVX512_ADD(1, 5) OHQ_AVX512_ADD(2, 6) OHQ_AVX512_ADD(3, 7)
+      OHQ_AVX512_ADD(8, 12) OHQ_AVX512_ADD(9, 13) OHQ_AVX512_ADD(10, 14) OHQ_AVX512_ADD(11, 15)
+      OHQ_AVX512_ADD(0, 8) OHQ_AVX512_ADD(1, 9) OHQ_AVX512_ADD(2, 10) OHQ_AVX512_ADD(3, 11)
+      "vmovdqu64 %%zmm0, 0(%[out])\n\t"
+      "vmovdqu64 %%zmm1, 64(%[out])\n\t"
+      "vmovdqu64 %%zmm2, 128(%[out])\n\t"
+      "vmovdqu64 %%zmm3, 192(%[out])\n\t"
+      : [w] "+r"(w), [x] "+r"(x), [steps] "+r"(steps), [rest] "+r"(rest)
+      : [m] "r"(masks), [out] "r"(out)
+      : "cc", "memory", "xmm0", "xmm1", "xmm2", "xmm3", "xmm4", "xmm5", "xmm6", "xmm7", "xmm8", "xmm9", "xmm10",
+        "xmm11", "xmm12", "xmm13", "xmm14", "xmm15", "xmm16", "xmm17", "xmm18", "xmm19", "xmm20", "xmm24", "xmm25",
+        "xmm26", "xmm27", "xmm28", "xmm29", "xmm30", "xmm31");
+#undef OHQ_W4_PANEL
+}
+
+/// W2A8, 64 x 1: two panel columns per step into accumulator sets zmm8u..8u+7 (load v, field f at
+/// 8u + 4v + f); zmm16-23, 29, 30 one panel's loads, fields and the broadcasts of its two k-groups,
+/// zmm24-28 the masks.
+inline void lowbit2_gemv_64x1_asm(const std::uint8_t* x, const std::uint8_t* w, std::size_t panels,
+                                  const std::uint8_t* masks, __m512i* out) noexcept {
+#define OHQ_W2_PANEL(off, xoff, a0, a1, a2, a3, a4, a5, a6, a7)                                   \
+  "vmovdqu64 " #off "(%[w]), %%zmm16\n\t"                           \
+  "vmovdqu64 " #off "+64(%[w]), %%zmm17\n\t"                        \
+  "vpandd %%zmm24, %%zmm16, %%zmm18\n\t"                            \
+  "vpandd %%zmm25, %%zmm16, %%zmm19\n\t"                            \
+  "vpandd %%zmm26, %%zmm16, %%zmm20\n\t"                            \
+  "vpternlogd $0x6A, %%zmm28, %%zmm27, %%zmm16\n\t"                 \
+  "vpandd %%zmm24, %%zmm17, %%zmm21\n\t"                            \
+  "vpandd %%zmm25, %%zmm17, %%zmm22\n\t"                            \
+  "vpandd %%zmm26, %%zmm17, %%zmm23\n\t"                            \
+  "vpternlogd $0x6A, %%zmm28, %%zmm27, %%zmm17\n\t"                 \
+  "vpbroadcastd " #xoff "(%[x]), %%zmm29\n\t"                       \
+  "vpbroadcastd " #xoff "+4(%[x]), %%zmm30\n\t"                     \
+  "vpdpbusd %%zmm18, %%zmm29, %%zmm" #a0 "\n\t"             \
+  "vpdpbusd %%zmm19, %%zmm29, %%zmm" #a1 "\n\t"         \
+  "vpdpbusd %%zmm21, %%zmm29, %%zmm" #a4 "\n\t"         \
+  "vpdpbusd %%zmm22, %%zmm29, %%zmm" #a5 "\n\t"         \
+  "vpdpbusd %%zmm20, %%zmm30, %%zmm" #a2 "\n\t"         \
+  "vpdpbusd %%zmm16, %%zmm30, %%zmm" #a3 "\n\t"         \
+  "vpdpbusd %%zmm23, %%zmm30, %%zmm" #a6 "\n\t"         \
+  "vpdpbusd %%zmm17, %%zmm30, %%zmm" #a7 "\n\t"
+  std::size_t steps = panels / 2, rest = panels % 2;
+  __asm__ volatile(
+      "vmovdqu64 0(%[m]), %%zmm24\n\t"
+      "vmovdqu64 64(%[m]), %%zmm25\n\t"
+      "vmovdqu64 128(%[m]), %%zmm26\n\t"
+      "vmovdqu64 192(%[m]), %%zmm27\n\t"
+      "vmovdqu64 256(%[m]), %%zmm28\n\t"
+      "vpxor %%xmm0, %%xmm0, %%xmm0\n\t"
+      "vpxor %%xmm1, %%xmm1, %%xmm1\n\t"
+      "vpxor %%xmm2, %%xmm2, %%xmm2\n\t"
+      "vpxor %%xmm3, %%xmm3, %%xmm3\n\t"
+      "vpxor %%xmm4, %%xmm4, %%xmm4\n\t"
+      "vpxor %%xmm5, %%xmm5, %%xmm5\n\t"
+      "vpxor %%xmm6, %%xmm6, %%xmm6\n\t"
+      "vpxor %%xmm7, %%xmm7, %%xmm7\n\t"
+      "vpxor %%xmm8, %%xmm8, %%xmm8\n\t"
+      "vpxor %%xmm9, %%xmm9, %%xmm9\n\t"
+      "vpxor %%xmm10, %%xmm10, %%xmm10\n\t"
+      "vpxor %%xmm11, %%xmm11, %%xmm11\n\t"
+      "vpxor %%xmm12, %%xmm12, %%xmm12\n\t"
+      "vpxor %%xmm13, %%xmm13, %%xmm13\n\t"
+      "vpxor %%xmm14, %%xmm14, %%xmm14\n\t"
+      "vpxor %%xmm15, %%xmm15, %%xmm15\n\t"
+      "test %[steps], %[steps]\n\t"
+      "jz 2f\n\t"
+      ".p2align 4\n\t"
+      "1:\n\t"
+      OHQ_W2_PANEL(0, 0, 0, 1, 2, 3, 4, 5, 6, 7)
+      OHQ_W2_PANEL(128, 8, 8, 9, 10, 11, 12, 13, 14, 15)
+      "add $256, %[w]\n\t"
+      "add $16, %[x]\n\t"
+      "dec %[steps]\n\t"
+      "jnz 1b\n\t"
+      "2:\n\t"
+      "test %[rest], %[rest]\n\t"
+      "jz 3f\n\t"
+      OHQ_W2_PANEL(0, 0, 0, 1, 2, 3, 4, 5, 6, 7)
+      "3:\n\t"
+      OHQ_AVX512_ADD(0, 8) OHQ_AVX512_ADD(1, 9) OHQ_AVX512_ADD(2, 10) OHQ_AVX512_ADD(3, 11)
+      OHQ_AVX512_ADD(4, 12) OHQ_AVX512_ADD(5, 13) OHQ_AVX512_ADD(6, 14) OHQ_AVX512_ADD(7, 15)
+      "vmovdqu64 %%zmm0, 0(%[out])\n\t"
+      "vmovdqu64 %%zmm1, 64(%[out])\n\t"
+      "vmovdqu64 %%zmm2, 128(%[out])\n\t"
+      "vmovdqu64 %%zmm3, 192(%[out])\n\t"
+      "vmovdqu64 %%zmm4, 256(%[out])\n\t"
+      "vmovdqu64 %%zmm5, 320(%[out])\n\t"
+      "vmovdqu64 %%zmm6, 384(%[out])\n\t"
+      "vmovdqu64 %%zmm7, 448(%[out])\n\t"
+      : [w] "+r"(w), [x] "+r"(x), [steps] "+r"(steps), [rest] "+r"(rest)
+      : [m] "r"(masks), [out] "r"(out)
+      : "cc", "memory", "xmm0", "xmm1", "xmm2", "xmm3", "xmm4", "xmm5", "xmm6", "xmm7", "xmm8", "xmm9", "xmm10",
+        "xmm11", "xmm12", "xmm13", "xmm14", "xmm15", "xmm16", "xmm17", "xmm18", "xmm19", "xmm20", "xmm21", "xmm22",
+        "xmm23", "xmm24", "xmm25", "xmm26", "xmm27", "xmm28", "xmm29", "xmm30");
+#undef OHQ_W2_PANEL
+}
+#undef OHQ_AVX512_ADD
+
 /// W1A8, 64 x 1: zmm16/17 the loads, zmm18-21 fields 2q, 2q + 1 of each, zmm22 the broadcast of
 /// k-group q, zmm24-31 the masks 0x01 .. 0x80.
 inline void lowbit1_tile_64x1_asm(const std::uint8_t* x, const std::uint8_t* w, std::size_t panels,
@@ -4830,6 +4997,10 @@ struct gemm_lowbit<arch::avx512_vnni, WeightBits, Mr, Nr> {
       else if constexpr (WeightBits == 1 && Nc == 1)
         return avx512::lowbit1_tile_64x1_asm(xs[0], wt, panels, masks.bytes[0], &acc[0][0][0]);
     }
+    if constexpr (Nc == 1 && WeightBits == 4)  // batch-1 dense layers: k-unrolled loops of their own
+      return avx512::lowbit4_gemv_64x1_asm(xs[0], wt, panels, masks.bytes[0], &acc[0][0][0]);
+    else if constexpr (Nc == 1 && WeightBits == 2)
+      return avx512::lowbit2_gemv_64x1_asm(xs[0], wt, panels, masks.bytes[0], &acc[0][0][0]);
 #endif
     constexpr std::size_t U = k_unroll(Nc);
     __m512i part[U][2][F][Nc];

@@ -48,14 +48,11 @@ struct requant16 {
   __m512i r_high, s_high, lo32, hi32;  ///< 2^(shift-33), shift - 32, lo, hi as int32 lanes
 };
 
-inline requant16 make_requant16(const std::int32_t* bias, const std::int32_t* row_sums, const std::int32_t* m,
-                                const std::int32_t* s, std::int32_t x_zp, std::int32_t zp, std::int32_t lo,
-                                std::int32_t hi) noexcept {
+/// The operands of 16 rows from their bias, row sums, multipliers and shifts (one per lane).
+inline requant16 make_requant16(__m512i bias, __m512i row_sums, __m512i mv, __m512i sv, std::int32_t x_zp,
+                                std::int32_t zp, std::int32_t lo, std::int32_t hi) noexcept {
   requant16 p;
-  p.corr = _mm512_sub_epi32(_mm512_loadu_si512(bias),
-                            _mm512_mullo_epi32(_mm512_set1_epi32(x_zp), _mm512_loadu_si512(row_sums)));
-  const __m512i mv = _mm512_loadu_si512(m);
-  const __m512i sv = _mm512_loadu_si512(s);
+  p.corr = _mm512_sub_epi32(bias, _mm512_mullo_epi32(_mm512_set1_epi32(x_zp), row_sums));
   p.m_even = mv;
   p.m_odd = _mm512_srli_epi64(mv, 32);
   p.s_even = _mm512_and_si512(sv, _mm512_set1_epi64(0xffffffff));
@@ -74,6 +71,13 @@ inline requant16 make_requant16(const std::int32_t* bias, const std::int32_t* ro
   p.lo32 = _mm512_set1_epi32(lo);
   p.hi32 = _mm512_set1_epi32(hi);
   return p;
+}
+
+inline requant16 make_requant16(const std::int32_t* bias, const std::int32_t* row_sums, const std::int32_t* m,
+                                const std::int32_t* s, std::int32_t x_zp, std::int32_t zp, std::int32_t lo,
+                                std::int32_t hi) noexcept {
+  return make_requant16(_mm512_loadu_si512(bias), _mm512_loadu_si512(row_sums), _mm512_loadu_si512(m),
+                        _mm512_loadu_si512(s), x_zp, zp, lo, hi);
 }
 
 /// quant::requantize on 16 lanes, exactly: 64-bit products, then with every shift >= 33 their high
@@ -96,14 +100,15 @@ inline __m512i requantize16(__m512i acc, const requant16& p) noexcept {
 
 /// The requantization operands of rows j0..j0+15 of a GEMM (those below a.rows).
 inline requant16 requant_rows(const w8a8_gemm_args& a, std::size_t j0) noexcept {
+  // masked loads, not variable-length memcpy into stack arrays: GCC emits those as rep movsq, ~40
+  // cycles each, which made a batch-1 dense layer's epilogue cost more than its k loop
   const std::size_t rows = a.rows - j0 < 16 ? a.rows - j0 : 16;
-  alignas(64) std::int32_t bias[16] = {}, rs[16] = {}, m[16] = {};
-  alignas(64) std::int32_t s[16] = {1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1};
-  if (a.bias) std::memcpy(bias, a.bias + j0, rows * 4);
-  std::memcpy(rs, a.row_sums + j0, rows * 4);
-  std::memcpy(m, a.multiplier + j0, rows * 4);
-  std::memcpy(s, a.shift + j0, rows * 4);
-  return make_requant16(bias, rs, m, s, a.x_zero_point, a.zero_point, a.lo, a.hi);
+  const auto keep = static_cast<__mmask16>((1u << rows) - 1u);
+  const __m512i bias = a.bias ? _mm512_maskz_loadu_epi32(keep, a.bias + j0) : _mm512_setzero_si512();
+  const __m512i s = _mm512_mask_loadu_epi32(_mm512_set1_epi32(1), keep, a.shift + j0);  // rows past the end: shift 1
+  return make_requant16(bias, _mm512_maskz_loadu_epi32(keep, a.row_sums + j0),
+                        _mm512_maskz_loadu_epi32(keep, a.multiplier + j0), s, a.x_zero_point, a.zero_point, a.lo,
+                        a.hi);
 }
 
 /// Requantizes the int32 dot products acc[c] of rows j0..j0+15 (those below a.rows), columns
