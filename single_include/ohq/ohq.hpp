@@ -2843,8 +2843,16 @@ namespace ohq::kernels {
 /// y[j][i] = clamp(zero_point + round_half_up((bias[j] + sum_k (x[i][k] - x_zero_point) w[j][k]) * m[j] / 2^shift[j]), lo, hi)
 /// computed as dot(x, w) + (bias[j] - x_zero_point * row_sums[j]) in wrapping int32 arithmetic
 /// (exact whenever the true accumulator fits int32, the reference's precondition).
+/// Implicit im2col: column i of a GEMM is `runs` runs of K / runs bytes (a multiple of 4), run r at
+/// x + (i / width) * row_stride + (i % width) * ldx + r * run_stride: a convolution's patches read
+/// from its input padded with the zero point (runs = kernel rows, width = output width).
+struct gemm_windows {
+  std::size_t runs = 0;  ///< 0: plain columns at x + i * ldx
+  std::size_t width = 1, row_stride = 0, run_stride = 0;
+};
+
 struct w8a8_gemm_args {
-  const std::uint8_t* x = nullptr;  ///< column i at x + i * ldx, K bytes each
+  const std::uint8_t* x = nullptr;  ///< column i at x + i * ldx, K bytes each (see `windows`)
   std::size_t n = 0;                ///< columns
   std::size_t ldx = 0;
   std::int32_t x_zero_point = 0;
@@ -2862,6 +2870,7 @@ struct w8a8_gemm_args {
   std::size_t channel_stride = 1;
   std::size_t column_stride = 1;
   std::int16_t* scratch = nullptr;  ///< w8a8_kernel_entry::scratch_columns * round_up(K, 4) int16, if needed
+  gemm_windows windows{};           ///< only for kernels whose entry has `windows`
 };
 
 /// One kernel of the dispatch table.
@@ -2871,6 +2880,7 @@ struct w8a8_kernel_entry {
   std::size_t nr;                ///< columns per register tile (informational)
   std::size_t scratch_columns;   ///< int16 scratch the kernel needs per round_up(K, 4) (0: none)
   void (*run)(const w8a8_gemm_args&) noexcept;
+  bool windows = false;          ///< reads columns through w8a8_gemm_args::windows
 };
 
 }  // namespace ohq::kernels
@@ -3696,11 +3706,32 @@ struct gemm_w8a8 {
       }
   }
 
+  /// Column i of the matrix (gemm_windows: the first run of its patch).
+  static const std::uint8_t* column(const w8a8_gemm_args& a, std::size_t i) noexcept {
+    if (a.windows.runs == 0) return a.x + i * a.ldx;
+    return a.x + i / a.windows.width * a.windows.row_stride + i % a.windows.width * a.ldx;
+  }
+
   /// Columns i0..i0+Nc-1 of row tile t (its first V row vectors), requantized with p.
   template <std::size_t V, std::size_t Nc>
   static void block(const w8a8_gemm_args& a, std::size_t t, std::size_t i0, const requant16 (&p)[V]) noexcept {
     const std::uint8_t* xs[Nc];
-    for (std::size_t c = 0; c < Nc; ++c) xs[c] = a.x + (i0 + c) * a.ldx;
+    for (std::size_t c = 0; c < Nc; ++c) xs[c] = column(a, i0 + c);
+    if (a.windows.runs) {  // implicit im2col: one k loop per run of whole k-groups, added up
+      const std::size_t groups = a.cols / a.windows.runs / 4;
+      const std::int8_t* wt = a.packed + t * (a.cols / 4) * mr * 4;
+      __m512i out[V][Nc];
+      tile<V, Nc>(xs, 4 * groups, groups, wt, out);
+      for (std::size_t r = 1; r < a.windows.runs; ++r) {
+        for (std::size_t c = 0; c < Nc; ++c) xs[c] += a.windows.run_stride;
+        __m512i part[V][Nc];
+        tile<V, Nc>(xs, 4 * groups, groups, wt + r * groups * mr * 4, part);
+        for (std::size_t v = 0; v < V; ++v)
+          for (std::size_t c = 0; c < Nc; ++c) out[v][c] = _mm512_add_epi32(out[v][c], part[v][c]);
+      }
+      for (std::size_t v = 0; v < V; ++v) store16<Nc>(a, p[v], t * mr + 16 * v, i0, out[v]);
+      return;
+    }
     // the zero-padded last k-group reads whole: its bytes past K lie in the next columns but
     // for the matrix's last column (the convolutions' K = 147 and 27 would otherwise pay a
     // byte-wise broadcast per column)
@@ -3741,7 +3772,8 @@ struct gemm_w8a8 {
 
   static void run(const w8a8_gemm_args& a) noexcept {
     const std::size_t tiles = (a.rows + mr - 1) / mr;
-    const std::size_t per_block = a.ldx ? l2_activation_block_bytes / a.ldx / Nr * Nr : a.n;
+    const std::size_t column_bytes = a.windows.runs ? a.cols : a.ldx;  // a window's patch: K bytes
+    const std::size_t per_block = column_bytes ? l2_activation_block_bytes / column_bytes / Nr * Nr : a.n;
     const std::size_t columns = per_block > Nr ? per_block : Nr;
     for (std::size_t n0 = 0; n0 < a.n; n0 += columns) {
       const std::size_t n1 = a.n - n0 < columns ? a.n : n0 + columns;
@@ -3767,7 +3799,7 @@ inline void run_gemm_w8a8(const w8a8_gemm_args& a) noexcept { gemm_w8a8_default:
 extern "C" __attribute__((weak)) const ohq::kernels::w8a8_kernel_entry* ohq_kernels_avx512_vnni_gemm_w8a8() noexcept {
   static constexpr ohq::kernels::w8a8_kernel_entry entry{
       "avx512-vnni w8a8 gemm 64x4 (vpdpbusd)", ohq::kernels::avx512::gemm_w8a8_default::mr,
-      ohq::kernels::avx512::gemm_w8a8_default::nr, 0, &ohq::kernels::avx512::run_gemm_w8a8};
+      ohq::kernels::avx512::gemm_w8a8_default::nr, 0, &ohq::kernels::avx512::run_gemm_w8a8, true};
   return &entry;
 }
 #if defined(__GNUC__) && !defined(__clang__)
@@ -8181,6 +8213,19 @@ class gemm_w8a8 {
                kernel_->mr * (detail::ceil_div(cols_, 4) * 4), [this](const w8a8_gemm_args& a) { call_kernel(a); });
   }
 
+  /// run() on implicit im2col columns (gemm_windows), one thread; only where kernel().windows.
+  template <class Out>
+  void run_windows(const std::uint8_t* x, std::size_t n, std::size_t ldx, gemm_windows windows,
+                   std::int32_t x_zero_point, const std::int32_t* bias, const quant::requant_params& rq, Out* y,
+                   quant::output_layout layout) const {
+    OHQ_ASSERT(kernel_ != nullptr && kernel_->windows && windows.runs > 0 && cols_ % windows.runs == 0 &&
+               cols_ / windows.runs % 4 == 0);
+    if (n == 0) return;
+    w8a8_gemm_args a = args(x, n, ldx, x_zero_point, bias, rq, y, layout);
+    a.windows = windows;
+    call_kernel(a);
+  }
+
   [[nodiscard]] arch path() const noexcept { return arch_; }
   [[nodiscard]] const w8a8_kernel_entry& kernel() const noexcept { return *kernel_; }
   [[nodiscard]] std::size_t rows() const noexcept { return rows_; }
@@ -8578,6 +8623,17 @@ class gemm {
     if (n == 0) return;
     split_gemm(pool, args(x, n, ldx, x_zero_point, bias, rq, y, layout), info_.mr, info_.nr, tile_bytes_,
                [this](const w8a8_gemm_args& a) { call_kernel(a); });
+  }
+
+  /// Whether run_windows() can run: a W8A8 kernel that reads implicit im2col columns.
+  [[nodiscard]] bool supports_windows() const noexcept { return w8a8_ && w8a8_->kernel().windows; }
+  /// run() on implicit im2col columns (gemm_windows), one thread; only where supports_windows().
+  template <class Out>
+  void run_windows(const std::uint8_t* x, std::size_t n, std::size_t ldx, gemm_windows windows,
+                   std::int32_t x_zero_point, const std::int32_t* bias, const quant::requant_params& rq, Out* y,
+                   quant::output_layout layout) const {
+    OHQ_ASSERT(supports_windows());
+    w8a8_->run_windows(x, n, ldx, windows, x_zero_point, bias, rq, y, layout);
   }
 
   /// The path asked for (avx512_vnni stays avx512_vnni even where it runs an avx2 kernel).
@@ -11782,6 +11838,9 @@ class kernel_network {
     method_kind kind = method_kind::other;
     const char* method = "";
     std::vector<prepared_gemm> gemms;            ///< one per group
+    /// gemm_im2col on one thread through implicit im2col (kernels::gemm_windows) on the input
+    /// padded with its zero point: no patch copies (the kernel reads k runs of k * C bytes).
+    bool windows = false;
     std::optional<kernels::winograd_conv> winograd;  ///< method_kind::winograd
     std::size_t macs = 0;                        ///< per sample: whether to split it over threads
     std::vector<std::int8_t> depthwise_weights;  ///< [k * k][C]
@@ -11885,6 +11944,9 @@ class kernel_network {
           if (!gemm) return gemm.error();
           p.gemms.push_back(std::move(*gemm));
         }
+        p.windows = !direct && geo.groups == 1 && p.gemms[0].supports_windows() &&
+                    geo.kernel * geo.in_channels % 4 == 0;
+        if (p.windows) p.method = "conv (implicit im2col + gemm)";
         return p;
       }
       case quant_op_kind::max_pool:
@@ -12081,6 +12143,33 @@ class kernel_network {
       gemm.run(x, n, ldx, zx, qo.bias.data(), qo.requant, y, layout);
   }
 
+  /// A convolution of one sample through implicit im2col: the input copied into scratch_ with a
+  /// border of zero-point codes wide enough for every window, then one GEMM reading each patch as
+  /// kernel-rows runs of kernel * C bytes.
+  void run_windows(const kernels::fp32::conv2d_geometry& geo, const std::uint8_t* x, std::int32_t zx,
+                   const quantized_op& qo, const prepared_op& p, std::uint8_t* y) {
+    const std::size_t c = geo.in_channels, k = geo.kernel, s = geo.stride, pad = geo.padding;
+    const std::size_t hp = (geo.out_height - 1) * s + k, wp = (geo.out_width - 1) * s + k;
+    scratch_.resize(hp * wp * c);
+    const auto z = static_cast<std::uint8_t>(zx);
+    // input columns [0, inside) land at padded columns pad.. (windows may not reach the last ones)
+    const std::size_t inside = pad < wp ? std::min(geo.in_width, wp - pad) : 0;
+    for (std::size_t py = 0; py < hp; ++py) {
+      std::uint8_t* row = scratch_.data() + py * wp * c;
+      const std::size_t iy = py - pad;  // wraps for py < pad: then >= in_height
+      if (py < pad || iy >= geo.in_height || inside == 0) {
+        std::memset(row, z, wp * c);
+        continue;
+      }
+      std::memset(row, z, pad * c);
+      std::memcpy(row + pad * c, x + iy * geo.in_width * c, inside * c);
+      std::memset(row + (pad + inside) * c, z, (wp - pad - inside) * c);
+    }
+    const kernels::gemm_windows windows{k, geo.out_width, s * wp * c, wp * c};
+    p.gemms[0].run_windows(scratch_.data(), geo.out_pixels(), s * c, windows, zx, qo.bias.data(), qo.requant, y,
+                           quant::output_layout{1, geo.out_channels});
+  }
+
   void run_op(const quant_op& op, const quantized_op& qo, const prepared_op& p, std::size_t batch) {
     const quant_graph& g = q_->graph();
     const quant_value& iv = g.values[op.inputs[0]];
@@ -12118,6 +12207,10 @@ class kernel_network {
             else
               p.winograd->run(a);
           }
+          return;
+        }
+        if (p.windows && task_count(p.macs) <= 1) {
+          for (std::size_t n = 0; n < batch; ++n) run_windows(geo, x + n * iv.size(), zx, qo, p, y + n * ov.size());
           return;
         }
         // One thread: im2col and GEMM in chunks of pixels whose patches stay in L2 between the two

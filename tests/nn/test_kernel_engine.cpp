@@ -67,9 +67,9 @@ const std::vector<arch>& runnable_archs() {
   return archs;
 }
 
-/// Ops the kernel engine ran by Winograd in check_same_codes, per method (so the tests know they
-/// covered every tile).
-std::map<std::string, std::size_t>& winograd_ops_run() {
+/// Ops the kernel engine ran by Winograd or implicit im2col in check_same_codes, per method (so the
+/// tests know they covered every tile and the windowed GEMM).
+std::map<std::string, std::size_t>& methods_run() {
   static std::map<std::string, std::size_t> n;
   return n;
 }
@@ -104,7 +104,7 @@ void check_same_codes(quantized_network& qn, const std::vector<float>& x, std::s
         if (use == winograd_use::never) CHECK_FALSE(winograd);
         if (winograd && qn.graph().ops[i].geometry.stride == 1)
           CHECK(method.find(ohq::kernels::to_string(wc.tile)) != std::string::npos);
-        if (winograd) ++winograd_ops_run()[method];
+        if (winograd || method.find("implicit im2col") != std::string::npos) ++methods_run()[method];
       }
       check_same_codes(qn, *kn, want, x, batch);
     }
@@ -183,12 +183,12 @@ TEST_CASE("kernel engine: every value equals the integer reference engine (rando
   const std::uint64_t seed = 4242;
   MESSAGE("seed " << seed);
   SUBCASE("every layer kind") {
-    const auto before = winograd_ops_run();
+    const auto before = methods_run();
     check_random_networks<ohq::test::net_a>(cases, seed);
     // net_a's 3x3 stride-1 convolutions ran by both Winograd tiles too
     for (const char* method : {"conv 3x3 (winograd F(2x2,3x3))", "conv 3x3 (winograd F(3x3,3x3))"}) {
       CAPTURE(method);
-      CHECK(winograd_ops_run()[method] > (before.count(method) ? before.at(method) : 0));
+      CHECK(methods_run()[method] > (before.count(method) ? before.at(method) : 0));
     }
   }
   SUBCASE("flat layers") { check_random_networks<ohq::test::net_b>(cases, seed + 1); }
@@ -200,11 +200,16 @@ TEST_CASE("kernel engine: the shipped Fashion-MNIST models, every value equal") 
 #else
   constexpr std::size_t images = 300;
 #endif
-  const std::size_t stride2_before = winograd_ops_run()["conv 3x3 (winograd F(2x2,3x3) stride 2)"];
+  const std::size_t stride2_before = methods_run()["conv 3x3 (winograd F(2x2,3x3) stride 2)"];
   check_shipped_model<ohq::examples::fmnist_resnet>("fmnist_resnet", images);
   // its downsampling blocks' 3x3 stride-2 convolutions ran by Winograd (when the model was there)
   if (std::filesystem::exists(models_dir / "fmnist_resnet.onnx"))
-    CHECK(winograd_ops_run()["conv 3x3 (winograd F(2x2,3x3) stride 2)"] > stride2_before);
+    CHECK(methods_run()["conv 3x3 (winograd F(2x2,3x3) stride 2)"] > stride2_before);
+  // on AVX-512 VNNI, its 3x3 convolutions without Winograd ran by implicit im2col (kernels::gemm_windows)
+  const auto& archs = runnable_archs();
+  if (std::filesystem::exists(models_dir / "fmnist_resnet.onnx") &&
+      std::find(archs.begin(), archs.end(), arch::avx512_vnni) != archs.end())
+    CHECK(methods_run()["conv (implicit im2col + gemm)"] > 0);
   check_shipped_model<ohq::examples::fmnist_mobilenet>("fmnist_mobilenet", images);
   check_shipped_model<ohq::examples::fmnist_mlp>("fmnist_mlp", images);
 }

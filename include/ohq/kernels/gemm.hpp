@@ -201,6 +201,17 @@ class gemm {
                [this](const w8a8_gemm_args& a) { call_kernel(a); });
   }
 
+  /// Whether run_windows() can run: a W8A8 kernel that reads implicit im2col columns.
+  [[nodiscard]] bool supports_windows() const noexcept { return w8a8_ && w8a8_->kernel().windows; }
+  /// run() on implicit im2col columns (gemm_windows), one thread; only where supports_windows().
+  template <class Out>
+  void run_windows(const std::uint8_t* x, std::size_t n, std::size_t ldx, gemm_windows windows,
+                   std::int32_t x_zero_point, const std::int32_t* bias, const quant::requant_params& rq, Out* y,
+                   quant::output_layout layout) const {
+    OHQ_ASSERT(supports_windows());
+    w8a8_->run_windows(x, n, ldx, windows, x_zero_point, bias, rq, y, layout);
+  }
+
   /// The path asked for (avx512_vnni stays avx512_vnni even where it runs an avx2 kernel).
   [[nodiscard]] arch path() const noexcept { return path_; }
   /// The kernel that runs: name, family storage width, the path whose code it is, tile.

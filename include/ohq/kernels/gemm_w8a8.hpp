@@ -180,6 +180,19 @@ class gemm_w8a8 {
                kernel_->mr * (detail::ceil_div(cols_, 4) * 4), [this](const w8a8_gemm_args& a) { call_kernel(a); });
   }
 
+  /// run() on implicit im2col columns (gemm_windows), one thread; only where kernel().windows.
+  template <class Out>
+  void run_windows(const std::uint8_t* x, std::size_t n, std::size_t ldx, gemm_windows windows,
+                   std::int32_t x_zero_point, const std::int32_t* bias, const quant::requant_params& rq, Out* y,
+                   quant::output_layout layout) const {
+    OHQ_ASSERT(kernel_ != nullptr && kernel_->windows && windows.runs > 0 && cols_ % windows.runs == 0 &&
+               cols_ / windows.runs % 4 == 0);
+    if (n == 0) return;
+    w8a8_gemm_args a = args(x, n, ldx, x_zero_point, bias, rq, y, layout);
+    a.windows = windows;
+    call_kernel(a);
+  }
+
   [[nodiscard]] arch path() const noexcept { return arch_; }
   [[nodiscard]] const w8a8_kernel_entry& kernel() const noexcept { return *kernel_; }
   [[nodiscard]] std::size_t rows() const noexcept { return rows_; }

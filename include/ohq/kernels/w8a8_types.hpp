@@ -21,8 +21,16 @@ namespace ohq::kernels {
 /// y[j][i] = clamp(zero_point + round_half_up((bias[j] + sum_k (x[i][k] - x_zero_point) w[j][k]) * m[j] / 2^shift[j]), lo, hi)
 /// computed as dot(x, w) + (bias[j] - x_zero_point * row_sums[j]) in wrapping int32 arithmetic
 /// (exact whenever the true accumulator fits int32, the reference's precondition).
+/// Implicit im2col: column i of a GEMM is `runs` runs of K / runs bytes (a multiple of 4), run r at
+/// x + (i / width) * row_stride + (i % width) * ldx + r * run_stride: a convolution's patches read
+/// from its input padded with the zero point (runs = kernel rows, width = output width).
+struct gemm_windows {
+  std::size_t runs = 0;  ///< 0: plain columns at x + i * ldx
+  std::size_t width = 1, row_stride = 0, run_stride = 0;
+};
+
 struct w8a8_gemm_args {
-  const std::uint8_t* x = nullptr;  ///< column i at x + i * ldx, K bytes each
+  const std::uint8_t* x = nullptr;  ///< column i at x + i * ldx, K bytes each (see `windows`)
   std::size_t n = 0;                ///< columns
   std::size_t ldx = 0;
   std::int32_t x_zero_point = 0;
@@ -40,6 +48,7 @@ struct w8a8_gemm_args {
   std::size_t channel_stride = 1;
   std::size_t column_stride = 1;
   std::int16_t* scratch = nullptr;  ///< w8a8_kernel_entry::scratch_columns * round_up(K, 4) int16, if needed
+  gemm_windows windows{};           ///< only for kernels whose entry has `windows`
 };
 
 /// One kernel of the dispatch table.
@@ -49,6 +58,7 @@ struct w8a8_kernel_entry {
   std::size_t nr;                ///< columns per register tile (informational)
   std::size_t scratch_columns;   ///< int16 scratch the kernel needs per round_up(K, 4) (0: none)
   void (*run)(const w8a8_gemm_args&) noexcept;
+  bool windows = false;          ///< reads columns through w8a8_gemm_args::windows
 };
 
 }  // namespace ohq::kernels

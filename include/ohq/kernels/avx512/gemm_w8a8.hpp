@@ -370,11 +370,32 @@ struct gemm_w8a8 {
       }
   }
 
+  /// Column i of the matrix (gemm_windows: the first run of its patch).
+  static const std::uint8_t* column(const w8a8_gemm_args& a, std::size_t i) noexcept {
+    if (a.windows.runs == 0) return a.x + i * a.ldx;
+    return a.x + i / a.windows.width * a.windows.row_stride + i % a.windows.width * a.ldx;
+  }
+
   /// Columns i0..i0+Nc-1 of row tile t (its first V row vectors), requantized with p.
   template <std::size_t V, std::size_t Nc>
   static void block(const w8a8_gemm_args& a, std::size_t t, std::size_t i0, const requant16 (&p)[V]) noexcept {
     const std::uint8_t* xs[Nc];
-    for (std::size_t c = 0; c < Nc; ++c) xs[c] = a.x + (i0 + c) * a.ldx;
+    for (std::size_t c = 0; c < Nc; ++c) xs[c] = column(a, i0 + c);
+    if (a.windows.runs) {  // implicit im2col: one k loop per run of whole k-groups, added up
+      const std::size_t groups = a.cols / a.windows.runs / 4;
+      const std::int8_t* wt = a.packed + t * (a.cols / 4) * mr * 4;
+      __m512i out[V][Nc];
+      tile<V, Nc>(xs, 4 * groups, groups, wt, out);
+      for (std::size_t r = 1; r < a.windows.runs; ++r) {
+        for (std::size_t c = 0; c < Nc; ++c) xs[c] += a.windows.run_stride;
+        __m512i part[V][Nc];
+        tile<V, Nc>(xs, 4 * groups, groups, wt + r * groups * mr * 4, part);
+        for (std::size_t v = 0; v < V; ++v)
+          for (std::size_t c = 0; c < Nc; ++c) out[v][c] = _mm512_add_epi32(out[v][c], part[v][c]);
+      }
+      for (std::size_t v = 0; v < V; ++v) store16<Nc>(a, p[v], t * mr + 16 * v, i0, out[v]);
+      return;
+    }
     // the zero-padded last k-group reads whole: its bytes past K lie in the next columns but
     // for the matrix's last column (the convolutions' K = 147 and 27 would otherwise pay a
     // byte-wise broadcast per column)
@@ -415,7 +436,8 @@ struct gemm_w8a8 {
 
   static void run(const w8a8_gemm_args& a) noexcept {
     const std::size_t tiles = (a.rows + mr - 1) / mr;
-    const std::size_t per_block = a.ldx ? l2_activation_block_bytes / a.ldx / Nr * Nr : a.n;
+    const std::size_t column_bytes = a.windows.runs ? a.cols : a.ldx;  // a window's patch: K bytes
+    const std::size_t per_block = column_bytes ? l2_activation_block_bytes / column_bytes / Nr * Nr : a.n;
     const std::size_t columns = per_block > Nr ? per_block : Nr;
     for (std::size_t n0 = 0; n0 < a.n; n0 += columns) {
       const std::size_t n1 = a.n - n0 < columns ? a.n : n0 + columns;
@@ -441,7 +463,7 @@ inline void run_gemm_w8a8(const w8a8_gemm_args& a) noexcept { gemm_w8a8_default:
 extern "C" __attribute__((weak)) const ohq::kernels::w8a8_kernel_entry* ohq_kernels_avx512_vnni_gemm_w8a8() noexcept {
   static constexpr ohq::kernels::w8a8_kernel_entry entry{
       "avx512-vnni w8a8 gemm 64x4 (vpdpbusd)", ohq::kernels::avx512::gemm_w8a8_default::mr,
-      ohq::kernels::avx512::gemm_w8a8_default::nr, 0, &ohq::kernels::avx512::run_gemm_w8a8};
+      ohq::kernels::avx512::gemm_w8a8_default::nr, 0, &ohq::kernels::avx512::run_gemm_w8a8, true};
   return &entry;
 }
 #if defined(__GNUC__) && !defined(__clang__)

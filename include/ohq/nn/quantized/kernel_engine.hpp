@@ -327,6 +327,9 @@ class kernel_network {
     method_kind kind = method_kind::other;
     const char* method = "";
     std::vector<prepared_gemm> gemms;            ///< one per group
+    /// gemm_im2col on one thread through implicit im2col (kernels::gemm_windows) on the input
+    /// padded with its zero point: no patch copies (the kernel reads k runs of k * C bytes).
+    bool windows = false;
     std::optional<kernels::winograd_conv> winograd;  ///< method_kind::winograd
     std::size_t macs = 0;                        ///< per sample: whether to split it over threads
     std::vector<std::int8_t> depthwise_weights;  ///< [k * k][C]
@@ -430,6 +433,9 @@ class kernel_network {
           if (!gemm) return gemm.error();
           p.gemms.push_back(std::move(*gemm));
         }
+        p.windows = !direct && geo.groups == 1 && p.gemms[0].supports_windows() &&
+                    geo.kernel * geo.in_channels % 4 == 0;
+        if (p.windows) p.method = "conv (implicit im2col + gemm)";
         return p;
       }
       case quant_op_kind::max_pool:
@@ -626,6 +632,33 @@ class kernel_network {
       gemm.run(x, n, ldx, zx, qo.bias.data(), qo.requant, y, layout);
   }
 
+  /// A convolution of one sample through implicit im2col: the input copied into scratch_ with a
+  /// border of zero-point codes wide enough for every window, then one GEMM reading each patch as
+  /// kernel-rows runs of kernel * C bytes.
+  void run_windows(const kernels::fp32::conv2d_geometry& geo, const std::uint8_t* x, std::int32_t zx,
+                   const quantized_op& qo, const prepared_op& p, std::uint8_t* y) {
+    const std::size_t c = geo.in_channels, k = geo.kernel, s = geo.stride, pad = geo.padding;
+    const std::size_t hp = (geo.out_height - 1) * s + k, wp = (geo.out_width - 1) * s + k;
+    scratch_.resize(hp * wp * c);
+    const auto z = static_cast<std::uint8_t>(zx);
+    // input columns [0, inside) land at padded columns pad.. (windows may not reach the last ones)
+    const std::size_t inside = pad < wp ? std::min(geo.in_width, wp - pad) : 0;
+    for (std::size_t py = 0; py < hp; ++py) {
+      std::uint8_t* row = scratch_.data() + py * wp * c;
+      const std::size_t iy = py - pad;  // wraps for py < pad: then >= in_height
+      if (py < pad || iy >= geo.in_height || inside == 0) {
+        std::memset(row, z, wp * c);
+        continue;
+      }
+      std::memset(row, z, pad * c);
+      std::memcpy(row + pad * c, x + iy * geo.in_width * c, inside * c);
+      std::memset(row + (pad + inside) * c, z, (wp - pad - inside) * c);
+    }
+    const kernels::gemm_windows windows{k, geo.out_width, s * wp * c, wp * c};
+    p.gemms[0].run_windows(scratch_.data(), geo.out_pixels(), s * c, windows, zx, qo.bias.data(), qo.requant, y,
+                           quant::output_layout{1, geo.out_channels});
+  }
+
   void run_op(const quant_op& op, const quantized_op& qo, const prepared_op& p, std::size_t batch) {
     const quant_graph& g = q_->graph();
     const quant_value& iv = g.values[op.inputs[0]];
@@ -663,6 +696,10 @@ class kernel_network {
             else
               p.winograd->run(a);
           }
+          return;
+        }
+        if (p.windows && task_count(p.macs) <= 1) {
+          for (std::size_t n = 0; n < batch; ++n) run_windows(geo, x + n * iv.size(), zx, qo, p, y + n * ov.size());
           return;
         }
         // One thread: im2col and GEMM in chunks of pixels whose patches stay in L2 between the two
