@@ -3930,6 +3930,8 @@ struct gemm_kernel_entry {
   std::size_t nr;             ///< columns per register tile (informational)
   std::size_t scratch_lines;  ///< scratch the kernel needs: scratch_lines * (round_up(K, 64) + 64) bytes
   void (*run)(const w8a8_gemm_args&) noexcept;
+  /// Reads columns through w8a8_gemm_args::windows (runs of a multiple of the panel's k: 16 / bits).
+  bool windows = false;
 };
 
 /// The low-bit GEMM kernel of path A for `WeightBits`-bit storage, with a register tile of Mr rows
@@ -5125,8 +5127,24 @@ struct gemm_lowbit<arch::avx512_vnni, WeightBits, Mr, Nr> {
                     std::size_t panels, const std::int32_t* x_all, const std::int32_t* x_last,
                     const avx512::requant16 (&p)[4]) noexcept {
     const auto* packed = reinterpret_cast<const std::uint8_t*>(a.packed);
+    const std::uint8_t* wt = packed + t * panels * panel_column_bytes;
     __m512i sums[2][2][Nc];
-    tile<Nc>(xs, packed + t * panels * panel_column_bytes, panels, sums);
+    if (a.windows.runs == 0) {
+      tile<Nc>(xs, wt, panels, sums);
+    } else {  // implicit im2col: one k loop per run (whole panels), added up
+      const std::size_t run_panels = panels / a.windows.runs;
+      const std::uint8_t* run_xs[Nr] = {};
+      for (std::size_t c = 0; c < Nc; ++c) run_xs[c] = xs[c];
+      tile<Nc>(run_xs, wt, run_panels, sums);
+      for (std::size_t r = 1; r < a.windows.runs; ++r) {
+        for (std::size_t c = 0; c < Nc; ++c) run_xs[c] += a.windows.run_stride;
+        __m512i part[2][2][Nc];
+        tile<Nc>(run_xs, wt + r * run_panels * panel_column_bytes, run_panels, part);
+        for (std::size_t v = 0; v < 2; ++v)
+          for (std::size_t h = 0; h < 2; ++h)
+            for (std::size_t c = 0; c < Nc; ++c) sums[v][h][c] = _mm512_add_epi32(sums[v][h][c], part[v][h][c]);
+      }
+    }
     for (std::size_t v = 0; v < 2; ++v) {
       const std::size_t j0 = t * Mr + 32 * v;
       if (j0 >= a.rows) break;
@@ -5149,6 +5167,27 @@ struct gemm_lowbit<arch::avx512_vnni, WeightBits, Mr, Nr> {
     }
   }
 
+  /// Column i of the matrix (gemm_windows: the first run of its patch).
+  static const std::uint8_t* column(const w8a8_gemm_args& a, std::size_t i) noexcept {
+    if (a.windows.runs == 0) return a.x + i * a.ldx;
+    return a.x + i / a.windows.width * a.windows.row_stride + i % a.windows.width * a.ldx;
+  }
+
+  /// activation_sums of column i (over its runs, mod 2^32: each run is whole panels).
+  static void column_sums(const w8a8_gemm_args& a, std::size_t i, std::int32_t& all, std::int32_t& last) noexcept {
+    if (a.windows.runs == 0) return avx512::activation_sums<storage>(a.x + i * a.ldx, a.cols, all, last);
+    std::uint32_t sum_all = 0, sum_last = 0;
+    const std::uint8_t* x = column(a, i);
+    for (std::size_t r = 0; r < a.windows.runs; ++r, x += a.windows.run_stride) {
+      std::int32_t run_all = 0, run_last = 0;
+      avx512::activation_sums<storage>(x, a.cols / a.windows.runs, run_all, run_last);
+      sum_all += static_cast<std::uint32_t>(run_all);
+      sum_last += static_cast<std::uint32_t>(run_last);
+    }
+    all = static_cast<std::int32_t>(sum_all);
+    last = static_cast<std::int32_t>(sum_last);
+  }
+
   /// Columns per block: their activations stay in L2 while every row tile passes over them (as
   /// the W8A8 kernel's), at most this many (their activation sums live on the stack).
   static constexpr std::size_t max_block_columns = 512;
@@ -5159,13 +5198,13 @@ struct gemm_lowbit<arch::avx512_vnni, WeightBits, Mr, Nr> {
     const bool copy = kpad != a.cols;
     auto* scratch = reinterpret_cast<std::uint8_t*>(a.scratch);  // Nr lines of kpad bytes
     const std::size_t tiles = (a.rows + Mr - 1) / Mr;
-    std::size_t columns = a.ldx ? avx512::l2_activation_block_bytes / a.ldx / Nr * Nr : max_block_columns;
+    const std::size_t column_bytes = a.windows.runs ? a.cols : a.ldx;  // a window's patch: K bytes
+    std::size_t columns = column_bytes ? avx512::l2_activation_block_bytes / column_bytes / Nr * Nr : max_block_columns;
     columns = columns < Nr ? Nr : (columns > max_block_columns ? max_block_columns : columns);
     std::int32_t x_all[max_block_columns], x_last[max_block_columns];
     for (std::size_t n0 = 0; n0 < a.n; n0 += columns) {
       const std::size_t n1 = a.n - n0 < columns ? a.n : n0 + columns;
-      for (std::size_t i = n0; i < n1; ++i)
-        avx512::activation_sums<storage>(a.x + i * a.ldx, a.cols, x_all[i - n0], x_last[i - n0]);
+      for (std::size_t i = n0; i < n1; ++i) column_sums(a, i, x_all[i - n0], x_last[i - n0]);
       for (std::size_t t = 0; t < tiles; ++t) {
         avx512::requant16 p[4];
         for (std::size_t r = 0; r < 4 && t * Mr + 16 * r < a.rows; ++r) p[r] = avx512::requant_rows(a, t * Mr + 16 * r);
@@ -5173,7 +5212,7 @@ struct gemm_lowbit<arch::avx512_vnni, WeightBits, Mr, Nr> {
           const std::size_t nc = n1 - i0 < Nr ? n1 - i0 : Nr;
           const std::uint8_t* xs[Nr] = {};
           for (std::size_t c = 0; c < nc; ++c) {
-            xs[c] = a.x + (i0 + c) * a.ldx;
+            xs[c] = column(a, i0 + c);
             if (copy) {
               std::memcpy(scratch + c * kpad, xs[c], a.cols);
               std::memset(scratch + c * kpad + a.cols, 0, kpad - a.cols);
@@ -5198,7 +5237,7 @@ struct gemm_lowbit_entry<arch::avx512_vnni, WeightBits> {
   static constexpr gemm_kernel_entry value{WeightBits == 4   ? "avx512-vnni w4a8 gemm 64x4 (vpdpbusd, fields in place)"
                                            : WeightBits == 2 ? "avx512-vnni w2a8 gemm 64x2 (vpdpbusd, fields in place)"
                                                              : "avx512-vnni w1a8 gemm 64x1 (vpdpbusd, fields in place)",
-                                           WeightBits, kernel::mr, kernel::nr, kernel::nr, &run};
+                                           WeightBits, kernel::mr, kernel::nr, kernel::nr, &run, true};
 };
 
 }  // namespace ohq::kernels
@@ -8580,6 +8619,7 @@ class gemm {
     const gemm_kernel_entry& e = **entry;
     g.info_ = {e.name, e.weight_bits, code_path, e.mr, e.nr};
     g.run_kernel_ = e.run;
+    g.windows_ = e.windows;
     // scratch_lines * (round_up(K, 64) + 64) bytes
     g.scratch_int16_ = e.scratch_lines * (quant::padded_cols(w.cols) + 64) / 2;
     g.tile_bytes_ = packed_lowbit_size(e.mr, w.cols, e.weight_bits, e.mr);
@@ -8625,15 +8665,23 @@ class gemm {
                [this](const w8a8_gemm_args& a) { call_kernel(a); });
   }
 
-  /// Whether run_windows() can run: a W8A8 kernel that reads implicit im2col columns.
-  [[nodiscard]] bool supports_windows() const noexcept { return w8a8_ && w8a8_->kernel().windows; }
+  /// Whether run_windows() can run with runs of `run_bytes`: a kernel that reads implicit im2col
+  /// columns, the runs whole k-groups (W8A8: 4) or panels (low-bit: 16 / storage bits).
+  [[nodiscard]] bool supports_windows(std::size_t run_bytes) const noexcept {
+    if (w8a8_) return w8a8_->kernel().windows && run_bytes % 4 == 0;
+    return windows_ && run_bytes % (16 / info_.weight_bits) == 0;
+  }
   /// run() on implicit im2col columns (gemm_windows), one thread; only where supports_windows().
   template <class Out>
   void run_windows(const std::uint8_t* x, std::size_t n, std::size_t ldx, gemm_windows windows,
                    std::int32_t x_zero_point, const std::int32_t* bias, const quant::requant_params& rq, Out* y,
                    quant::output_layout layout) const {
-    OHQ_ASSERT(supports_windows());
-    w8a8_->run_windows(x, n, ldx, windows, x_zero_point, bias, rq, y, layout);
+    OHQ_ASSERT(windows.runs > 0 && cols_ % windows.runs == 0 && supports_windows(cols_ / windows.runs));
+    if (w8a8_) return w8a8_->run_windows(x, n, ldx, windows, x_zero_point, bias, rq, y, layout);
+    if (n == 0) return;
+    w8a8_gemm_args a = args(x, n, ldx, x_zero_point, bias, rq, y, layout);
+    a.windows = windows;
+    call_kernel(a);
   }
 
   /// The path asked for (avx512_vnni stays avx512_vnni even where it runs an avx2 kernel).
@@ -8699,6 +8747,7 @@ class gemm {
   std::optional<gemm_w8a8> w8a8_;  // the W8A8 family, or a low-bit / table-lookup kernel:
   void (*run_kernel_)(const w8a8_gemm_args&) noexcept = nullptr;
   std::size_t scratch_int16_ = 0;  ///< int16 elements of scratch the kernel needs per thread
+  bool windows_ = false;           ///< the low-bit kernel reads gemm_windows
   std::size_t tile_bytes_ = 0;     ///< packed bytes of one row tile (mr rows)
   aligned_buffer<std::uint8_t> packed_;
   std::vector<std::int32_t> row_sums_;
@@ -11944,8 +11993,7 @@ class kernel_network {
           if (!gemm) return gemm.error();
           p.gemms.push_back(std::move(*gemm));
         }
-        p.windows = !direct && geo.groups == 1 && p.gemms[0].supports_windows() &&
-                    geo.kernel * geo.in_channels % 4 == 0;
+        p.windows = !direct && geo.groups == 1 && p.gemms[0].supports_windows(geo.kernel * geo.in_channels);
         if (p.windows) p.method = "conv (implicit im2col + gemm)";
         return p;
       }

@@ -141,6 +141,22 @@ bool run_case(arch path, unsigned storage, std::uint64_t seed, std::size_t max_m
       FAIL_CHECK(msg.str());
       return false;
     }
+  // Implicit im2col where the kernel reads it: the same columns scattered as runs of whole panels
+  const std::size_t panel_k = 16 / storage;
+  if (g->supports_windows(panel_k) && k % panel_k == 0) {
+    const test::scattered_windows sw = test::scatter_windows(gen, x.data(), n, ldx, k, panel_k);
+    const kernels::gemm_windows& wd = sw.windows;
+    std::vector<Out> windowed(y_size, sentinel);
+    g->run_windows(sw.bytes.data(), n, sw.ldx, wd, x_zp, use_bias ? bias.data() : nullptr, rq, windowed.data(),
+                   layout);
+    if (windowed != got) {
+      FAIL_CHECK(std::string(g->kernel().name) << " seed " << seed << ": M=" << m << " N=" << n << " K=" << k
+                                               << " windows {" << wd.runs << ", " << wd.width << ", "
+                                               << wd.row_stride << ", " << wd.run_stride << "} ldx " << sw.ldx
+                                               << " differ from plain columns");
+      return false;
+    }
+  }
   for (std::size_t j = 0; j < m; ++j)
     for (std::size_t i = 0; i < n; ++i) {
       const int v = want[j * layout.channel_stride + i * layout.column_stride];

@@ -127,25 +127,15 @@ bool run_case(arch path, std::uint64_t seed, std::size_t max_m, std::size_t max_
   // Implicit im2col (kernels whose entry has `windows`): the same columns scattered as runs of a
   // random window geometry give the same bytes.
   if (g->kernel().windows && k % 4 == 0) {
-    std::vector<std::size_t> run_counts;
-    for (std::size_t r = 1; r <= k / 4; ++r)
-      if (k % (4 * r) == 0) run_counts.push_back(r);
-    const std::size_t runs = run_counts[gen() % run_counts.size()], run = k / runs;
-    const std::size_t width = 1 + gen() % n, wldx = run + gen() % 9;
-    const std::size_t run_stride = width * wldx + gen() % 9, row_stride = runs * run_stride + gen() % 9;
-    const std::size_t rows_of_windows = (n + width - 1) / width;
-    std::vector<std::uint8_t> scattered(rows_of_windows * row_stride + 64, 0x77);
-    for (std::size_t i = 0; i < n; ++i)
-      for (std::size_t r = 0; r < runs; ++r)
-        std::memcpy(scattered.data() + i / width * row_stride + i % width * wldx + r * run_stride,
-                    x.data() + i * ldx + r * run, run);
+    const test::scattered_windows sw = test::scatter_windows(gen, x.data(), n, ldx, k, 4);
+    const kernels::gemm_windows& wd = sw.windows;
     std::vector<Out> windowed(y_size, sentinel);
-    g->run_windows(scattered.data(), n, wldx, kernels::gemm_windows{runs, width, row_stride, run_stride}, x_zp,
-                   use_bias ? bias.data() : nullptr, rq, windowed.data(), layout);
+    g->run_windows(sw.bytes.data(), n, sw.ldx, wd, x_zp, use_bias ? bias.data() : nullptr, rq, windowed.data(),
+                   layout);
     if (windowed != got) {
       FAIL_CHECK("arch " << kernels::to_string(path) << " seed " << seed << ": M=" << m << " N=" << n << " K=" << k
-                         << " windows {" << runs << ", " << width << ", " << row_stride << ", " << run_stride
-                         << "} ldx " << wldx << " differ from plain columns");
+                         << " windows {" << wd.runs << ", " << wd.width << ", " << wd.row_stride << ", "
+                         << wd.run_stride << "} ldx " << sw.ldx << " differ from plain columns");
       return false;
     }
   }

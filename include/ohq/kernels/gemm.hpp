@@ -156,6 +156,7 @@ class gemm {
     const gemm_kernel_entry& e = **entry;
     g.info_ = {e.name, e.weight_bits, code_path, e.mr, e.nr};
     g.run_kernel_ = e.run;
+    g.windows_ = e.windows;
     // scratch_lines * (round_up(K, 64) + 64) bytes
     g.scratch_int16_ = e.scratch_lines * (quant::padded_cols(w.cols) + 64) / 2;
     g.tile_bytes_ = packed_lowbit_size(e.mr, w.cols, e.weight_bits, e.mr);
@@ -201,15 +202,23 @@ class gemm {
                [this](const w8a8_gemm_args& a) { call_kernel(a); });
   }
 
-  /// Whether run_windows() can run: a W8A8 kernel that reads implicit im2col columns.
-  [[nodiscard]] bool supports_windows() const noexcept { return w8a8_ && w8a8_->kernel().windows; }
+  /// Whether run_windows() can run with runs of `run_bytes`: a kernel that reads implicit im2col
+  /// columns, the runs whole k-groups (W8A8: 4) or panels (low-bit: 16 / storage bits).
+  [[nodiscard]] bool supports_windows(std::size_t run_bytes) const noexcept {
+    if (w8a8_) return w8a8_->kernel().windows && run_bytes % 4 == 0;
+    return windows_ && run_bytes % (16 / info_.weight_bits) == 0;
+  }
   /// run() on implicit im2col columns (gemm_windows), one thread; only where supports_windows().
   template <class Out>
   void run_windows(const std::uint8_t* x, std::size_t n, std::size_t ldx, gemm_windows windows,
                    std::int32_t x_zero_point, const std::int32_t* bias, const quant::requant_params& rq, Out* y,
                    quant::output_layout layout) const {
-    OHQ_ASSERT(supports_windows());
-    w8a8_->run_windows(x, n, ldx, windows, x_zero_point, bias, rq, y, layout);
+    OHQ_ASSERT(windows.runs > 0 && cols_ % windows.runs == 0 && supports_windows(cols_ / windows.runs));
+    if (w8a8_) return w8a8_->run_windows(x, n, ldx, windows, x_zero_point, bias, rq, y, layout);
+    if (n == 0) return;
+    w8a8_gemm_args a = args(x, n, ldx, x_zero_point, bias, rq, y, layout);
+    a.windows = windows;
+    call_kernel(a);
   }
 
   /// The path asked for (avx512_vnni stays avx512_vnni even where it runs an avx2 kernel).
@@ -275,6 +284,7 @@ class gemm {
   std::optional<gemm_w8a8> w8a8_;  // the W8A8 family, or a low-bit / table-lookup kernel:
   void (*run_kernel_)(const w8a8_gemm_args&) noexcept = nullptr;
   std::size_t scratch_int16_ = 0;  ///< int16 elements of scratch the kernel needs per thread
+  bool windows_ = false;           ///< the low-bit kernel reads gemm_windows
   std::size_t tile_bytes_ = 0;     ///< packed bytes of one row tile (mr rows)
   aligned_buffer<std::uint8_t> packed_;
   std::vector<std::int32_t> row_sums_;

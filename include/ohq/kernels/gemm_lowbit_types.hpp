@@ -51,6 +51,8 @@ struct gemm_kernel_entry {
   std::size_t nr;             ///< columns per register tile (informational)
   std::size_t scratch_lines;  ///< scratch the kernel needs: scratch_lines * (round_up(K, 64) + 64) bytes
   void (*run)(const w8a8_gemm_args&) noexcept;
+  /// Reads columns through w8a8_gemm_args::windows (runs of a multiple of the panel's k: 16 / bits).
+  bool windows = false;
 };
 
 /// The low-bit GEMM kernel of path A for `WeightBits`-bit storage, with a register tile of Mr rows

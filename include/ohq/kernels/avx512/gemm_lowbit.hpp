@@ -593,8 +593,24 @@ struct gemm_lowbit<arch::avx512_vnni, WeightBits, Mr, Nr> {
                     std::size_t panels, const std::int32_t* x_all, const std::int32_t* x_last,
                     const avx512::requant16 (&p)[4]) noexcept {
     const auto* packed = reinterpret_cast<const std::uint8_t*>(a.packed);
+    const std::uint8_t* wt = packed + t * panels * panel_column_bytes;
     __m512i sums[2][2][Nc];
-    tile<Nc>(xs, packed + t * panels * panel_column_bytes, panels, sums);
+    if (a.windows.runs == 0) {
+      tile<Nc>(xs, wt, panels, sums);
+    } else {  // implicit im2col: one k loop per run (whole panels), added up
+      const std::size_t run_panels = panels / a.windows.runs;
+      const std::uint8_t* run_xs[Nr] = {};
+      for (std::size_t c = 0; c < Nc; ++c) run_xs[c] = xs[c];
+      tile<Nc>(run_xs, wt, run_panels, sums);
+      for (std::size_t r = 1; r < a.windows.runs; ++r) {
+        for (std::size_t c = 0; c < Nc; ++c) run_xs[c] += a.windows.run_stride;
+        __m512i part[2][2][Nc];
+        tile<Nc>(run_xs, wt + r * run_panels * panel_column_bytes, run_panels, part);
+        for (std::size_t v = 0; v < 2; ++v)
+          for (std::size_t h = 0; h < 2; ++h)
+            for (std::size_t c = 0; c < Nc; ++c) sums[v][h][c] = _mm512_add_epi32(sums[v][h][c], part[v][h][c]);
+      }
+    }
     for (std::size_t v = 0; v < 2; ++v) {
       const std::size_t j0 = t * Mr + 32 * v;
       if (j0 >= a.rows) break;
@@ -617,6 +633,27 @@ struct gemm_lowbit<arch::avx512_vnni, WeightBits, Mr, Nr> {
     }
   }
 
+  /// Column i of the matrix (gemm_windows: the first run of its patch).
+  static const std::uint8_t* column(const w8a8_gemm_args& a, std::size_t i) noexcept {
+    if (a.windows.runs == 0) return a.x + i * a.ldx;
+    return a.x + i / a.windows.width * a.windows.row_stride + i % a.windows.width * a.ldx;
+  }
+
+  /// activation_sums of column i (over its runs, mod 2^32: each run is whole panels).
+  static void column_sums(const w8a8_gemm_args& a, std::size_t i, std::int32_t& all, std::int32_t& last) noexcept {
+    if (a.windows.runs == 0) return avx512::activation_sums<storage>(a.x + i * a.ldx, a.cols, all, last);
+    std::uint32_t sum_all = 0, sum_last = 0;
+    const std::uint8_t* x = column(a, i);
+    for (std::size_t r = 0; r < a.windows.runs; ++r, x += a.windows.run_stride) {
+      std::int32_t run_all = 0, run_last = 0;
+      avx512::activation_sums<storage>(x, a.cols / a.windows.runs, run_all, run_last);
+      sum_all += static_cast<std::uint32_t>(run_all);
+      sum_last += static_cast<std::uint32_t>(run_last);
+    }
+    all = static_cast<std::int32_t>(sum_all);
+    last = static_cast<std::int32_t>(sum_last);
+  }
+
   /// Columns per block: their activations stay in L2 while every row tile passes over them (as
   /// the W8A8 kernel's), at most this many (their activation sums live on the stack).
   static constexpr std::size_t max_block_columns = 512;
@@ -627,13 +664,13 @@ struct gemm_lowbit<arch::avx512_vnni, WeightBits, Mr, Nr> {
     const bool copy = kpad != a.cols;
     auto* scratch = reinterpret_cast<std::uint8_t*>(a.scratch);  // Nr lines of kpad bytes
     const std::size_t tiles = (a.rows + Mr - 1) / Mr;
-    std::size_t columns = a.ldx ? avx512::l2_activation_block_bytes / a.ldx / Nr * Nr : max_block_columns;
+    const std::size_t column_bytes = a.windows.runs ? a.cols : a.ldx;  // a window's patch: K bytes
+    std::size_t columns = column_bytes ? avx512::l2_activation_block_bytes / column_bytes / Nr * Nr : max_block_columns;
     columns = columns < Nr ? Nr : (columns > max_block_columns ? max_block_columns : columns);
     std::int32_t x_all[max_block_columns], x_last[max_block_columns];
     for (std::size_t n0 = 0; n0 < a.n; n0 += columns) {
       const std::size_t n1 = a.n - n0 < columns ? a.n : n0 + columns;
-      for (std::size_t i = n0; i < n1; ++i)
-        avx512::activation_sums<storage>(a.x + i * a.ldx, a.cols, x_all[i - n0], x_last[i - n0]);
+      for (std::size_t i = n0; i < n1; ++i) column_sums(a, i, x_all[i - n0], x_last[i - n0]);
       for (std::size_t t = 0; t < tiles; ++t) {
         avx512::requant16 p[4];
         for (std::size_t r = 0; r < 4 && t * Mr + 16 * r < a.rows; ++r) p[r] = avx512::requant_rows(a, t * Mr + 16 * r);
@@ -641,7 +678,7 @@ struct gemm_lowbit<arch::avx512_vnni, WeightBits, Mr, Nr> {
           const std::size_t nc = n1 - i0 < Nr ? n1 - i0 : Nr;
           const std::uint8_t* xs[Nr] = {};
           for (std::size_t c = 0; c < nc; ++c) {
-            xs[c] = a.x + (i0 + c) * a.ldx;
+            xs[c] = column(a, i0 + c);
             if (copy) {
               std::memcpy(scratch + c * kpad, xs[c], a.cols);
               std::memset(scratch + c * kpad + a.cols, 0, kpad - a.cols);
@@ -666,7 +703,7 @@ struct gemm_lowbit_entry<arch::avx512_vnni, WeightBits> {
   static constexpr gemm_kernel_entry value{WeightBits == 4   ? "avx512-vnni w4a8 gemm 64x4 (vpdpbusd, fields in place)"
                                            : WeightBits == 2 ? "avx512-vnni w2a8 gemm 64x2 (vpdpbusd, fields in place)"
                                                              : "avx512-vnni w1a8 gemm 64x1 (vpdpbusd, fields in place)",
-                                           WeightBits, kernel::mr, kernel::nr, kernel::nr, &run};
+                                           WeightBits, kernel::mr, kernel::nr, kernel::nr, &run, true};
 };
 
 }  // namespace ohq::kernels

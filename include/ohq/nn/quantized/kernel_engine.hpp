@@ -433,8 +433,7 @@ class kernel_network {
           if (!gemm) return gemm.error();
           p.gemms.push_back(std::move(*gemm));
         }
-        p.windows = !direct && geo.groups == 1 && p.gemms[0].supports_windows() &&
-                    geo.kernel * geo.in_channels % 4 == 0;
+        p.windows = !direct && geo.groups == 1 && p.gemms[0].supports_windows(geo.kernel * geo.in_channels);
         if (p.windows) p.method = "conv (implicit im2col + gemm)";
         return p;
       }
