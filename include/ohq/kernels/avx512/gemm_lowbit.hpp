@@ -633,17 +633,11 @@ struct gemm_lowbit<arch::avx512_vnni, WeightBits, Mr, Nr> {
     }
   }
 
-  /// Column i of the matrix (gemm_windows: the first run of its patch).
-  static const std::uint8_t* column(const w8a8_gemm_args& a, std::size_t i) noexcept {
-    if (a.windows.runs == 0) return a.x + i * a.ldx;
-    return a.x + i / a.windows.width * a.windows.row_stride + i % a.windows.width * a.ldx;
-  }
-
   /// activation_sums of column i (over its runs, mod 2^32: each run is whole panels).
   static void column_sums(const w8a8_gemm_args& a, std::size_t i, std::int32_t& all, std::int32_t& last) noexcept {
     if (a.windows.runs == 0) return avx512::activation_sums<storage>(a.x + i * a.ldx, a.cols, all, last);
     std::uint32_t sum_all = 0, sum_last = 0;
-    const std::uint8_t* x = column(a, i);
+    const std::uint8_t* x = avx512::column(a, i);
     for (std::size_t r = 0; r < a.windows.runs; ++r, x += a.windows.run_stride) {
       std::int32_t run_all = 0, run_last = 0;
       avx512::activation_sums<storage>(x, a.cols / a.windows.runs, run_all, run_last);
@@ -678,7 +672,7 @@ struct gemm_lowbit<arch::avx512_vnni, WeightBits, Mr, Nr> {
           const std::size_t nc = n1 - i0 < Nr ? n1 - i0 : Nr;
           const std::uint8_t* xs[Nr] = {};
           for (std::size_t c = 0; c < nc; ++c) {
-            xs[c] = column(a, i0 + c);
+            xs[c] = avx512::column(a, i0 + c);
             if (copy) {
               std::memcpy(scratch + c * kpad, xs[c], a.cols);
               std::memset(scratch + c * kpad + a.cols, 0, kpad - a.cols);

@@ -99,6 +99,12 @@ inline __m512i requantize16(__m512i acc, const requant16& p) noexcept {
 }
 
 /// The requantization operands of rows j0..j0+15 of a GEMM (those below a.rows).
+/// Column i of the matrix (gemm_windows: the first run of its patch), for every AVX-512 GEMM.
+inline const std::uint8_t* column(const w8a8_gemm_args& a, std::size_t i) noexcept {
+  if (a.windows.runs == 0) return a.x + i * a.ldx;
+  return a.x + i / a.windows.width * a.windows.row_stride + i % a.windows.width * a.ldx;
+}
+
 inline requant16 requant_rows(const w8a8_gemm_args& a, std::size_t j0) noexcept {
   // masked loads, not variable-length memcpy into stack arrays: GCC emits those as rep movsq, ~40
   // cycles each, which made a batch-1 dense layer's epilogue cost more than its k loop
@@ -368,12 +374,6 @@ struct gemm_w8a8 {
         for (std::size_t u = 1; u < U; ++u) s = _mm512_add_epi32(s, acc[u][v][c]);
         out[v][c] = s;
       }
-  }
-
-  /// Column i of the matrix (gemm_windows: the first run of its patch).
-  static const std::uint8_t* column(const w8a8_gemm_args& a, std::size_t i) noexcept {
-    if (a.windows.runs == 0) return a.x + i * a.ldx;
-    return a.x + i / a.windows.width * a.windows.row_stride + i % a.windows.width * a.ldx;
   }
 
   /// Columns i0..i0+Nc-1 of row tile t (its first V row vectors), requantized with p.
