@@ -17,10 +17,14 @@ endif()
 # OHQ_SANITIZE (e.g. "address,undefined") builds the project's own programs with sanitizers;
 # undefined behaviour is fatal (no recovery) so CTest sees every finding as a failure.
 set(OHQ_SANITIZE "" CACHE STRING "-fsanitize= value for the project's own programs (empty: none)")
+# Programs that link the sanitized shared arch-kernel objects (cmake/OhqKernels.cmake) without
+# ohq_warnings still need the sanitizer runtimes at link time.
+add_library(ohq_sanitizer_runtime INTERFACE)
 if(OHQ_SANITIZE)
   target_compile_options(ohq_warnings INTERFACE -fsanitize=${OHQ_SANITIZE} -fno-sanitize-recover=all
                                                 -fno-omit-frame-pointer -g)
   target_link_options(ohq_warnings INTERFACE -fsanitize=${OHQ_SANITIZE})
+  target_link_options(ohq_sanitizer_runtime INTERFACE -fsanitize=${OHQ_SANITIZE})
   # lets heavy randomized tests run fewer cases under the (5-20x slower) sanitizers
   target_compile_definitions(ohq_warnings INTERFACE OHQ_SANITIZED)
 endif()
