@@ -3588,6 +3588,76 @@ inline void w8a8_tile_64x4_asm(const std::uint8_t* const* xs, const std::int8_t*
         "xmm23");
 }
 
+// The partial last row tile (M = 40, 72, 112, ... in MobileNetV3) in asm too: GCC's intrinsic
+// tile of 8-12 accumulators ran 2-3x slower than the loop allows (M = 40, K = 120: 64 -> 195
+// GMAC/s; M = 112, K = 672: 167 -> 358 GMAC/s, CPU-time microbenchmark).
+/// One 16-row vector of a k-group (weights at off(%[w]) into zmm<wreg>) times the 4 broadcasts
+/// zmm20-23, into zmm<a>..zmm<a + 3>.
+#define OHQ_W8A8_VECTOR(off, wreg, a0, a1, a2, a3)         \
+  "vmovdqu64 " #off "(%[w]), %%zmm" #wreg "\n\t"           \
+  "vpdpbusd %%zmm" #wreg ", %%zmm20, %%zmm" #a0 "\n\t"     \
+  "vpdpbusd %%zmm" #wreg ", %%zmm21, %%zmm" #a1 "\n\t"     \
+  "vpdpbusd %%zmm" #wreg ", %%zmm22, %%zmm" #a2 "\n\t"     \
+  "vpdpbusd %%zmm" #wreg ", %%zmm23, %%zmm" #a3 "\n\t"
+#define OHQ_W8A8_ZERO4(a0, a1, a2, a3)                                                    \
+  "vpxor %%xmm" #a0 ", %%xmm" #a0 ", %%xmm" #a0 "\n\t" "vpxor %%xmm" #a1 ", %%xmm" #a1 ", %%xmm" #a1 "\n\t" \
+  "vpxor %%xmm" #a2 ", %%xmm" #a2 ", %%xmm" #a2 "\n\t" "vpxor %%xmm" #a3 ", %%xmm" #a3 ", %%xmm" #a3 "\n\t"
+#define OHQ_W8A8_STORE4(a0, a1, a2, a3)                  \
+  "vmovdqu64 %%zmm" #a0 ", " #a0 "*64(%[out])\n\t"       \
+  "vmovdqu64 %%zmm" #a1 ", " #a1 "*64(%[out])\n\t"       \
+  "vmovdqu64 %%zmm" #a2 ", " #a2 "*64(%[out])\n\t"       \
+  "vmovdqu64 %%zmm" #a3 ", " #a3 "*64(%[out])\n\t"
+#define OHQ_W8A8_BROADCAST4                      \
+  "vpbroadcastd (%[x0],%[i]), %%zmm20\n\t"       \
+  "vpbroadcastd (%[x1],%[i]), %%zmm21\n\t"       \
+  "vpbroadcastd (%[x2],%[i]), %%zmm22\n\t"       \
+  "vpbroadcastd (%[x3],%[i]), %%zmm23\n\t"
+
+/// The first V (2 or 3) 16-row vectors of a 64-row tile x 4 columns, `groups` (>= 1) k-groups of the
+/// packed layout (256 bytes each): out[v * 4 + c], accumulators zmm0-11, weights zmm16-18.
+template <std::size_t V>
+inline void w8a8_tile_partial_x4_asm(const std::uint8_t* const* xs, const std::int8_t* w, std::size_t groups,
+                                     __m512i* out) noexcept {
+  static_assert(V == 2 || V == 3);
+  const std::uint8_t *x0 = xs[0], *x1 = xs[1], *x2 = xs[2], *x3 = xs[3];
+  std::size_t i = 0;
+  if constexpr (V == 3)
+    __asm__ volatile(OHQ_W8A8_ZERO4(0, 1, 2, 3) OHQ_W8A8_ZERO4(4, 5, 6, 7) OHQ_W8A8_ZERO4(8, 9, 10, 11)
+                     ".p2align 4\n\t"
+                     "1:\n\t"
+                     OHQ_W8A8_BROADCAST4
+                     OHQ_W8A8_VECTOR(0, 16, 0, 1, 2, 3) OHQ_W8A8_VECTOR(64, 17, 4, 5, 6, 7)
+                     OHQ_W8A8_VECTOR(128, 18, 8, 9, 10, 11)
+                     "add $256, %[w]\n\t"
+                     "add $4, %[i]\n\t"
+                     "dec %[n]\n\t"
+                     "jnz 1b\n\t"
+                     OHQ_W8A8_STORE4(0, 1, 2, 3) OHQ_W8A8_STORE4(4, 5, 6, 7) OHQ_W8A8_STORE4(8, 9, 10, 11)
+                     : [w] "+r"(w), [i] "+r"(i), [n] "+r"(groups)
+                     : [x0] "r"(x0), [x1] "r"(x1), [x2] "r"(x2), [x3] "r"(x3), [out] "r"(out)
+                     : "cc", "memory", "xmm0", "xmm1", "xmm2", "xmm3", "xmm4", "xmm5", "xmm6", "xmm7", "xmm8",
+                       "xmm9", "xmm10", "xmm11", "xmm16", "xmm17", "xmm18", "xmm20", "xmm21", "xmm22", "xmm23");
+  else
+    __asm__ volatile(OHQ_W8A8_ZERO4(0, 1, 2, 3) OHQ_W8A8_ZERO4(4, 5, 6, 7)
+                     ".p2align 4\n\t"
+                     "1:\n\t"
+                     OHQ_W8A8_BROADCAST4
+                     OHQ_W8A8_VECTOR(0, 16, 0, 1, 2, 3) OHQ_W8A8_VECTOR(64, 17, 4, 5, 6, 7)
+                     "add $256, %[w]\n\t"
+                     "add $4, %[i]\n\t"
+                     "dec %[n]\n\t"
+                     "jnz 1b\n\t"
+                     OHQ_W8A8_STORE4(0, 1, 2, 3) OHQ_W8A8_STORE4(4, 5, 6, 7)
+                     : [w] "+r"(w), [i] "+r"(i), [n] "+r"(groups)
+                     : [x0] "r"(x0), [x1] "r"(x1), [x2] "r"(x2), [x3] "r"(x3), [out] "r"(out)
+                     : "cc", "memory", "xmm0", "xmm1", "xmm2", "xmm3", "xmm4", "xmm5", "xmm6", "xmm7", "xmm16",
+                       "xmm17", "xmm20", "xmm21", "xmm22", "xmm23");
+}
+#undef OHQ_W8A8_VECTOR
+#undef OHQ_W8A8_ZERO4
+#undef OHQ_W8A8_STORE4
+#undef OHQ_W8A8_BROADCAST4
+
 /// 64 rows x 1 column (batch-1 layers), `pairs` (>= 1) pairs of k-groups: each weight is used
 /// once, straight from memory; two accumulator sets (zmm0-3, zmm4-7) keep 8 chains in flight.
 inline void w8a8_tile_64x1_asm(const std::uint8_t* x, const std::int8_t* w, std::size_t pairs,
@@ -3659,6 +3729,12 @@ struct gemm_w8a8 {
                    __m512i (&out)[V][Nc]) noexcept {
     constexpr std::size_t U = k_unroll(V * Nc);
 #if OHQ_AVX512_GEMM_ASM
+    if constexpr (MrV == 4 && (V == 2 || V == 3) && Nc == 4) {
+      if (loadable > 0 && loadable == (k + 3) / 4) {
+        w8a8_tile_partial_x4_asm<V>(xs, wt, loadable, &out[0][0]);
+        return;
+      }
+    }
     if constexpr (MrV == 4 && V == 4 && Nc == 4) {
       // the whole k loop in asm, its sums stored straight into out: with store16 inlined, ~100
       // cycles less per block than copying through the accumulator arrays below (a K = 576 block
