@@ -3434,13 +3434,13 @@ inline requant16 make_requant16(const std::int32_t* bias, const std::int32_t* ro
   return _mm512_add_epi32(_mm512_mask_blend_epi32(0xAAAA, ve, _mm512_slli_epi64(vo, 32)), p.zp);
 }
 
-/// The requantization operands of rows j0..j0+15 of a GEMM (those below a.rows).
 /// Column i of the matrix (gemm_windows: the first run of its patch), for every AVX-512 GEMM.
 inline const std::uint8_t* column(const w8a8_gemm_args& a, std::size_t i) noexcept {
   if (a.windows.runs == 0) return a.x + i * a.ldx;
   return a.x + i / a.windows.width * a.windows.row_stride + i % a.windows.width * a.ldx;
 }
 
+/// The requantization operands of rows j0..j0+15 of a GEMM (those below a.rows).
 inline requant16 requant_rows(const w8a8_gemm_args& a, std::size_t j0) noexcept {
   // masked loads, not variable-length memcpy into stack arrays: GCC emits those as rep movsq, ~40
   // cycles each, which made a batch-1 dense layer's epilogue cost more than its k loop
@@ -3729,18 +3729,15 @@ struct gemm_w8a8 {
                    __m512i (&out)[V][Nc]) noexcept {
     constexpr std::size_t U = k_unroll(V * Nc);
 #if OHQ_AVX512_GEMM_ASM
-    if constexpr (MrV == 4 && (V == 2 || V == 3) && Nc == 4) {
-      if (loadable > 0 && loadable == (k + 3) / 4) {
-        w8a8_tile_partial_x4_asm<V>(xs, wt, loadable, &out[0][0]);
-        return;
-      }
-    }
-    if constexpr (MrV == 4 && V == 4 && Nc == 4) {
+    if constexpr (MrV == 4 && V >= 2 && Nc == 4) {
       // the whole k loop in asm, its sums stored straight into out: with store16 inlined, ~100
-      // cycles less per block than copying through the accumulator arrays below (a K = 576 block
-      // 5-13% faster, K = 24 ~30%)
+      // cycles less per block than copying through the accumulator arrays below (K = 576 blocks
+      // 4-13% faster, K = 24 20-30%)
       if (loadable > 0 && loadable == (k + 3) / 4) {
-        w8a8_tile_64x4_asm(xs, wt, loadable, &out[0][0]);
+        if constexpr (V == 4)
+          w8a8_tile_64x4_asm(xs, wt, loadable, &out[0][0]);
+        else
+          w8a8_tile_partial_x4_asm<V>(xs, wt, loadable, &out[0][0]);
         return;
       }
     }
